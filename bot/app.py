@@ -1,0 +1,153 @@
+"""``Momentum``: the core's facade, the one object adapters talk to.
+
+It holds the database, the clock, the settings and the registered platforms, and
+exposes what the edges need: ``handle`` an interaction, ``plan`` and
+``deliver_due`` prompts, register installs and people, render App Home.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import delivery, directory, home, planner
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.interactions import Interaction, Profile, Response
+from bot.messages import Message
+from bot.ports import Platform, WorkspaceRef
+from storage.crypto import SecretBox
+from storage.db import Database
+from storage.models import AuditLog
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class PersonInfo:
+    id: int
+    workspace_id: int
+    external_id: str
+    name: str
+
+
+class Momentum:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        platforms: Mapping[str, Platform] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self.platforms: dict[str, Platform] = dict(platforms or {})
+        key = self.settings.secret_key
+        self.box: SecretBox | None = SecretBox(key.get_secret_value()) if key else None
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def register_platform(self, platform: Platform) -> None:
+        self.platforms[platform.name] = platform
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    async def handle(self, interaction: Interaction) -> Response:
+        """The one entry point for everything people do: buttons, forms, commands, messages."""
+        from bot.conversation import handle  # local import: conversation imports this module's types
+
+        return await handle(self, interaction)
+
+    # --- installs and people ------------------------------------------------------------------
+
+    def upsert_workspace(
+        self,
+        platform: str,
+        external_id: str,
+        *,
+        name: str | None = None,
+        credentials: Mapping[str, Any] | None = None,
+    ) -> int:
+        with self.db.session() as s:
+            ws = directory.upsert_workspace(
+                s, self.now(), platform, external_id, name=name, credentials=credentials, box=self.box
+            )
+            assert ws.id is not None
+            return ws.id
+
+    def workspace_ref(self, platform: str, external_id: str) -> WorkspaceRef | None:
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, external_id)
+            return directory.workspace_ref(ws, self.box) if ws else None
+
+    def set_workspace_status(self, platform: str, external_id: str, status: str, reason: str | None) -> None:
+        """Mark an install uninstalled (``app_uninstalled``, ``tokens_revoked``) or active again."""
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, external_id)
+            if ws is None:
+                return
+            ws.status, ws.status_reason = status, reason
+            s.add(AuditLog(workspace_id=ws.id, action=f"workspace.{status}", target=external_id,
+                           detail={"reason": reason} if reason else None, at=self.now()))
+
+    def upsert_person(
+        self,
+        platform: str,
+        workspace_external_id: str,
+        profile: Profile,
+        *,
+        address: Mapping[str, Any] | None = None,
+        workspace_name: str | None = None,
+    ) -> PersonInfo:
+        """Store or refresh a person (installs, roster reads, ``user_change``)."""
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None:
+                ws = directory.upsert_workspace(
+                    s, self.now(), platform, workspace_external_id, name=workspace_name
+                )
+            assert ws.id is not None
+            p = directory.upsert_person(s, self.now(), ws.id, profile, address=address)
+            assert p.id is not None
+            return PersonInfo(p.id, ws.id, p.external_id, p.name)
+
+    def mark_unreachable(
+        self, platform: str, workspace_external_id: str, external_id: str, reason: str | None
+    ) -> None:
+        """Stop (or with ``reason=None`` resume) delivering to one person; shown in ``report``."""
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None or ws.id is None:
+                return
+            p = directory.get_person(s, ws.id, external_id)
+            if p is None:
+                return
+            p.unreachable_reason = reason
+            s.add(AuditLog(workspace_id=ws.id, actor_id=p.id,
+                           action="person.unreachable" if reason else "person.reachable",
+                           target=p.external_id, detail={"reason": reason} if reason else None,
+                           at=self.now()))
+
+    # --- time-driven work ---------------------------------------------------------------------
+
+    def plan(self, now: datetime | None = None) -> planner.PlanStats:
+        return planner.plan(self.db, self.settings, now or self.now())
+
+    async def deliver_due(
+        self, now: datetime | None = None, *, worker_id: str | None = None, limit: int | None = None
+    ) -> delivery.DeliveryStats:
+        worker = delivery.DeliveryWorker(self, worker_id=worker_id)
+        return await worker.deliver_due(now or self.now(), limit=limit)
+
+    # --- views --------------------------------------------------------------------------------
+
+    def app_home(self, platform: str, workspace_external_id: str, user_external_id: str) -> Message:
+        """The personal home view (Slack App Home, Teams personal tab / welcome card)."""
+        return home.app_home(self, platform, workspace_external_id, user_external_id)

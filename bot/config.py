@@ -1,0 +1,140 @@
+"""Core settings from environment variables (pydantic-settings), validated at start-up.
+
+Platform settings (Slack, Teams) live with their adapters; this module holds what
+the core itself needs.  ``load_settings`` turns validation failures into one
+``ConfigError`` whose message names each variable and what it expects.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(ValueError):
+    """Settings are missing or malformed; the message names the variable(s)."""
+
+
+def parse_hhmm(value: str) -> time:
+    m = _HHMM.match(value.strip())
+    if not m:
+        raise ValueError(f"expected a 24-hour time like 09:30, got {value!r}")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time]:
+    parts = value.split("-")
+    if len(parts) != 2:
+        raise ValueError(f"expected a range like 20:00-08:00, got {value!r}")
+    return parse_hhmm(parts[0]), parse_hhmm(parts[1])
+
+
+def parse_weekdays(value: str) -> frozenset[int]:
+    """``mon-fri`` or ``mon,tue,thu`` -> {0, 1, 3}."""
+    out: set[int] = set()
+    for chunk in value.lower().replace(" ", "").split(","):
+        if not chunk:
+            continue
+        if "-" in chunk:
+            a, _, z = chunk.partition("-")
+            if a[:3] not in WEEKDAYS or z[:3] not in WEEKDAYS:
+                raise ValueError(f"unknown weekday in {value!r}; use mon..sun")
+            lo, hi = WEEKDAYS.index(a[:3]), WEEKDAYS.index(z[:3])
+            out.update(range(lo, hi + 1) if lo <= hi else [*range(lo, 7), *range(0, hi + 1)])
+        else:
+            if chunk[:3] not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {chunk!r}; use mon..sun")
+            out.add(WEEKDAYS.index(chunk[:3]))
+    if not out:
+        raise ValueError("at least one working day is needed")
+    return frozenset(out)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    secret_key: SecretStr | None = Field(default=None, validation_alias="MOMENTUM_SECRET_KEY")
+    admins: str = Field(default="", validation_alias="MOMENTUM_ADMINS")
+    quiet_hours: str = Field(default="20:00-08:00", validation_alias="MOMENTUM_QUIET_HOURS")
+    working_days: str = Field(default="mon-fri", validation_alias="MOMENTUM_WORKING_DAYS")
+    default_tz: str = Field(default="UTC", validation_alias="MOMENTUM_DEFAULT_TZ")
+    stale_days: int = Field(default=14, ge=1, le=365, validation_alias="MOMENTUM_STALE_DAYS")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+    host: str = Field(default="0.0.0.0", validation_alias="HOST")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    plan_interval_s: int = Field(default=900, ge=5, validation_alias="MOMENTUM_PLAN_INTERVAL")
+    deliver_interval_s: float = Field(default=5.0, gt=0, validation_alias="MOMENTUM_DELIVER_INTERVAL")
+    worker_batch: int = Field(default=100, ge=1, le=5000, validation_alias="MOMENTUM_WORKER_BATCH")
+    worker_concurrency: int = Field(default=16, ge=1, le=500, validation_alias="MOMENTUM_WORKER_CONCURRENCY")
+    lease_s: int = Field(default=120, ge=5, validation_alias="MOMENTUM_LEASE_SECONDS")
+    max_attempts: int = Field(default=8, ge=1, le=50, validation_alias="MOMENTUM_MAX_ATTEMPTS")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v
+
+    @field_validator("working_days")
+    @classmethod
+    def _days(cls, v: str) -> str:
+        parse_weekdays(v)
+        return v
+
+    @field_validator("default_tz")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Berlin)") from exc
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return v.upper()
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
+
+    @property
+    def quiet(self) -> tuple[time, time]:
+        return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def working_weekdays(self) -> frozenset[int]:
+        return parse_weekdays(self.working_days)
+
+
+def explain(exc: ValidationError, model: type[BaseSettings]) -> ConfigError:
+    """One readable error naming each bad environment variable."""
+    lines = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        info = model.model_fields.get(field)
+        alias = info.validation_alias if info is not None else None
+        name = alias if isinstance(alias, str) else (
+            alias.choices[0] if isinstance(alias, AliasChoices) else field.upper())
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{name}: {msg}")
+    return ConfigError("Invalid configuration:\n  " + "\n  ".join(lines))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise explain(exc, Settings) from None

@@ -1,0 +1,130 @@
+"""Workspaces and people: installs, profiles, addresses, reachability, admin rights."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, select
+
+from bot.interactions import Profile
+from bot.ports import WorkspaceRef
+from storage.crypto import SecretBox
+from storage.models import Person, Workspace
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def valid_tz(tz: str | None) -> str | None:
+    if not tz:
+        return None
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return tz
+
+
+def get_workspace(s: Session, platform: str, external_id: str) -> Workspace | None:
+    return s.exec(
+        select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+    ).first()
+
+
+def upsert_workspace(
+    s: Session,
+    now: datetime,
+    platform: str,
+    external_id: str,
+    *,
+    name: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    box: SecretBox | None = None,
+    reactivate: bool = True,
+) -> Workspace:
+    ws = get_workspace(s, platform, external_id)
+    if ws is None:
+        ws = Workspace(platform=platform, external_id=external_id, name=name or "", created_at=now)
+        s.add(ws)
+    if name:
+        ws.name = name
+    if credentials is not None:
+        if box is None:
+            raise ValueError("MOMENTUM_SECRET_KEY is required to store workspace credentials")
+        ws.credentials_enc = box.encrypt_json(dict(credentials))
+    if reactivate and ws.status != "active":
+        ws.status, ws.status_reason = "active", None
+    s.flush()
+    return ws
+
+
+def workspace_ref(ws: Workspace, box: SecretBox | None) -> WorkspaceRef:
+    creds: dict[str, Any] = {}
+    if ws.credentials_enc and box is not None:
+        creds = box.decrypt_json(ws.credentials_enc)
+    assert ws.id is not None
+    return WorkspaceRef(id=ws.id, platform=ws.platform, external_id=ws.external_id, credentials=creds)
+
+
+def get_person(s: Session, workspace_id: int, external_id: str) -> Person | None:
+    return s.exec(
+        select(Person).where(Person.workspace_id == workspace_id, Person.external_id == external_id)
+    ).first()
+
+
+def find_by_email(s: Session, workspace_id: int, email: str) -> Person | None:
+    return s.exec(
+        select(Person).where(Person.workspace_id == workspace_id, Person.email == email.strip().lower())
+    ).first()
+
+
+def upsert_person(
+    s: Session,
+    now: datetime,
+    workspace_id: int,
+    profile: Profile,
+    *,
+    address: Mapping[str, Any] | None = None,
+) -> Person:
+    """Create or refresh a person from what the platform told us; unknown fields stay as they are."""
+    p = get_person(s, workspace_id, profile.external_id)
+    if p is None:
+        p = Person(
+            workspace_id=workspace_id,
+            external_id=profile.external_id,
+            name=profile.name or profile.external_id,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(p)
+    if p.forgotten:
+        # An erased person who comes back starts fresh; we keep nothing from before.
+        p.forgotten = False
+    if profile.name:
+        p.name = profile.name
+    if profile.email:
+        p.email = profile.email.strip().lower()
+    tz = valid_tz(profile.tz)
+    if tz:
+        p.tz = tz
+    if profile.locale:
+        p.locale = profile.locale
+    if profile.country:
+        p.country = profile.country.upper()
+    if profile.is_admin is not None:
+        p.is_platform_admin = profile.is_admin
+    if address is not None:
+        p.address = dict(address)
+        p.unreachable_reason = None
+    p.updated_at = now
+    s.flush()
+    return p
+
+
+def is_admin(p: Person, admin_emails: frozenset[str]) -> bool:
+    return bool(
+        p.is_platform_admin or p.is_granted_admin or (p.email and p.email.lower() in admin_emails)
+    )

@@ -1,0 +1,225 @@
+"""SQLModel tables. Datetimes are aware UTC in Python (SQLModel's UTCDateTime) on every backend."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+JSONType = JSON().with_variant(JSON(), "postgresql")
+
+
+class Workspace(SQLModel, table=True):
+    """One installation: a Slack workspace (team), a Teams tenant, or the demo console."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_workspace_platform_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    credentials_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="active", max_length=16)  # active | uninstalled
+    status_reason: str | None = Field(default=None, max_length=200)
+    default_tz: str = Field(default="UTC", max_length=64)
+    created_at: datetime
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id", name="uq_person_ws_ext"),
+        Index("ix_person_ws_email", "workspace_id", "email"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    external_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    tz: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=32)
+    country: str | None = Field(default=None, max_length=8)
+    unit: str | None = Field(default=None, max_length=200)
+    is_platform_admin: bool = False
+    is_granted_admin: bool = False
+    opted_out: bool = False
+    paused: bool = False
+    snoozed_until: datetime | None = None
+    prompt_weekday: int | None = None  # personal override of the program's weekday (0 = Monday)
+    prompt_time: str | None = Field(default=None, max_length=5)  # "HH:MM" local
+    address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    unreachable_reason: str | None = Field(default=None, max_length=200)
+    forgotten: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class Program(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_program_ws_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(default="sponsorship", max_length=32)  # sponsorship | mentoring | reverse-mentoring
+    start_date: date
+    length_weeks: int = 52
+    sponsoree_weekday: int = 1  # Tuesday
+    sponsoree_time: str = Field(default="10:00", max_length=5)
+    sponsor_weekday: int = 0  # Monday
+    sponsor_time: str = Field(default="09:00", max_length=5)
+    meeting_weekday: int = 3  # the pair's usual meeting day (Thursday); prep goes the working day before
+    meeting_every_weeks: int = 2
+    stale_days: int = 14
+    default_tz: str = Field(default="UTC", max_length=64)
+    status: str = Field(default="active", max_length=16)  # active | ended
+    created_at: datetime
+
+
+class Pair(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_pair_status_planned", "status", "planned_until"),
+        Index("ix_pair_program", "program_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    sponsor_id: int = Field(foreign_key="person.id", index=True)
+    sponsoree_id: int = Field(foreign_key="person.id", index=True)
+    status: str = Field(default="active", max_length=16)  # active | paused | ended
+    paused_until: datetime | None = None
+    start_date: date  # Monday of the pair's week 0
+    created_at: datetime
+    ended_at: datetime | None = None
+    same_unit: bool = False
+    planned_until: datetime | None = None  # the planner has materialised prompts up to here
+    last_touch_at: datetime | None = None
+    last_light_touch_at: datetime | None = None
+    unanswered_checkins: int = 0  # consecutive check-ins sent without an answer ("ghost" rule)
+    checkins_sent: int = 0
+    checkins_answered: int = 0
+
+
+class Prompt(SQLModel, table=True):
+    """The outbox. Unique on (pair, recipient, kind, period): planning twice never adds a row."""
+
+    __table_args__ = (
+        UniqueConstraint("pair_id", "recipient_id", "kind", "period", name="uq_prompt_key"),
+        Index("ix_prompt_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    recipient_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=32)
+    strategy: int = 0  # 1-4: which momentum strategy this prompt carries (0: none)
+    phase: str = Field(default="", max_length=32)
+    period: str = Field(max_length=40)
+    week: int = 0
+    variant: int = 0
+    audience: str = Field(default="one", max_length=8)  # one | pair (group message)
+    due_at: datetime
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|dead|cancelled
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    platform_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    last_error: str | None = Field(default=None, max_length=300)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    sent_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer: str | None = Field(default=None, max_length=32)
+    created_at: datetime
+
+
+class CheckIn(SQLModel, table=True):
+    """A sponsoree's (or sponsor's) answer to a check-in. ``note`` is private unless ``shared``."""
+
+    __table_args__ = (UniqueConstraint("prompt_id", name="uq_checkin_prompt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int | None = Field(default=None, foreign_key="prompt.id")
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int = Field(foreign_key="person.id", index=True)
+    status: str | None = Field(default=None, max_length=16)  # met | light | not_yet
+    momentum: int | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    shared: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class Touchpoint(SQLModel, table=True):
+    """Any contact of the pair: a meeting, a light touch, a shared experience, an advocacy act."""
+
+    __table_args__ = (Index("ix_touch_pair_at", "pair_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id")
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=16)  # meeting | light | shared | advocacy
+    source: str = Field(default="log", max_length=16)  # checkin | log | nudge
+    source_key: str | None = Field(default=None, max_length=64, unique=True)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    shared: bool = False
+    occurred_at: datetime
+
+
+class Win(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    shared: bool = True
+    created_at: datetime
+
+
+class Goal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    done: bool = False
+    created_at: datetime
+
+
+class Agenda(SQLModel, table=True):
+    """A prep agenda before a meeting (strategy 2): an update, a question, an ask."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int | None = Field(default=None, foreign_key="prompt.id", unique=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    update_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    question: str = Field(default="", sa_column=Column(Text, nullable=False))
+    ask: str = Field(default="", sa_column=Column(Text, nullable=False))
+    shared: bool = False
+    created_at: datetime
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what. ``detail`` never carries private notes."""
+
+    __table_args__ = (Index("ix_audit_ws_at", "workspace_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int | None = Field(default=None, foreign_key="workspace.id")
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=200)
+    ok: bool = True
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    at: datetime
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Inbound platform event ids already handled (dedupe of platform retries)."""
+
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=200)
+    at: datetime = Field(index=True)
