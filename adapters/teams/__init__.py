@@ -1,0 +1,1 @@
+"""Microsoft Teams adapter (botbuilder CloudAdapter); every botbuilder import stays in this package."""

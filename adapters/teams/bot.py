@@ -1,0 +1,357 @@
+"""``MomentumTeamsBot``: inbound Teams activities -> core ``Interaction``s, installs and people.
+
+- messages typed to the bot (its @mention stripped, other mentions rewritten to ``<@AAD_ID>``)
+  become COMMAND (first word is a command) or MESSAGE interactions;
+- Action.Submit clicks on our cards become ACTION (buttons) or SUBMIT (forms) interactions, and
+  the clicked card is replaced by the answer (``update_activity`` with the activity's ``replyToId``);
+- conversationUpdate / installationUpdate store the tenant, the people (team rosters via the paged
+  members API) and the conversation references proactive prompts need; uninstalls stop delivery.
+
+A person's external id is their Entra (AAD) object id, which is stable across apps and is what the
+roster gives; the Teams user id (``29:...``, app-scoped) only lives inside the stored address.  The
+Bot Framework Emulator sends no AAD id, so there (only) the channel user id stands in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema.teams import TeamsChannelAccount
+
+from adapters.teams import render
+from adapters.teams.platform import describe_failure, reference_dict
+from bot.commandspec import COMMAND_NAMES
+from bot.interactions import Interaction, Kind, Profile, Response
+from bot.messages import Message, para
+
+if TYPE_CHECKING:
+    from bot.app import Momentum
+
+_LOGGER = logging.getLogger(__name__)
+
+LOCAL_TENANT = "local-dev"  # the Emulator sends no tenant
+UNINSTALLED = "app_uninstalled"
+ROSTER_PAGE_SIZE = 500  # Teams' maximum page size for pagedmembers
+
+
+def tenant_of(activity: Activity) -> str:
+    data = activity.channel_data or {}
+    tenant = (data.get("tenant") or {}).get("id") if isinstance(data, dict) else None
+    if not tenant and activity.conversation is not None:
+        tenant = activity.conversation.tenant_id
+    return str(tenant or LOCAL_TENANT)
+
+
+def external_id(account: ChannelAccount | Mapping[str, Any] | None) -> str:
+    """AAD object id when Teams gives it (always, in Teams), else the channel user id (Emulator)."""
+    if account is None:
+        return ""
+    if isinstance(account, Mapping):
+        return str(account.get("aadObjectId") or account.get("id") or "")
+    return str(getattr(account, "aad_object_id", None) or account.id or "")
+
+
+def is_personal(activity: Activity) -> bool:
+    conv = activity.conversation
+    return conv is not None and (conv.conversation_type in (None, "personal")) and not conv.is_group
+
+
+def _clean_text(text: str) -> str:
+    text = text.replace("&nbsp;", " ").replace("\u00a0", " ")
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+class MomentumTeamsBot:
+    """The Bot Framework ``Bot`` (``on_turn``) that connects Teams to the Momentum core."""
+
+    def __init__(self, momentum: Momentum) -> None:
+        self.momentum = momentum
+        self._teams_to_external: dict[tuple[str, str], str] = {}  # (tenant, 29:id) -> external id
+
+    async def on_turn(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        kind = activity.type
+        if kind == ActivityTypes.message:
+            await self.on_message(ctx)
+        elif kind == ActivityTypes.conversation_update:
+            await self.on_conversation_update(ctx)
+        elif kind == ActivityTypes.installation_update:
+            await self.on_installation_update(ctx)
+        else:
+            _LOGGER.debug("teams activity ignored: type=%s", kind)
+
+    # --- messages and card submits ------------------------------------------------------------
+
+    async def on_message(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        tenant = tenant_of(activity)
+        user = external_id(activity.from_property)
+        if not user:
+            return
+        self._remember(tenant, activity.from_property)
+        profile = Profile(
+            external_id=user,
+            name=activity.from_property.name or None,
+            # Teams sends the sender's IANA zone and locale with each message they write.
+            tz=activity.local_timezone or None,
+            locale=activity.locale or None,
+        )
+        address = reference_dict(TurnContext.get_conversation_reference(activity)) if is_personal(activity) \
+            else None
+        base: dict[str, Any] = dict(platform="teams", workspace=tenant, user=user, profile=profile,
+                                    event_id=activity.id, address=address)
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and (render.ACTION_KEY in value or render.FORM_KEY in value):
+            message_ref = {"activity_id": activity.reply_to_id or "", "conversation_id": activity.conversation.id}
+            if render.FORM_KEY in value:
+                fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
+                interaction = Interaction(kind=Kind.SUBMIT, action_id=str(value[render.FORM_KEY]),
+                                          value=str(value.get(render.STATE_KEY) or ""), fields=fields,
+                                          message_ref=message_ref, **base)
+            else:
+                interaction = Interaction(kind=Kind.ACTION, action_id=str(value[render.ACTION_KEY]),
+                                          value=str(value.get(render.VALUE_KEY) or ""),
+                                          message_ref=message_ref, **base)
+        else:
+            text = await self._neutral_text(ctx, tenant)
+            if not text:
+                return
+            first = text.split(maxsplit=1)[0].lower().lstrip("/")
+            kind = Kind.COMMAND if first in COMMAND_NAMES else Kind.MESSAGE
+            interaction = Interaction(kind=kind, text=text, **base)
+        _LOGGER.info("teams inbound: kind=%s tenant=%s", interaction.kind, tenant)
+        response = await self.momentum.handle(interaction)
+        await self.show(ctx, response, is_submit=interaction.kind in (Kind.ACTION, Kind.SUBMIT))
+
+    async def _neutral_text(self, ctx: TurnContext, tenant: str) -> str:
+        """The message text with the bot's @mention removed and other mentions as ``<@ID>``."""
+        activity = ctx.activity
+        text = activity.text or ""
+        bot_id = activity.recipient.id if activity.recipient else None
+        for entity in activity.entities or []:
+            props = entity.additional_properties if hasattr(entity, "additional_properties") else {}
+            if entity.type != "mention":
+                continue
+            mentioned = props.get("mentioned") or {}
+            shown = props.get("text") or f"<at>{mentioned.get('name', '')}</at>"
+            mid = mentioned.get("id")
+            if not mid or mid == bot_id:
+                text = text.replace(shown, " ")
+                continue
+            person = await self._resolve_mention(ctx, tenant, mentioned)
+            text = text.replace(shown, f"<@{person}>", 1)
+        # A mention the entity list did not describe (the bot's own name) must not reach the core.
+        text = re.sub(r"<at>[^<]*</at>", " ", text)
+        return _clean_text(text)
+
+    async def _resolve_mention(self, ctx: TurnContext, tenant: str, mentioned: Mapping[str, Any]) -> str:
+        teams_id = str(mentioned["id"])
+        if mentioned.get("aadObjectId"):
+            return str(mentioned["aadObjectId"])
+        known = self._teams_to_external.get((tenant, teams_id)) or self._stored_external_id(tenant, teams_id)
+        if known:
+            return known
+        try:  # a channel message: the team roster knows the person
+            member = await TeamsInfo.get_member(ctx, teams_id)
+        except Exception as exc:
+            _LOGGER.info("teams mention not resolved: %s", describe_failure(exc) or type(exc).__name__)
+            return teams_id
+        await self._store_member(tenant, member, ctx.activity, personal_address=None)
+        return external_id(member) or teams_id
+
+    def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
+        from sqlmodel import select
+
+        from storage.models import Person, Workspace
+
+        with self.momentum.db.session() as s:
+            rows = s.exec(
+                select(Person.external_id, Person.address).join(Workspace, Workspace.id == Person.workspace_id)
+                .where(Workspace.platform == "teams", Workspace.external_id == tenant)
+            ).all()
+        for ext, address in rows:
+            if isinstance(address, dict) and (address.get("user") or {}).get("id") == teams_id:
+                self._teams_to_external[(tenant, teams_id)] = ext
+                return str(ext)
+        return None
+
+    def _remember(self, tenant: str, account: ChannelAccount | None) -> None:
+        if account is not None and account.id:
+            self._teams_to_external[(tenant, account.id)] = external_id(account)
+
+    # --- showing a Response -------------------------------------------------------------------
+
+    async def show(self, ctx: TurnContext, response: Response, *, is_submit: bool = False) -> None:
+        if response.duplicate:
+            return
+        activity = ctx.activity
+        if response.update is not None:
+            replaced = False
+            if is_submit and activity.reply_to_id:
+                payload = render.message_activity(response.update)
+                act = Activity().deserialize({**payload, "id": activity.reply_to_id})
+                act.conversation = activity.conversation
+                try:
+                    await ctx.update_activity(act)
+                    replaced = True
+                except Exception as exc:
+                    _LOGGER.warning("teams card update failed: %s", describe_failure(exc) or type(exc).__name__)
+            if not replaced:
+                await self._send_card(ctx, render.to_card(response.update), response.update.text)
+        if response.errors:
+            await self._send_card(ctx, render.errors_card(response.errors), "Please fix the form")
+        if response.reply is not None:
+            await self._send_card(ctx, render.to_card(response.reply), response.reply.text)
+        if response.form is not None:
+            await self._send_card(ctx, render.form_card(response.form), response.form.title)
+        if response.attachment is not None:
+            att = response.attachment
+            await self._send_card(ctx, render.file_card(att), att.title or att.filename)
+
+    @staticmethod
+    async def _send_card(ctx: TurnContext, card: dict[str, Any], summary: str) -> None:
+        await ctx.send_activity(Activity().deserialize(render.activity_for_card(card, summary)))
+
+    # --- installs, rosters, uninstalls --------------------------------------------------------
+
+    async def on_conversation_update(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        tenant = tenant_of(activity)
+        bot_id = activity.recipient.id if activity.recipient else None
+        team = (activity.channel_data or {}).get("team") if isinstance(activity.channel_data, dict) else None
+        for member in activity.members_added or []:
+            if member.id == bot_id:
+                await self.installed(ctx, team=team)
+            elif team:
+                await self._store_team_member(ctx, tenant, member)
+        for member in activity.members_removed or []:
+            if member.id == bot_id:
+                await self.uninstalled(ctx, team=team)
+            elif team:
+                _LOGGER.info("teams member left a team: tenant=%s", tenant)
+
+    async def on_installation_update(self, ctx: TurnContext) -> None:
+        action = (ctx.activity.action or "").lower()
+        team = (ctx.activity.channel_data or {}).get("team") if isinstance(ctx.activity.channel_data, dict) \
+            else None
+        if action.startswith("add"):
+            await self.installed(ctx, team=team, welcome=False)  # conversationUpdate brings the welcome
+        elif action.startswith("remove"):
+            await self.uninstalled(ctx, team=team)
+
+    async def installed(self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True) -> None:
+        activity = ctx.activity
+        tenant = tenant_of(activity)
+        self.momentum.upsert_workspace("teams", tenant, name=(team or {}).get("name") if team else None)
+        if team or not is_personal(activity):
+            count = await self.read_roster(ctx, tenant)
+            _LOGGER.info("teams installed in a team: tenant=%s people=%d", tenant, count)
+            if welcome:
+                await self._send_card(ctx, render.to_card(Message(
+                    text="Momentum is here",
+                    blocks=(para("Hi! I'm Momentum: I keep sponsor-sponsoree pairs in touch with one short, "
+                                 "private check-in a week in your 1:1 chat with me. Admins can now pair "
+                                 "people from this team by email: pair a@x.com b@x.com Pilot."),),
+                    kind="team_welcome")), "Momentum is here")
+            return
+        user = activity.from_property
+        if user is None or user.id == (activity.recipient.id if activity.recipient else None):
+            return
+        await self._store_member(tenant, user, activity, personal_address=True, ctx=ctx)
+        _LOGGER.info("teams installed for a person: tenant=%s", tenant)
+        if welcome:
+            home = self.momentum.app_home("teams", tenant, external_id(user))
+            await self._send_card(ctx, render.to_card(home), home.text)
+
+    async def uninstalled(self, ctx: TurnContext, *, team: Mapping[str, Any] | None) -> None:
+        activity = ctx.activity
+        tenant = tenant_of(activity)
+        if team or not is_personal(activity):
+            # Removing the app from one team does not remove it for people who installed it personally;
+            # deliveries to people only known from that roster fail (403) and park with the reason.
+            _LOGGER.info("teams removed from a team: tenant=%s", tenant)
+            return
+        user = external_id(activity.from_property)
+        if user:
+            self.momentum.mark_unreachable("teams", tenant, user, UNINSTALLED)
+            _LOGGER.info("teams uninstalled by a person: tenant=%s", tenant)
+
+    async def read_roster(self, ctx: TurnContext, tenant: str) -> int:
+        """Store everyone in the team (AAD id, email, name) so admins can pair them by email."""
+        token: str | None = None
+        count = 0
+        while True:
+            try:
+                page = await TeamsInfo.get_paged_members(ctx, token, ROSTER_PAGE_SIZE)
+            except Exception as exc:
+                _LOGGER.warning("teams roster read failed: %s", describe_failure(exc) or type(exc).__name__)
+                return count
+            for member in page.members or []:
+                await self._store_member(tenant, member, ctx.activity, personal_address=None)
+                count += 1
+            token = page.continuation_token
+            if not token:
+                return count
+
+    async def _store_team_member(self, ctx: TurnContext, tenant: str, member: ChannelAccount) -> None:
+        try:
+            full = await TeamsInfo.get_member(ctx, member.id)
+        except Exception:
+            full = member
+        await self._store_member(tenant, full, ctx.activity, personal_address=None)
+
+    async def _store_member(self, tenant: str, member: ChannelAccount | TeamsChannelAccount, activity: Activity,
+                            *, personal_address: bool | None, ctx: TurnContext | None = None) -> None:
+        """Upsert one person. In a 1:1 chat the address is this conversation; from a roster it is
+        what ``create_conversation`` needs (service URL, bot, Teams user id, tenant)."""
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        name = member.name
+        if personal_address and ctx is not None and not email:
+            try:  # the 1:1 chat's own member: Teams tells us their email and AAD id
+                full = await TeamsInfo.get_member(ctx, member.id)
+                email = full.email or full.user_principal_name
+                name = full.name or name
+                if full.aad_object_id and not getattr(member, "aad_object_id", None):
+                    member = full
+            except Exception as exc:
+                _LOGGER.info("teams member read failed: %s", describe_failure(exc) or type(exc).__name__)
+        ext = external_id(member)
+        if not ext:
+            return
+        self._remember(tenant, member)
+        if personal_address:
+            address: dict[str, Any] = reference_dict(TurnContext.get_conversation_reference(activity))
+            address["user"] = {"id": member.id, "name": name, "aadObjectId": getattr(member, "aad_object_id", None)}
+        else:
+            address = {
+                "serviceUrl": activity.service_url,
+                "channelId": activity.channel_id,
+                "bot": {"id": activity.recipient.id, "name": activity.recipient.name} if activity.recipient
+                else None,
+                "user": {"id": member.id, "name": name, "aadObjectId": getattr(member, "aad_object_id", None)},
+                "conversation": None,
+                "tenantId": tenant,
+            }
+            existing = self._stored_address(tenant, ext)
+            if existing and (existing.get("conversation") or {}).get("id"):
+                address = None  # keep the 1:1 chat we already have  # type: ignore[assignment]
+        profile = Profile(external_id=ext, name=name or None, email=email or None)
+        self.momentum.upsert_person("teams", tenant, profile, address=address)
+
+    def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
+        from sqlmodel import select
+
+        from storage.models import Person, Workspace
+
+        with self.momentum.db.session() as s:
+            row = s.exec(
+                select(Person.address).join(Workspace, Workspace.id == Person.workspace_id)
+                .where(Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext)
+            ).first()
+        return row if isinstance(row, dict) else None

@@ -1,0 +1,339 @@
+"""``TeamsPlatform``: the core's ``Platform`` port for Microsoft Teams (proactive sends, updates, pacing).
+
+Sends go through botbuilder's ``CloudAdapter`` (``continue_conversation`` with a stored conversation
+reference, or ``create_conversation`` for a 1:1 chat when we only know the person from a team roster).
+Teams' documented limits (30 requests/s per app per tenant, 7 messages/s per conversation) are
+respected by pacing every outbound call per tenant and per conversation; 429/412/502/504 and
+connection errors are retried with backoff honouring Retry-After, then reported as ``PlatformError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from adapters.teams import render
+from adapters.teams.settings import TeamsSettings
+from bot.interactions import Profile
+from bot.messages import Attachment, Message
+from bot.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TEAMS_CHANNEL = "msteams"
+# Teams answers these when a person can no longer be reached by the bot.
+PERSON_GONE_CODES = frozenset({
+    "ConversationBlockedByUser", "MessageWritesBlocked", "BotDisabledByAdmin", "BotNotInConversationRoster",
+    "ConversationNotFound", "UserNotFound", "MemberNotFoundInConversation",
+})
+TRANSIENT_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
+
+
+class Pacer:
+    """Spaces calls per key (tenant, conversation) and pauses a key after a 429 (Retry-After).
+
+    Strict spacing (1/rate seconds apart) keeps every sliding one-second window under the limit,
+    which a token bucket with a burst would not.
+    """
+
+    def __init__(self, rate: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self._next: dict[str, float] = {}
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    async def wait(self, key: str) -> None:
+        now = self._monotonic()
+        slot = max(now, self._next.get(key, now))
+        self._next[key] = slot + self.interval  # reserve before sleeping: concurrent callers queue up
+        if slot > now:
+            await self._sleep(slot - now)
+
+    def pause(self, key: str, seconds: float) -> None:
+        """Nobody calls for ``key`` before ``seconds`` from now (the server asked us to back off)."""
+        until = self._monotonic() + seconds
+        if self._next.get(key, 0.0) < until:
+            self._next[key] = until
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    status: int | None
+    code: str
+    retry_after: float | None
+
+
+def describe_failure(exc: BaseException) -> CallFailure | None:
+    """Status, Teams error code and Retry-After of a failed connector call (None: not a call failure)."""
+    if isinstance(exc, HttpOperationError):
+        response = exc.response
+        status = getattr(response, "status_code", None)
+        headers = getattr(response, "headers", {}) or {}
+        retry_after = _retry_after(headers.get("Retry-After"))
+        code = ""
+        err = getattr(exc, "error", None)
+        inner = getattr(err, "error", None)
+        if inner is not None and getattr(inner, "code", None):
+            code = str(inner.code)
+        return CallFailure(status, code or f"http_{status}", retry_after)
+    if isinstance(exc, ClientRequestError | aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
+        return CallFailure(None, "connection_error", None)
+    return None
+
+
+def _retry_after(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def to_platform_error(failure: CallFailure) -> PlatformError:
+    status, code = failure.status, failure.code
+    if status is None or status in TRANSIENT_STATUSES:
+        return PlatformError(code, retryable=True, retry_after=failure.retry_after)
+    if code in PERSON_GONE_CODES or status in (403, 404):
+        return PlatformError(code, retryable=False, scope=FailureScope.PERSON)
+    if status == 401:
+        # Our credentials were refused: nothing for this tenant will work until an admin fixes it.
+        return PlatformError(code, retryable=False, scope=FailureScope.WORKSPACE)
+    return PlatformError(code, retryable=False, scope=FailureScope.MESSAGE)
+
+
+def reference_dict(reference: ConversationReference) -> dict[str, Any]:
+    """A conversation reference as the dict we store; without ``activityId`` so that proactive
+    messages start a new message instead of replying to whatever the person last wrote."""
+    out = dict(reference.serialize())
+    out.pop("activityId", None)
+    return out
+
+
+class TeamsPlatform:
+    """The Teams implementation of ``bot.ports.Platform``."""
+
+    name = "teams"
+    # Teams bots cannot create group chats (Graph can, with delegated permissions we do not ask for),
+    # so a "pair" message goes to each person's 1:1 chat and says so.
+    supports_group = False
+
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        settings: TeamsSettings,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.adapter = adapter
+        self.settings = settings
+        self.sleep = sleep
+        self.tenant_pacer = Pacer(settings.rate_per_tenant, sleep=self._sleep, monotonic=monotonic)
+        self.conversation_pacer = Pacer(settings.rate_per_conversation, sleep=self._sleep, monotonic=monotonic)
+        self.calls = 0
+        self.retries = 0
+
+    async def _sleep(self, seconds: float) -> None:
+        await self.sleep(seconds)
+
+    # --- the port -----------------------------------------------------------------------------
+
+    async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
+        return await self._send_activity(workspace, to, render.message_activity(message))
+
+    async def send_group(
+        self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message
+    ) -> Delivered:
+        """Teams bots cannot open a group chat: send to each person's 1:1 chat, saying so."""
+        names = [r.name for r in to]
+        note = Message(
+            text=message.text,
+            blocks=(*message.blocks, render_group_note(names)),
+            kind=message.kind,
+        )
+        refs: list[dict[str, Any]] = []
+        addresses: dict[int, Mapping[str, Any]] = {}
+        failures: list[PlatformError] = []
+        for r in to:
+            try:
+                d = await self._send_activity(workspace, r, render.message_activity(note))
+            except PlatformError as exc:
+                failures.append(exc)
+                continue
+            refs.append(dict(d.ref))
+            addresses.update(d.addresses)
+        if not refs:
+            raise failures[0] if failures else PlatformError("no_recipients", retryable=False)
+        if failures:
+            _LOGGER.warning("teams group send reached %d of %d people", len(refs), len(to))
+        return Delivered(ref={"group": refs}, addresses=addresses)
+
+    async def update(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
+        refs = ref.get("group") if isinstance(ref.get("group"), list) else [ref]
+        for one in refs:
+            await self._update_one(workspace, one, message)
+
+    async def profile(self, workspace: WorkspaceRef, external_id: str) -> Profile | None:
+        # Teams has no "read any user's profile" bot API without a conversation; the people we know
+        # come from installs and rosters (adapters/teams/bot.py), which store name, email and address.
+        return None
+
+    async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
+        # Same reason: emails come from the team roster read at install (TeamsInfo.get_paged_members).
+        return None
+
+    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
+        """Bots can only upload files after the FileConsentCard flow; we show the CSV in a card."""
+        card = render.file_card(attachment)
+        await self._send_activity(workspace, to, render.activity_for_card(
+            card, attachment.title or attachment.filename))
+
+    # --- mechanics ----------------------------------------------------------------------------
+
+    async def _send_activity(self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
+                             ) -> Delivered:
+        address = dict(to.address or {})
+        tenant = workspace.external_id
+        conversation = address.get("conversation") or {}
+        if conversation.get("id") and address.get("serviceUrl"):
+            address.pop("activityId", None)
+            reference = ConversationReference().deserialize(address)
+            activity_id = await self._call(tenant, conversation["id"],
+                                           lambda: self._continue_and_send(reference, activity))
+            return Delivered(ref=self._ref(address, activity_id))
+        user = address.get("user") or {}
+        if address.get("serviceUrl") and user.get("id"):
+            new_address, activity_id = await self._call(
+                tenant, f"new:{user['id']}", lambda: self._create_and_send(tenant, address, activity))
+            return Delivered(ref=self._ref(new_address, activity_id), addresses={to.person_id: new_address})
+        raise PlatformError("no_conversation_reference", retryable=False, scope=FailureScope.PERSON)
+
+    @staticmethod
+    def _ref(address: Mapping[str, Any], activity_id: str) -> dict[str, Any]:
+        return {"activity_id": activity_id, "reference": dict(address)}
+
+    async def _update_one(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
+        address = ref.get("reference") or {}
+        activity_id = ref.get("activity_id")
+        conversation = address.get("conversation") or {}
+        if not activity_id or not conversation.get("id"):
+            raise PlatformError("bad_message_ref", retryable=False)
+        reference = ConversationReference().deserialize(dict(address))
+        payload = render.message_activity(message)
+
+        async def update(ctx: TurnContext) -> None:
+            act = Activity().deserialize({**payload, "id": activity_id})
+            act.conversation = ctx.activity.conversation
+            await ctx.update_activity(act)
+
+        await self._call(workspace.external_id, conversation["id"],
+                         lambda: self.adapter.continue_conversation(reference, update, self.settings.app_id))
+
+    async def _continue_and_send(self, reference: ConversationReference, payload: dict[str, Any]) -> str:
+        result: dict[str, str] = {}
+
+        async def logic(ctx: TurnContext) -> None:
+            ctx.activity.id = None  # a new message, not a reply to the continuation event
+            response = await ctx.send_activity(Activity().deserialize(payload))
+            result["id"] = (response.id if response else "") or ""
+
+        await self.adapter.continue_conversation(reference, logic, self.settings.app_id)
+        return result.get("id", "")
+
+    async def _create_and_send(self, tenant: str, address: Mapping[str, Any], payload: dict[str, Any]
+                               ) -> tuple[dict[str, Any], str]:
+        user = dict(address.get("user") or {})
+        bot = dict(address.get("bot") or {})
+        params = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=bot.get("id"), name=bot.get("name")) if bot else None,
+            members=[ChannelAccount(id=user["id"])],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+        )
+        result: dict[str, Any] = {}
+
+        async def logic(ctx: TurnContext) -> None:
+            ref = TurnContext.get_conversation_reference(ctx.activity)
+            new_address = reference_dict(ref)
+            new_address["user"] = {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
+            if bot:
+                new_address["bot"] = bot
+            conv = new_address.setdefault("conversation", {})
+            conv.setdefault("tenantId", tenant)
+            conv.setdefault("conversationType", "personal")
+            result["address"] = new_address
+            act = Activity().deserialize(payload)
+            reply = TurnContext.apply_conversation_reference(act, ConversationReference().deserialize(new_address))
+            ctx.activity.id = None  # a new message, not a reply to the create-conversation event
+            response = await ctx.send_activity(reply)
+            result["id"] = (response.id if response else "") or ""
+
+        await self.adapter.create_conversation(
+            self.settings.app_id, logic, params, channel_id=address.get("channelId") or TEAMS_CHANNEL,
+            service_url=address["serviceUrl"])
+        return result["address"], result.get("id", "")
+
+    async def _call(self, tenant: str, conversation: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """One connector call, paced and retried; failures become ``PlatformError``."""
+        attempt = 0
+        while True:
+            await self.tenant_pacer.wait(tenant)
+            await self.conversation_pacer.wait(conversation)
+            self.calls += 1
+            try:
+                return await fn()
+            except PlatformError:
+                raise
+            except Exception as exc:
+                failure = describe_failure(exc)
+                if failure is None:
+                    _LOGGER.exception("teams call failed unexpectedly")
+                    raise PlatformError(type(exc).__name__, retryable=True) from exc
+                error = to_platform_error(failure)
+                wait = backoff(attempt, failure.retry_after)
+                if not error.retryable or attempt >= self.settings.max_retries \
+                        or wait > self.settings.max_retry_wait_s:
+                    _LOGGER.warning("teams call failed: status=%s code=%s attempts=%d",
+                                    failure.status, failure.code, attempt + 1)
+                    raise error from exc
+                attempt += 1
+                self.retries += 1
+                _LOGGER.info("teams call retry %d after %.2fs: status=%s code=%s",
+                             attempt, wait, failure.status, failure.code)
+                if failure.status == 429:
+                    # Teams throttles per app and tenant: everyone sending to this tenant backs off
+                    # (the pacer makes the next call wait), not just this call.
+                    self.tenant_pacer.pause(tenant, wait)
+                else:
+                    await self._sleep(wait)
+
+
+def backoff(attempt: int, retry_after: float | None) -> float:
+    """Retry-After when the server gave one, else 0.5 s doubling (capped at 8 s)."""
+    if retry_after is not None:
+        return retry_after
+    return float(min(8.0, 0.5 * (2**attempt)))
+
+
+def render_group_note(names: Sequence[str]) -> Any:
+    from bot.messages import foot
+
+    listed = ", ".join(n for n in names if n)
+    return foot(f"Teams bots can't start group chats, so I sent this to each of you ({listed}) separately.")

@@ -1,0 +1,111 @@
+"""Shared Teams fixtures: the fake connector, the real endpoint on a loopback port, a no-wait sleep."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+import requests
+from aiohttp import web
+
+from adapters.teams.platform import TeamsPlatform
+from adapters.teams.settings import TeamsSettings
+from adapters.teams.web import TEAMS_PLATFORM_KEY, mount
+from tests.teams import activities as acts
+from tests.teams.fake_connector import FakeConnector
+
+
+@dataclass
+class FakeSleep:
+    """Records the waits asked for and returns at once: no test sleeps on a real timer."""
+
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@dataclass
+class TeamsServer:
+    url: str
+    app: web.Application
+    session: aiohttp.ClientSession
+    fake: FakeConnector
+    sleep: FakeSleep
+
+    @property
+    def platform(self) -> TeamsPlatform:
+        return self.app[TEAMS_PLATFORM_KEY]
+
+    async def post(self, activity: Any, *, headers: dict[str, str] | None = None,
+                   raw: bytes | None = None) -> aiohttp.ClientResponse:
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if raw is not None:
+            async with self.session.post(self.url, data=raw, headers=hdrs) as r:
+                await r.read()
+                return r
+        async with self.session.post(self.url, json=activity, headers=hdrs) as r:
+            await r.read()
+            return r
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botbuilder fetches signing keys with ``requests``; in tests that must never leave the machine."""
+
+    def refuse(self: requests.Session, method: str, url: str, *a: Any, **k: Any) -> Any:
+        if not url.startswith(("http://127.0.0.1", "http://localhost")):
+            raise AssertionError(f"test tried to reach {url}")
+        return _real_request(self, method, url, *a, **k)
+
+    monkeypatch.setattr(requests.Session, "request", refuse)
+
+
+_real_request = requests.Session.request
+
+
+@pytest.fixture
+async def teams_fake() -> AsyncIterator[FakeConnector]:
+    fake = await FakeConnector().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def teams_settings() -> TeamsSettings:
+    return TeamsSettings()  # local development mode: no app id, no auth, replies go to serviceUrl
+
+
+async def start_server(momentum: Any, settings: TeamsSettings, fake: FakeConnector
+                       ) -> tuple[TeamsServer, web.AppRunner]:
+    app = web.Application()
+    mount(app, momentum, settings)
+    sleep = FakeSleep()
+    app[TEAMS_PLATFORM_KEY].sleep = sleep
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    session = aiohttp.ClientSession()
+    return TeamsServer(f"http://127.0.0.1:{port}/api/messages", app, session, fake, sleep), runner
+
+
+@pytest.fixture
+async def teams_server(momentum: Any, teams_settings: TeamsSettings, teams_fake: FakeConnector
+                       ) -> AsyncIterator[TeamsServer]:
+    server, runner = await start_server(momentum, teams_settings, teams_fake)
+    yield server
+    await server.session.close()
+    await runner.cleanup()
+
+
+@pytest.fixture
+def roster(teams_fake: FakeConnector) -> Iterator[list[acts.User]]:
+    people = [acts.ADMIN, acts.SAM, acts.RIA]
+    for p in people:
+        teams_fake.add_member(p.teams_id, p.aad, p.name, p.email)
+    yield people
