@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botframework.connector.auth import AuthenticationConstants
 
 from adapters.teams.bot import MomentumTeamsBot
 from adapters.teams.platform import TeamsPlatform
@@ -41,7 +42,16 @@ class _BotConfig:
         self.APP_TYPE = settings.app_type.value
         self.APP_TENANTID = settings.app_tenant_id
         if settings.openid_metadata_url:
+            # botbuilder switches to its "parameterized" authentication as soon as one endpoint is
+            # configured, so the others must be spelled out: the public cloud's values.
             self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = (
+                AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL)
+            self.CALLER_ID = "urn:botframework:azure"
 
 
 def create_adapter(settings: TeamsSettings) -> CloudAdapter:
@@ -75,9 +85,8 @@ def validate_activity(body: Any) -> str | None:
     for key in ("conversation", "from", "recipient"):
         if not isinstance(body.get(key), dict) or not isinstance(body[key].get("id"), str) or not body[key]["id"]:
             return f"activity field '{key}.id' is required"
-    for key in ("channelData", "value"):
-        if key in body and body[key] is not None and key == "channelData" and not isinstance(body[key], dict):
-            return f"activity field {key!r} must be an object"
+    if body.get("channelData") is not None and not isinstance(body["channelData"], dict):
+        return "activity field 'channelData' must be an object"
     for key in ("entities", "membersAdded", "membersRemoved", "attachments"):
         if body.get(key) is not None and not isinstance(body[key], list):
             return f"activity field {key!r} must be a list"

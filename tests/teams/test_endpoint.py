@@ -1,0 +1,170 @@
+"""``POST /api/messages``: Bot Framework auth through CloudAdapter, and 4xx (never 500) for bad input."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from adapters.teams.bot import MomentumTeamsBot
+from adapters.teams.settings import TeamsSettings
+from tests.teams import activities as acts
+from tests.teams.conftest import TeamsServer, start_server
+from tests.teams.fake_connector import FakeConnector
+from tests.teams.jwks import KeyServer
+
+APP_ID = "11111111-2222-4333-8444-555555555555"
+
+
+@pytest.fixture
+def keys() -> AsyncIterator[KeyServer]:
+    ks = KeyServer()
+    yield ks
+    ks.close()
+
+
+@pytest.fixture
+async def secured(momentum: Any, teams_fake: FakeConnector, keys: KeyServer) -> AsyncIterator[TeamsServer]:
+    settings = TeamsSettings(MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD="not-a-real-secret",
+                             TEAMS_OPENID_METADATA_URL=keys.metadata_url)
+    server, runner = await start_server(momentum, settings, teams_fake)
+    yield server
+    await server.session.close()
+    await runner.cleanup()
+
+
+@pytest.fixture
+def turns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every turn that reached the bot (i.e. passed authentication)."""
+    seen: list[str] = []
+    original = MomentumTeamsBot.on_turn
+
+    async def on_turn(self: MomentumTeamsBot, ctx: Any) -> None:
+        seen.append(ctx.activity.type)
+        await original(self, ctx)
+
+    monkeypatch.setattr(MomentumTeamsBot, "on_turn", on_turn)
+    return seen
+
+
+def _people(momentum: Any) -> int:
+    from sqlmodel import select
+
+    from storage.models import Person
+
+    with momentum.db.session() as s:
+        return len(s.exec(select(Person)).all())
+
+
+async def test_request_without_token_is_rejected_and_nothing_processed(
+        secured: TeamsServer, turns: list[str], momentum: Any) -> None:
+    r = await secured.post(acts.personal_install(secured.fake.url, acts.SAM))
+    assert r.status == 401
+    assert turns == [] and secured.fake.calls == [] and _people(momentum) == 0
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer garbage",
+    "Bearer a.b.c",
+    "Basic dXNlcjpwYXNz",
+    "Bearer ",
+])
+async def test_garbage_tokens_are_rejected(secured: TeamsServer, turns: list[str], header: str) -> None:
+    r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers={"Authorization": header})
+    assert r.status == 401
+    assert turns == [] and secured.fake.calls == []
+
+
+async def test_forged_and_misaddressed_tokens_are_rejected(secured: TeamsServer, turns: list[str],
+                                                           keys: KeyServer) -> None:
+    url = secured.fake.url
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    bad = {
+        "signed by someone else": keys.token(APP_ID, url, key=other_key),
+        "for another bot": keys.token("99999999-2222-4333-8444-555555555555", url),
+        "for another service url": keys.token(APP_ID, "https://evil.example/"),
+        "from an unknown issuer": keys.token(APP_ID, url, issuer="https://evil.example"),
+    }
+    for why, token in bad.items():
+        r = await secured.post(acts.message(url, acts.SAM, "help"), headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 401, why
+    assert turns == [] and secured.fake.calls == []
+
+
+async def test_valid_bot_framework_token_is_accepted(secured: TeamsServer, turns: list[str],
+                                                     keys: KeyServer) -> None:
+    activity = acts.message(secured.fake.url, acts.SAM, "typing")
+    activity["type"] = "typing"  # nothing to answer: no outbound call needs an Entra token
+    r = await secured.post(activity, headers={"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"})
+    assert r.status in (200, 201)
+    assert turns == ["typing"]
+
+
+def _malformed(url: str) -> dict[str, tuple[Any, bytes | None]]:
+    ok = acts.message(url, acts.SAM, "help")
+    return {
+        "not json": (None, b"{not json"),
+        "empty body": (None, b""),
+        "json array": ([ok], None),
+        "json string": ("hello", None),
+        "no type": ({k: v for k, v in ok.items() if k != "type"}, None),
+        "no serviceUrl": ({k: v for k, v in ok.items() if k != "serviceUrl"}, None),
+        "serviceUrl not a url": ({**ok, "serviceUrl": "ftp://x"}, None),
+        "no conversation": ({k: v for k, v in ok.items() if k != "conversation"}, None),
+        "conversation is a string": ({**ok, "conversation": "a:1"}, None),
+        "no from": ({k: v for k, v in ok.items() if k != "from"}, None),
+        "no recipient": ({k: v for k, v in ok.items() if k != "recipient"}, None),
+        "entities not a list": ({**ok, "entities": {"type": "mention"}}, None),
+        "channelData not an object": ({**ok, "channelData": "x"}, None),
+        "bad timestamp": ({**ok, "timestamp": "yesterday-ish"}, None),
+        "not utf-8": (None, b"\xff\xfe{}"),
+    }
+
+
+async def test_malformed_activities_get_4xx_in_development_mode(teams_server: TeamsServer,
+                                                                turns: list[str]) -> None:
+    for why, (body, raw) in _malformed(teams_server.fake.url).items():
+        r = await teams_server.post(body, raw=raw)
+        assert 400 <= r.status < 500, (why, r.status)
+    assert teams_server.fake.calls == []
+
+
+async def test_malformed_activities_get_4xx_with_auth_on(secured: TeamsServer, keys: KeyServer) -> None:
+    token = keys.token(APP_ID, secured.fake.url)
+    for why, (body, raw) in _malformed(secured.fake.url).items():
+        for headers in ({}, {"Authorization": f"Bearer {token}"}, {"Authorization": "Bearer garbage"}):
+            r = await secured.post(body, raw=raw, headers=headers)
+            assert 400 <= r.status < 500, (why, headers.keys(), r.status)
+    assert secured.fake.calls == []
+
+
+async def test_wrong_content_type_and_method(teams_server: TeamsServer) -> None:
+    async with teams_server.session.post(teams_server.url, data=b"{}", headers={"Content-Type": "text/plain"}) as r:
+        assert r.status == 415
+    async with teams_server.session.post(teams_server.url, data=b"{}", headers={}) as r:
+        assert r.status == 415
+    async with teams_server.session.get(teams_server.url) as r:
+        assert r.status == 405
+
+
+async def test_development_mode_is_announced_loudly(momentum: Any, teams_fake: FakeConnector,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="adapters.teams.web"):
+        server, runner = await start_server(momentum, TeamsSettings(), teams_fake)
+    await server.session.close()
+    await runner.cleanup()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("LOCAL DEVELOPMENT MODE" in r.getMessage() for r in warnings)
+
+
+async def test_secrets_never_reach_the_logs(secured: TeamsServer, keys: KeyServer,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    token = keys.token(APP_ID, secured.fake.url, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with caplog.at_level(logging.DEBUG):
+        await secured.post(acts.message(secured.fake.url, acts.SAM, "win my secret note"),
+                           headers={"Authorization": f"Bearer {token}"})
+    text = caplog.text
+    assert token not in text and "not-a-real-secret" not in text and "my secret note" not in text
