@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt listeners, Block Kit renderer, Web API platform, manifest."""

@@ -1,0 +1,190 @@
+"""``SlackPlatform``: the core's ``Platform`` port over the Slack Web API (DMs, group DMs, files)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from adapters.slack.api import SlackApi
+from adapters.slack.render import render_message
+from bot.interactions import Profile
+from bot.messages import Attachment, Message
+from bot.ports import Delivered, PlatformError, Recipient, WorkspaceRef
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def profile_from_user(user: Mapping[str, Any]) -> Profile:
+    """A users.info / user_change ``user`` object -> Profile."""
+    prof = user.get("profile") or {}
+    name = (
+        prof.get("display_name") or prof.get("real_name") or user.get("real_name") or user.get("name") or None
+    )
+    is_admin = None
+    if "is_admin" in user or "is_owner" in user:
+        is_admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    return Profile(
+        external_id=str(user.get("id", "")),
+        name=name,
+        email=prof.get("email") or None,
+        tz=user.get("tz") or None,
+        locale=user.get("locale") or None,
+        is_admin=is_admin,
+        deleted=bool(user.get("deleted", False)),
+    )
+
+
+class SlackPlatform:
+    """Implements ``bot.ports.Platform`` for Slack."""
+
+    name = "slack"
+    supports_group = True
+
+    def __init__(self, api: SlackApi, *, profile_ttl_s: float = 3600) -> None:
+        self.api = api
+        self.profile_ttl_s = profile_ttl_s
+        self._profiles: dict[tuple[str, str], tuple[float, Profile]] = {}
+        self._dm_channels: dict[tuple[str, str], str] = {}
+
+    # --- conversations --------------------------------------------------------------------------
+
+    async def open_dm(self, team: str, users: Sequence[str]) -> str:
+        key = (team, ",".join(sorted(users)))
+        cached = self._dm_channels.get(key)
+        if cached:
+            return cached
+        data = await self.api.call(team, "conversations.open", json={"users": ",".join(users)})
+        channel = str((data.get("channel") or {}).get("id", ""))
+        if not channel:
+            raise PlatformError("channel_not_found", retryable=True)
+        self._dm_channels[key] = channel
+        return channel
+
+    async def post(self, team: str, channel: str, message: Message) -> dict[str, Any]:
+        payload = render_message(message)
+        data = await self.api.call(
+            team,
+            "chat.postMessage",
+            json={"channel": channel, **payload, "unfurl_links": False, "unfurl_media": False},
+        )
+        return {"channel": str(data.get("channel", channel)), "ts": str(data.get("ts", ""))}
+
+    async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
+        team = workspace.external_id
+        known = str((to.address or {}).get("channel", "") or "")
+        channel = known or await self.open_dm(team, [to.external_id])
+        try:
+            ref = await self.post(team, channel, message)
+        except PlatformError as exc:
+            if not (known and exc.reason == "channel_not_found"):
+                raise
+            # The stored DM channel went stale: open the DM again once.
+            self._dm_channels.pop((team, to.external_id), None)
+            channel = await self.open_dm(team, [to.external_id])
+            ref = await self.post(team, channel, message)
+            known = ""
+        addresses = {} if known == channel else {to.person_id: {"channel": channel}}
+        return Delivered(ref=ref, addresses=addresses)
+
+    async def send_group(
+        self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message
+    ) -> Delivered:
+        team = workspace.external_id
+        channel = await self.open_dm(team, [r.external_id for r in to])
+        return Delivered(ref=await self.post(team, channel, message))
+
+    async def update(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
+        await self.update_message(workspace.external_id, str(ref["channel"]), str(ref["ts"]), message)
+
+    async def update_message(self, team: str, channel: str, ts: str, message: Message) -> None:
+        payload = render_message(message)
+        await self.api.call(team, "chat.update", json={"channel": channel, "ts": ts, **payload})
+
+    # --- people ---------------------------------------------------------------------------------
+
+    def cached_profile(self, team: str, user: str) -> Profile | None:
+        hit = self._profiles.get((team, user))
+        if hit is None or time.monotonic() - hit[0] > self.profile_ttl_s:
+            return None
+        return hit[1]
+
+    def remember_profile(self, team: str, profile: Profile) -> None:
+        self._profiles[(team, profile.external_id)] = (time.monotonic(), profile)
+
+    async def user_profile(self, team: str, user: str) -> Profile | None:
+        cached = self.cached_profile(team, user)
+        if cached is not None:
+            return cached
+        try:
+            data = await self.api.call(
+                team, "users.info", params={"user": user, "include_locale": "true"}, http_verb="GET"
+            )
+        except PlatformError as exc:
+            if exc.reason in {"user_not_found", "users_not_found"}:
+                return None
+            raise
+        prof = profile_from_user(data.get("user") or {})
+        self.remember_profile(team, prof)
+        return prof
+
+    async def profile(self, workspace: WorkspaceRef, external_id: str) -> Profile | None:
+        return await self.user_profile(workspace.external_id, external_id)
+
+    async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
+        try:
+            data = await self.api.call(
+                workspace.external_id, "users.lookupByEmail", params={"email": email}, http_verb="GET"
+            )
+        except PlatformError as exc:
+            if exc.reason in {"users_not_found", "user_not_found"}:
+                return None
+            raise
+        prof = profile_from_user(data.get("user") or {})
+        self.remember_profile(workspace.external_id, prof)
+        return prof
+
+    # --- files ----------------------------------------------------------------------------------
+
+    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
+        channel = str((to.address or {}).get("channel", "") or "") or await self.open_dm(
+            workspace.external_id, [to.external_id]
+        )
+        await self.upload(workspace.external_id, channel, attachment)
+
+    async def upload(self, team: str, channel: str, attachment: Attachment) -> None:
+        """Slack's files_upload_v2 flow: getUploadURLExternal -> POST bytes -> completeUploadExternal."""
+        content = attachment.content.encode("utf-8")
+        data = await self.api.call(
+            team,
+            "files.getUploadURLExternal",
+            params={"filename": attachment.filename, "length": len(content)},
+        )
+        upload_url, file_id = str(data.get("upload_url", "")), str(data.get("file_id", ""))
+        if not upload_url or not file_id:
+            raise PlatformError("upload_url_missing", retryable=True)
+        try:
+            async with self.api.session().post(
+                upload_url, data=content, headers={"Content-Type": attachment.mime}
+            ) as resp:
+                if resp.status >= 300:
+                    raise PlatformError(f"upload_http_{resp.status}", retryable=resp.status >= 500)
+        except aiohttp.ClientError as exc:
+            raise PlatformError(type(exc).__name__, retryable=True) from None
+        files = [{"id": file_id, "title": attachment.title or attachment.filename}]
+        await self.api.call(
+            team,
+            "files.completeUploadExternal",
+            params={"files": json.dumps(files), "channel_id": channel},
+        )
+
+    def forget_team(self, team: str) -> None:
+        for key in [k for k in self._profiles if k[0] == team]:
+            self._profiles.pop(key, None)
+        for key in [k for k in self._dm_channels if k[0] == team]:
+            self._dm_channels.pop(key, None)
+        self.api.forget_team(team)

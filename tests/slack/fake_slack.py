@@ -1,0 +1,238 @@
+"""A fake Slack Web API on loopback: records every request body, answers like Slack (errors, 429)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Rule:
+    error: str = ""
+    status: int = 200
+    retry_after: int | None = None
+    times: int = 1
+
+
+class FakeSlack:
+    """Serve with ``await fake.start()``; ``fake.api_url`` is the base URL (ends with ``/api/``)."""
+
+    def __init__(self, *, team_id: str = "T1", per_method_rate: float | None = None) -> None:
+        self.team_id = team_id
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
+        self.uploads: list[bytes] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.rules: dict[str, list[Rule]] = {}
+        self.per_method_rate = per_method_rate
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.rejected_429 = 0
+        self._ts = 1_700_000_000
+        self.oauth_token = "xoxb-oauth-secret-0000000000-abcdefghijkl"
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- configuration --------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        uid: str,
+        name: str,
+        email: str,
+        *,
+        tz: str = "Europe/Berlin",
+        admin: bool = False,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        user = {
+            "id": uid,
+            "team_id": self.team_id,
+            "name": name.lower(),
+            "real_name": name,
+            "deleted": deleted,
+            "tz": tz,
+            "locale": "en-US",
+            "is_admin": admin,
+            "is_owner": False,
+            "is_bot": False,
+            "profile": {"display_name": name, "real_name": name, "email": email},
+        }
+        self.users[uid] = user
+        return user
+
+    def fail(self, method: str, error: str, *, times: int = 1, status: int = 200) -> None:
+        self.rules.setdefault(method, []).append(Rule(error=error, status=status, times=times))
+
+    def ratelimit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
+        self.rules.setdefault(method, []).append(
+            Rule(error="ratelimited", status=429, retry_after=retry_after, times=times)
+        )
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [c.body for c in self.calls if c.method == method]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{key}"
+
+    # --- server ---------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        return app
+
+    async def start(self) -> FakeSlack:
+        self.runner = web.AppRunner(self.app(), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        body: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                data = await request.json()
+                if isinstance(data, dict):
+                    body.update(data)
+            else:
+                body.update(dict(await request.post()))
+        for key in ("blocks", "view", "files"):
+            if isinstance(body.get(key), str):
+                with contextlib.suppress(ValueError):
+                    body[key] = json.loads(body[key])
+        return body
+
+    def _limited(self, method: str) -> bool:
+        """A token bucket per method: ``per_method_rate`` per second, bursts of one second's worth."""
+        if self.per_method_rate is None:
+            return False
+        now = time.monotonic()
+        tokens, last = self._buckets.get(method, (self.per_method_rate, now))
+        tokens = min(self.per_method_rate, tokens + (now - last) * self.per_method_rate)
+        if tokens < 1:
+            self._buckets[method] = (tokens, now)
+            return True
+        self._buckets[method] = (tokens - 1, now)
+        return False
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._body(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else body.get("token")
+        self.calls.append(Call(method, body, token))
+        if self._limited(method):
+            self.rejected_429 += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        rules = self.rules.get(method)
+        if rules:
+            rule = rules[0]
+            rule.times -= 1
+            if rule.times <= 0:
+                rules.pop(0)
+            headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
+            return web.json_response({"ok": False, "error": rule.error}, status=rule.status, headers=headers)
+        return web.json_response(self._answer(method, body))
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts}.000100"
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return {
+                **ok,
+                "team_id": self.team_id,
+                "team": "Acme",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "user": "momentum",
+                "url": "https://acme.slack.com/",
+            }
+        if method == "conversations.open":
+            users = sorted(str(body.get("users", "")).split(","))
+            prefix = "D" if len(users) == 1 else "G"
+            return {**ok, "channel": {"id": prefix + "".join(u[-4:] for u in users).upper()}}
+        if method in {"chat.postMessage", "chat.postEphemeral"}:
+            return {
+                **ok,
+                "channel": body.get("channel"),
+                "ts": self._next_ts(),
+                "message": {"text": body.get("text")},
+            }
+        if method == "chat.update":
+            return {**ok, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method in {"views.open", "views.publish", "views.update", "views.push"}:
+            return {**ok, "view": {"id": "V" + str(len(self.calls)), **(body.get("view") or {})}}
+        if method == "users.info":
+            user = self.users.get(str(body.get("user")))
+            return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            email = str(body.get("email", "")).lower()
+            for user in self.users.values():
+                if user["profile"]["email"].lower() == email:
+                    return {**ok, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "files.getUploadURLExternal":
+            fid = f"F{len(self.calls)}"
+            return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
+        if method == "files.completeUploadExternal":
+            return {**ok, "files": [{"id": f["id"]} for f in body.get("files", [])]}
+        if method == "oauth.v2.access":
+            return {
+                **ok,
+                "app_id": "A1",
+                "authed_user": {"id": "UINSTALLER"},
+                "scope": "chat:write,commands",
+                "token_type": "bot",
+                "access_token": self.oauth_token,
+                "bot_user_id": "UBOT",
+                "team": {"id": "T2", "name": "Two"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        return ok
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append(body)
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads.append(await request.read())
+        return web.Response(text="OK - uploaded")
