@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
+# The synthetic activities botbuilder runs proactive turns with (continue/create conversation).
+PROACTIVE_EVENTS = frozenset({"ContinueConversation", "CreateConversation"})
 MAX_BODY_BYTES = 256 * 1024  # Teams activities are far smaller; refuse anything larger early
 TEAMS_BOT_KEY: web.AppKey[MomentumTeamsBot] = web.AppKey("teams_bot", MomentumTeamsBot)
 TEAMS_PLATFORM_KEY: web.AppKey[TeamsPlatform] = web.AppKey("teams_platform", TeamsPlatform)
@@ -58,6 +60,8 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_BotConfig(settings)))
 
     async def on_turn_error(ctx: TurnContext, error: Exception) -> None:
+        if ctx.activity.type == "event" and ctx.activity.name in PROACTIVE_EVENTS:
+            raise error  # a proactive send: TeamsPlatform turns it into a PlatformError
         # Logged without the activity's text; the person gets a short apology instead of silence.
         _LOGGER.error("teams turn failed: %s", type(error).__name__, exc_info=error)
         try:

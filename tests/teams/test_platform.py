@@ -1,0 +1,178 @@
+"""``TeamsPlatform`` against the fake connector: proactive sends, updates, retries, blocked people, pacing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from adapters.teams.platform import Pacer, TeamsPlatform
+from adapters.teams.settings import TeamsSettings
+from adapters.teams.web import create_adapter
+from bot.messages import Message, para
+from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from tests.teams import activities as acts
+from tests.teams.conftest import FakeSleep
+from tests.teams.fake_connector import FakeConnector
+
+WS = WorkspaceRef(id=1, platform="teams", external_id=acts.TENANT)
+PROMPT = Message(text="How did this week go with Sam?", blocks=(para("How did this week go with Sam?"),),
+                 kind="checkin")
+
+
+@pytest.fixture
+async def platform(teams_fake: FakeConnector) -> AsyncIterator[TeamsPlatform]:
+    p = TeamsPlatform(create_adapter(TeamsSettings()), TeamsSettings(), sleep=FakeSleep())
+    yield p
+
+
+def chat_address(fake: FakeConnector, user: acts.User) -> dict[str, Any]:
+    return {"serviceUrl": fake.url, "channelId": "msteams", "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+            "user": user.account(), "conversation": {"id": user.chat, "conversationType": "personal",
+                                                     "tenantId": acts.TENANT}}
+
+
+def roster_address(fake: FakeConnector, user: acts.User) -> dict[str, Any]:
+    return {"serviceUrl": fake.url, "channelId": "msteams", "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+            "user": user.account(), "conversation": None, "tenantId": acts.TENANT}
+
+
+def test_it_is_a_platform_without_group_chats(platform: TeamsPlatform) -> None:
+    assert isinstance(platform, Platform)
+    assert platform.name == "teams" and platform.supports_group is False
+
+
+async def test_send_uses_the_stored_conversation_reference(platform: TeamsPlatform, teams_fake: FakeConnector
+                                                           ) -> None:
+    d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    (call,) = teams_fake.sent()
+    assert call.conversation_id == acts.SAM.chat and call.activity_id is None  # a new message, not a reply
+    assert call.body["summary"] == PROMPT.text
+    assert teams_fake.card(call)["type"] == "AdaptiveCard"
+    assert d.ref["activity_id"] and d.addresses == {}
+
+
+async def test_send_without_a_chat_creates_the_1to1_conversation_with_the_tenant(
+        platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    d = await platform.send(WS, Recipient(7, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)), PROMPT)
+    (created,) = teams_fake.created()
+    assert created.body["members"] == [{"id": acts.RIA.teams_id}]
+    assert created.body["channelData"]["tenant"]["id"] == acts.TENANT and created.body["isGroup"] is False
+    (call,) = teams_fake.sent()
+    assert call.conversation_id.startswith("a:created-")
+    new_address = d.addresses[7]
+    assert new_address["conversation"]["id"] == call.conversation_id
+    assert new_address["user"]["aadObjectId"] == acts.RIA.aad and "activityId" not in new_address
+    # The next send reuses the new chat.
+    await platform.send(WS, Recipient(7, acts.RIA.aad, "Ria", new_address), PROMPT)
+    assert len(teams_fake.created()) == 1 and len(teams_fake.sent()) == 2
+
+
+async def test_no_address_means_the_person_cannot_be_reached(platform: TeamsPlatform) -> None:
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, "aad-x", "X", None), PROMPT)
+    assert err.value.scope is FailureScope.PERSON and not err.value.retryable
+
+
+async def test_update_replaces_the_sent_card(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    await platform.update(WS, d.ref, Message(text="Recorded: we met", blocks=(para("Recorded: we met"),)))
+    (put,) = teams_fake.updates()
+    assert put.activity_id == d.ref["activity_id"] and put.conversation_id == acts.SAM.chat
+    assert put.body["attachments"][0]["content"]["body"][0]["text"] == "Recorded: we met"
+
+
+async def test_throttling_and_transient_failures_are_retried_honouring_retry_after(
+        platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    teams_fake.fail_next(429, "Throttled", retry_after=3)
+    teams_fake.fail_next(412, "PreconditionFailed")
+    teams_fake.fail_next(502)
+    teams_fake.fail_next(504)
+    d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert d.ref["activity_id"]
+    statuses = [c.status for c in teams_fake.sent()]
+    assert statuses == [429, 412, 502, 504, 201]
+    sleep: FakeSleep = platform.sleep  # type: ignore[assignment]
+    assert any(w >= 2.9 for w in sleep.waits)  # the pacer held the tenant for Retry-After
+    assert platform.retries == 4
+    assert [w for w in sleep.waits if w in (1.0, 2.0, 4.0)] == [1.0, 2.0, 4.0]  # doubling backoff
+
+
+async def test_persistent_5xx_gives_up_as_retryable(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    teams_fake.fail_next(503, times=50)
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert err.value.retryable and len(teams_fake.sent()) == platform.settings.max_retries + 1
+
+
+async def test_long_retry_after_is_handed_back_to_the_core(platform: TeamsPlatform, teams_fake: FakeConnector
+                                                           ) -> None:
+    teams_fake.fail_next(429, "Throttled", retry_after=120)
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert err.value.retryable and err.value.retry_after == 120
+
+
+@pytest.mark.parametrize("code", ["ConversationBlockedByUser", "MessageWritesBlocked"])
+async def test_blocked_bot_is_a_person_failure(platform: TeamsPlatform, teams_fake: FakeConnector,
+                                               code: str) -> None:
+    teams_fake.fail_next(403, code)
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert err.value.reason == code and err.value.scope is FailureScope.PERSON and not err.value.retryable
+    assert len(teams_fake.sent()) == 1  # not retried
+
+
+async def test_group_message_goes_to_each_person_and_says_so(platform: TeamsPlatform,
+                                                             teams_fake: FakeConnector) -> None:
+    to = [Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
+          Recipient(2, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA))]
+    d = await platform.send_group(WS, to, PROMPT)
+    sent = teams_fake.sent()
+    assert len(sent) == 2 and {c.conversation_id for c in sent} >= {acts.SAM.chat}
+    for call in sent:
+        texts = " ".join(b.get("text", "") for b in teams_fake.card(call)["body"])
+        assert "separately" in texts and "Sam" in texts and "Ria" in texts
+    assert len(d.ref["group"]) == 2 and 2 in d.addresses
+    await platform.update(WS, d.ref, Message(text="done"))
+    assert len(teams_fake.updates()) == 2
+
+
+async def test_group_message_survives_one_blocked_person(platform: TeamsPlatform,
+                                                         teams_fake: FakeConnector) -> None:
+    teams_fake.fail_next(403, "ConversationBlockedByUser", match=acts.SAM.chat)
+    to = [Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
+          Recipient(2, acts.RIA.aad, "Ria", chat_address(teams_fake, acts.RIA))]
+    d = await platform.send_group(WS, to, PROMPT)
+    assert len(d.ref["group"]) == 1
+
+
+async def test_send_file_shows_the_csv_in_a_card(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    from tests.teams.samples import sample_attachment
+
+    await platform.send_file(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
+                             sample_attachment())
+    (call,) = teams_fake.sent()
+    card = teams_fake.card(call)
+    assert "pair,sponsor,sponsoree" in card["body"][2]["items"][0]["text"]
+
+
+async def test_pacer_spaces_calls_per_key_and_pauses_after_429() -> None:
+    now = [100.0]
+    waits: list[float] = []
+
+    async def sleep(s: float) -> None:
+        waits.append(s)
+
+    pacer = Pacer(30.0, sleep=sleep, monotonic=lambda: now[0])
+    for _ in range(31):
+        await pacer.wait("tenant-a")
+    # 31 calls at one instant: each reserved 1/30 s after the previous -> the 31st waits a full second,
+    # so no sliding one-second window ever holds more than 30.
+    assert waits[-1] == pytest.approx(1.0)
+    await pacer.wait("tenant-b")  # other tenants are not held up
+    assert len(waits) == 30
+    pacer.pause("tenant-b", 5.0)
+    await pacer.wait("tenant-b")
+    assert waits[-1] == pytest.approx(5.0)
