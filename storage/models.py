@@ -112,6 +112,7 @@ class Prompt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
     recipient_id: int = Field(foreign_key="person.id", index=True)
+    workspace_id: int = Field(foreign_key="workspace.id")  # denormalised: claims filter on live installs
     kind: str = Field(max_length=32)
     strategy: int = 0  # 1-4: which momentum strategy this prompt carries (0: none)
     phase: str = Field(default="", max_length=32)

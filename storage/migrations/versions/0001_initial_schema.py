@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:21:59.059568
+Create Date: 2026-11-22 02:27:17.673069
 """
 from typing import Sequence, Union
 
@@ -159,6 +159,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('pair_id', sa.Integer(), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('strategy', sa.Integer(), nullable=False),
     sa.Column('phase', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -181,6 +182,7 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['pair_id'], ['pair.id'], ),
     sa.ForeignKeyConstraint(['recipient_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('pair_id', 'recipient_id', 'kind', 'period', name='uq_prompt_key')
     )

@@ -1,0 +1,128 @@
+"""Who is acting, in which workspace, and helpers every handler needs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, or_, select
+
+from bot import directory
+from bot.errors import NotAdmin, UserError
+from bot.interactions import Interaction, Profile
+from bot.messages import Message, MessageBuilder, Paragraph, Text, para
+from storage.models import AuditLog, Pair, Person, Program, Workspace
+
+if TYPE_CHECKING:
+    from bot.app import Momentum
+
+MENTION = re.compile(r"^<@([^>|\s]+)(?:\|[^>]*)?>$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@dataclass
+class Ctx:
+    m: Momentum
+    s: Session
+    ia: Interaction
+    ws: Workspace
+    me: Person
+    now: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return directory.is_admin(self.me, self.m.settings.admin_emails)
+
+    def audit(self, action: str, target: str = "", ok: bool = True, detail: dict[str, Any] | None = None) -> None:
+        self.s.add(AuditLog(workspace_id=self.ws.id, actor_id=self.me.id, action=action, target=target[:200],
+                            ok=ok, detail=detail, at=self.now))
+
+    def require_admin(self, command: str) -> None:
+        if not self.is_admin:
+            raise NotAdmin(
+                command,
+                f"Only Momentum admins can run `{command}`. Nothing was changed. "
+                "A workspace admin can grant access with `admin add @you`."
+            )
+
+    async def resolve(self, token: str) -> Person:
+        """A person from ``<@ID>`` or an email address, creating them from the platform profile."""
+        token = token.strip().rstrip(",")
+        m = MENTION.match(token)
+        if m:
+            ext = m.group(1)
+            p = directory.get_person(self.s, self.ws.id, ext)  # type: ignore[arg-type]
+            if p is None:
+                prof = await self.profile(ext) or Profile(external_id=ext)
+                p = directory.upsert_person(self.s, self.now, self.ws.id, prof)  # type: ignore[arg-type]
+            return p
+        if EMAIL.match(token):
+            p = directory.find_by_email(self.s, self.ws.id, token)  # type: ignore[arg-type]
+            if p is not None:
+                return p
+            prof = await self.lookup_email(token.lower())
+            if prof is None:
+                raise UserError(f"I couldn't find anyone with the email {token} in this workspace.")
+            return directory.upsert_person(self.s, self.now, self.ws.id,  # type: ignore[arg-type]
+                                           Profile(**{**prof.__dict__, "email": prof.email or token.lower()}))
+        raise UserError(f"I need a person as @mention or email address, not {token!r}.")
+
+    async def profile(self, external_id: str) -> Profile | None:
+        plat = self.m.platforms.get(self.ws.platform)
+        if plat is None:
+            return None
+        try:
+            return await plat.profile(directory.workspace_ref(self.ws, self.m.box), external_id)
+        except Exception:
+            return None
+
+    async def lookup_email(self, email: str) -> Profile | None:
+        plat = self.m.platforms.get(self.ws.platform)
+        if plat is None:
+            return None
+        try:
+            return await plat.lookup_email(directory.workspace_ref(self.ws, self.m.box), email)
+        except Exception:
+            return None
+
+    def pairs_of(self, person: Person, statuses: tuple[str, ...] = ("active", "paused")) -> list[Pair]:
+        return list(self.s.exec(
+            select(Pair).where(or_(Pair.sponsor_id == person.id, Pair.sponsoree_id == person.id),
+                               Pair.status.in_(statuses))  # type: ignore[attr-defined]
+            .order_by(Pair.id)
+        ).all())
+
+    def person(self, person_id: int) -> Person:
+        p = self.s.get(Person, person_id)
+        assert p is not None
+        return p
+
+    def program(self, name: str | None) -> Program:
+        progs = list(self.s.exec(select(Program).where(Program.workspace_id == self.ws.id,
+                                                       Program.status == "active")).all())
+        if name:
+            for p in progs:
+                if p.name.lower() == name.lower():
+                    return p
+            raise UserError(f"There's no active program called {name!r}. "
+                            + (f"Programs: {', '.join(p.name for p in progs)}." if progs
+                               else "Create one with `program create <name>`."))
+        if len(progs) == 1:
+            return progs[0]
+        if not progs:
+            raise UserError("There's no program yet. Create one with `program create <name>`.")
+        raise UserError(f"Which program? Add its name: {', '.join(p.name for p in progs)}.")
+
+
+def say(*lines: str, kind: str = "reply") -> Message:
+    """A short reply of one or more paragraphs of plain text."""
+    mb = MessageBuilder(kind=kind)
+    for line in lines:
+        mb.add(para(line))
+    return mb.build(text=" ".join(lines))
+
+
+def say_spans(*spans: Text, kind: str = "reply") -> Message:
+    return MessageBuilder(kind=kind).add(Paragraph(tuple(spans))).build()

@@ -1,0 +1,576 @@
+"""The conversation core's one entry point: an ``Interaction`` in, a ``Response`` out.
+
+Buttons and forms carry ``"<prompt id>:<answer>"``; every answer is checked
+against the prompt's recipient, stored once (answering again updates), and the
+original message is turned into a confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from bot import commands, directory, metrics, prompts, reports
+from bot.actor import Ctx, say
+from bot.context import load_context
+from bot.errors import NotAdmin, UserError
+from bot.interactions import Interaction, Kind, Profile, Response
+from bot.journey import Kind as PromptKind
+from bot.journey import checkin_strategy, stage_for, variant_for
+from bot.messages import Form, Message, TextInput
+from bot.prompts import Actions, PromptContext
+from bot.timing import week_index
+from storage.models import Agenda, CheckIn, Pair, ProcessedEvent, Program, Prompt, Touchpoint, Win
+
+if TYPE_CHECKING:
+    from bot.app import Momentum
+
+_LOGGER = logging.getLogger(__name__)
+
+SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
+
+ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
+ACTIONS: dict[str, ActionHandler] = {}
+FORMS: dict[str, Callable[[Ctx, Interaction], Awaitable[Response]]] = {}
+
+
+def action(*ids: str) -> Callable[[ActionHandler], ActionHandler]:
+    def deco(fn: ActionHandler) -> ActionHandler:
+        for i in ids:
+            ACTIONS[i] = fn
+        return fn
+    return deco
+
+
+def form(form_id: str) -> Callable[[Callable[[Ctx, Interaction], Awaitable[Response]]],
+                                   Callable[[Ctx, Interaction], Awaitable[Response]]]:
+    def deco(fn: Callable[[Ctx, Interaction], Awaitable[Response]]) -> Callable[[Ctx, Interaction], Awaitable[Response]]:
+        FORMS[form_id] = fn
+        return fn
+    return deco
+
+
+async def handle(m: Momentum, ia: Interaction) -> Response:
+    metrics.INTERACTIONS.labels(ia.platform, ia.kind.value).inc()
+    now = m.now()
+    try:
+        profile = ia.profile
+        if profile is None:
+            with m.db.session() as s:
+                ws = directory.get_workspace(s, ia.platform, ia.workspace)
+                known = ws is not None and directory.get_person(s, ws.id, ia.user) is not None  # type: ignore[arg-type]
+                ref = directory.workspace_ref(ws, m.box) if ws is not None else None
+            plat = m.platforms.get(ia.platform)
+            if not known and plat is not None and ref is not None:
+                try:
+                    profile = await plat.profile(ref, ia.user)
+                except Exception as exc:  # a profile is nice to have, not required
+                    _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
+        with m.db.session() as s:
+            if ia.event_id:
+                s.add(ProcessedEvent(platform=ia.platform, event_id=ia.event_id[:200], at=now))
+                try:
+                    s.flush()
+                except IntegrityError:
+                    s.rollback()
+                    return Response(duplicate=True)
+            ws = directory.upsert_workspace(s, now, ia.platform, ia.workspace, name=ia.workspace_name,
+                                            reactivate=False)
+            me = directory.upsert_person(s, now, ws.id, profile or Profile(external_id=ia.user),  # type: ignore[arg-type]
+                                         address=ia.address)
+            s.commit()  # who acted (and the dedupe marker) stands even if the request is refused
+            c = Ctx(m, s, ia, ws, me, now)
+            try:
+                resp = await dispatch(c)
+            except UserError as exc:
+                # Bad input changes nothing: roll back; only the refusal is audited.
+                s.rollback()
+                if isinstance(exc, NotAdmin):
+                    c.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
+                resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+            except Exception:
+                s.rollback()
+                if ia.event_id:  # let the platform's retry try again
+                    s.execute(delete(ProcessedEvent).where(
+                        ProcessedEvent.platform == ia.platform,  # type: ignore[arg-type]
+                        ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
+                    s.commit()
+                raise
+        return resp
+    except Exception:
+        _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
+                                                       "action": ia.action_id})
+        return Response(reply=SORRY)
+
+
+async def dispatch(c: Ctx) -> Response:
+    ia = c.ia
+    if ia.kind == Kind.ACTION:
+        return await on_action(c)
+    if ia.kind == Kind.SUBMIT:
+        handler = FORMS.get(ia.action_id)
+        if handler is None:
+            raise UserError("That form has expired. Please start again.")
+        return await handler(c, ia)
+    if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
+        resp = await commands.run(c, ia.text)
+        if ia.text and commands.tokenize(ia.text)[:1] and commands.tokenize(ia.text)[0].lower() in (
+                "pair", "import", "pause-pair"):
+            c.s.commit()
+            c.m.plan(c.now)
+        return resp
+    return Response(reply=say(
+        "Hi! I'm a bot, so I only understand a few commands. Try `help`, `me`, `win <text>` or "
+        "`log meeting <note>`.",
+    ))
+
+
+# --- button clicks ---------------------------------------------------------------------------------
+
+HOME_ACTIONS = {Actions.HOME_CHECKIN, Actions.HOME_LIGHT, Actions.HOME_SNOOZE, Actions.HOME_RESUME,
+                Actions.HOME_REPORT, Actions.HOME_EXPORT, Actions.WIN_OPEN}
+
+
+def split_value(value: str) -> tuple[int, str]:
+    pid, _, answer = value.partition(":")
+    if not pid.isdigit():
+        raise UserError("That button has expired. Try `me` to see where things are.")
+    return int(pid), answer
+
+
+def owned_prompt(c: Ctx, prompt_id: int) -> tuple[Prompt, PromptContext]:
+    p = c.s.get(Prompt, prompt_id)
+    if p is None:
+        raise UserError("That prompt no longer exists. Try `me` to see where things are.")
+    pair = c.s.get(Pair, p.pair_id)
+    allowed = {p.recipient_id} | ({pair.sponsor_id, pair.sponsoree_id} if pair and p.audience == "pair" else set())
+    if c.me.id not in allowed:
+        raise UserError("That button belongs to someone else's message, so I left it alone.")
+    loaded = load_context(c.s.connection(), prompt_id, c.now)
+    if loaded is None:
+        raise UserError("That prompt no longer exists.")
+    ctx = loaded[0]
+    if p.audience == "pair" and pair is not None:
+        junior = c.me.id == pair.sponsoree_id
+        ctx = PromptContext(**{**ctx.__dict__, "role": "junior" if junior else "senior",
+                               "me": ctx.sponsoree if junior else ctx.sponsor,
+                               "partner": ctx.sponsor if junior else ctx.sponsoree})
+    return p, ctx
+
+
+async def on_action(c: Ctx) -> Response:
+    aid = c.ia.action_id
+    if aid in HOME_ACTIONS:
+        return await home_action(c, aid)
+    handler = ACTIONS.get(aid)
+    if handler is None:
+        raise UserError("I don't recognise that button any more. Try `me` or `help`.")
+    pid, answer = split_value(c.ia.value)
+    p, ctx = owned_prompt(c, pid)
+    return await handler(c, p, ctx, answer)
+
+
+def mark_answered(c: Ctx, p: Prompt, answer: str) -> None:
+    if p.answered_at is None:
+        p.answered_at = c.now
+    p.answer = answer[:32]
+    c.s.add(p)
+
+
+def partner_of(c: Ctx, pair: Pair) -> int:
+    return pair.sponsor_id if pair.sponsoree_id == c.me.id else pair.sponsoree_id
+
+
+def _checkin(c: Ctx, p: Prompt) -> CheckIn:
+    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id)).first()
+    if ci is None:
+        ci = CheckIn(prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now,  # type: ignore[arg-type]
+                     updated_at=c.now)
+    return ci
+
+
+def _answered_view(ci: CheckIn, ctx: PromptContext) -> Message:
+    return prompts.checkin_answered(ctx, ci.status, ci.momentum, bool(ci.note), ci.shared)
+
+
+@action(Actions.CHECKIN_STATUS)
+async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    if answer not in prompts.STATUS_LABELS:
+        raise UserError("That answer isn't one I know.")
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    ci = _checkin(c, p)
+    first = ci.id is None or ci.status is None
+    ci.status, ci.updated_at = answer, c.now
+    c.s.add(ci)
+    if first:
+        pair.unanswered_checkins = 0
+        pair.checkins_answered += 1
+        metrics.CHECKINS.labels(answer).inc()
+    key = f"checkin:{p.id}"
+    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
+    if answer in ("met", "light"):
+        kind = "meeting" if answer == "met" else "light"
+        if tp is None:
+            commands.record_touch(c, pair, kind, None, source="checkin", key=key)
+        else:
+            tp.kind = kind
+            c.s.add(tp)
+    elif tp is not None:
+        c.s.delete(tp)
+    c.s.add(pair)
+    mark_answered(c, p, answer)
+    return Response(update=_answered_view(ci, ctx))
+
+
+@action(Actions.CHECKIN_MOMENTUM)
+async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    if answer not in {"1", "2", "3", "4", "5"}:
+        raise UserError("Momentum goes from 1 to 5.")
+    ci = _checkin(c, p)
+    if ci.id is None:
+        pair = c.s.get(Pair, p.pair_id)
+        assert pair is not None
+        pair.unanswered_checkins = 0
+        pair.checkins_answered += 1
+        c.s.add(pair)
+    ci.momentum, ci.updated_at = int(answer), c.now
+    c.s.add(ci)
+    mark_answered(c, p, ci.status or f"m{answer}")
+    return Response(update=_answered_view(ci, ctx))
+
+
+@action(Actions.CHECKIN_CHANGE)
+async def _change(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(update=prompts.checkin(ctx))
+
+
+@action(Actions.CHECKIN_NOTE)
+async def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id)).first()
+    return Response(form=prompts.note_form(p.id, ctx.partner.name, (ci.note or "") if ci else "",  # type: ignore[arg-type]
+                                           ci.shared if ci else False))
+
+
+def share_with_partner(c: Ctx, pair: Pair, what: str, text: str, key: str) -> None:
+    """Queue a message to the partner carrying words their author chose to share."""
+    prog = c.s.get(Program, pair.program_id)
+    assert prog is not None
+    partner = partner_of(c, pair)
+    exists = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == partner,
+                                           Prompt.kind == PromptKind.SHARED_NOTE, Prompt.period == key)).first()
+    if exists is not None:
+        return
+    week = max(0, week_index(pair.start_date, c.now))
+    c.s.add(Prompt(pair_id=pair.id, recipient_id=partner, workspace_id=c.ws.id, kind=PromptKind.SHARED_NOTE,  # type: ignore[arg-type]
+                   phase=stage_for(prog.kind, week), period=key, week=week, variant=0, due_at=c.now,
+                   next_attempt_at=c.now, payload={"what": what, "text": text}, created_at=c.now))
+
+
+def _fields(ia: Interaction, *required: str) -> dict[str, str]:
+    f = {k: (v or "").strip() for k, v in ia.fields.items()}
+    errors = {k: "Please fill this in." for k in required if not f.get(k)}
+    if errors:
+        raise FormErrors(errors)
+    return f
+
+
+class FormErrors(UserError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _truthy(v: str | None) -> bool:
+    return (v or "").lower() in {"true", "1", "yes", "on", "share"}
+
+
+def _form_prompt(c: Ctx, ia: Interaction) -> tuple[Prompt, PromptContext]:
+    if not ia.value.isdigit():
+        raise UserError("That form has expired. Please start again.")
+    return owned_prompt(c, int(ia.value))
+
+
+@form(Actions.CHECKIN_NOTE)
+async def _note_submit(c: Ctx, ia: Interaction) -> Response:
+    p, ctx = _form_prompt(c, ia)
+    f = _fields(ia, "note")
+    if len(f["note"]) > 1500:
+        raise FormErrors({"note": "Please keep the note under 1,500 characters."})
+    ci = _checkin(c, p)
+    ci.note, ci.shared, ci.updated_at = f["note"], _truthy(f.get("share")), c.now
+    c.s.add(ci)
+    c.s.flush()
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    if ci.shared:
+        share_with_partner(c, pair, "a check-in note", ci.note, f"note-{ci.id}")
+        msg = f"Note saved and shared with {ctx.partner.name}."
+    else:
+        msg = "Note saved. It's private to you."
+    return Response(reply=say(msg), update=_answered_view(ci, ctx))
+
+
+@action(Actions.REFRAME_SLOT)
+async def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(c, p, "not_yet")
+    return Response(update=prompts.answered(ctx, "Nice: proposing a new slot is exactly the right move."))
+
+
+@action(Actions.GHOST_PAUSE)
+async def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    text = commands.snooze(c, c.me, timedelta(weeks=4))
+    mark_answered(c, p, "pause")
+    return Response(update=prompts.answered(ctx, "Taking a break: " + text))
+
+
+@action(Actions.GHOST_STOP)
+async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    c.me.opted_out = True
+    c.s.add(c.me)
+    c.s.flush()
+    from bot.planner import replan_person
+
+    replan_person(c.s.connection(), c.me.id, c.now)  # type: ignore[arg-type]
+    c.audit("person.opt_out", c.me.external_id)
+    mark_answered(c, p, "stop")
+    return Response(update=prompts.answered(ctx, "You're opted out. `resume` any time."))
+
+
+@action(Actions.PREP_OPEN)
+async def _prep_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(form=prompts.prep_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
+
+
+@form(Actions.PREP_FORM)
+async def _prep_submit(c: Ctx, ia: Interaction) -> Response:
+    p, ctx = _form_prompt(c, ia)
+    f = _fields(ia, "update")
+    ag = c.s.exec(select(Agenda).where(Agenda.prompt_id == p.id)).first() or Agenda(
+        prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now)
+    ag.update_text, ag.question, ag.ask = f["update"][:500], f.get("question", "")[:500], f.get("ask", "")[:500]
+    ag.shared = _truthy(f.get("share"))
+    c.s.add(ag)
+    mark_answered(c, p, "agenda")
+    c.s.flush()
+    if ag.shared:
+        pair = c.s.get(Pair, p.pair_id)
+        assert pair is not None
+        prog = c.s.get(Program, pair.program_id)
+        assert prog is not None
+        exists = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.AGENDA,
+                                               Prompt.period == f"agenda-{ag.id}")).first()
+        payload = {"update": ag.update_text, "question": ag.question, "ask": ag.ask}
+        if exists is None:
+            c.s.add(Prompt(pair_id=pair.id, recipient_id=partner_of(c, pair), workspace_id=c.ws.id,  # type: ignore[arg-type]
+                           kind=PromptKind.AGENDA, phase=ctx.stage, period=f"agenda-{ag.id}", week=ctx.week,
+                           due_at=c.now, next_attempt_at=c.now, payload=payload, created_at=c.now))
+        elif exists.status == "pending":
+            exists.payload = payload
+            c.s.add(exists)
+        msg = f"Agenda saved and on its way to {ctx.partner.name}. Good prep makes the meeting count."
+    else:
+        msg = "Agenda saved, just for you. Good prep makes the meeting count."
+    return Response(reply=say(msg), update=prompts.answered(ctx, "Agenda ready."))
+
+
+@action(Actions.PREP_SKIP, Actions.TOUCH_SKIP, Actions.NUDGE_SKIP, Actions.REVIEW_LATER)
+async def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(c, p, "skip")
+    label = {
+        Actions.NUDGE_SKIP: "Not this week: no problem. See you next week.",
+        Actions.REVIEW_LATER: "Later it is. `me` shows where things are whenever you're ready.",
+    }.get(c.ia.action_id, "No problem, skipped this time.")
+    return Response(update=prompts.answered(ctx, label))
+
+
+def _touch_once(c: Ctx, p: Prompt, kind: str) -> None:
+    key = f"prompt:{p.id}"
+    if c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
+        pair = c.s.get(Pair, p.pair_id)
+        assert pair is not None
+        commands.record_touch(c, pair, kind, None, source="prompt", key=key)
+
+
+@action(Actions.TOUCH_DONE)
+async def _touch_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    _touch_once(c, p, "light")
+    mark_answered(c, p, "done")
+    return Response(update=prompts.answered(ctx, "Light touch recorded. Small signals keep the thread warm."))
+
+
+@action(Actions.TOUCH_ANOTHER)
+async def _touch_another(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    n = int(answer) if answer.isdigit() else 1
+    if p.kind == PromptKind.SHARED:
+        return Response(update=prompts.shared(ctx, n))
+    return Response(update=prompts.light_touch(ctx, n))
+
+
+ACTIONS[Actions.SHARED_ANOTHER] = _touch_another
+
+
+@action(Actions.SHARED_PLAN)
+async def _shared_plan(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(c, p, "plan")
+    return Response(update=prompts.answered(ctx, "Great plan. When it's happened, tell me with `log shared`."))
+
+
+@action(Actions.SHARED_DONE)
+async def _shared_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    _touch_once(c, p, "shared")
+    mark_answered(c, p, "done")
+    return Response(update=prompts.answered(ctx, "Shared experience recorded. That's how trust grows."))
+
+
+@action(Actions.NUDGE_DONE)
+async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    _touch_once(c, p, "advocacy")
+    mark_answered(c, p, "done")
+    return Response(update=prompts.answered(ctx, f"Done: thank you for backing {ctx.partner.name}."))
+
+
+@action(Actions.NUDGE_SNOOZE)
+async def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    text = commands.snooze(c, c.me, timedelta(weeks=1))
+    mark_answered(c, p, "snooze")
+    return Response(update=prompts.answered(ctx, text))
+
+
+@action(Actions.KICKOFF_BOOKED)
+async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(c, p, "booked")
+    return Response(update=prompts.answered(ctx, f"{c.me.name} says a first chat is booked. Great start!"))
+
+
+@action(Actions.REVIEW_OPEN)
+async def _review_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(form=prompts.review_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
+
+
+@form(Actions.REVIEW_FORM)
+async def _review_submit(c: Ctx, ia: Interaction) -> Response:
+    p, ctx = _form_prompt(c, ia)
+    f = _fields(ia, "working")
+    text = f"What's working: {f['working']}"
+    if f.get("change"):
+        text += f"\nWhat to change: {f['change']}"
+    if f.get("next"):
+        text += f"\nNext waypoint: {f['next']}"
+    return _reflective(c, p, ctx, "review", text[:2000], _truthy(f.get("share")), "their quarterly review")
+
+
+def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, shared: bool, what: str) -> Response:
+    key = f"prompt:{p.id}"
+    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
+    if tp is None:
+        tp = Touchpoint(pair_id=p.pair_id, author_id=c.me.id, kind=kind, source="prompt", source_key=key,
+                        occurred_at=c.now)
+    tp.note, tp.shared = text, shared
+    c.s.add(tp)
+    mark_answered(c, p, "done")
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    if shared:
+        share_with_partner(c, pair, what, text, f"{kind}-{p.id}")
+    msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
+    return Response(reply=say(msg), update=prompts.answered(ctx, "Thanks for reflecting."))
+
+
+@action(Actions.WRAPUP_REFLECT)
+async def _wrapup_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(form=prompts.wrapup_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
+
+
+@form(Actions.WRAPUP_FORM)
+async def _wrapup_submit(c: Ctx, ia: Interaction) -> Response:
+    p, ctx = _form_prompt(c, ia)
+    f = _fields(ia, "reflection")
+    return _reflective(c, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
+
+
+@action(Actions.WRAPUP_FORWARD)
+async def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(c, p, "forward")
+    c.audit("pay_it_forward", c.me.external_id)
+    return Response(update=prompts.answered(ctx, "Wonderful. I've let your program team know you'd like to pay "
+                                                 "it forward."))
+
+
+# --- home / quick actions and small forms ------------------------------------------------------------
+
+def win_form(c: Ctx) -> Form:
+    return Form(form_id=Actions.WIN_FORM, title="Share a win", submit_label="Save win", blocks=(
+        TextInput("win", "Your win", placeholder="What went well? One or two lines.", multiline=True,
+                  optional=False, max_length=1000),
+        prompts.Checkbox("share", "Share with my sponsor (they can mention it in the right rooms)", initial=True),
+    ))
+
+
+@form(Actions.WIN_FORM)
+async def _win_submit(c: Ctx, ia: Interaction) -> Response:
+    f = _fields(ia, "win")
+    if len(f["win"]) > 1000:
+        raise FormErrors({"win": "Please keep it under 1,000 characters."})
+    pair = commands.sponsoree_pair(c)
+    shared = _truthy(f.get("share", "true"))
+    c.s.add(Win(pair_id=pair.id, author_id=c.me.id, text=f["win"], shared=shared, created_at=c.now))  # type: ignore[arg-type]
+    return Response(reply=say("Win saved" + (" and shared. \U0001f389" if shared else ", just for you. \U0001f389")))
+
+
+@form(Actions.IMPORT_FORM)
+async def _import_submit(c: Ctx, ia: Interaction) -> Response:
+    c.require_admin("import")
+    f = _fields(ia, "csv")
+    resp = await commands.import_csv(c, f["csv"])
+    if not resp.errors:
+        c.s.commit()
+        c.m.plan(c.now)
+    return resp
+
+
+def adhoc_checkin(c: Ctx, pair: Pair) -> Message:
+    """A check-in on demand: a prompt row (so answers attach to it) that is never delivered."""
+    prog = c.s.get(Program, pair.program_id)
+    assert prog is not None
+    week = max(0, week_index(pair.start_date, c.now))
+    period = f"adhoc-{c.now:%Y%m%d}"
+    p = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == c.me.id,
+                                      Prompt.kind == PromptKind.CHECKIN, Prompt.period == period)).first()
+    if p is None:
+        p = Prompt(pair_id=pair.id, recipient_id=c.me.id, workspace_id=c.ws.id, kind=PromptKind.CHECKIN,  # type: ignore[arg-type]
+                   strategy=checkin_strategy(week), phase=stage_for(prog.kind, week), period=period, week=week,
+                   variant=variant_for(pair.id, PromptKind.CHECKIN, period), due_at=c.now, next_attempt_at=c.now,
+                   status="sent", sent_at=c.now, created_at=c.now)  # type: ignore[arg-type]
+        c.s.add(p)
+        c.s.flush()
+    loaded = load_context(c.s.connection(), p.id, c.now)  # type: ignore[arg-type]
+    assert loaded is not None
+    return prompts.checkin(loaded[0])
+
+
+async def home_action(c: Ctx, aid: str) -> Response:
+    if aid == Actions.HOME_CHECKIN:
+        return Response(reply=adhoc_checkin(c, commands.sponsoree_pair(c)))
+    if aid == Actions.HOME_LIGHT:
+        pair = commands.sponsoree_pair(c)
+        commands.record_touch(c, pair, "light", None)
+        return Response(reply=say("Light touch logged. Nice one."))
+    if aid == Actions.HOME_SNOOZE:
+        return Response(reply=say(commands.snooze(c, c.me, timedelta(weeks=1))))
+    if aid == Actions.HOME_RESUME:
+        return Response(reply=say(commands.resume(c, c.me)))
+    if aid == Actions.WIN_OPEN:
+        return Response(form=win_form(c))
+    c.require_admin("report" if aid == Actions.HOME_REPORT else "export")
+    if aid == Actions.HOME_REPORT:
+        return Response(reply=reports.render(reports.build(c.s, c.ws.id, c.now)))  # type: ignore[arg-type]
+    return await commands.HANDLERS["export"](c, [], "")
+
+

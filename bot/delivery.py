@@ -1,0 +1,333 @@
+"""The delivery worker: claims due prompts with a lease, sends them, records the outcome.
+
+Safe with any number of workers on one PostgreSQL: a claim is one
+``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``, so two workers
+never hold the same prompt; a worker that dies mid-batch simply lets its lease
+expire and another one takes over.  A prompt can therefore be sent twice only
+if its worker died after the platform accepted it and before the outcome was
+written (at most one batch in flight).
+
+Outcomes: ``sent`` (with the platform reference, so the message can be updated),
+retried with exponential backoff honouring ``Retry-After``, ``dead`` with the
+reason after a permanent failure or too many attempts, ``cancelled`` when the
+pair or person stopped wanting it after it was planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.engine import Connection
+
+from bot import metrics
+from bot.context import context_from_row, digest, load_rows
+from bot.journey import Kind
+from bot.messages import Message
+from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.prompts import compose
+from storage.crypto import DecryptionError
+from storage.models import Pair, Person, Prompt, Workspace
+
+if TYPE_CHECKING:
+    from bot.app import Momentum
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 30.0
+BACKOFF_MAX_S = 6 * 3600.0
+STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
+
+P = Prompt.__table__  # type: ignore[attr-defined]
+Pa = Pair.__table__  # type: ignore[attr-defined]
+Pe = Person.__table__  # type: ignore[attr-defined]
+W = Workspace.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class DeliveryStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def merge(self, other: DeliveryStats) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+        self.cancelled += other.cancelled
+        for k, v in other.reasons.items():
+            self.reasons[k] += v
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 16):04x}"
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter; never sooner than the platform asked."""
+    base = min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    delay = base * (0.5 + random.random() / 2)
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass
+class Outcome:
+    prompt_id: int
+    status: str  # sent | retry | dead | cancelled
+    ref: dict[str, Any] | None = None
+    addresses: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reason: str | None = None
+    retry_at: datetime | None = None
+    scope: FailureScope | None = None
+    recipient_id: int | None = None
+    workspace_id: int | None = None
+    kind: str = ""
+    pair_id: int | None = None
+    platform: str = ""
+    lag_s: float | None = None
+
+
+class DeliveryWorker:
+    def __init__(self, momentum: Momentum, *, worker_id: str | None = None) -> None:
+        self.m = momentum
+        self.worker_id = worker_id or default_worker_id()
+        s = momentum.settings
+        self.batch = s.worker_batch
+        self.concurrency = s.worker_concurrency
+        self.lease = timedelta(seconds=s.lease_s)
+        self.max_attempts = s.max_attempts
+
+    # --- claiming -------------------------------------------------------------------------------
+
+    def _live_workspaces(self, conn: Connection) -> list[int]:
+        names = list(self.m.platforms)
+        if not names:
+            return []
+        rows = conn.execute(
+            select(W.c.id).where(W.c.status == "active", W.c.platform.in_(names))
+        ).scalars().all()
+        return [int(x) for x in rows]
+
+    def claim(self, now: datetime, limit: int) -> list[int]:
+        """Lease up to ``limit`` due prompts to this worker.
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent workers claim disjoint rows.
+        SQLite has one writer at a time, so the same statement is atomic there as it is.
+        """
+        with self.m.db.engine.begin() as conn:
+            ws = self._live_workspaces(conn)
+            if not ws:
+                return []
+            due = (
+                select(P.c.id)
+                .where(
+                    P.c.status.in_(("pending", "sending")),
+                    P.c.next_attempt_at <= now,
+                    or_(P.c.lease_until.is_(None), P.c.lease_until < now),
+                    P.c.workspace_id.in_(ws),
+                )
+                .order_by(P.c.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            stmt = (
+                update(P)
+                .where(P.c.id.in_(due.scalar_subquery()))
+                .values(status="sending", lease_owner=self.worker_id, lease_until=now + self.lease,
+                        attempts=P.c.attempts + 1)
+                .returning(P.c.id)
+            )
+            ids = conn.execute(stmt).scalars().all()
+            return sorted(int(i) for i in ids)
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    async def deliver_due(self, now: datetime, *, limit: int | None = None) -> DeliveryStats:
+        """Deliver everything due at ``now``; returns when nothing claimable is left (or ``limit``)."""
+        total = DeliveryStats()
+        while limit is None or total.claimed < limit:
+            n = self.batch if limit is None else min(self.batch, limit - total.claimed)
+            ids = self.claim(now, n)
+            if not ids:
+                break
+            total.merge(await self.deliver_batch(ids, now))
+            if len(ids) < n:
+                break
+        return total
+
+    async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
+        with self.m.db.engine.connect() as conn:
+            rows = load_rows(conn, ids)
+            digests = {r.id: digest(conn, r.pair_id, r.last_touch_at) for r in rows if r.kind == Kind.NUDGE}
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(r: Any) -> Outcome:
+            async with sem:
+                return await self._deliver_one(r, now, digests.get(r.id))
+
+        outcomes = await asyncio.gather(*(one(r) for r in rows))
+        return self._record(list(outcomes), now)
+
+    # --- one prompt ---------------------------------------------------------------------------------
+
+    def _cancel_reason(self, r: Any, now: datetime) -> str | None:
+        if r.pair_status != "active" or r.program_status != "active":
+            return f"pair {r.pair_status}"
+        if r.ws_status != "active":
+            return "workspace uninstalled"
+        if now - r.due_at > STALE_AFTER and r.kind != Kind.KICKOFF:
+            return "too late"
+        if r.kind == Kind.LIGHT_TOUCH and r.last_touch_at is not None and r.last_touch_at > r.due_at - timedelta(
+                days=(r.payload or {}).get("days", 14)):
+            return "touched since planned"
+        return None
+
+    def _person_block(self, person_id: int, now: datetime) -> str | None:
+        with self.m.db.engine.connect() as conn:
+            p = conn.execute(
+                select(Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
+                       Pe.c.forgotten).where(Pe.c.id == person_id)
+            ).first()
+        if p is None:
+            return "person gone"
+        if p.opted_out or p.forgotten:
+            return "opted out"
+        if p.paused:
+            return "paused"
+        if p.unreachable_reason:
+            return f"unreachable: {p.unreachable_reason}"
+        if p.snoozed_until is not None and p.snoozed_until > now:
+            return "snoozed"
+        return None
+
+    async def _deliver_one(self, r: Any, now: datetime, dig: Any) -> Outcome:
+        out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
+                      kind=r.kind, pair_id=r.pair_id, platform=r.platform)
+        reason = self._cancel_reason(r, now)
+        if reason is None:
+            ids = [r.sponsor_id, r.sponsoree_id] if r.audience == "pair" else [r.recipient_id]
+            for pid in ids:
+                reason = self._person_block(pid, now)
+                if reason:
+                    break
+        if reason:
+            out.status, out.reason = "cancelled", reason
+            return out
+        platform: Platform = self.m.platforms[r.platform]
+        try:
+            ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
+                              credentials=self.m.box.decrypt_json(r.credentials_enc)
+                              if (r.credentials_enc and self.m.box) else {})
+            ctx = context_from_row(r, now, dig)
+            message: Message = compose(ctx)
+            sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
+            sponsoree = Recipient(r.sponsoree_id, r.se_ext, r.se_name, r.se_address)
+            if r.audience == "pair":
+                delivered = await platform.send_group(ws, [sponsor, sponsoree], message)
+            else:
+                to = sponsoree if r.recipient_id == r.sponsoree_id else sponsor
+                delivered = await platform.send(ws, to, message)
+            out.ref = dict(delivered.ref)
+            out.addresses = {int(k): dict(v) for k, v in delivered.addresses.items()}
+            out.lag_s = max(0.0, (now - r.due_at).total_seconds())
+        except PlatformError as exc:
+            out.reason, out.scope = exc.reason[:200], exc.scope
+            if exc.retryable and r.attempts < self.max_attempts:
+                out.status = "retry"
+                out.retry_at = now + timedelta(seconds=backoff(r.attempts, exc.retry_after))
+            else:
+                out.status = "dead"
+                if not exc.retryable:
+                    out.reason = exc.reason[:200]
+                else:
+                    out.reason = f"gave up after {r.attempts} attempts: {exc.reason}"[:200]
+                    out.scope = FailureScope.MESSAGE
+        except DecryptionError:
+            out.status, out.reason, out.scope = "dead", "cannot decrypt workspace credentials", FailureScope.MESSAGE
+        except Exception as exc:  # a bug or an unexpected library error: retry, log the type only
+            _LOGGER.exception("delivery of prompt %s failed unexpectedly", r.id)
+            out.reason = f"internal: {type(exc).__name__}"
+            if r.attempts < self.max_attempts:
+                out.status, out.retry_at = "retry", now + timedelta(seconds=backoff(r.attempts, None))
+            else:
+                out.status = "dead"
+        return out
+
+    # --- recording ----------------------------------------------------------------------------------
+
+    def _record(self, outcomes: list[Outcome], now: datetime) -> DeliveryStats:
+        st = DeliveryStats(claimed=len(outcomes))
+        sent = [o for o in outcomes if o.status == "sent"]
+        retry = [o for o in outcomes if o.status == "retry"]
+        final = [o for o in outcomes if o.status in ("dead", "cancelled")]
+        with self.m.db.engine.begin() as conn:
+            if sent:
+                conn.execute(
+                    update(P).where(P.c.id == bindparam("pid")).values(
+                        status="sent", platform_ref=bindparam("ref"), sent_at=now, lease_owner=None,
+                        lease_until=None, last_error=None),
+                    [{"pid": o.prompt_id, "ref": o.ref} for o in sent],
+                )
+                checkins = [o for o in sent if o.kind == Kind.CHECKIN]
+                if checkins:
+                    conn.execute(
+                        update(Pa).where(Pa.c.id == bindparam("pid")).values(
+                            checkins_sent=Pa.c.checkins_sent + 1,
+                            unanswered_checkins=Pa.c.unanswered_checkins + 1),
+                        [{"pid": o.pair_id} for o in checkins],
+                    )
+                addr = [{"pid": pid, "a": a} for o in sent for pid, a in o.addresses.items()]
+                if addr:
+                    conn.execute(update(Pe).where(Pe.c.id == bindparam("pid")).values(address=bindparam("a")), addr)
+            if retry:
+                conn.execute(
+                    update(P).where(P.c.id == bindparam("pid"), P.c.status == "sending").values(
+                        status="pending", next_attempt_at=bindparam("at"), last_error=bindparam("err"),
+                        lease_owner=None, lease_until=None),
+                    [{"pid": o.prompt_id, "at": o.retry_at, "err": o.reason} for o in retry],
+                )
+            if final:
+                conn.execute(
+                    update(P).where(P.c.id == bindparam("pid"), P.c.status == "sending").values(
+                        status=bindparam("st"), last_error=bindparam("err"), lease_owner=None, lease_until=None),
+                    [{"pid": o.prompt_id, "st": o.status, "err": o.reason} for o in final],
+                )
+            for o in outcomes:
+                if o.status == "dead" and o.scope == FailureScope.PERSON:
+                    conn.execute(update(Pe).where(Pe.c.id == o.recipient_id).values(unreachable_reason=o.reason))
+                elif o.status == "dead" and o.scope == FailureScope.WORKSPACE:
+                    conn.execute(update(W).where(W.c.id == o.workspace_id).values(
+                        status="uninstalled", status_reason=o.reason))
+        for o in outcomes:
+            if o.status == "sent":
+                st.sent += 1
+                metrics.PROMPTS_SENT.labels(o.kind, o.platform).inc()
+                if o.lag_s is not None:
+                    metrics.DELIVERY_LAG.observe(o.lag_s)
+            elif o.status == "retry":
+                st.retried += 1
+                metrics.PROMPTS_FAILED.labels(o.platform, (o.reason or "")[:40]).inc()
+            elif o.status == "dead":
+                st.dead += 1
+                metrics.PROMPTS_DEAD.labels(o.platform, (o.reason or "")[:40]).inc()
+                _LOGGER.warning("prompt parked", extra={"prompt_id": o.prompt_id, "reason": o.reason})
+            else:
+                st.cancelled += 1
+                metrics.PROMPTS_CANCELLED.labels(o.reason or "").inc()
+            if o.reason:
+                st.reasons[o.reason] += 1
+        return st
+
+

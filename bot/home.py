@@ -1,0 +1,56 @@
+"""The personal home view: your pair, next prompt, recent check-ins, quick actions; health for admins."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from bot import directory, reports
+from bot.actor import Ctx
+from bot.commands import me_message
+from bot.interactions import Interaction, Kind
+from bot.messages import Button, Buttons, Fields, Heading, Message, MessageBuilder, para
+from bot.prompts import STATUS_LABELS, Actions
+from bot.timing import zone
+from storage.models import CheckIn
+
+if TYPE_CHECKING:
+    from bot.app import Momentum
+
+
+def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
+    now = m.now()
+    with m.db.session() as s:
+        ws = directory.get_workspace(s, platform, workspace)
+        me = directory.get_person(s, ws.id, user) if ws is not None and ws.id is not None else None
+        if ws is None or me is None:
+            return MessageBuilder(kind="home").add(
+                Heading("Welcome to Momentum"),
+                para("I help sponsors and sponsorees keep momentum between meetings: quick check-ins, "
+                     "light-touch ideas and a weekly digest. Your program manager will pair you."),
+                para("Type `help` to see what I can do."),
+            ).build()
+        c = Ctx(m, s, Interaction(platform, workspace, user, Kind.ACTION), ws, me, now)
+        mine = me_message(c)
+        mb = MessageBuilder(kind="home", blocks=list(mine.blocks))
+        recent = s.exec(select(CheckIn).where(CheckIn.author_id == me.id)
+                        .order_by(CheckIn.id.desc()).limit(3)).all()  # type: ignore[union-attr]
+        if recent:
+            tz = me.tz or ws.default_tz
+            mb.add(Heading("Your recent check-ins"), Fields(tuple(
+                (f"{ci.created_at.astimezone(zone(tz)):%a %d %b}",
+                 " \u00b7 ".join(x for x in (STATUS_LABELS.get(ci.status or "", ""),
+                                             f"momentum {ci.momentum}/5" if ci.momentum else "",
+                                             "note" if ci.note else "") if x) or "-")
+                for ci in recent)))
+        if c.is_admin:
+            rep = reports.build(s, ws.id, now)  # type: ignore[arg-type]
+            mb.add(Heading("Program health (admin)"), Fields((
+                ("Active pairs", str(rep.active_pairs)),
+                ("Engagement", f"{rep.engagement:.0f}%"),
+                ("Response rate", f"{rep.response_rate:.0f}%"),
+                ("Stalled pairs", str(len(rep.stalled))),
+            )), Buttons((Button(Actions.HOME_REPORT, "Full report", "report"),
+                         Button(Actions.HOME_EXPORT, "Export CSV", "export"))))
+        return mb.build(text="Your Momentum home")

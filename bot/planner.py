@@ -1,0 +1,290 @@
+"""The planner: materialises due prompts for active pairs into the outbox.
+
+Idempotent (prompts are unique on pair, recipient, kind, period) and incremental:
+each pair remembers how far ahead it is planned (``planned_until``), so a run
+only touches pairs whose horizon is running out, never the prompt history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+import holidays as holidays_lib
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import aliased
+
+from bot.config import Settings
+from bot.journey import Kind, checkin_strategy, stage_for, variant_for
+from bot.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday
+from storage.db import Database
+from storage.models import Pair, Person, Program, Prompt, Workspace
+
+_LOGGER = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=8)  # how far ahead prompts are materialised
+REPLAN_BEFORE = timedelta(days=1)  # re-plan a pair when its horizon is this close
+GRACE = timedelta(hours=12)  # a prompt whose time passed less than this ago is still sent
+CHUNK = 2000
+GHOST_AFTER = 3  # unanswered check-ins in a row before the cadence slows down
+
+
+@dataclass
+class PlanStats:
+    pairs: int = 0
+    prompts: int = 0
+    resumed: int = 0
+
+
+@dataclass(frozen=True)
+class Who:
+    id: int
+    tz: str | None
+    weekday: int
+    at: time
+    blocked: bool
+    snoozed_until: datetime | None
+    country: str | None
+
+
+Sponsor = aliased(Person, name="sponsor")
+Sponsoree = aliased(Person, name="sponsoree")
+
+
+def _columns() -> list[Any]:
+    cols: list[Any] = [
+        Pair.id, Pair.start_date, Pair.created_at, Pair.planned_until, Pair.last_touch_at,
+        Pair.last_light_touch_at, Pair.unanswered_checkins,
+        Program.kind, Program.length_weeks, Program.sponsoree_weekday, Program.sponsoree_time,
+        Program.sponsor_weekday, Program.sponsor_time, Program.meeting_weekday, Program.meeting_every_weeks,
+        Program.stale_days, Program.default_tz, Program.workspace_id,
+    ]
+    for alias, prefix in ((Sponsor, "s_"), (Sponsoree, "e_")):
+        cols += [
+            alias.id.label(prefix + "id"), alias.tz.label(prefix + "tz"),
+            alias.prompt_weekday.label(prefix + "weekday"), alias.prompt_time.label(prefix + "time"),
+            alias.opted_out.label(prefix + "opted_out"), alias.paused.label(prefix + "paused"),
+            alias.snoozed_until.label(prefix + "snoozed"), alias.unreachable_reason.label(prefix + "unreach"),
+            alias.forgotten.label(prefix + "forgotten"), alias.country.label(prefix + "country"),
+        ]
+    return cols
+
+
+def _who(r: Row[Any], prefix: str, weekday: int, at: str, default_tz: str) -> Who:
+    g = r._mapping
+    return Who(
+        id=g[prefix + "id"],
+        tz=g[prefix + "tz"] or default_tz,
+        weekday=g[prefix + "weekday"] if g[prefix + "weekday"] is not None else weekday,
+        at=hhmm(g[prefix + "time"] or at),
+        blocked=bool(g[prefix + "opted_out"] or g[prefix + "paused"] or g[prefix + "unreach"]
+                     or g[prefix + "forgotten"]),
+        snoozed_until=g[prefix + "snoozed"],
+        country=g[prefix + "country"],
+    )
+
+
+@lru_cache(maxsize=256)
+def _holidays(country: str, year: int) -> dict[date, str]:
+    try:
+        return dict(holidays_lib.country_holidays(country, years=year).items())
+    except NotImplementedError:
+        return {}
+
+
+def holidays_in(country: str, start: date, days: int = 7) -> list[tuple[date, str]]:
+    out = []
+    for n in range(days):
+        d = start + timedelta(days=n)
+        name = _holidays(country, d.year).get(d)
+        if name:
+            out.append((d, name))
+    return out
+
+
+class PairPlanner:
+    """Computes the prompts one pair needs in a window. Pure: no I/O."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.working = settings.working_weekdays
+        self.quiet = settings.quiet
+        self.now = now
+
+    def prompts(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        g = r._mapping
+        default_tz = g["default_tz"]
+        sponsor = _who(r, "s_", g["sponsor_weekday"], g["sponsor_time"], default_tz)
+        sponsoree = _who(r, "e_", g["sponsoree_weekday"], g["sponsoree_time"], default_tz)
+        pair_id, kind, length = g["id"], g["kind"], g["length_weeks"]
+        pstart: date = g["start_date"]
+        out: list[dict[str, Any]] = []
+        last_light: datetime | None = g["last_light_touch_at"]
+
+        def add(kind_: Kind, who: Who, period: str, due: datetime, week: int, strategy: int = 0,
+                audience: str = "one", payload: dict[str, Any] | None = None) -> None:
+            if not (start <= due < end) or who.blocked:
+                return
+            if who.snoozed_until is not None and due < who.snoozed_until:
+                return
+            out.append({
+                "pair_id": pair_id, "recipient_id": who.id, "workspace_id": g["workspace_id"],
+                "kind": kind_.value, "strategy": strategy, "phase": stage_for(kind, week), "period": period,
+                "week": week, "variant": variant_for(pair_id, kind_.value, period), "audience": audience,
+                "due_at": due, "next_attempt_at": due, "status": "pending", "attempts": 0,
+                "payload": payload, "created_at": self.now,
+            })
+
+        def due(who: Who, week: int, shift: int = 0, weekday: int | None = None) -> datetime:
+            wd = (who.weekday if weekday is None else weekday) + shift
+            return local_due(week_monday(pstart, week), wd, who.at, who.tz, self.working, self.quiet)
+
+        # Week 0: the kickoff, to both together, as soon as the sponsoree's day allows.
+        kick = next_allowed_for_all(g["created_at"], [sponsoree.tz, sponsor.tz], self.working, self.quiet)
+        if not sponsor.blocked:
+            add(Kind.KICKOFF, sponsoree, "kickoff", kick, 0, 1, "pair")
+
+        first = max(0, week_index(pstart, start) - 1)
+        last = min(length, week_index(pstart, end) + 1)
+        every = max(1, g["meeting_every_weeks"])
+        touched: datetime = g["last_touch_at"] or g["created_at"]
+        stale = timedelta(days=g["stale_days"])
+        slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
+        for k in range(max(1, first), last + 1):
+            period = f"w{k}"
+            if k == length:
+                add(Kind.WRAPUP, sponsoree, "end", due(sponsoree, k), k, 0)
+                add(Kind.WRAPUP, sponsor, "end", due(sponsor, k), k, 0)
+                continue
+            if not slowed or k % 2 == 0:
+                add(Kind.CHECKIN, sponsoree, period, due(sponsoree, k), k, checkin_strategy(k))
+            add(Kind.NUDGE, sponsor, period, due(sponsor, k), k, 4 if k % 4 == 3 else 1)
+            if k >= 2 and k % every == 0:
+                add(Kind.PREP, sponsoree, period, due(sponsoree, k, -1, g["meeting_weekday"]), k, 2)
+            if k % 4 == 3:
+                add(Kind.SHARED, sponsoree, period, due(sponsoree, k, 2), k, 4)
+                add(Kind.SHARED, sponsor, period, due(sponsor, k, 2), k, 4)
+            if k % 13 == 0:
+                payload = {"quarter": k // 13}
+                add(Kind.REVIEW, sponsoree, f"q{k // 13}", due(sponsoree, k, 2), k, 1, payload=payload)
+                add(Kind.REVIEW, sponsor, f"q{k // 13}", due(sponsor, k, 2), k, 1, payload=payload)
+            if k >= 2:
+                lt = due(sponsoree, k, 3)
+                if lt - touched >= stale and (last_light is None or lt - last_light >= stale) and start <= lt < end:
+                    add(Kind.LIGHT_TOUCH, sponsoree, period, lt, k, 3, payload={"days": (lt - touched).days})
+                    last_light = lt
+            for who, partner in ((sponsoree, sponsor), (sponsor, sponsoree)):
+                if not partner.country:
+                    continue
+                for hday, name in holidays_in(partner.country, week_monday(pstart, k))[:1]:
+                    d = local_due(max(week_monday(pstart, k), hday - timedelta(days=1)), 0, who.at, who.tz,
+                                  self.working, self.quiet)
+                    if d.date() <= hday:
+                        add(Kind.HOLIDAY, who, f"hol-{hday.isoformat()}", d, k, 3,
+                            payload={"holiday": name, "date_label": hday.strftime("%a %d %b")})
+        return out, last_light
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    table = Prompt.__table__  # type: ignore[attr-defined]
+    stmt: Any
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(constraint="uq_prompt_key")
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    res = conn.execute(stmt, rows)
+    return max(res.rowcount, 0)
+
+
+def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int) -> list[Row[Any]]:
+    q = (
+        select(*_columns())
+        .join(Program, Program.id == Pair.program_id)
+        .join(Workspace, Workspace.id == Program.workspace_id)
+        .join(Sponsor, Sponsor.id == Pair.sponsor_id)
+        .join(Sponsoree, Sponsoree.id == Pair.sponsoree_id)
+        .where(
+            Pair.status == "active",
+            Program.status == "active",
+            Workspace.status == "active",
+            Pair.id > after,
+            (Pair.planned_until.is_(None)) | (Pair.planned_until < now + REPLAN_BEFORE),  # type: ignore[union-attr,operator]
+        )
+        .order_by(Pair.id)
+        .limit(limit)
+    )
+    return list(conn.execute(q).all())
+
+
+def iter_chunks(db: Database, now: datetime, chunk: int) -> Iterator[tuple[Connection, list[Row[Any]]]]:
+    after = 0
+    while True:
+        with db.engine.begin() as conn:
+            rows = _pending_pairs(conn, now, after, chunk)
+            if not rows:
+                return
+            yield conn, rows
+            after = rows[-1].id
+
+
+def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK) -> PlanStats:
+    """Materialise every prompt due before ``now + HORIZON`` for pairs that need it."""
+    now = now.astimezone(UTC)
+    stats = PlanStats()
+    pairs = Pair.__table__  # type: ignore[attr-defined]
+    with db.engine.begin() as conn:
+        res = conn.execute(
+            update(pairs)
+            .where(pairs.c.status == "paused", pairs.c.paused_until.is_not(None), pairs.c.paused_until <= now)
+            .values(status="active", paused_until=None, planned_until=None)
+        )
+        stats.resumed = max(res.rowcount, 0)
+    horizon = now + HORIZON
+    pp = PairPlanner(settings, now)
+    upd = (
+        update(pairs)
+        .where(pairs.c.id == bindparam("pid"))
+        .values(planned_until=bindparam("pu"), last_light_touch_at=bindparam("llt"))
+    )
+    for conn, rows in iter_chunks(db, now, chunk):
+        batch: list[dict[str, Any]] = []
+        marks: list[dict[str, Any]] = []
+        for r in rows:
+            start = max(r.planned_until or (now - GRACE), now - GRACE)
+            prompts, last_light = pp.prompts(r, start, horizon)
+            batch.extend(prompts)
+            marks.append({"pid": r.id, "pu": horizon, "llt": last_light})
+        stats.prompts += _insert(conn, batch)
+        conn.execute(upd, marks)
+        stats.pairs += len(rows)
+    if stats.pairs:
+        _LOGGER.info("planned", extra={"pairs": stats.pairs, "prompts": stats.prompts})
+    return stats
+
+
+def replan_person(conn: Connection, person_id: int, now: datetime) -> None:
+    """After a change to someone's time, zone, snooze or pause: drop their unsent future
+    prompts and make their pairs plan again. Claimed or sent prompts are never touched."""
+    prompts = Prompt.__table__  # type: ignore[attr-defined]
+    pairs = Pair.__table__  # type: ignore[attr-defined]
+    conn.execute(
+        prompts.delete().where(
+            prompts.c.recipient_id == person_id,
+            prompts.c.status == "pending",
+            prompts.c.attempts == 0,
+            prompts.c.lease_owner.is_(None),
+            prompts.c.due_at > now,
+        )
+    )
+    conn.execute(
+        update(pairs)
+        .where((pairs.c.sponsor_id == person_id) | (pairs.c.sponsoree_id == person_id))
+        .values(planned_until=None)
+    )

@@ -1,0 +1,83 @@
+"""Privacy tools: a person's own data (``my-data``) and erasure (``forget``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import Session, select
+
+from bot.planner import replan_person
+from storage.models import Agenda, CheckIn, Goal, Pair, Person, Prompt, Touchpoint, Win
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime) else v
+
+
+def _row(obj: Any, *fields: str) -> dict[str, Any]:
+    return {f: _iso(getattr(obj, f)) for f in fields}
+
+
+def my_data(s: Session, person: Person) -> str:
+    """Everything we store about ``person``, including their own private notes (for them only)."""
+    pairs = s.exec(select(Pair).where(or_(Pair.sponsor_id == person.id, Pair.sponsoree_id == person.id))).all()
+    pair_ids = [p.id for p in pairs]
+    out: dict[str, Any] = {
+        "person": _row(person, "name", "email", "tz", "locale", "country", "unit", "opted_out", "paused",
+                       "snoozed_until", "prompt_weekday", "prompt_time", "created_at"),
+        "pairs": [_row(p, "id", "program_id", "status", "start_date", "created_at", "ended_at")
+                  | {"role": "sponsor" if p.sponsor_id == person.id else "sponsoree"} for p in pairs],
+        "check_ins": [_row(c, "pair_id", "status", "momentum", "note", "shared", "created_at")
+                      for c in s.exec(select(CheckIn).where(CheckIn.author_id == person.id)).all()],
+        "touchpoints": [_row(t, "pair_id", "kind", "note", "shared", "occurred_at")
+                        for t in s.exec(select(Touchpoint).where(Touchpoint.author_id == person.id)).all()],
+        "wins": [_row(w, "pair_id", "text", "shared", "created_at")
+                 for w in s.exec(select(Win).where(Win.author_id == person.id)).all()],
+        "goals": [_row(g, "pair_id", "text", "done", "created_at")
+                  for g in s.exec(select(Goal).where(Goal.author_id == person.id)).all()],
+        "agendas": [_row(a, "pair_id", "update_text", "question", "ask", "shared", "created_at")
+                    for a in s.exec(select(Agenda).where(Agenda.author_id == person.id)).all()],
+        "prompts_received": len(s.exec(select(Prompt.id).where(Prompt.recipient_id == person.id)).all()),
+        "pair_ids": pair_ids,
+    }
+    return json.dumps(out, indent=2, sort_keys=True)
+
+
+def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:
+    """Erase a person's personal data and words. Counts (anonymised) stay for aggregates."""
+    pid = person.id
+    counts: dict[str, int] = {}
+    conn = s.connection()
+    res = conn.execute(update(CheckIn.__table__).where(CheckIn.__table__.c.author_id == pid)  # type: ignore[attr-defined]
+                       .values(note=None, shared=False))
+    counts["check_ins_scrubbed"] = res.rowcount
+    res = conn.execute(update(Touchpoint.__table__).where(Touchpoint.__table__.c.author_id == pid)  # type: ignore[attr-defined]
+                       .values(note=None, shared=False))
+    counts["touchpoints_scrubbed"] = res.rowcount
+    for model in (Win, Goal, Agenda):
+        res = conn.execute(delete(model.__table__).where(model.__table__.c.author_id == pid))  # type: ignore[attr-defined]
+        counts[f"{model.__tablename__}_deleted"] = res.rowcount
+    # Prompts to them that carry someone's shared words, and unsent prompts, go too.
+    P = Prompt.__table__  # type: ignore[attr-defined]
+    conn.execute(update(P).where(P.c.recipient_id == pid).values(payload=None, platform_ref=None))
+    replan_person(conn, pid, now)  # type: ignore[arg-type]
+    for pair in s.exec(select(Pair).where(or_(Pair.sponsor_id == pid, Pair.sponsoree_id == pid),
+                                          Pair.status != "ended")).all():
+        pair.status, pair.ended_at = "ended", now
+        counts["pairs_ended"] = counts.get("pairs_ended", 0) + 1
+    person.name = f"Erased person {pid}"
+    person.email = None
+    person.tz = person.locale = person.country = person.unit = None
+    person.address = None
+    person.prompt_time = None
+    person.prompt_weekday = None
+    person.snoozed_until = None
+    person.is_granted_admin = False
+    person.opted_out = True
+    person.forgotten = True
+    person.updated_at = now
+    s.add(person)
+    return counts
