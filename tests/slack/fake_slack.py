@@ -89,6 +89,17 @@ class FakeSlack:
     def of(self, method: str) -> list[dict[str, Any]]:
         return [c.body for c in self.calls if c.method == method]
 
+    def dm_channel(self, *users: str) -> str:
+        """The channel id conversations.open answers for these users (D... one, G... several)."""
+        prefix = "D" if len(users) == 1 else "G"
+        return prefix + "".join(u[-4:] for u in sorted(users)).upper()
+
+    def ts_of(self, post: dict[str, Any]) -> str:
+        """The ts answered for a recorded chat.postMessage body (handed out in order)."""
+        posts = self.of("chat.postMessage")
+        index = next(i for i, p in enumerate(posts) if p is post)
+        return f"{1_700_000_000 + index + 1}.000100"
+
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
@@ -186,8 +197,7 @@ class FakeSlack:
             }
         if method == "conversations.open":
             users = sorted(str(body.get("users", "")).split(","))
-            prefix = "D" if len(users) == 1 else "G"
-            return {**ok, "channel": {"id": prefix + "".join(u[-4:] for u in users).upper()}}
+            return {**ok, "channel": {"id": self.dm_channel(*users)}}
         if method in {"chat.postMessage", "chat.postEphemeral"}:
             return {
                 **ok,

@@ -1,0 +1,112 @@
+"""The whole path with the real core: admin commands, planned prompts to Slack DMs, clicks, retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.app import Momentum
+from bot.clock import FakeClock
+from storage.models import Win
+from tests.slack.conftest import SlackServer
+
+
+def _texts(server: SlackServer) -> str:
+    return " ".join(str(r.get("text", "")) for r in server.fake.responses)
+
+
+async def _pilot_pair(server: SlackServer) -> None:
+    status, _ = await server.command("program create Pilot", user="UADMIN")
+    assert status == 200
+    await server.settle()
+    assert "Pilot" in _texts(server)
+    status, _ = await server.command("pair <@UKIM|kim> <@USAM|sam> Pilot", user="UADMIN")
+    assert status == 200
+    await server.settle()
+    replies = server.fake.responses
+    assert all(r["response_type"] == "ephemeral" for r in replies)
+    assert len(replies) == 2
+
+
+async def _deliver_until_dm(
+    server: SlackServer, momentum: Momentum, clock: FakeClock, user: str
+) -> dict[str, Any]:
+    """Move the fake clock forward until a DM reaches ``user``; return the recorded chat.postMessage."""
+    channel = server.fake.dm_channel(user)
+    for _ in range(24 * 14):
+        clock.advance(timedelta(hours=1))
+        momentum.plan(clock.now())
+        await momentum.deliver_due(clock.now())
+        posts = [p for p in server.fake.of("chat.postMessage") if p["channel"] == channel]
+        if posts:
+            return posts[0]
+    raise AssertionError("no prompt reached " + user)
+
+
+async def test_admin_pairs_people_and_the_prompt_round_trips(
+    slack_server: SlackServer, momentum: Momentum, clock: FakeClock
+) -> None:
+    await _pilot_pair(slack_server)
+    post = await _deliver_until_dm(slack_server, momentum, clock, "USAM")
+    assert post["text"] and post["blocks"]
+    assert "<!" not in post["text"]
+    actions = [b for b in post["blocks"] if b["type"] == "actions"]
+    assert actions, post["blocks"]
+    button = actions[0]["elements"][0]
+    ts = slack_server.fake.ts_of(post)
+    before = len(slack_server.fake.calls)
+    status, _ = await slack_server.click(
+        {"ts": ts, "blocks": post["blocks"]}, button, user="USAM", channel=post["channel"]
+    )
+    assert status == 200
+    await slack_server.settle()
+    after = slack_server.fake.calls[before:]
+    shown = [c for c in after if c.method in {"chat.update", "views.open"}]
+    assert shown, [c.method for c in after]
+    first = shown[0]
+    if first.method == "chat.update":
+        assert first.body["channel"] == post["channel"] and first.body["ts"] == ts
+        assert first.body["text"]
+    else:
+        assert first.body["trigger_id"] == "1337.43.efgh" and first.body["view"]["type"] == "modal"
+
+
+async def test_everyone_commands_and_home(slack_server: SlackServer, momentum: Momentum) -> None:
+    await _pilot_pair(slack_server)
+    for text in ("help", "me", "snooze 1w"):
+        status, _ = await slack_server.command(text, user="USAM")
+        assert status == 200
+    await slack_server.settle()
+    assert len(slack_server.fake.responses) == 5
+    assert all(r["response_type"] == "ephemeral" and r["text"] for r in slack_server.fake.responses)
+    await slack_server.event(
+        {"type": "app_home_opened", "user": "USAM", "channel": "DX", "tab": "home"}, event_id="EvHome"
+    )
+    await slack_server.settle()
+    (pub,) = slack_server.fake.of("views.publish")
+    assert pub["view"]["type"] == "home" and pub["view"]["blocks"]
+
+
+async def test_retried_dm_event_records_the_win_once(slack_server: SlackServer, momentum: Momentum) -> None:
+    await _pilot_pair(slack_server)
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "DSAM1",
+        "user": "USAM",
+        "text": "win Closed the deal &amp; shipped",
+        "ts": "1700000100.000100",
+    }
+    assert (await slack_server.event(event, event_id="EvWin1"))[0] == 200
+    await slack_server.settle()
+    # Slack retries when it thinks the first delivery was not acknowledged in time; a fresh
+    # process (no in-memory dedupe) must not record it again either: the core keeps event ids.
+    slack_server.runtime.seen = type(slack_server.runtime.seen)()
+    assert (await slack_server.event(event, event_id="EvWin1", retry_num=1))[0] == 200
+    await slack_server.settle()
+    with momentum.db.session() as s:
+        wins = s.exec(select(Win)).all()
+    assert [w.text for w in wins] == ["Closed the deal & shipped"]
+    assert len(slack_server.fake.of("chat.postMessage")) == 1  # one reply in the DM
