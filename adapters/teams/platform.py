@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -48,14 +49,17 @@ TRANSIENT_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 class Pacer:
     """Spaces calls per key (tenant, conversation) and pauses a key after a 429 (Retry-After).
 
-    Strict spacing (1/rate seconds apart) keeps every sliding one-second window under the limit,
-    which a token bucket with a burst would not.
+    Two rules: calls are reserved 1/rate seconds apart (smooth, no burst), and no more than
+    ``floor(rate)`` calls are dispatched in any sliding one-second window, measured when the call
+    actually leaves (a busy event loop can wake several sleepers at once; the window catches that).
     """
 
     def __init__(self, rate: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / rate
+        self.per_window = max(1, int(rate) - 1)  # one call of headroom for network jitter
         self._next: dict[str, float] = {}
+        self._sent: dict[str, deque[float]] = {}
         self._sleep = sleep
         self._monotonic = monotonic
 
@@ -65,6 +69,15 @@ class Pacer:
         self._next[key] = slot + self.interval  # reserve before sleeping: concurrent callers queue up
         if slot > now:
             await self._sleep(slot - now)
+        sent = self._sent.setdefault(key, deque())
+        while True:
+            now = self._monotonic()
+            while sent and sent[0] <= now - 1.0:
+                sent.popleft()
+            if len(sent) < self.per_window:
+                sent.append(now)
+                return
+            await self._sleep(sent[0] + 1.0 - now + 0.001)
 
     def pause(self, key: str, seconds: float) -> None:
         """Nobody calls for ``key`` before ``seconds`` from now (the server asked us to back off)."""
