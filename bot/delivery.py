@@ -183,7 +183,8 @@ class DeliveryWorker:
     # --- one prompt ---------------------------------------------------------------------------------
 
     def _cancel_reason(self, r: Any, now: datetime) -> str | None:
-        if r.pair_status != "active" or r.program_status != "active":
+        closing = r.kind == Kind.WRAPUP and r.pair_status == "ended"  # the wrap-up outlives its pair
+        if (r.pair_status != "active" and not closing) or r.program_status != "active":
             return f"pair {r.pair_status}"
         if r.ws_status != "active":
             return "workspace uninstalled"

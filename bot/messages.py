@@ -155,7 +155,7 @@ class Message:
         lines: list[str] = []
         for b in self.blocks:
             if isinstance(b, Heading):
-                lines.append(b.text.upper())
+                lines.append(f"*{b.text}*")
             elif isinstance(b, Paragraph):
                 lines.append(plain(b.spans))
             elif isinstance(b, Fields):

@@ -43,7 +43,7 @@ def my_data(s: Session, person: Person) -> str:
         "prompts_received": len(s.exec(select(Prompt.id).where(Prompt.recipient_id == person.id)).all()),
         "pair_ids": pair_ids,
     }
-    return json.dumps(out, indent=2, sort_keys=True)
+    return json.dumps(out, indent=2, sort_keys=True, default=str)
 
 
 def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:

@@ -110,3 +110,23 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def momentum(sqlite_db: Database, settings: Settings, clock: FakeClock) -> Momentum:
     return Momentum(sqlite_db, settings, clock)
+
+
+@pytest.fixture
+def fake():  # type: ignore[no-untyped-def]
+    """A recording platform named "test"."""
+    from tests.fakes import RecordingPlatform
+
+    return RecordingPlatform()
+
+
+@pytest.fixture
+def core(db: Database, settings: Settings, clock: FakeClock, fake) -> Momentum:  # type: ignore[no-untyped-def]
+    """The core on SQLite and PostgreSQL, with the recording platform registered."""
+    return Momentum(db, settings, clock, {"test": fake})
+
+
+@pytest.fixture
+def lite(sqlite_db: Database, settings: Settings, clock: FakeClock, fake) -> Momentum:  # type: ignore[no-untyped-def]
+    """The core on SQLite only (behaviour that does not depend on the backend)."""
+    return Momentum(sqlite_db, settings, clock, {"test": fake})

@@ -1,0 +1,240 @@
+"""The ``momentum`` command line (Typer): demo, serve, db, worker, manifests, previews."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Momentum: keeps sponsor-sponsoree pairs engaged on Slack and Teams.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
+_LOGGER = logging.getLogger(__name__)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    weeks: Annotated[int, typer.Option(min=1, max=60, help="How many weeks to fast-forward.")] = 12,
+    interactive: Annotated[bool, typer.Option(help="Answer Aisha's prompts yourself.")] = False,
+    db: Annotated[Path | None, typer.Option(help="SQLite file to use (default: a fresh temporary file).")] = None,
+) -> None:
+    """Run a whole program on a fast-forwarded clock in the terminal (SQLite, no chat credentials)."""
+    from adapters.console.demo import run_demo
+
+    path = db or Path(tempfile.mkdtemp(prefix="momentum-demo-")) / "momentum-demo.db"
+    raise typer.Exit(run_demo(weeks, path, interactive))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema at DATABASE_URL (default: ./momentum.db)."""
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    s = _settings()
+    database = Database(s.database_url)
+    upgrade(database.engine)
+    typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 0 when the schema is current, 1 (naming the command to run) when not."""
+    from storage.db import Database
+    from storage.migrate import NotMigrated, check_migrated
+
+    database = Database(_settings().database_url)
+    try:
+        check_migrated(database.engine)
+    except NotMigrated as exc:
+        _fail(str(exc), 1)
+    typer.echo("Schema is current.")
+
+
+def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.app import Momentum
+    from storage.db import Database
+    from storage.migrate import NotMigrated, check_migrated
+
+    database = Database(settings.database_url)
+    try:
+        check_migrated(database.engine)
+    except NotMigrated as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail(f"DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
+    return Momentum(database, settings)
+
+
+def _edges(settings: Settings):  # type: ignore[no-untyped-def]
+    from adapters.server import Edges, teams_wanted
+    from adapters.slack.settings import load_slack_settings
+    from adapters.teams.settings import load_teams_settings
+
+    try:
+        slack = load_slack_settings(secret_key_set=settings.secret_key is not None)
+        teams = load_teams_settings() if teams_wanted() else None
+    except ConfigError as exc:
+        _fail(str(exc))
+    return Edges(slack=slack if slack.configured else None, teams=teams)
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 3000).")] = None,
+    socket_mode: Annotated[bool, typer.Option("--socket-mode", help="Slack over Socket Mode (SLACK_APP_TOKEN).")] = False,
+) -> None:
+    """Run the web server, Slack and Teams endpoints, and the scheduler."""
+    from aiohttp import web
+
+    from adapters.logs import configure
+    from adapters.server import build_app
+
+    settings = _settings()
+    configure(settings.log_level)
+    m = _momentum(settings)
+    edges = _edges(settings)
+    if edges.slack is None and edges.teams is None:
+        _LOGGER.warning("no chat platform configured: set SLACK_* or MICROSOFT_APP_ID (see README); "
+                        "serving /healthz and /metrics only")
+    application = build_app(m, edges)
+    if socket_mode:
+        if edges.slack is None or not getattr(edges.slack, "app_token", None):
+            _fail("SLACK_APP_TOKEN: required for --socket-mode (an app-level token with connections:write)")
+        from adapters.slack.web import run_socket_mode
+
+        async def both() -> None:
+            runner = web.AppRunner(application)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, port or settings.port).start()
+            try:
+                await run_socket_mode(m, edges.slack)  # type: ignore[arg-type]
+            finally:
+                await runner.cleanup()
+
+        asyncio.run(both())
+        return
+    web.run_app(application, host=settings.host, port=port or settings.port, print=None)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then exit.")] = False,
+) -> None:
+    """Run only the delivery worker (more replicas on one PostgreSQL are safe)."""
+    from adapters.logs import configure
+    from adapters.server import build_app
+
+    settings = _settings()
+    configure(settings.log_level)
+    m = _momentum(settings)
+    edges = _edges(settings)
+    build_app(m, edges, scheduler=False)  # registers the platforms
+
+    async def loop() -> None:
+        while True:
+            stats = await m.deliver_due()
+            if once:
+                typer.echo(json.dumps({"sent": stats.sent, "retried": stats.retried, "dead": stats.dead}))
+                return
+            await asyncio.sleep(settings.deliver_interval_s)
+
+    asyncio.run(loop())
+
+
+@app.command()
+def plan() -> None:
+    """Plan due prompts once (the server does this on its own schedule)."""
+    settings = _settings()
+    stats = _momentum(settings).plan()
+    typer.echo(f"Planned {stats.prompts} prompt(s) for {stats.pairs} pair(s).")
+
+
+@app.command("slack-manifest")
+def slack_manifest(url: Annotated[str, typer.Option(help="Public base URL, e.g. https://momentum.example.com")]) -> None:
+    """Print the Slack app manifest with your host filled in."""
+    from adapters.slack.manifest import render_manifest
+
+    typer.echo(render_manifest(url), nl=False)
+
+
+@app.command("teams-package")
+def teams_package(
+    out: Annotated[Path, typer.Option(help="Directory to write manifest.json, icons and the zip into.")],
+    url: Annotated[str | None, typer.Option(help="Public base URL (for the valid domains).")] = None,
+) -> None:
+    """Write the Teams app package (manifest.json, icons, zip) for upload to Teams."""
+    from adapters.teams.package import write_package
+    from adapters.teams.settings import load_teams_settings
+
+    try:
+        ts = load_teams_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+    zip_path = write_package(out, ts, url)
+    typer.echo(f"Wrote {zip_path}")
+
+
+@app.command()
+def preview(
+    out: Annotated[Path, typer.Option(help="Directory for one file per message.")],
+    platform: Annotated[str, typer.Option(help="slack | teams | text")] = "slack",
+) -> None:
+    """Write every message the bot can send, rendered for a platform, one file each."""
+    from bot.preview import sample_forms, sample_messages
+
+    out.mkdir(parents=True, exist_ok=True)
+    messages = sample_messages()
+    if platform == "text":
+        for name, msg in messages.items():
+            (out / f"{name}.txt").write_text(msg.as_plain_text() + "\n", encoding="utf-8")
+    elif platform == "slack":
+        from adapters.slack.render import render_form, render_message
+
+        for name, msg in messages.items():
+            (out / f"{name}.json").write_text(json.dumps(render_message(msg), indent=2, ensure_ascii=False))
+        for name, form in sample_forms().items():
+            (out / f"{name}.json").write_text(json.dumps(render_form(form), indent=2, ensure_ascii=False))
+    elif platform == "teams":
+        from adapters.teams.render import form_card, to_card
+
+        for name, msg in messages.items():
+            (out / f"{name}.json").write_text(json.dumps(to_card(msg), indent=2, ensure_ascii=False))
+        for name, form in sample_forms().items():
+            (out / f"{name}.json").write_text(json.dumps(form_card(form), indent=2, ensure_ascii=False))
+    else:
+        _fail("--platform must be slack, teams or text")
+    typer.echo(f"Wrote {len(list(out.iterdir()))} file(s) to {out}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

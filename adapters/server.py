@@ -1,0 +1,83 @@
+"""The web server (composition root for ``momentum serve``): health, metrics, Slack and Teams routes,
+and the scheduler that triggers planning and delivery."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+
+from bot.app import Momentum
+from bot.scheduler import build_scheduler
+
+_LOGGER = logging.getLogger(__name__)
+
+MOMENTUM_KEY: web.AppKey[Momentum] = web.AppKey("momentum", Momentum)
+OUTBOX = Gauge("momentum_outbox_prompts", "Prompts in the outbox by status", ["status"])
+
+
+@dataclass
+class Edges:
+    """Which chat platforms to mount; each is ``None`` when not configured."""
+
+    slack: object | None = None  # adapters.slack.settings.SlackSettings
+    teams: object | None = None  # adapters.teams.settings.TeamsSettings
+
+
+def teams_wanted() -> bool:
+    """Teams is mounted with MICROSOFT_APP_ID, or in local development mode with MOMENTUM_TEAMS_DEV=1."""
+    return bool(os.environ.get("MICROSOFT_APP_ID", "").strip()) or os.environ.get(
+        "MOMENTUM_TEAMS_DEV", "").strip().lower() in {"1", "true", "yes"}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    m = request.app[MOMENTUM_KEY]
+    ok = m.db.ping()
+    return web.json_response({"ok": ok, "database": "reachable" if ok else "unreachable",
+                              "platforms": sorted(m.platforms)}, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[MOMENTUM_KEY]
+    try:
+        from sqlalchemy import func, select
+
+        from storage.models import Prompt
+
+        with m.db.session() as s:
+            for status, n in s.exec(select(Prompt.status, func.count()).group_by(Prompt.status)).all():  # type: ignore[call-overload]
+                OUTBOX.labels(status).set(n)
+    except Exception as exc:  # metrics must answer even when the database does not
+        _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def build_app(m: Momentum, edges: Edges, *, scheduler: bool = True) -> web.Application:
+    app = web.Application(client_max_size=1024**2)
+    app[MOMENTUM_KEY] = m
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    if edges.slack is not None:
+        from adapters.slack.web import mount as mount_slack
+
+        mount_slack(app, m, edges.slack)  # type: ignore[arg-type]
+    if edges.teams is not None:
+        from adapters.teams.web import mount as mount_teams
+
+        mount_teams(app, m, edges.teams)  # type: ignore[arg-type]
+    if scheduler:
+        sched = build_scheduler(m)
+
+        async def start(_: web.Application) -> None:
+            sched.start()
+            _LOGGER.info("scheduler started", extra={"jobs": [j.id for j in sched.get_jobs()]})
+
+        async def stop(_: web.Application) -> None:
+            sched.shutdown(wait=False)
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(stop)
+    return app
