@@ -22,19 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import select  # noqa: E402
+from sqlmodel import select
 
-from adapters.teams.platform import TeamsPlatform  # noqa: E402
-from adapters.teams.settings import TeamsSettings  # noqa: E402
-from adapters.teams.web import create_adapter  # noqa: E402
-from bot.app import Momentum  # noqa: E402
-from bot.clock import FakeClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.interactions import Profile  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Pair, Program, Prompt  # noqa: E402
-from tests.teams.fake_connector import FakeConnector  # noqa: E402
+from adapters.teams.platform import TeamsPlatform
+from adapters.teams.settings import TeamsSettings
+from adapters.teams.web import create_adapter
+from bot.app import Momentum
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.interactions import Profile
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Pair, Program, Prompt
+from tests.teams.fake_connector import FakeConnector
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,28 +44,46 @@ START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # a Monday
 
 
 def address(fake: FakeConnector, n: int) -> dict[str, object]:
-    return {"serviceUrl": fake.url, "channelId": "msteams", "bot": {"id": "28:bench-bot", "name": "Momentum"},
-            "user": {"id": f"29:u{n}", "aadObjectId": f"aad-{n}", "name": f"Person {n}"},
-            "conversation": {"id": f"a:chat-{n}", "conversationType": "personal", "tenantId": TENANT}}
+    return {
+        "serviceUrl": fake.url,
+        "channelId": "msteams",
+        "bot": {"id": "28:bench-bot", "name": "Momentum"},
+        "user": {"id": f"29:u{n}", "aadObjectId": f"aad-{n}", "name": f"Person {n}"},
+        "conversation": {"id": f"a:chat-{n}", "conversationType": "personal", "tenantId": TENANT},
+    }
 
 
 def seed(momentum: Momentum, fake: FakeConnector, pairs: int) -> None:
     momentum.upsert_workspace("teams", TENANT, name="Bench")
     ids = []
     for n in range(pairs * 2):
-        info = momentum.upsert_person("teams", TENANT, Profile(external_id=f"aad-{n}", name=f"Person {n}",
-                                                                 email=f"p{n}@example.com", tz="UTC"),
-                                      address=address(fake, n))
+        info = momentum.upsert_person(
+            "teams",
+            TENANT,
+            Profile(external_id=f"aad-{n}", name=f"Person {n}", email=f"p{n}@example.com", tz="UTC"),
+            address=address(fake, n),
+        )
         ids.append(info.id)
     with momentum.db.session() as s:
         ws_id = momentum.workspace_ref("teams", TENANT).id  # type: ignore[union-attr]
-        program = Program(workspace_id=ws_id, name="Pilot", start_date=date(2025, 12, 1),
-                          created_at=START - timedelta(days=40))
+        program = Program(
+            workspace_id=ws_id,
+            name="Pilot",
+            start_date=date(2025, 12, 1),
+            created_at=START - timedelta(days=40),
+        )
         s.add(program)
         s.flush()
         for k in range(pairs):
-            s.add(Pair(program_id=program.id, sponsor_id=ids[2 * k], sponsoree_id=ids[2 * k + 1],
-                       start_date=date(2025, 12, 1), created_at=START - timedelta(days=40)))
+            s.add(
+                Pair(
+                    program_id=program.id,
+                    sponsor_id=ids[2 * k],
+                    sponsoree_id=ids[2 * k + 1],
+                    start_date=date(2025, 12, 1),
+                    created_at=START - timedelta(days=40),
+                )
+            )
 
 
 async def run(target: int) -> int:
@@ -75,7 +93,9 @@ async def run(target: int) -> int:
     db = Database(f"sqlite:///{tmp / 'bench.db'}")
     upgrade(db.engine)
     clock = FakeClock(START)
-    settings = Settings(MOMENTUM_SECRET_KEY="bench", MOMENTUM_WORKER_BATCH=500, MOMENTUM_WORKER_CONCURRENCY=32)
+    settings = Settings(
+        MOMENTUM_SECRET_KEY="bench", MOMENTUM_WORKER_BATCH=500, MOMENTUM_WORKER_CONCURRENCY=32
+    )
     momentum = Momentum(db, settings, clock)
     teams = TeamsSettings()
     platform = TeamsPlatform(create_adapter(teams), teams)
@@ -105,8 +125,12 @@ async def run(target: int) -> int:
         rounds += 1
         stats = await momentum.deliver_due(end)
         with db.session() as s:
-            left = s.exec(select(Prompt).where(Prompt.id.in_(due_ids),  # type: ignore[union-attr]
-                                               Prompt.status.in_(("pending", "sending")))).all()
+            left = s.exec(
+                select(Prompt).where(
+                    Prompt.id.in_(due_ids),  # type: ignore[union-attr]
+                    Prompt.status.in_(("pending", "sending")),
+                )
+            ).all()
         if not left or rounds > 50:
             break
         # Anything the worker rescheduled (a 429 past our in-place retries) becomes due again.
@@ -126,8 +150,10 @@ async def run(target: int) -> int:
     lost = planned - len(sent)
     floor = max(len(ok_posts), 1) / LIMIT
     print(f"prompts planned for the week : {planned}")
-    print(f"prompts sent                 : {len(sent)}  (connector accepted {len(ok_posts)} posts,"
-          f" {group_sends} pair messages sent to each person)")
+    print(
+        f"prompts sent                 : {len(sent)}  (connector accepted {len(ok_posts)} posts,"
+        f" {group_sends} pair messages sent to each person)"
+    )
     print(f"429s from the fake connector : {fake.throttled}")
     print(f"adapter retries              : {platform.retries}")
     print(f"delivery rounds              : {rounds}")

@@ -102,22 +102,45 @@ class MomentumTeamsBot:
             tz=activity.local_timezone or None,
             locale=activity.locale or None,
         )
-        address = reference_dict(TurnContext.get_conversation_reference(activity)) if is_personal(activity) \
+        address = (
+            reference_dict(TurnContext.get_conversation_reference(activity))
+            if is_personal(activity)
             else None
-        base: dict[str, Any] = dict(platform="teams", workspace=tenant, user=user, profile=profile,
-                                    event_id=activity.id, address=address)
+        )
+        base: dict[str, Any] = dict(
+            platform="teams",
+            workspace=tenant,
+            user=user,
+            profile=profile,
+            event_id=activity.id,
+            address=address,
+        )
         value = activity.value if isinstance(activity.value, dict) else None
         if value and (render.ACTION_KEY in value or render.FORM_KEY in value):
-            message_ref = {"activity_id": activity.reply_to_id or "", "conversation_id": activity.conversation.id}
+            message_ref = {
+                "activity_id": activity.reply_to_id or "",
+                "conversation_id": activity.conversation.id,
+            }
             if render.FORM_KEY in value:
-                fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
-                interaction = Interaction(kind=Kind.SUBMIT, action_id=str(value[render.FORM_KEY]),
-                                          value=str(value.get(render.STATE_KEY) or ""), fields=fields,
-                                          message_ref=message_ref, **base)
+                fields = {
+                    k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS
+                }
+                interaction = Interaction(
+                    kind=Kind.SUBMIT,
+                    action_id=str(value[render.FORM_KEY]),
+                    value=str(value.get(render.STATE_KEY) or ""),
+                    fields=fields,
+                    message_ref=message_ref,
+                    **base,
+                )
             else:
-                interaction = Interaction(kind=Kind.ACTION, action_id=str(value[render.ACTION_KEY]),
-                                          value=str(value.get(render.VALUE_KEY) or ""),
-                                          message_ref=message_ref, **base)
+                interaction = Interaction(
+                    kind=Kind.ACTION,
+                    action_id=str(value[render.ACTION_KEY]),
+                    value=str(value.get(render.VALUE_KEY) or ""),
+                    message_ref=message_ref,
+                    **base,
+                )
         else:
             text = await self._neutral_text(ctx, tenant)
             if not text:
@@ -172,7 +195,8 @@ class MomentumTeamsBot:
 
         with self.momentum.db.session() as s:
             rows = s.exec(
-                select(Person.external_id, Person.address).join(Workspace, Workspace.id == Person.workspace_id)
+                select(Person.external_id, Person.address)
+                .join(Workspace, Workspace.id == Person.workspace_id)
                 .where(Workspace.platform == "teams", Workspace.external_id == tenant)
             ).all()
         for ext, address in rows:
@@ -201,7 +225,9 @@ class MomentumTeamsBot:
                     await ctx.update_activity(act)
                     replaced = True
                 except Exception as exc:
-                    _LOGGER.warning("teams card update failed: %s", describe_failure(exc) or type(exc).__name__)
+                    _LOGGER.warning(
+                        "teams card update failed: %s", describe_failure(exc) or type(exc).__name__
+                    )
             if not replaced:
                 await self._send_card(ctx, render.to_card(response.update), response.update.text)
         if response.errors:
@@ -238,14 +264,19 @@ class MomentumTeamsBot:
 
     async def on_installation_update(self, ctx: TurnContext) -> None:
         action = (ctx.activity.action or "").lower()
-        team = (ctx.activity.channel_data or {}).get("team") if isinstance(ctx.activity.channel_data, dict) \
+        team = (
+            (ctx.activity.channel_data or {}).get("team")
+            if isinstance(ctx.activity.channel_data, dict)
             else None
+        )
         if action.startswith("add"):
             await self.installed(ctx, team=team, welcome=False)  # conversationUpdate brings the welcome
         elif action.startswith("remove"):
             await self.uninstalled(ctx, team=team)
 
-    async def installed(self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True) -> None:
+    async def installed(
+        self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True
+    ) -> None:
         activity = ctx.activity
         tenant = tenant_of(activity)
         self.momentum.upsert_workspace("teams", tenant, name=(team or {}).get("name") if team else None)
@@ -253,12 +284,23 @@ class MomentumTeamsBot:
             count = await self.read_roster(ctx, tenant)
             _LOGGER.info("teams installed in a team: tenant=%s people=%d", tenant, count)
             if welcome:
-                await self._send_card(ctx, render.to_card(Message(
-                    text="Momentum is here",
-                    blocks=(para("Hi! I'm Momentum: I keep sponsor-sponsoree pairs in touch with one short, "
-                                 "private check-in a week in your 1:1 chat with me. Admins can now pair "
-                                 "people from this team by email: pair a@x.com b@x.com Pilot."),),
-                    kind="team_welcome")), "Momentum is here")
+                await self._send_card(
+                    ctx,
+                    render.to_card(
+                        Message(
+                            text="Momentum is here",
+                            blocks=(
+                                para(
+                                    "Hi! I'm Momentum: I keep sponsor-sponsoree pairs in touch with one "
+                                    "short, private check-in a week in your 1:1 chat with me. Admins can "
+                                    "now pair people from this team by email: pair a@x.com b@x.com Pilot."
+                                ),
+                            ),
+                            kind="team_welcome",
+                        )
+                    ),
+                    "Momentum is here",
+                )
             return
         user = activity.from_property
         if user is None or user.id == (activity.recipient.id if activity.recipient else None):
@@ -306,8 +348,15 @@ class MomentumTeamsBot:
             full = member
         await self._store_member(tenant, full, ctx.activity, personal_address=None)
 
-    async def _store_member(self, tenant: str, member: ChannelAccount | TeamsChannelAccount, activity: Activity,
-                            *, personal_address: bool | None, ctx: TurnContext | None = None) -> None:
+    async def _store_member(
+        self,
+        tenant: str,
+        member: ChannelAccount | TeamsChannelAccount,
+        activity: Activity,
+        *,
+        personal_address: bool | None,
+        ctx: TurnContext | None = None,
+    ) -> None:
         """Upsert one person. In a 1:1 chat the address is this conversation; from a roster it is
         what ``create_conversation`` needs (service URL, bot, Teams user id, tenant)."""
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
@@ -327,14 +376,23 @@ class MomentumTeamsBot:
         self._remember(tenant, member)
         if personal_address:
             address: dict[str, Any] = reference_dict(TurnContext.get_conversation_reference(activity))
-            address["user"] = {"id": member.id, "name": name, "aadObjectId": getattr(member, "aad_object_id", None)}
+            address["user"] = {
+                "id": member.id,
+                "name": name,
+                "aadObjectId": getattr(member, "aad_object_id", None),
+            }
         else:
             address = {
                 "serviceUrl": activity.service_url,
                 "channelId": activity.channel_id,
-                "bot": {"id": activity.recipient.id, "name": activity.recipient.name} if activity.recipient
+                "bot": {"id": activity.recipient.id, "name": activity.recipient.name}
+                if activity.recipient
                 else None,
-                "user": {"id": member.id, "name": name, "aadObjectId": getattr(member, "aad_object_id", None)},
+                "user": {
+                    "id": member.id,
+                    "name": name,
+                    "aadObjectId": getattr(member, "aad_object_id", None),
+                },
                 "conversation": None,
                 "tenantId": tenant,
             }
@@ -351,7 +409,10 @@ class MomentumTeamsBot:
 
         with self.momentum.db.session() as s:
             row = s.exec(
-                select(Person.address).join(Workspace, Workspace.id == Person.workspace_id)
-                .where(Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext)
+                select(Person.address)
+                .join(Workspace, Workspace.id == Person.workspace_id)
+                .where(
+                    Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext
+                )
             ).first()
         return row if isinstance(row, dict) else None

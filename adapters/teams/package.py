@@ -21,8 +21,7 @@ from bot.commandspec import COMMANDS, CommandSpec
 _LOGGER = logging.getLogger(__name__)
 
 MANIFEST_VERSION = "1.29"
-MANIFEST_SCHEMA = (
-    "https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/MicrosoftTeams.schema.json")
+MANIFEST_SCHEMA = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"
 APP_VERSION = "1.0.0"
 ACCENT = "#2E6F5E"
 COLOR_ICON = "color.png"
@@ -37,8 +36,18 @@ MAX_COMMANDS = 10
 PERSONAL_COMMANDS = ("help", "me", "checkin", "log", "win", "snooze", "time", "pause", "resume", "stop")
 # In a team the roster is at hand, so the team list is the admin's set-up and health kit; answers
 # go to the admin's 1:1 chat so nothing private lands in the channel.
-TEAM_COMMANDS = ("help", "program", "pair", "unpair", "end-pair", "pause-pair", "report", "export",
-                 "import", "admin")
+TEAM_COMMANDS = (
+    "help",
+    "program",
+    "pair",
+    "unpair",
+    "end-pair",
+    "pause-pair",
+    "report",
+    "export",
+    "import",
+    "admin",
+)
 
 
 def _command(spec: CommandSpec) -> dict[str, str]:
@@ -52,8 +61,11 @@ def command_list(names: tuple[str, ...]) -> list[dict[str, str]]:
 
 def build_manifest(settings: TeamsSettings, base_url: str | None = None) -> dict[str, Any]:
     bot_id = settings.app_id or DEV_BOT_ID
-    app_id = settings.manifest_id or (settings.app_id if _is_guid(settings.app_id) else str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"momentum:{bot_id}")))
+    app_id = settings.manifest_id or (
+        settings.app_id
+        if _is_guid(settings.app_id)
+        else str(uuid.uuid5(uuid.NAMESPACE_URL, f"momentum:{bot_id}"))
+    )
     manifest: dict[str, Any] = {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -65,7 +77,10 @@ def build_manifest(settings: TeamsSettings, base_url: str | None = None) -> dict
             "privacyUrl": settings.privacy_url,
             "termsOfUseUrl": settings.terms_url,
         },
-        "name": {"short": settings.app_name[:30], "full": f"{settings.app_name} - sponsorship momentum"[:100]},
+        "name": {
+            "short": settings.app_name[:30],
+            "full": f"{settings.app_name} - sponsorship momentum"[:100],
+        },
         "description": {
             "short": "Keeps assigned sponsor-sponsoree pairs in touch, one small step a week."[:80],
             "full": (
@@ -74,22 +89,25 @@ def build_manifest(settings: TeamsSettings, base_url: str | None = None) -> dict
                 "time: one-tap buttons, an optional note, a prep agenda before meetings, a win to share. "
                 "Sponsors get a weekly digest with one concrete advocacy action. Admins create programs, "
                 "pair people (one at a time or by CSV), and see program health without reading anyone's "
-                "private notes. Type 'help' in the chat to start."),
+                "private notes. Type 'help' in the chat to start."
+            ),
         },
         "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
         "accentColor": ACCENT,
-        "bots": [{
-            "botId": bot_id,
-            "scopes": ["personal", "team"],
-            "isNotificationOnly": False,
-            "supportsFiles": False,
-            "supportsCalling": False,
-            "supportsVideo": False,
-            "commandLists": [
-                {"scopes": ["personal"], "commands": command_list(PERSONAL_COMMANDS)},
-                {"scopes": ["team"], "commands": command_list(TEAM_COMMANDS)},
-            ],
-        }],
+        "bots": [
+            {
+                "botId": bot_id,
+                "scopes": ["personal", "team"],
+                "isNotificationOnly": False,
+                "supportsFiles": False,
+                "supportsCalling": False,
+                "supportsVideo": False,
+                "commandLists": [
+                    {"scopes": ["personal"], "commands": command_list(PERSONAL_COMMANDS)},
+                    {"scopes": ["team"], "commands": command_list(TEAM_COMMANDS)},
+                ],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }

@@ -39,10 +39,17 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 TEAMS_CHANNEL = "msteams"
 # Teams answers these when a person can no longer be reached by the bot.
-PERSON_GONE_CODES = frozenset({
-    "ConversationBlockedByUser", "MessageWritesBlocked", "BotDisabledByAdmin", "BotNotInConversationRoster",
-    "ConversationNotFound", "UserNotFound", "MemberNotFoundInConversation",
-})
+PERSON_GONE_CODES = frozenset(
+    {
+        "ConversationBlockedByUser",
+        "MessageWritesBlocked",
+        "BotDisabledByAdmin",
+        "BotNotInConversationRoster",
+        "ConversationNotFound",
+        "UserNotFound",
+        "MemberNotFoundInConversation",
+    }
+)
 TRANSIENT_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 
 
@@ -54,8 +61,13 @@ class Pacer:
     actually leaves (a busy event loop can wake several sleepers at once; the window catches that).
     """
 
-    def __init__(self, rate: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = 1.0 / rate
         self.per_window = max(1, int(rate) - 1)  # one call of headroom for network jitter
         self._next: dict[str, float] = {}
@@ -158,7 +170,9 @@ class TeamsPlatform:
         self.settings = settings
         self.sleep = sleep
         self.tenant_pacer = Pacer(settings.rate_per_tenant, sleep=self._sleep, monotonic=monotonic)
-        self.conversation_pacer = Pacer(settings.rate_per_conversation, sleep=self._sleep, monotonic=monotonic)
+        self.conversation_pacer = Pacer(
+            settings.rate_per_conversation, sleep=self._sleep, monotonic=monotonic
+        )
         self.calls = 0
         self.retries = 0
 
@@ -214,26 +228,30 @@ class TeamsPlatform:
     async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
         """Bots can only upload files after the FileConsentCard flow; we show the CSV in a card."""
         card = render.file_card(attachment)
-        await self._send_activity(workspace, to, render.activity_for_card(
-            card, attachment.title or attachment.filename))
+        await self._send_activity(
+            workspace, to, render.activity_for_card(card, attachment.title or attachment.filename)
+        )
 
     # --- mechanics ----------------------------------------------------------------------------
 
-    async def _send_activity(self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
-                             ) -> Delivered:
+    async def _send_activity(
+        self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
+    ) -> Delivered:
         address = dict(to.address or {})
         tenant = workspace.external_id
         conversation = address.get("conversation") or {}
         if conversation.get("id") and address.get("serviceUrl"):
             address.pop("activityId", None)
             reference = ConversationReference().deserialize(address)
-            activity_id = await self._call(tenant, conversation["id"],
-                                           lambda: self._continue_and_send(reference, activity))
+            activity_id = await self._call(
+                tenant, conversation["id"], lambda: self._continue_and_send(reference, activity)
+            )
             return Delivered(ref=self._ref(address, activity_id))
         user = address.get("user") or {}
         if address.get("serviceUrl") and user.get("id"):
             new_address, activity_id = await self._call(
-                tenant, f"new:{user['id']}", lambda: self._create_and_send(tenant, address, activity))
+                tenant, f"new:{user['id']}", lambda: self._create_and_send(tenant, address, activity)
+            )
             return Delivered(ref=self._ref(new_address, activity_id), addresses={to.person_id: new_address})
         raise PlatformError("no_conversation_reference", retryable=False, scope=FailureScope.PERSON)
 
@@ -255,8 +273,11 @@ class TeamsPlatform:
             act.conversation = ctx.activity.conversation
             await ctx.update_activity(act)
 
-        await self._call(workspace.external_id, conversation["id"],
-                         lambda: self.adapter.continue_conversation(reference, update, self.settings.app_id))
+        await self._call(
+            workspace.external_id,
+            conversation["id"],
+            lambda: self.adapter.continue_conversation(reference, update, self.settings.app_id),
+        )
 
     async def _continue_and_send(self, reference: ConversationReference, payload: dict[str, Any]) -> str:
         result: dict[str, str] = {}
@@ -269,8 +290,9 @@ class TeamsPlatform:
         await self.adapter.continue_conversation(reference, logic, self.settings.app_id)
         return result.get("id", "")
 
-    async def _create_and_send(self, tenant: str, address: Mapping[str, Any], payload: dict[str, Any]
-                               ) -> tuple[dict[str, Any], str]:
+    async def _create_and_send(
+        self, tenant: str, address: Mapping[str, Any], payload: dict[str, Any]
+    ) -> tuple[dict[str, Any], str]:
         user = dict(address.get("user") or {})
         bot = dict(address.get("bot") or {})
         params = ConversationParameters(
@@ -285,7 +307,9 @@ class TeamsPlatform:
         async def logic(ctx: TurnContext) -> None:
             ref = TurnContext.get_conversation_reference(ctx.activity)
             new_address = reference_dict(ref)
-            new_address["user"] = {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
+            new_address["user"] = (
+                {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
+            )
             if bot:
                 new_address["bot"] = bot
             conv = new_address.setdefault("conversation", {})
@@ -293,14 +317,20 @@ class TeamsPlatform:
             conv.setdefault("conversationType", "personal")
             result["address"] = new_address
             act = Activity().deserialize(payload)
-            reply = TurnContext.apply_conversation_reference(act, ConversationReference().deserialize(new_address))
+            reply = TurnContext.apply_conversation_reference(
+                act, ConversationReference().deserialize(new_address)
+            )
             ctx.activity.id = None  # a new message, not a reply to the create-conversation event
             response = await ctx.send_activity(reply)
             result["id"] = (response.id if response else "") or ""
 
         await self.adapter.create_conversation(
-            self.settings.app_id, logic, params, channel_id=address.get("channelId") or TEAMS_CHANNEL,
-            service_url=address["serviceUrl"])
+            self.settings.app_id,
+            logic,
+            params,
+            channel_id=address.get("channelId") or TEAMS_CHANNEL,
+            service_url=address["serviceUrl"],
+        )
         return result["address"], result.get("id", "")
 
     async def _call(self, tenant: str, conversation: str, fn: Callable[[], Awaitable[T]]) -> T:
@@ -321,15 +351,27 @@ class TeamsPlatform:
                     raise PlatformError(type(exc).__name__, retryable=True) from exc
                 error = to_platform_error(failure)
                 wait = backoff(attempt, failure.retry_after)
-                if not error.retryable or attempt >= self.settings.max_retries \
-                        or wait > self.settings.max_retry_wait_s:
-                    _LOGGER.warning("teams call failed: status=%s code=%s attempts=%d",
-                                    failure.status, failure.code, attempt + 1)
+                if (
+                    not error.retryable
+                    or attempt >= self.settings.max_retries
+                    or wait > self.settings.max_retry_wait_s
+                ):
+                    _LOGGER.warning(
+                        "teams call failed: status=%s code=%s attempts=%d",
+                        failure.status,
+                        failure.code,
+                        attempt + 1,
+                    )
                     raise error from exc
                 attempt += 1
                 self.retries += 1
-                _LOGGER.info("teams call retry %d after %.2fs: status=%s code=%s",
-                             attempt, wait, failure.status, failure.code)
+                _LOGGER.info(
+                    "teams call retry %d after %.2fs: status=%s code=%s",
+                    attempt,
+                    wait,
+                    failure.status,
+                    failure.code,
+                )
                 if failure.status == 429:
                     # Teams throttles per app and tenant: everyone sending to this tenant backs off
                     # (the pacer makes the next call wait), not just this call.

@@ -59,7 +59,9 @@ def _escape_list_marker(m: re.Match[str]) -> str:
 
 
 def _safe_url(url: str) -> str | None:
-    return url if url.startswith(("https://", "http://", "mailto:")) and not re.search(r"[\s()]", url) else None
+    return (
+        url if url.startswith(("https://", "http://", "mailto:")) and not re.search(r"[\s()]", url) else None
+    )
 
 
 def span_markdown(span: Span) -> str:
@@ -101,26 +103,50 @@ def button_data(action_id: str, value: str) -> dict[str, Any]:
 
 def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
     if isinstance(block, Heading):
-        return [{"type": "TextBlock", "text": escape(block.text), "size": "Medium", "weight": "Bolder",
-                 "wrap": True}]
+        return [
+            {
+                "type": "TextBlock",
+                "text": escape(block.text),
+                "size": "Medium",
+                "weight": "Bolder",
+                "wrap": True,
+            }
+        ]
     if isinstance(block, Paragraph):
         return [{"type": "TextBlock", "text": spans_markdown(block.spans), "wrap": True}]
     if isinstance(block, Footnote):
-        return [{"type": "TextBlock", "text": spans_markdown(block.spans), "size": "Small",
-                 "isSubtle": True, "wrap": True}]
+        return [
+            {
+                "type": "TextBlock",
+                "text": spans_markdown(block.spans),
+                "size": "Small",
+                "isSubtle": True,
+                "wrap": True,
+            }
+        ]
     if isinstance(block, Fields):
         if not block.items:
             return []
-        return [{"type": "FactSet", "facts": [{"title": escape(k), "value": escape(v)} for k, v in block.items]}]
+        return [
+            {"type": "FactSet", "facts": [{"title": escape(k), "value": escape(v)} for k, v in block.items]}
+        ]
     if isinstance(block, Buttons):
         if not block.buttons:
             return []
-        return [{"type": "ActionSet", "actions": [
-            _action_submit(x.label, button_data(x.action_id, x.value), x.style) for x in block.buttons]}]
+        return [
+            {
+                "type": "ActionSet",
+                "actions": [
+                    _action_submit(x.label, button_data(x.action_id, x.value), x.style) for x in block.buttons
+                ],
+            }
+        ]
     if isinstance(block, Choice):
         if in_form:
             choice: dict[str, Any] = {
-                "type": "Input.ChoiceSet", "id": block.field_id, "label": block.label,
+                "type": "Input.ChoiceSet",
+                "id": block.field_id,
+                "label": block.label,
                 "style": "expanded" if len(block.options) <= 5 else "compact",
                 "choices": [{"title": o.label, "value": o.value} for o in block.options],
                 "isRequired": not block.optional,
@@ -133,13 +159,20 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
         # In a message a choice is a row of one-tap buttons that send the field id with the value.
         return [
             {"type": "TextBlock", "text": escape(block.label), "wrap": True, "weight": "Bolder"},
-            {"type": "ActionSet", "actions": [
-                _action_submit(o.label, button_data(block.field_id, o.value)) for o in block.options]},
+            {
+                "type": "ActionSet",
+                "actions": [
+                    _action_submit(o.label, button_data(block.field_id, o.value)) for o in block.options
+                ],
+            },
         ]
     if isinstance(block, TextInput):
         text_input: dict[str, Any] = {
-            "type": "Input.Text", "id": block.field_id, "label": block.label,
-            "isMultiline": block.multiline, "maxLength": block.max_length,
+            "type": "Input.Text",
+            "id": block.field_id,
+            "label": block.label,
+            "isMultiline": block.multiline,
+            "maxLength": block.max_length,
             "isRequired": not block.optional,
         }
         if block.placeholder:
@@ -150,14 +183,23 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
             text_input["errorMessage"] = f"Please fill in: {block.label}"
         return [text_input]
     if isinstance(block, Checkbox):
-        return [{"type": "Input.Toggle", "id": block.field_id, "title": block.label,
-                 "value": "true" if block.initial else "false", "valueOn": "true", "valueOff": "false",
-                 "wrap": True}]
+        return [
+            {
+                "type": "Input.Toggle",
+                "id": block.field_id,
+                "title": block.label,
+                "value": "true" if block.initial else "false",
+                "valueOn": "true",
+                "valueOff": "false",
+                "wrap": True,
+            }
+        ]
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None
-          ) -> dict[str, Any]:
+def _card(
+    body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
@@ -181,7 +223,8 @@ def to_card(message: Message) -> dict[str, Any]:
 def form_card(form: Form, errors: dict[str, str] | None = None) -> dict[str, Any]:
     """A Form as a card: title, inputs and one Action.Submit carrying the form id and state."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": escape(form.title), "size": "Medium", "weight": "Bolder", "wrap": True}]
+        {"type": "TextBlock", "text": escape(form.title), "size": "Medium", "weight": "Bolder", "wrap": True}
+    ]
     for block in form.blocks:
         body.extend(_block(block, in_form=True))
     if errors:
@@ -191,14 +234,23 @@ def form_card(form: Form, errors: dict[str, str] | None = None) -> dict[str, Any
 
 
 def errors_body(errors: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"type": "TextBlock", "text": escape(msg), "color": "Attention", "wrap": True}
-            for msg in errors.values()]
+    return [
+        {"type": "TextBlock", "text": escape(msg), "color": "Attention", "wrap": True}
+        for msg in errors.values()
+    ]
 
 
 def errors_card(errors: dict[str, str]) -> dict[str, Any]:
     """What to fix after a form submit; the form card stays in the chat to correct and resend."""
-    body = [{"type": "TextBlock", "text": "Almost there - please fix this and submit the form again:",
-             "weight": "Bolder", "wrap": True}, *errors_body(errors)]
+    body = [
+        {
+            "type": "TextBlock",
+            "text": "Almost there - please fix this and submit the form again:",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        *errors_body(errors),
+    ]
     return _card(body, "Please fix: " + "; ".join(errors.values()))
 
 
@@ -213,16 +265,38 @@ def file_card(attachment: Attachment) -> dict[str, Any]:
     title = attachment.title or attachment.filename
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": escape(title), "size": "Medium", "weight": "Bolder", "wrap": True},
-        {"type": "TextBlock", "text": escape(attachment.filename), "isSubtle": True, "size": "Small",
-         "wrap": True},
-        {"type": "Container", "style": "emphasis", "items": [
-            {"type": "TextBlock", "text": escape(content) or "(empty)", "fontType": "Monospace",
-             "wrap": True, "size": "Small"}]},
+        {
+            "type": "TextBlock",
+            "text": escape(attachment.filename),
+            "isSubtle": True,
+            "size": "Small",
+            "wrap": True,
+        },
+        {
+            "type": "Container",
+            "style": "emphasis",
+            "items": [
+                {
+                    "type": "TextBlock",
+                    "text": escape(content) or "(empty)",
+                    "fontType": "Monospace",
+                    "wrap": True,
+                    "size": "Small",
+                }
+            ],
+        },
     ]
     if truncated:
-        body.append({"type": "TextBlock", "isSubtle": True, "size": "Small", "wrap": True,
-                     "text": f"Showing the first {shown_rows} of {total_rows} lines. The full file is "
-                             "available with `momentum export` on the server."})
+        body.append(
+            {
+                "type": "TextBlock",
+                "isSubtle": True,
+                "size": "Small",
+                "wrap": True,
+                "text": f"Showing the first {shown_rows} of {total_rows} lines. The full file is "
+                "available with `momentum export` on the server.",
+            }
+        )
     return _card(body, f"{title}: {total_rows} lines of {attachment.mime}")
 
 

@@ -52,7 +52,8 @@ class _BotConfig:
             self.TO_CHANNEL_FROM_BOT_LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
             self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
             self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = (
-                AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL)
+                AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+            )
             self.CALLER_ID = "urn:botframework:azure"
 
 
@@ -87,7 +88,11 @@ def validate_activity(body: Any) -> str | None:
     if not body["serviceUrl"].startswith(("https://", "http://")):
         return "activity field 'serviceUrl' must be an http(s) URL"
     for key in ("conversation", "from", "recipient"):
-        if not isinstance(body.get(key), dict) or not isinstance(body[key].get("id"), str) or not body[key]["id"]:
+        if (
+            not isinstance(body.get(key), dict)
+            or not isinstance(body[key].get("id"), str)
+            or not body[key]["id"]
+        ):
             return f"activity field '{key}.id' is required"
     if body.get("channelData") is not None and not isinstance(body["channelData"], dict):
         return "activity field 'channelData' must be an object"
@@ -162,6 +167,8 @@ def mount(app: web.Application, momentum: Momentum, settings: TeamsSettings) -> 
         _LOGGER.warning(
             "TEAMS LOCAL DEVELOPMENT MODE: MICROSOFT_APP_ID is not set, so %s accepts activities WITHOUT "
             "authentication (as the Bot Framework Emulator expects). Never expose this to the internet; "
-            "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD for Teams.", ROUTE)
+            "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD for Teams.",
+            ROUTE,
+        )
     else:
         _LOGGER.info("teams endpoint mounted at %s (app type %s)", ROUTE, settings.app_type.value)

@@ -34,8 +34,9 @@ SAM = User("29:sam", "aad-sam", "Sam Sponsor", "sam@example.com")
 RIA = User("29:ria", "aad-ria", "Ria Sponsoree", "ria@example.com")
 
 
-def _base(service_url: str, kind: str, conversation: dict[str, Any], sender: dict[str, Any],
-          team: bool = False) -> dict[str, Any]:
+def _base(
+    service_url: str, kind: str, conversation: dict[str, Any], sender: dict[str, Any], team: bool = False
+) -> dict[str, Any]:
     channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
     if team:
         channel_data["team"] = {"id": TEAM_ID, "name": "Leadership"}
@@ -92,37 +93,51 @@ def personal_uninstall(service_url: str, user: User) -> dict[str, Any]:
     return personal_installation_update(service_url, user, "remove")
 
 
-def message(service_url: str, user: User, text: str, *, mentions: list[User] | None = None,
-            tz: str | None = "Europe/Berlin", locale: str = "de-DE") -> dict[str, Any]:
+def message(
+    service_url: str,
+    user: User,
+    text: str,
+    *,
+    mentions: list[User] | None = None,
+    tz: str | None = "Europe/Berlin",
+    locale: str = "de-DE",
+) -> dict[str, Any]:
     """A 1:1 message to the bot; ``mentions`` become ``<at>Name</at>`` with Teams' mention entities."""
     act = _base(service_url, "message", personal_conversation(user), user.account())
     entities: list[dict[str, Any]] = []
     for m in mentions or []:
-        entities.append({"type": "mention", "text": f"<at>{m.name}</at>",
-                         "mentioned": {"id": m.teams_id, "name": m.name}})
-    entities.append({"type": "clientInfo", "locale": locale, "country": "DE", "platform": "Web",
-                     "timezone": tz})
+        entities.append(
+            {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.teams_id, "name": m.name}}
+        )
+    entities.append(
+        {"type": "clientInfo", "locale": locale, "country": "DE", "platform": "Web", "timezone": tz}
+    )
     act.update({"text": text, "textFormat": "plain", "entities": entities, "locale": locale})
     if tz:
         act["localTimezone"] = tz
     return act
 
 
-def channel_message(service_url: str, user: User, text: str, *, mentions: list[User] | None = None
-                    ) -> dict[str, Any]:
+def channel_message(
+    service_url: str, user: User, text: str, *, mentions: list[User] | None = None
+) -> dict[str, Any]:
     """``@Momentum help`` typed in a team channel: Teams includes the bot's own mention."""
     conv = {"id": f"{TEAM_ID};messageid=1700000000999", "conversationType": "channel", "isGroup": True}
     act = _base(service_url, "message", conv, user.account(), team=True)
-    entities = [{"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}}]
+    entities = [
+        {"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}}
+    ]
     for m in mentions or []:
-        entities.append({"type": "mention", "text": f"<at>{m.name}</at>",
-                         "mentioned": {"id": m.teams_id, "name": m.name}})
+        entities.append(
+            {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.teams_id, "name": m.name}}
+        )
     act.update({"text": f"<at>{BOT_NAME}</at> {text}", "textFormat": "plain", "entities": entities})
     return act
 
 
-def card_submit(service_url: str, user: User, data: dict[str, Any], reply_to_id: str,
-                inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def card_submit(
+    service_url: str, user: User, data: dict[str, Any], reply_to_id: str, inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """An Action.Submit click: a message activity whose ``value`` is the action data plus inputs."""
     act = _base(service_url, "message", personal_conversation(user), user.account())
     act.update({"value": {**data, **(inputs or {})}, "replyToId": reply_to_id, "text": None})

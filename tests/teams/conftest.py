@@ -40,8 +40,9 @@ class TeamsServer:
     def platform(self) -> TeamsPlatform:
         return self.app[TEAMS_PLATFORM_KEY]
 
-    async def post(self, activity: Any, *, headers: dict[str, str] | None = None,
-                   raw: bytes | None = None) -> aiohttp.ClientResponse:
+    async def post(
+        self, activity: Any, *, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> aiohttp.ClientResponse:
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if raw is not None:
             async with self.session.post(self.url, data=raw, headers=hdrs) as r:
@@ -79,8 +80,9 @@ def teams_settings() -> TeamsSettings:
     return TeamsSettings()  # local development mode: no app id, no auth, replies go to serviceUrl
 
 
-async def start_server(momentum: Any, settings: TeamsSettings, fake: FakeConnector
-                       ) -> tuple[TeamsServer, web.AppRunner]:
+async def start_server(
+    momentum: Any, settings: TeamsSettings, fake: FakeConnector
+) -> tuple[TeamsServer, web.AppRunner]:
     app = web.Application()
     mount(app, momentum, settings)
     sleep = FakeSleep()
@@ -95,8 +97,9 @@ async def start_server(momentum: Any, settings: TeamsSettings, fake: FakeConnect
 
 
 @pytest.fixture
-async def teams_server(momentum: Any, teams_settings: TeamsSettings, teams_fake: FakeConnector
-                       ) -> AsyncIterator[TeamsServer]:
+async def teams_server(
+    momentum: Any, teams_settings: TeamsSettings, teams_fake: FakeConnector
+) -> AsyncIterator[TeamsServer]:
     server, runner = await start_server(momentum, teams_settings, teams_fake)
     yield server
     await server.session.close()

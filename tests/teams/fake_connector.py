@@ -30,6 +30,7 @@ class Call:
     body: Any
     status: int
     tenant: str | None = None
+    response_id: str | None = None  # the activity id the fake answered with (Teams' replyToId on clicks)
 
 
 @dataclass
@@ -49,8 +50,15 @@ class Member:
     email: str
 
     def json(self) -> dict[str, Any]:
-        return {"id": self.id, "aadObjectId": self.aad_object_id, "name": self.name, "email": self.email,
-                "userPrincipalName": self.email, "givenName": self.name.split()[0], "tenantId": "t"}
+        return {
+            "id": self.id,
+            "aadObjectId": self.aad_object_id,
+            "name": self.name,
+            "email": self.email,
+            "userPrincipalName": self.email,
+            "givenName": self.name.split()[0],
+            "tenantId": "t",
+        }
 
 
 @dataclass
@@ -68,8 +76,15 @@ class FakeConnector:
 
     # --- scripting ----------------------------------------------------------------------------
 
-    def fail_next(self, status: int, code: str = "", *, retry_after: float | None = None, times: int = 1,
-                  match: str = "") -> None:
+    def fail_next(
+        self,
+        status: int,
+        code: str = "",
+        *,
+        retry_after: float | None = None,
+        times: int = 1,
+        match: str = "",
+    ) -> None:
         self.failures.append(Failure(status, code, retry_after, times, match))
 
     def add_member(self, teams_id: str, aad: str, name: str, email: str) -> Member:
@@ -81,8 +96,12 @@ class FakeConnector:
 
     def sent(self) -> list[Call]:
         """Activities the bot sent (new messages and replies), in order."""
-        return [c for c in self.calls if (c.method == "POST" and c.path.endswith("/activities"))
-                or (c.method == "POST" and c.activity_id is not None)]
+        return [
+            c
+            for c in self.calls
+            if (c.method == "POST" and c.path.endswith("/activities"))
+            or (c.method == "POST" and c.activity_id is not None)
+        ]
 
     def ok_sent(self) -> list[Call]:
         return [c for c in self.sent() if c.status < 300]
@@ -91,7 +110,9 @@ class FakeConnector:
         return [c for c in self.calls if c.method == "PUT" and c.status < 300]
 
     def created(self) -> list[Call]:
-        return [c for c in self.calls if c.method == "POST" and c.path == "/v3/conversations" and c.status < 300]
+        return [
+            c for c in self.calls if c.method == "POST" and c.path == "/v3/conversations" and c.status < 300
+        ]
 
     @staticmethod
     def card(call: Call) -> dict[str, Any]:
@@ -129,8 +150,11 @@ class FakeConnector:
                 if f.times <= 0:
                     self.failures.remove(f)
                 headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
-                return web.json_response({"error": {"code": f.code or f"E{f.status}", "message": "fake"}},
-                                         status=f.status, headers=headers)
+                return web.json_response(
+                    {"error": {"code": f.code or f"E{f.status}", "message": "fake"}},
+                    status=f.status,
+                    headers=headers,
+                )
         if self.limit_per_second is not None:
             tenant = _tenant(body) or "default"
             window = self._window.setdefault(tenant, deque())
@@ -139,16 +163,22 @@ class FakeConnector:
                 window.popleft()
             if len(window) >= self.limit_per_second:
                 self.throttled += 1
-                return web.json_response({"error": {"code": "Throttled", "message": "slow down"}}, status=429,
-                                         headers={"Retry-After": "1"})
+                return web.json_response(
+                    {"error": {"code": "Throttled", "message": "slow down"}},
+                    status=429,
+                    headers={"Retry-After": "1"},
+                )
             window.append(now)
         return None
 
     async def _record(self, request: web.Request, status: int, body: Any) -> None:
         cid = unquote(request.match_info.get("cid", ""))
         aid = request.match_info.get("aid")
-        self.calls.append(Call(request.method, request.path, cid, unquote(aid) if aid else None, body, status,
-                               _tenant(body)))
+        self.calls.append(
+            Call(
+                request.method, request.path, cid, unquote(aid) if aid else None, body, status, _tenant(body)
+            )
+        )
 
     async def _body(self, request: web.Request) -> Any:
         raw = await request.read()
@@ -162,8 +192,9 @@ class FakeConnector:
             return refused
         await self._record(request, 201, body)
         n = next(self._ids)
-        return web.json_response({"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url},
-                                 status=201)
+        return web.json_response(
+            {"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url}, status=201
+        )
 
     async def _send(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -172,7 +203,9 @@ class FakeConnector:
             await self._record(request, refused.status, body)
             return refused
         await self._record(request, 201, body)
-        return web.json_response({"id": f"act-{next(self._ids)}"}, status=201)
+        new_id = f"act-{next(self._ids)}"
+        self.calls[-1].response_id = new_id
+        return web.json_response({"id": new_id}, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -195,7 +228,7 @@ class FakeConnector:
         everyone = sorted(self.members.values(), key=lambda m: m.id)
         start = int(request.query.get("continuationToken") or 0)
         size = min(int(request.query.get("pageSize") or self.page_size), self.page_size)
-        page = everyone[start:start + size]
+        page = everyone[start : start + size]
         nxt = start + size
         body: dict[str, Any] = {"members": [m.json() for m in page]}
         if nxt < len(everyone):
@@ -206,8 +239,9 @@ class FakeConnector:
         await self._record(request, 200, None)
         member = self.members.get(unquote(request.match_info["mid"]))
         if member is None:
-            return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no"}},
-                                     status=404)
+            return web.json_response(
+                {"error": {"code": "MemberNotFoundInConversation", "message": "no"}}, status=404
+            )
         return web.json_response(member.json())
 
 

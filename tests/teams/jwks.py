@@ -25,7 +25,7 @@ class KeyServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 if self.path.endswith("/openid"):
                     body = {"issuer": BF_ISSUER, "jwks_uri": f"{server.url}/keys"}
                 else:

@@ -28,8 +28,11 @@ def keys() -> AsyncIterator[KeyServer]:
 
 @pytest.fixture
 async def secured(momentum: Any, teams_fake: FakeConnector, keys: KeyServer) -> AsyncIterator[TeamsServer]:
-    settings = TeamsSettings(MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD="not-a-real-secret",
-                             TEAMS_OPENID_METADATA_URL=keys.metadata_url)
+    settings = TeamsSettings(
+        MICROSOFT_APP_ID=APP_ID,
+        MICROSOFT_APP_PASSWORD="not-a-real-secret",
+        TEAMS_OPENID_METADATA_URL=keys.metadata_url,
+    )
     server, runner = await start_server(momentum, settings, teams_fake)
     yield server
     await server.session.close()
@@ -60,26 +63,33 @@ def _people(momentum: Any) -> int:
 
 
 async def test_request_without_token_is_rejected_and_nothing_processed(
-        secured: TeamsServer, turns: list[str], momentum: Any) -> None:
+    secured: TeamsServer, turns: list[str], momentum: Any
+) -> None:
     r = await secured.post(acts.personal_install(secured.fake.url, acts.SAM))
     assert r.status == 401
     assert turns == [] and secured.fake.calls == [] and _people(momentum) == 0
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer garbage",
-    "Bearer a.b.c",
-    "Basic dXNlcjpwYXNz",
-    "Bearer ",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer garbage",
+        "Bearer a.b.c",
+        "Basic dXNlcjpwYXNz",
+        "Bearer ",
+    ],
+)
 async def test_garbage_tokens_are_rejected(secured: TeamsServer, turns: list[str], header: str) -> None:
-    r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers={"Authorization": header})
+    r = await secured.post(
+        acts.message(secured.fake.url, acts.SAM, "help"), headers={"Authorization": header}
+    )
     assert r.status == 401
     assert turns == [] and secured.fake.calls == []
 
 
-async def test_forged_and_misaddressed_tokens_are_rejected(secured: TeamsServer, turns: list[str],
-                                                           keys: KeyServer) -> None:
+async def test_forged_and_misaddressed_tokens_are_rejected(
+    secured: TeamsServer, turns: list[str], keys: KeyServer
+) -> None:
     url = secured.fake.url
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     bad = {
@@ -89,16 +99,21 @@ async def test_forged_and_misaddressed_tokens_are_rejected(secured: TeamsServer,
         "from an unknown issuer": keys.token(APP_ID, url, issuer="https://evil.example"),
     }
     for why, token in bad.items():
-        r = await secured.post(acts.message(url, acts.SAM, "help"), headers={"Authorization": f"Bearer {token}"})
+        r = await secured.post(
+            acts.message(url, acts.SAM, "help"), headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status == 401, why
     assert turns == [] and secured.fake.calls == []
 
 
-async def test_valid_bot_framework_token_is_accepted(secured: TeamsServer, turns: list[str],
-                                                     keys: KeyServer) -> None:
+async def test_valid_bot_framework_token_is_accepted(
+    secured: TeamsServer, turns: list[str], keys: KeyServer
+) -> None:
     activity = acts.message(secured.fake.url, acts.SAM, "typing")
     activity["type"] = "typing"  # nothing to answer: no outbound call needs an Entra token
-    r = await secured.post(activity, headers={"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"})
+    r = await secured.post(
+        activity, headers={"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
+    )
     assert r.status in (200, 201)
     assert turns == ["typing"]
 
@@ -124,8 +139,9 @@ def _malformed(url: str) -> dict[str, tuple[Any, bytes | None]]:
     }
 
 
-async def test_malformed_activities_get_4xx_in_development_mode(teams_server: TeamsServer,
-                                                                turns: list[str]) -> None:
+async def test_malformed_activities_get_4xx_in_development_mode(
+    teams_server: TeamsServer, turns: list[str]
+) -> None:
     for why, (body, raw) in _malformed(teams_server.fake.url).items():
         r = await teams_server.post(body, raw=raw)
         assert 400 <= r.status < 500, (why, r.status)
@@ -142,7 +158,9 @@ async def test_malformed_activities_get_4xx_with_auth_on(secured: TeamsServer, k
 
 
 async def test_wrong_content_type_and_method(teams_server: TeamsServer) -> None:
-    async with teams_server.session.post(teams_server.url, data=b"{}", headers={"Content-Type": "text/plain"}) as r:
+    async with teams_server.session.post(
+        teams_server.url, data=b"{}", headers={"Content-Type": "text/plain"}
+    ) as r:
         assert r.status == 415
     async with teams_server.session.post(teams_server.url, data=b"{}", headers={}) as r:
         assert r.status == 415
@@ -150,8 +168,9 @@ async def test_wrong_content_type_and_method(teams_server: TeamsServer) -> None:
         assert r.status == 405
 
 
-async def test_development_mode_is_announced_loudly(momentum: Any, teams_fake: FakeConnector,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_development_mode_is_announced_loudly(
+    momentum: Any, teams_fake: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="adapters.teams.web"):
         server, runner = await start_server(momentum, TeamsSettings(), teams_fake)
     await server.session.close()
@@ -160,11 +179,16 @@ async def test_development_mode_is_announced_loudly(momentum: Any, teams_fake: F
     assert any("LOCAL DEVELOPMENT MODE" in r.getMessage() for r in warnings)
 
 
-async def test_secrets_never_reach_the_logs(secured: TeamsServer, keys: KeyServer,
-                                            caplog: pytest.LogCaptureFixture) -> None:
-    token = keys.token(APP_ID, secured.fake.url, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+async def test_secrets_never_reach_the_logs(
+    secured: TeamsServer, keys: KeyServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = keys.token(
+        APP_ID, secured.fake.url, key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
     with caplog.at_level(logging.DEBUG):
-        await secured.post(acts.message(secured.fake.url, acts.SAM, "win my secret note"),
-                           headers={"Authorization": f"Bearer {token}"})
+        await secured.post(
+            acts.message(secured.fake.url, acts.SAM, "win my secret note"),
+            headers={"Authorization": f"Bearer {token}"},
+        )
     text = caplog.text
     assert token not in text and "not-a-real-secret" not in text and "my secret note" not in text

@@ -24,7 +24,9 @@ def prod_settings() -> TeamsSettings:
 def manifest_errors(manifest: dict) -> list[str]:
     schema = json.loads(require_schema("teams-manifest-1.29.schema.json").read_text())
     # Draft4Validator.iter_errors, not check_schema: one \p{L} pattern in the schema is not Python `re`.
-    return [f"{list(e.path)}: {e.message[:200]}" for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)]
+    return [
+        f"{list(e.path)}: {e.message[:200]}" for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)
+    ]
 
 
 def test_package_writes_valid_manifest_icons_and_zip(tmp_path: Path) -> None:

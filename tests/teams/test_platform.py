@@ -17,8 +17,9 @@ from tests.teams.conftest import FakeSleep
 from tests.teams.fake_connector import FakeConnector
 
 WS = WorkspaceRef(id=1, platform="teams", external_id=acts.TENANT)
-PROMPT = Message(text="How did this week go with Sam?", blocks=(para("How did this week go with Sam?"),),
-                 kind="checkin")
+PROMPT = Message(
+    text="How did this week go with Sam?", blocks=(para("How did this week go with Sam?"),), kind="checkin"
+)
 
 
 @pytest.fixture
@@ -28,14 +29,24 @@ async def platform(teams_fake: FakeConnector) -> AsyncIterator[TeamsPlatform]:
 
 
 def chat_address(fake: FakeConnector, user: acts.User) -> dict[str, Any]:
-    return {"serviceUrl": fake.url, "channelId": "msteams", "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
-            "user": user.account(), "conversation": {"id": user.chat, "conversationType": "personal",
-                                                     "tenantId": acts.TENANT}}
+    return {
+        "serviceUrl": fake.url,
+        "channelId": "msteams",
+        "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+        "user": user.account(),
+        "conversation": {"id": user.chat, "conversationType": "personal", "tenantId": acts.TENANT},
+    }
 
 
 def roster_address(fake: FakeConnector, user: acts.User) -> dict[str, Any]:
-    return {"serviceUrl": fake.url, "channelId": "msteams", "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
-            "user": user.account(), "conversation": None, "tenantId": acts.TENANT}
+    return {
+        "serviceUrl": fake.url,
+        "channelId": "msteams",
+        "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+        "user": user.account(),
+        "conversation": None,
+        "tenantId": acts.TENANT,
+    }
 
 
 def test_it_is_a_platform_without_group_chats(platform: TeamsPlatform) -> None:
@@ -43,8 +54,9 @@ def test_it_is_a_platform_without_group_chats(platform: TeamsPlatform) -> None:
     assert platform.name == "teams" and platform.supports_group is False
 
 
-async def test_send_uses_the_stored_conversation_reference(platform: TeamsPlatform, teams_fake: FakeConnector
-                                                           ) -> None:
+async def test_send_uses_the_stored_conversation_reference(
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
     d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
     (call,) = teams_fake.sent()
     assert call.conversation_id == acts.SAM.chat and call.activity_id is None  # a new message, not a reply
@@ -54,8 +66,11 @@ async def test_send_uses_the_stored_conversation_reference(platform: TeamsPlatfo
 
 
 async def test_send_without_a_chat_creates_the_1to1_conversation_with_the_tenant(
-        platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
-    d = await platform.send(WS, Recipient(7, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)), PROMPT)
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
+    d = await platform.send(
+        WS, Recipient(7, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)), PROMPT
+    )
     (created,) = teams_fake.created()
     assert created.body["members"] == [{"id": acts.RIA.teams_id}]
     assert created.body["channelData"]["tenant"]["id"] == acts.TENANT and created.body["isGroup"] is False
@@ -84,7 +99,8 @@ async def test_update_replaces_the_sent_card(platform: TeamsPlatform, teams_fake
 
 
 async def test_throttling_and_transient_failures_are_retried_honouring_retry_after(
-        platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
     teams_fake.fail_next(429, "Throttled", retry_after=3)
     teams_fake.fail_next(412, "PreconditionFailed")
     teams_fake.fail_next(502)
@@ -99,15 +115,18 @@ async def test_throttling_and_transient_failures_are_retried_honouring_retry_aft
     assert [w for w in sleep.waits if w in (1.0, 2.0, 4.0)] == [1.0, 2.0, 4.0]  # doubling backoff
 
 
-async def test_persistent_5xx_gives_up_as_retryable(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
+async def test_persistent_5xx_gives_up_as_retryable(
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
     teams_fake.fail_next(503, times=50)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
     assert err.value.retryable and len(teams_fake.sent()) == platform.settings.max_retries + 1
 
 
-async def test_long_retry_after_is_handed_back_to_the_core(platform: TeamsPlatform, teams_fake: FakeConnector
-                                                           ) -> None:
+async def test_long_retry_after_is_handed_back_to_the_core(
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
     teams_fake.fail_next(429, "Throttled", retry_after=120)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
@@ -115,8 +134,9 @@ async def test_long_retry_after_is_handed_back_to_the_core(platform: TeamsPlatfo
 
 
 @pytest.mark.parametrize("code", ["ConversationBlockedByUser", "MessageWritesBlocked"])
-async def test_blocked_bot_is_a_person_failure(platform: TeamsPlatform, teams_fake: FakeConnector,
-                                               code: str) -> None:
+async def test_blocked_bot_is_a_person_failure(
+    platform: TeamsPlatform, teams_fake: FakeConnector, code: str
+) -> None:
     teams_fake.fail_next(403, code)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
@@ -124,10 +144,13 @@ async def test_blocked_bot_is_a_person_failure(platform: TeamsPlatform, teams_fa
     assert len(teams_fake.sent()) == 1  # not retried
 
 
-async def test_group_message_goes_to_each_person_and_says_so(platform: TeamsPlatform,
-                                                             teams_fake: FakeConnector) -> None:
-    to = [Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
-          Recipient(2, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA))]
+async def test_group_message_goes_to_each_person_and_says_so(
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
+    to = [
+        Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
+        Recipient(2, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)),
+    ]
     d = await platform.send_group(WS, to, PROMPT)
     sent = teams_fake.sent()
     assert len(sent) == 2 and {c.conversation_id for c in sent} >= {acts.SAM.chat}
@@ -139,11 +162,14 @@ async def test_group_message_goes_to_each_person_and_says_so(platform: TeamsPlat
     assert len(teams_fake.updates()) == 2
 
 
-async def test_group_message_survives_one_blocked_person(platform: TeamsPlatform,
-                                                         teams_fake: FakeConnector) -> None:
+async def test_group_message_survives_one_blocked_person(
+    platform: TeamsPlatform, teams_fake: FakeConnector
+) -> None:
     teams_fake.fail_next(403, "ConversationBlockedByUser", match=acts.SAM.chat)
-    to = [Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
-          Recipient(2, acts.RIA.aad, "Ria", chat_address(teams_fake, acts.RIA))]
+    to = [
+        Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
+        Recipient(2, acts.RIA.aad, "Ria", chat_address(teams_fake, acts.RIA)),
+    ]
     d = await platform.send_group(WS, to, PROMPT)
     assert len(d.ref["group"]) == 1
 
@@ -151,8 +177,9 @@ async def test_group_message_survives_one_blocked_person(platform: TeamsPlatform
 async def test_send_file_shows_the_csv_in_a_card(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
     from tests.teams.samples import sample_attachment
 
-    await platform.send_file(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),
-                             sample_attachment())
+    await platform.send_file(
+        WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), sample_attachment()
+    )
     (call,) = teams_fake.sent()
     card = teams_fake.card(call)
     assert "pair,sponsor,sponsoree" in card["body"][2]["items"][0]["text"]

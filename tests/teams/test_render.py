@@ -64,7 +64,12 @@ def test_form_card_has_inputs_and_one_submit_with_form_id_and_state() -> None:
     inputs = {b["id"]: b for b in card["body"] if b["type"].startswith("Input.")}
     assert inputs["note"]["type"] == "Input.Text" and inputs["note"]["isRequired"] is True
     assert inputs["note"]["isMultiline"] is True
-    assert inputs["shared"] == {**inputs["shared"], "type": "Input.Toggle", "valueOn": "true", "valueOff": "false"}
+    assert inputs["shared"] == {
+        **inputs["shared"],
+        "type": "Input.Toggle",
+        "valueOn": "true",
+        "valueOff": "false",
+    }
     assert inputs["kind"]["style"] == "expanded" and inputs["kind"]["value"] == "meeting"
     assert inputs["when"]["style"] == "compact" and inputs["when"]["isRequired"] is False
     (submit,) = card["actions"]
@@ -102,8 +107,12 @@ def test_message_without_blocks_falls_back_to_its_text(card_validator: jsonschem
     assert card["body"][0]["text"] == "Saved." and card["fallbackText"] == "Saved."
     empty_buttons = render.to_card(Message(text="x", blocks=(buttons(),)))
     assert_valid(card_validator, empty_buttons)
-    assert render.to_card(Message(text="x", blocks=(buttons(Button("a", "b" * 200)),)))["body"][0]["actions"][0][
-        "title"] == "b" * 80
+    assert (
+        render.to_card(Message(text="x", blocks=(buttons(Button("a", "b" * 200)),)))["body"][0]["actions"][0][
+            "title"
+        ]
+        == "b" * 80
+    )
 
 
 def test_large_file_is_truncated_and_says_so() -> None:

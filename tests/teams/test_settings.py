@@ -28,8 +28,10 @@ def test_full_single_tenant_settings_load(monkeypatch: pytest.MonkeyPatch) -> No
     [
         ({"MICROSOFT_APP_ID": "x"}, "MICROSOFT_APP_PASSWORD"),
         ({"MICROSOFT_APP_PASSWORD": "x"}, "MICROSOFT_APP_ID"),
-        ({"MICROSOFT_APP_ID": "x", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TYPE": "SingleTenant"},
-         "MICROSOFT_APP_TENANT_ID"),
+        (
+            {"MICROSOFT_APP_ID": "x", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TYPE": "SingleTenant"},
+            "MICROSOFT_APP_TENANT_ID",
+        ),
         ({"MICROSOFT_APP_TYPE": "UserAssignedMSI"}, "MICROSOFT_APP_ID"),
         ({"MICROSOFT_APP_ID": "x", "MICROSOFT_APP_TYPE": "UserAssignedMSI"}, "MICROSOFT_APP_TENANT_ID"),
         ({"MICROSOFT_APP_TYPE": "Galactic"}, "MICROSOFT_APP_TYPE"),
@@ -37,8 +39,9 @@ def test_full_single_tenant_settings_load(monkeypatch: pytest.MonkeyPatch) -> No
         ({"TEAMS_APP_NAME": "x" * 31}, "TEAMS_APP_NAME"),
     ],
 )
-def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                        variable: str) -> None:
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str
+) -> None:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     with pytest.raises(ConfigError) as err:
