@@ -25,10 +25,11 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from adapters.teams import render
-from adapters.teams.platform import describe_failure, reference_dict
+from adapters.teams.platform import TeamsPlatform, describe_failure, reference_dict
 from bot.commandspec import COMMAND_NAMES
 from bot.interactions import Interaction, Kind, Profile, Response
 from bot.messages import Message, para
+from bot.ports import PlatformError, Recipient
 
 if TYPE_CHECKING:
     from bot.app import Momentum
@@ -70,8 +71,9 @@ def _clean_text(text: str) -> str:
 class MomentumTeamsBot:
     """The Bot Framework ``Bot`` (``on_turn``) that connects Teams to the Momentum core."""
 
-    def __init__(self, momentum: Momentum) -> None:
+    def __init__(self, momentum: Momentum, platform: TeamsPlatform | None = None) -> None:
         self.momentum = momentum
+        self.platform = platform
         self._teams_to_external: dict[tuple[str, str], str] = {}  # (tenant, 29:id) -> external id
 
     async def on_turn(self, ctx: TurnContext) -> None:
@@ -215,6 +217,7 @@ class MomentumTeamsBot:
         if response.duplicate:
             return
         activity = ctx.activity
+        cards: list[tuple[dict[str, Any], str]] = []
         if response.update is not None:
             replaced = False
             if is_submit and activity.reply_to_id:
@@ -229,16 +232,62 @@ class MomentumTeamsBot:
                         "teams card update failed: %s", describe_failure(exc) or type(exc).__name__
                     )
             if not replaced:
-                await self._send_card(ctx, render.to_card(response.update), response.update.text)
+                cards.append((render.to_card(response.update), response.update.text))
         if response.errors:
-            await self._send_card(ctx, render.errors_card(response.errors), "Please fix the form")
+            cards.append((render.errors_card(response.errors), "Please fix the form"))
         if response.reply is not None:
-            await self._send_card(ctx, render.to_card(response.reply), response.reply.text)
+            cards.append((render.to_card(response.reply), response.reply.text))
         if response.form is not None:
-            await self._send_card(ctx, render.form_card(response.form), response.form.title)
+            cards.append((render.form_card(response.form), response.form.title))
         if response.attachment is not None:
             att = response.attachment
-            await self._send_card(ctx, render.file_card(att), att.title or att.filename)
+            cards.append((render.file_card(att), att.title or att.filename))
+        if not cards:
+            return
+        if is_personal(activity):
+            for card, summary in cards:
+                await self._send_card(ctx, card, summary)
+            return
+        # A command typed in a team channel: answers are private to the person (reports, exports,
+        # their own settings), so they go to the person's 1:1 chat and the channel gets a pointer.
+        delivered = await self._send_privately(activity, cards)
+        note = (
+            "I've answered you in our 1:1 chat."
+            if delivered
+            else "I couldn't open a 1:1 chat with you: add Momentum for yourself (Apps > Momentum > Add) "
+            "and ask me there."
+        )
+        await self._send_card(ctx, render.to_card(Message(text=note, blocks=(para(note),))), note)
+
+    async def _send_privately(self, activity: Activity, cards: list[tuple[dict[str, Any], str]]) -> bool:
+        if self.platform is None:
+            return False
+        tenant = tenant_of(activity)
+        ws = self.momentum.workspace_ref("teams", tenant)
+        user = activity.from_property
+        if ws is None or user is None:
+            return False
+        ext = external_id(user)
+        stored = self._stored_address(tenant, ext)
+        address = stored or {
+            "serviceUrl": activity.service_url,
+            "channelId": activity.channel_id,
+            "bot": {"id": activity.recipient.id, "name": activity.recipient.name},
+            "user": {"id": user.id, "name": user.name, "aadObjectId": getattr(user, "aad_object_id", None)},
+            "conversation": None,
+        }
+        try:
+            for card, summary in cards:
+                delivered = await self.platform.send_activity(
+                    ws, Recipient(0, ext, user.name or "", address), render.activity_for_card(card, summary)
+                )
+                if delivered.addresses:
+                    address = dict(delivered.addresses[0])
+                    self.momentum.upsert_person("teams", tenant, Profile(external_id=ext), address=address)
+        except PlatformError as exc:
+            _LOGGER.info("teams private answer failed: %s", exc.reason)
+            return False
+        return True
 
     @staticmethod
     async def _send_card(ctx: TurnContext, card: dict[str, Any], summary: str) -> None:

@@ -234,6 +234,12 @@ class TeamsPlatform:
 
     # --- mechanics ----------------------------------------------------------------------------
 
+    async def send_activity(
+        self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
+    ) -> Delivered:
+        """Send a prepared activity to one person's 1:1 chat (creating the chat when needed)."""
+        return await self._send_activity(workspace, to, activity)
+
     async def _send_activity(
         self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
     ) -> Delivered:

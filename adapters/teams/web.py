@@ -156,8 +156,8 @@ def make_handler(adapter: CloudAdapter, bot: MomentumTeamsBot, settings: TeamsSe
 def mount(app: web.Application, momentum: Momentum, settings: TeamsSettings) -> None:
     """Add ``POST /api/messages`` to ``app`` and register the Teams platform on ``momentum``."""
     adapter = create_adapter(settings)
-    bot = MomentumTeamsBot(momentum)
     platform = TeamsPlatform(adapter, settings)
+    bot = MomentumTeamsBot(momentum, platform)
     momentum.register_platform(platform)
     app[TEAMS_BOT_KEY] = bot
     app[TEAMS_PLATFORM_KEY] = platform

@@ -105,6 +105,19 @@ def sample_messages() -> dict[str, Message]:
     return out
 
 
+def sample_forms() -> dict[str, Form]:
+    """The core's preview forms when ``bot.preview`` exists, plus our representative form."""
+    out = dict(representative_forms())
+    try:
+        preview = importlib.import_module("bot.preview")
+    except ModuleNotFoundError:
+        return out
+    forms = getattr(preview, "sample_forms", None)
+    if forms is not None:
+        out.update({f"core:{k}": v for k, v in forms().items()})
+    return out
+
+
 def sample_attachment(lines: int = 3) -> Attachment:
     rows = "\n".join(f"pair{n},sam@example.com,ria@example.com,Pilot,active" for n in range(lines))
     return Attachment(

@@ -136,9 +136,30 @@ async def test_pair_by_mention_in_a_channel_strips_the_bot_mention(
         )
     )
     assert r.status == 201
-    reply = teams_server.fake.sent()[before:][-1]
-    text = card_text(teams_server.fake.card(reply))
+    new = teams_server.fake.sent()[before:]
+    # The answer is private: it goes to the admin's 1:1 chat; the channel only gets a pointer.
+    private = [c for c in new if c.conversation_id == acts.ADMIN.chat]
+    channel = [c for c in new if c.conversation_id.startswith(acts.TEAM_ID)]
+    assert len(private) == 1 and len(channel) == 1
+    text = card_text(teams_server.fake.card(private[0]))
     assert "Sam" in text and "Ria" in text and "<@" not in text
+    assert "1:1 chat" in card_text(teams_server.fake.card(channel[0]))
+    assert "Sam" not in card_text(teams_server.fake.card(channel[0]))
+
+
+async def test_channel_command_from_someone_without_a_chat_opens_one(
+    teams_server: TeamsServer, momentum: Any, roster: list[acts.User]
+) -> None:
+    assert (await teams_server.post(acts.team_install(teams_server.fake.url, acts.ADMIN))).status == 201
+    before = len(teams_server.fake.sent())
+    r = await teams_server.post(acts.channel_message(teams_server.fake.url, acts.RIA, "help"))
+    assert r.status == 201
+    (created,) = teams_server.fake.created()
+    assert created.body["members"] == [{"id": acts.RIA.teams_id}]
+    new = teams_server.fake.sent()[before:]
+    assert any(c.conversation_id.startswith("a:created-") for c in new)
+    p = person(momentum, acts.RIA)
+    assert p is not None and p.address and p.address["conversation"]["id"].startswith("a:created-")
 
 
 async def _paired(teams_server: TeamsServer) -> None:
