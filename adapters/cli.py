@@ -104,7 +104,9 @@ def _edges(settings: Settings):  # type: ignore[no-untyped-def]
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 3000).")] = None,
-    socket_mode: Annotated[bool, typer.Option("--socket-mode", help="Slack over Socket Mode (SLACK_APP_TOKEN).")] = False,
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="Slack over Socket Mode (SLACK_APP_TOKEN).")
+    ] = False,
 ) -> None:
     """Run the web server, Slack and Teams endpoints, and the scheduler."""
     from aiohttp import web
@@ -173,7 +175,9 @@ def plan() -> None:
 
 
 @app.command("slack-manifest")
-def slack_manifest(url: Annotated[str, typer.Option(help="Public base URL, e.g. https://momentum.example.com")]) -> None:
+def slack_manifest(
+    url: Annotated[str, typer.Option(help="Public base URL, e.g. https://momentum.example.com")],
+) -> None:
     """Print the Slack app manifest with your host filled in."""
     from adapters.slack.manifest import render_manifest
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from bot import directory
 from bot.errors import NotAdmin, UserError
@@ -55,8 +55,9 @@ class Ctx:
             ext = m.group(1)
             p = directory.get_person(self.s, self.ws.id, ext)  # type: ignore[arg-type]
             if p is None:
-                prof = await self.profile(ext) or Profile(external_id=ext)
-                p = directory.upsert_person(self.s, self.now, self.ws.id, prof)  # type: ignore[arg-type]
+                found = await self.profile(ext)
+                p = directory.upsert_person(self.s, self.now, self.ws.id,  # type: ignore[arg-type]
+                                            found or Profile(external_id=ext))
             return p
         if EMAIL.match(token):
             p = directory.find_by_email(self.s, self.ws.id, token)  # type: ignore[arg-type]
@@ -89,9 +90,9 @@ class Ctx:
 
     def pairs_of(self, person: Person, statuses: tuple[str, ...] = ("active", "paused")) -> list[Pair]:
         return list(self.s.exec(
-            select(Pair).where(or_(Pair.sponsor_id == person.id, Pair.sponsoree_id == person.id),
-                               Pair.status.in_(statuses))  # type: ignore[attr-defined]
-            .order_by(Pair.id)
+            select(Pair).where(or_(col(Pair.sponsor_id) == person.id, col(Pair.sponsoree_id) == person.id),
+                               col(Pair.status).in_(statuses))
+            .order_by(col(Pair.id))
         ).all())
 
     def person(self, person_id: int) -> Person:

@@ -159,7 +159,9 @@ NUDGE_OPENERS = (
 
 # --- strategy 3: light touches ------------------------------------------------------------------------
 
-LIGHT_TOUCH_OPENER = "It's been {days} days since you and {partner} were in touch. One light touch keeps the thread warm:"
+LIGHT_TOUCH_OPENER = (
+    "It's been {days} days since you and {partner} were in touch. One light touch keeps the thread warm:"
+)
 LIGHT_TOUCHES = (
     "Send {partner} an article or podcast you enjoyed, with one line on why it made you think of them.",
     "React to or comment on something {partner} shared recently.",
@@ -225,7 +227,8 @@ PREP_OPENERS = (
 )
 
 REVIEW_OPENERS = (
-    "Quarter {quarter} with {partner}: time for a quick review. What's working, what isn't, and what's your next waypoint?",
+    "Quarter {quarter} with {partner}: time for a quick review. "
+    "What's working, what isn't, and what's your next waypoint?",
     "{quarter} quarter(s) in. Take five minutes with {partner} to look back and course-correct.",
 )
 

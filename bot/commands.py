@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import csvio, privacy, reports
 from bot.actor import Ctx, say
@@ -71,7 +71,8 @@ async def run(c: Ctx, text: str) -> Response:
     name = ALIASES.get(words[0].lower(), words[0].lower())
     handler = HANDLERS.get(name)
     if handler is None:
-        return Response(reply=help_message(c.is_admin, intro=f"I don't know `{words[0][:30]}` yet. Here's what I can do:"))
+        intro = f"I don't know `{words[0][:30]}` yet. Here's what I can do:"
+        return Response(reply=help_message(c.is_admin, intro=intro))
     rest = text.strip()
     # everything after the command word, raw (for free text like wins and notes)
     idx = rest.lower().find(words[0].lower())
@@ -136,7 +137,8 @@ def me_message(c: Ctx) -> Message:
         me.snoozed_until > c.now else "active")
     items = [("Prompts", state), ("Your time zone", tz)]
     if nxt is not None:
-        items.insert(0, ("Next prompt", f"{nxt.due_at.astimezone(zone(tz)):%a %d %b %H:%M} ({nxt.kind.replace('_', ' ')})"))
+        when = nxt.due_at.astimezone(zone(tz))
+        items.insert(0, ("Next prompt", f"{when:%a %d %b %H:%M} ({nxt.kind.replace('_', ' ')})"))
     if me.prompt_time:
         items.append(("Your prompt time", f"{WEEKDAYS[me.prompt_weekday or 0].title()} {me.prompt_time}"))
     mb.add(Fields(tuple(items)))
@@ -354,7 +356,8 @@ async def _program(c: Ctx, args: list[str], raw: str) -> Response:
         lines = []
         for p in progs:
             n = len(c.s.exec(select(Pair.id).where(Pair.program_id == p.id, Pair.status == "active")).all())
-            lines.append((p.name, f"{p.kind}, {p.length_weeks} weeks from {p.start_date:%d %b %Y}, {n} active pairs, {p.status}"))
+            lines.append((p.name, f"{p.kind}, {p.length_weeks} weeks from {p.start_date:%d %b %Y}, "
+                                  f"{n} active pairs, {p.status}"))
         return Response(reply=MessageBuilder(kind="programs").add(Heading("Programs"), Fields(tuple(lines))).build())
     if sub == "show":
         prog = c.program(" ".join(args[1:]) or None)
@@ -443,7 +446,7 @@ async def _target_pair(c: Ctx, args: list[str], command: str) -> Pair:
         raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
     q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
     for p in people:
-        q = q.where(or_(Pair.sponsor_id == p.id, Pair.sponsoree_id == p.id))
+        q = q.where(or_(col(Pair.sponsor_id) == p.id, col(Pair.sponsoree_id) == p.id))
     pairs = [p for p in c.s.exec(q).all() if c.s.get(Program, p.program_id).workspace_id == c.ws.id]  # type: ignore[union-attr]
     if not pairs:
         raise UserError(f"{' and '.join(p.name for p in people)} {'is' if len(people) == 1 else 'are'} "

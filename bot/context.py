@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from bot.prompts import Digest, PersonView, PromptContext
 from storage.models import CheckIn, Goal, Pair, Person, Program, Prompt, Win, Workspace
@@ -24,45 +25,45 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
     """One query for everything the prompts' messages need (no digest)."""
     q = (
         select(
-            Prompt.id, Prompt.kind, Prompt.week, Prompt.phase, Prompt.strategy, Prompt.variant,
-            Prompt.recipient_id, Prompt.audience, Prompt.payload, Prompt.due_at, Prompt.attempts,
-            Prompt.platform_ref, Prompt.status, Prompt.answer,
-            Pair.id.label("pair_id"), Pair.status.label("pair_status"), Pair.unanswered_checkins,
-            Pair.last_touch_at, Pair.sponsor_id, Pair.sponsoree_id,
-            Program.name.label("program_name"), Program.kind.label("program_kind"),
-            Program.default_tz, Program.status.label("program_status"),
-            Workspace.id.label("ws_id"), Workspace.platform, Workspace.external_id.label("ws_ext"),
-            Workspace.status.label("ws_status"), Workspace.credentials_enc,
-            SponsorP.name.label("sp_name"), SponsorP.external_id.label("sp_ext"), SponsorP.tz.label("sp_tz"),
-            SponsorP.address.label("sp_address"),
-            SponsoreeP.name.label("se_name"), SponsoreeP.external_id.label("se_ext"),
-            SponsoreeP.tz.label("se_tz"), SponsoreeP.address.label("se_address"),
+            col(Prompt.id), col(Prompt.kind), col(Prompt.week), col(Prompt.phase), col(Prompt.strategy),
+            col(Prompt.variant), col(Prompt.recipient_id), col(Prompt.audience), col(Prompt.payload),
+            col(Prompt.due_at), col(Prompt.attempts), col(Prompt.platform_ref), col(Prompt.status), col(Prompt.answer),
+            col(Pair.id).label("pair_id"), col(Pair.status).label("pair_status"), col(Pair.unanswered_checkins),
+            col(Pair.last_touch_at), col(Pair.sponsor_id), col(Pair.sponsoree_id),
+            col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
+            col(Program.default_tz), col(Program.status).label("program_status"),
+            col(Workspace.id).label("ws_id"), col(Workspace.platform), col(Workspace.external_id).label("ws_ext"),
+            col(Workspace.status).label("ws_status"), col(Workspace.credentials_enc),
+            col(SponsorP.name).label("sp_name"), col(SponsorP.external_id).label("sp_ext"),
+            col(SponsorP.tz).label("sp_tz"), col(SponsorP.address).label("sp_address"),
+            col(SponsoreeP.name).label("se_name"), col(SponsoreeP.external_id).label("se_ext"),
+            col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
         )
-        .join(Pair, Pair.id == Prompt.pair_id)
-        .join(Program, Program.id == Pair.program_id)
-        .join(Workspace, Workspace.id == Program.workspace_id)
-        .join(SponsorP, SponsorP.id == Pair.sponsor_id)
-        .join(SponsoreeP, SponsoreeP.id == Pair.sponsoree_id)
-        .where(Prompt.id.in_(prompt_ids))  # type: ignore[attr-defined]
+        .join(Pair, col(Pair.id) == col(Prompt.pair_id))
+        .join(Program, col(Program.id) == col(Pair.program_id))
+        .join(Workspace, col(Workspace.id) == col(Program.workspace_id))
+        .join(SponsorP, col(SponsorP.id) == col(Pair.sponsor_id))
+        .join(SponsoreeP, col(SponsoreeP.id) == col(Pair.sponsoree_id))
+        .where(col(Prompt.id).in_(prompt_ids))
     )
     return list(conn.execute(q).all())
 
 
 def digest(conn: Connection, pair_id: int, last_touch: datetime | None) -> Digest:
     goals = conn.execute(
-        select(Goal.text).where(Goal.pair_id == pair_id, Goal.done.is_(False))  # type: ignore[attr-defined]
-        .order_by(Goal.id.desc()).limit(3)  # type: ignore[union-attr]
+        select(col(Goal.text)).where(col(Goal.pair_id) == pair_id, col(Goal.done).is_(False))
+        .order_by(col(Goal.id).desc()).limit(3)
     ).scalars().all()
     wins = conn.execute(
-        select(Win.text).where(Win.pair_id == pair_id, Win.shared.is_(True))  # type: ignore[attr-defined]
-        .order_by(Win.id.desc()).limit(3)  # type: ignore[union-attr]
+        select(col(Win.text)).where(col(Win.pair_id) == pair_id, col(Win.shared).is_(True))
+        .order_by(col(Win.id).desc()).limit(3)
     ).scalars().all()
     trend = conn.execute(
-        select(CheckIn.momentum).where(CheckIn.pair_id == pair_id, CheckIn.momentum.is_not(None))  # type: ignore[union-attr]
-        .order_by(CheckIn.id.desc()).limit(4)  # type: ignore[union-attr]
+        select(col(CheckIn.momentum)).where(col(CheckIn.pair_id) == pair_id, col(CheckIn.momentum).is_not(None))
+        .order_by(col(CheckIn.id).desc()).limit(4)
     ).scalars().all()
     return Digest(goals=tuple(goals), wins=tuple(wins), last_contact=last_touch,
-                  trend=tuple(int(x) for x in reversed(trend)))
+                  trend=tuple(int(x) for x in reversed(trend) if x is not None))
 
 
 def context_from_row(r: Any, now: datetime, dig: Digest | None = None) -> PromptContext:
@@ -90,4 +91,4 @@ def load_context(conn: Connection, prompt_id: int, now: datetime) -> tuple[Promp
 
 
 def pair_of(conn: Connection, pair_id: int) -> Any:
-    return conn.execute(select(Pair).where(Pair.id == pair_id)).scalar_one_or_none()
+    return conn.execute(select(Pair).where(col(Pair.id) == pair_id)).scalar_one_or_none()

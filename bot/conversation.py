@@ -37,7 +37,8 @@ SORRY = say("Sorry, something went wrong on my side and nothing was changed. Ple
 
 ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
 ACTIONS: dict[str, ActionHandler] = {}
-FORMS: dict[str, Callable[[Ctx, Interaction], Awaitable[Response]]] = {}
+FormHandler = Callable[[Ctx, Interaction], Awaitable[Response]]
+FORMS: dict[str, FormHandler] = {}
 
 
 def action(*ids: str) -> Callable[[ActionHandler], ActionHandler]:
@@ -48,9 +49,8 @@ def action(*ids: str) -> Callable[[ActionHandler], ActionHandler]:
     return deco
 
 
-def form(form_id: str) -> Callable[[Callable[[Ctx, Interaction], Awaitable[Response]]],
-                                   Callable[[Ctx, Interaction], Awaitable[Response]]]:
-    def deco(fn: Callable[[Ctx, Interaction], Awaitable[Response]]) -> Callable[[Ctx, Interaction], Awaitable[Response]]:
+def form(form_id: str) -> Callable[[FormHandler], FormHandler]:
+    def deco(fn: FormHandler) -> FormHandler:
         FORMS[form_id] = fn
         return fn
     return deco
@@ -546,7 +546,7 @@ def adhoc_checkin(c: Ctx, pair: Pair) -> Message:
     if p is None:
         p = Prompt(pair_id=pair.id, recipient_id=c.me.id, workspace_id=c.ws.id, kind=PromptKind.CHECKIN,  # type: ignore[arg-type]
                    strategy=checkin_strategy(week), phase=stage_for(prog.kind, week), period=period, week=week,
-                   variant=variant_for(pair.id, PromptKind.CHECKIN, period), due_at=c.now, next_attempt_at=c.now,
+                   variant=variant_for(pair.id or 0, PromptKind.CHECKIN, period), due_at=c.now, next_attempt_at=c.now,
                    status="sent", sent_at=c.now, created_at=c.now)  # type: ignore[arg-type]
         c.s.add(p)
         c.s.flush()

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import CheckIn, Pair, Person, Program, Win
 
@@ -111,18 +111,18 @@ def export(s: Session, workspace_id: int) -> str:
     progs = {p.id: p for p in s.exec(select(Program).where(Program.workspace_id == workspace_id)).all()}
     if not progs:
         return buf.getvalue()
-    pairs = s.exec(select(Pair).where(Pair.program_id.in_(list(progs))).order_by(Pair.id)).all()  # type: ignore[attr-defined]
+    pairs = s.exec(select(Pair).where(col(Pair.program_id).in_(list(progs))).order_by(col(Pair.id))).all()
     people = {p.id: p for p in s.exec(select(Person).where(Person.workspace_id == workspace_id)).all()}
-    mom = dict(s.exec(select(CheckIn.pair_id, func.avg(CheckIn.momentum)).group_by(CheckIn.pair_id)).all())
-    wins = dict(s.exec(select(Win.pair_id, func.count()).where(Win.shared.is_(True))  # type: ignore[attr-defined]
-                       .group_by(Win.pair_id)).all())
+    mom = dict(s.exec(select(CheckIn.pair_id, func.avg(CheckIn.momentum)).group_by(col(CheckIn.pair_id))).all())
+    wins = dict(s.exec(select(Win.pair_id, func.count()).where(col(Win.shared).is_(True))
+                       .group_by(col(Win.pair_id))).all())
     for p in pairs:
         prog, sp, se = progs[p.program_id], people.get(p.sponsor_id), people.get(p.sponsoree_id)
-        avg = mom.get(p.id)
+        avg = mom.get(p.id or 0)
         w.writerow([
             prog.name, prog.kind, sp.name if sp else "", (sp.email or "") if sp else "",
             se.name if se else "", (se.email or "") if se else "", p.status, p.start_date.isoformat(),
             p.last_touch_at.date().isoformat() if p.last_touch_at else "", p.checkins_sent, p.checkins_answered,
-            f"{float(avg):.1f}" if avg is not None else "", wins.get(p.id, 0), "yes" if p.same_unit else "no",
+            f"{float(avg):.1f}" if avg is not None else "", wins.get(p.id or 0, 0), "yes" if p.same_unit else "no",
         ])
     return buf.getvalue()

@@ -35,7 +35,8 @@ def sample_messages() -> dict[str, Message]:
     for stage in STAGES:
         w = weeks[stage]
         for offset in range(4):
-            out[f"checkin-{stage}-s{checkin_strategy(w + offset)}"] = prompts.checkin(_ctx(Kind.CHECKIN, stage, w + offset))
+            name = f"checkin-{stage}-s{checkin_strategy(w + offset)}"
+            out[name] = prompts.checkin(_ctx(Kind.CHECKIN, stage, w + offset))
         out[f"checkin-{stage}-slowed"] = prompts.checkin(_ctx(Kind.CHECKIN, stage, w, slowed=True))
         out[f"nudge-{stage}"] = prompts.nudge(_ctx(Kind.NUDGE, stage, w, "senior", digest=Digest(
             goals=("Lead the Q3 platform migration", "Present at the all-hands"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.planner import replan_person
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Prompt, Touchpoint, Win
@@ -23,7 +23,8 @@ def _row(obj: Any, *fields: str) -> dict[str, Any]:
 
 def my_data(s: Session, person: Person) -> str:
     """Everything we store about ``person``, including their own private notes (for them only)."""
-    pairs = s.exec(select(Pair).where(or_(Pair.sponsor_id == person.id, Pair.sponsoree_id == person.id))).all()
+    mine = or_(col(Pair.sponsor_id) == person.id, col(Pair.sponsoree_id) == person.id)
+    pairs = s.exec(select(Pair).where(mine)).all()
     pair_ids = [p.id for p in pairs]
     out: dict[str, Any] = {
         "person": _row(person, "name", "email", "tz", "locale", "country", "unit", "opted_out", "paused",
@@ -57,15 +58,15 @@ def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:
     res = conn.execute(update(Touchpoint.__table__).where(Touchpoint.__table__.c.author_id == pid)  # type: ignore[attr-defined]
                        .values(note=None, shared=False))
     counts["touchpoints_scrubbed"] = res.rowcount
-    for model in (Win, Goal, Agenda):
-        res = conn.execute(delete(model.__table__).where(model.__table__.c.author_id == pid))  # type: ignore[attr-defined]
-        counts[f"{model.__tablename__}_deleted"] = res.rowcount
+    for table, name in ((Win.__table__, "wins"), (Goal.__table__, "goals"), (Agenda.__table__, "agendas")):  # type: ignore[attr-defined]
+        res = conn.execute(delete(table).where(table.c.author_id == pid))
+        counts[f"{name}_deleted"] = res.rowcount
     # Prompts to them that carry someone's shared words, and unsent prompts, go too.
     P = Prompt.__table__  # type: ignore[attr-defined]
     conn.execute(update(P).where(P.c.recipient_id == pid).values(payload=None, platform_ref=None))
     replan_person(conn, pid, now)  # type: ignore[arg-type]
-    for pair in s.exec(select(Pair).where(or_(Pair.sponsor_id == pid, Pair.sponsoree_id == pid),
-                                          Pair.status != "ended")).all():
+    for pair in s.exec(select(Pair).where(or_(col(Pair.sponsor_id) == pid, col(Pair.sponsoree_id) == pid),
+                                          col(Pair.status) != "ended")).all():
         pair.status, pair.ended_at = "ended", now
         counts["pairs_ended"] = counts.get("pairs_ended", 0) + 1
     person.name = f"Erased person {pid}"

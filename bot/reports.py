@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.messages import Fields, Heading, Message, MessageBuilder, foot, para
 from storage.models import CheckIn, Pair, Person, Program, Prompt
@@ -92,7 +92,7 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     rep.active_pairs, rep.paused_pairs = len(active), sum(1 for p in pairs if p.status == "paused")
     engaged_since = now - timedelta(days=ENGAGED_DAYS)
     stalled_since = now - timedelta(days=STALLED_DAYS)
-    names = {p.id: p.name for p in s.exec(select(Person).where(Person.id.in_(  # type: ignore[attr-defined]
+    names = {p.id: p.name for p in s.exec(select(Person).where(col(Person.id).in_(
         {x.sponsor_id for x in pairs} | {x.sponsoree_id for x in pairs}))).all()}
     for p in active:
         last = p.last_touch_at
@@ -101,13 +101,13 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
         reference = last or p.created_at
         if reference < stalled_since:
             days = (now - last).days if last else None
-            rep.stalled.append(StalledPair(p.id, names.get(p.sponsor_id, "?"), names.get(p.sponsoree_id, "?"),
+            rep.stalled.append(StalledPair(p.id or 0, names.get(p.sponsor_id, "?"), names.get(p.sponsoree_id, "?"),
                                            days, suggest(days, p.unanswered_checkins)))
     ids = [p.id for p in pairs]
     since = now - RESPONSE_WINDOW
     if ids:
         row = s.exec(
-            select(func.count(), func.count(Prompt.answered_at)).where(
+            select(func.count(), func.count(col(Prompt.answered_at))).where(
                 Prompt.pair_id.in_(ids), Prompt.kind == "checkin", Prompt.status == "sent",  # type: ignore[attr-defined]
                 Prompt.sent_at >= since,  # type: ignore[operator]
             )
@@ -121,7 +121,7 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
         rep.pay_it_forward = int(s.exec(
             select(func.count()).where(Prompt.pair_id.in_(ids), Prompt.answer == "forward")  # type: ignore[attr-defined]
         ).one())
-    active_ids = [p.id for p in active]
+    active_ids = [p.id for p in active if p.id is not None]
     rep.momentum_recent = _avg(s, active_ids, now - timedelta(weeks=4), now + timedelta(seconds=1))
     rep.momentum_before = _avg(s, active_ids, now - timedelta(weeks=8), now - timedelta(weeks=4))
     people = {x.sponsor_id for x in active} | {x.sponsoree_id for x in active}
@@ -131,7 +131,7 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
                 and_(Person.id.in_(people), Person.unreachable_reason.is_not(None)))  # type: ignore[attr-defined,union-attr]
             .group_by(Person.unreachable_reason)
         ).all():
-            rep.unreachable[reason] = int(n)
+            rep.unreachable[reason or "unknown"] = int(n)
     rep.stalled.sort(key=lambda x: -(x.days or 10_000))
     return rep
 
@@ -143,7 +143,8 @@ def render(rep: Report) -> Message:
         Fields((
             ("Active pairs", f"{rep.active_pairs}" + (f" (+{rep.paused_pairs} paused)" if rep.paused_pairs else "")),
             ("Engagement", f"{rep.engagement:.0f}% of pairs in touch in the last {ENGAGED_DAYS} days"),
-            ("Check-in response rate", f"{rep.response_rate:.0f}% ({rep.checkins_answered}/{rep.checkins_sent}, 8 weeks)"),
+            ("Check-in response rate",
+             f"{rep.response_rate:.0f}% ({rep.checkins_answered}/{rep.checkins_sent}, 8 weeks)"),
             ("Momentum", rep.trend),
         )),
     )

@@ -92,10 +92,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """The storage under test, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        d = _sqlite_db(tmp_path)
-    else:
-        d = Database(request.getfixturevalue("pg_url"))
+    d = _sqlite_db(tmp_path) if request.param == "sqlite" else Database(request.getfixturevalue("pg_url"))
     yield d
     d.dispose()
 

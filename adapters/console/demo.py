@@ -193,7 +193,8 @@ class Demo:
                 self.out(f"\n\u2550\u2550\u2550 Week {w} \u00b7 {now:%a %d %b %Y} " + "\u2550" * 30)
                 if w == 3:
                     resp = await self.act("U_AISHA", Kind.COMMAND, text="win Shipped the onboarding revamp early")
-                    self.out("Aisha > /momentum win Shipped the onboarding revamp early\n   " + (resp.reply.text if resp.reply else ""))
+                    self.out("Aisha > /momentum win Shipped the onboarding revamp early")
+                    self.out("   " + (resp.reply.text if resp.reply else ""))
             if now.hour % 6 == 0:
                 self.m.plan(now)
             before = len(self.console.sent)
@@ -214,5 +215,5 @@ def run_demo(weeks: int, db_path: Path, interactive: bool) -> int:
     if db_path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(str(db_path) + suffix).unlink(missing_ok=True)
-    demo = Demo(weeks, db_path, interactive and sys.stdin.isatty() or interactive)
+    demo = Demo(weeks, db_path, (interactive and sys.stdin.isatty()) or interactive)
     return asyncio.run(demo.run())
