@@ -166,9 +166,7 @@ class SlackApi:
             raise PlatformError("not_installed", retryable=False, scope=FailureScope.WORKSPACE)
         c = self._clients.get(token)
         if c is None:
-            c = AsyncWebClient(
-                token=token, base_url=self.settings.api_base_url, session=self.session(), timeout=30
-            )
+            c = AsyncWebClient(token=token, base_url=self.settings.api_base_url, session=self.session(), timeout=30)
             self._clients[token] = c
         return c
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,9 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 def profile_from_user(user: Mapping[str, Any]) -> Profile:
     """A users.info / user_change ``user`` object -> Profile."""
     prof = user.get("profile") or {}
-    name = (
-        prof.get("display_name") or prof.get("real_name") or user.get("real_name") or user.get("name") or None
-    )
+    name = prof.get("display_name") or prof.get("real_name") or user.get("real_name") or user.get("name") or None
     is_admin = None
     if "is_admin" in user or "is_owner" in user:
         is_admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
@@ -50,6 +49,7 @@ class SlackPlatform:
         self.profile_ttl_s = profile_ttl_s
         self._profiles: dict[tuple[str, str], tuple[float, Profile]] = {}
         self._dm_channels: dict[tuple[str, str], str] = {}
+        self._opening: dict[tuple[str, str], asyncio.Future[str]] = {}
 
     # --- conversations --------------------------------------------------------------------------
 
@@ -58,12 +58,25 @@ class SlackPlatform:
         cached = self._dm_channels.get(key)
         if cached:
             return cached
-        data = await self.api.call(team, "conversations.open", json={"users": ",".join(users)})
-        channel = str((data.get("channel") or {}).get("id", ""))
-        if not channel:
-            raise PlatformError("channel_not_found", retryable=True)
-        self._dm_channels[key] = channel
-        return channel
+        pending = self._opening.get(key)
+        if pending is not None:  # someone is opening this DM right now: share their answer
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._opening[key] = future
+        try:
+            data = await self.api.call(team, "conversations.open", json={"users": ",".join(users)})
+            channel = str((data.get("channel") or {}).get("id", ""))
+            if not channel:
+                raise PlatformError("channel_not_found", retryable=True)
+            self._dm_channels[key] = channel
+            future.set_result(channel)
+            return channel
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        finally:
+            self._opening.pop(key, None)
 
     async def post(self, team: str, channel: str, message: Message) -> dict[str, Any]:
         payload = render_message(message)
@@ -91,9 +104,7 @@ class SlackPlatform:
         addresses = {} if known == channel else {to.person_id: {"channel": channel}}
         return Delivered(ref=ref, addresses=addresses)
 
-    async def send_group(
-        self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message
-    ) -> Delivered:
+    async def send_group(self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message) -> Delivered:
         team = workspace.external_id
         channel = await self.open_dm(team, [r.external_id for r in to])
         return Delivered(ref=await self.post(team, channel, message))

@@ -160,9 +160,7 @@ def _message_block(block: m.Block, ids: _Counter) -> list[Block]:
             )
             for btn in block.buttons
         ]
-        return [
-            ActionsBlock(elements=elements[i : i + MAX_ACTIONS]) for i in range(0, len(elements), MAX_ACTIONS)
-        ]
+        return [ActionsBlock(elements=elements[i : i + MAX_ACTIONS]) for i in range(0, len(elements), MAX_ACTIONS)]
     if isinstance(block, m.Choice):
         # In a message a choice is a row of buttons sending field_id + the option's value (a
         # select when there are too many options for a row).
@@ -179,9 +177,7 @@ def _message_block(block: m.Block, ids: _Counter) -> list[Block]:
             ]
             return [label, ActionsBlock(elements=row)]
         opts = [_option(o) for o in block.options[:MAX_SELECT]]
-        initial = next(
-            (x for x, o in zip(opts, block.options, strict=False) if o.value == block.initial), None
-        )
+        initial = next((x for x, o in zip(opts, block.options, strict=False) if o.value == block.initial), None)
         select = StaticSelectElement(
             action_id=ids.next(block.field_id),
             placeholder=_pt(block.label, 150),
@@ -234,9 +230,7 @@ def _input_block(block: m.Block) -> Block | None:
         )
     if isinstance(block, m.Choice):
         opts = [_option(o) for o in block.options[:MAX_SELECT]]
-        initial = next(
-            (x for x, o in zip(opts, block.options, strict=False) if o.value == block.initial), None
-        )
+        initial = next((x for x, o in zip(opts, block.options, strict=False) if o.value == block.initial), None)
         element: Any
         if len(opts) <= MAX_RADIO:
             element = RadioButtonsElement(action_id=block.field_id, options=opts, initial_option=initial)

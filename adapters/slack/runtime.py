@@ -48,6 +48,10 @@ _LOGGER = logging.getLogger(__name__)
 
 COMMAND = "/momentum"
 SUBMIT_BUDGET_S = 2.5  # Slack closes a view_submission after 3 s
+# Background work yields to acknowledgements: while requests are in flight a job waits, but
+# never longer than this (a trigger_id for views.open lives 3 s; response_url 30 minutes).
+DEFER_MAX_S = 1.5
+BACKGROUND_CONCURRENCY = 2
 TOKEN_TTL_S = 300.0
 SORRY = Message(
     text="Sorry, something went wrong on my side. Please try again in a minute.",
@@ -80,6 +84,10 @@ class SlackRuntime:
         self.settings = settings
         self.seen = SeenEvents()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.inflight = 0  # HTTP requests being answered right now
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._slots = asyncio.Semaphore(BACKGROUND_CONCURRENCY)
         self._tokens: dict[str, tuple[float, str]] = {}
         self.install_store: AsyncEncryptedInstallationStore | None = None
         if settings.oauth_enabled:
@@ -137,13 +145,38 @@ class SlackRuntime:
     # --- background work ------------------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guard(coro))
+        """Run ``coro`` after the current acknowledgements (see ``DEFER_MAX_S``)."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._guard(coro, loop.time()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guard(self, coro: Awaitable[None]) -> None:
+    async def _my_turn(self, born: float) -> None:
+        loop = asyncio.get_running_loop()
+        while self.inflight > 0:
+            left = born + DEFER_MAX_S - loop.time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._idle.wait(), left)
+            except TimeoutError:
+                return
+
+    def request_started(self) -> None:
+        self.inflight += 1
+        self._idle.clear()
+
+    def request_finished(self) -> None:
+        self.inflight -= 1
+        if self.inflight <= 0:
+            self.inflight = 0
+            self._idle.set()
+
+    async def _guard(self, coro: Coroutine[Any, Any, None], born: float) -> None:
         try:
-            await coro
+            await self._my_turn(born)
+            async with self._slots:
+                await coro
         except PlatformError as exc:
             _LOGGER.warning("slack call failed: %s (retryable=%s)", exc.reason, exc.retryable)
         except Exception:
@@ -201,9 +234,7 @@ class SlackRuntime:
                 if ephemeral_container and respond is not None:
                     await respond(**render_message(resp.update), replace_original=True)
                 else:
-                    await self.platform.update_message(
-                        team, message_ref["channel"], message_ref["ts"], resp.update
-                    )
+                    await self.platform.update_message(team, message_ref["channel"], message_ref["ts"], resp.update)
             elif reply is None:
                 reply = resp.update
         if resp.errors and reply is None and resp.form is None:
@@ -218,9 +249,7 @@ class SlackRuntime:
     async def _reply(self, team: str, user: str, message: Message, respond: Any, channel: str | None) -> None:
         if respond is not None:
             # response_url: private to the person ("ephemeral"), no scope needed.
-            result = await respond(
-                **render_message(message), response_type="ephemeral", replace_original=False
-            )
+            result = await respond(**render_message(message), response_type="ephemeral", replace_original=False)
             status = getattr(result, "status_code", 200)
             if status < 300:
                 return
@@ -235,9 +264,7 @@ class SlackRuntime:
 
     def _build_bolt(self) -> AsyncApp:
         s = self.settings
-        client = AsyncWebClient(
-            base_url=s.api_base_url, token=s.bot_token.get_secret_value() if s.bot_token else None
-        )
+        client = AsyncWebClient(base_url=s.api_base_url, token=s.bot_token.get_secret_value() if s.bot_token else None)
         kwargs: dict[str, Any] = {
             "signing_secret": self._secret(),
             "client": client,
@@ -391,9 +418,7 @@ class SlackRuntime:
             return None
         if resp.form is not None:
             await ack(response_action="update", view=render_form(resp.form, ref))
-            resp = Response(
-                reply=resp.reply, update=resp.update, attachment=resp.attachment, ephemeral=resp.ephemeral
-            )
+            resp = Response(reply=resp.reply, update=resp.update, attachment=resp.attachment, ephemeral=resp.ephemeral)
         else:
             await ack()
         self.spawn(self.show(resp, team=str(team), user=user, message_ref=ref))
@@ -442,9 +467,7 @@ class SlackRuntime:
         team = str(body.get("team_id") or context.team_id or "")
         self.spawn(self._message(team, str(user), str(channel), event, event_id))
 
-    async def _message(
-        self, team: str, user: str, channel: str, event: dict[str, Any], event_id: str | None
-    ) -> None:
+    async def _message(self, team: str, user: str, channel: str, event: dict[str, Any], event_id: str | None) -> None:
         interaction = Interaction(
             platform="slack",
             workspace=team,
@@ -507,6 +530,13 @@ class SlackRuntime:
 
     async def handle_events(self, request: web.Request) -> web.Response:
         """POST /slack/events: Events API, slash command and interactivity on one URL."""
+        self.request_started()
+        try:
+            return await self._handle_events(request)
+        finally:
+            self.request_finished()
+
+    async def _handle_events(self, request: web.Request) -> web.Response:
         body = await request.text()
         try:
             bolt_req = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]

@@ -126,9 +126,7 @@ def load_slack_settings(secret_key_set: bool | None = None, **overrides: Any) ->
     if s.signing_secret and not (s.bot_token or s.client_id or s.client_secret):
         problems.append("SLACK_BOT_TOKEN: required (or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET for OAuth)")
     if s.oauth_enabled and not secret_key_set:
-        problems.append(
-            "MOMENTUM_SECRET_KEY: required with SLACK_CLIENT_ID (bot tokens are stored encrypted)"
-        )
+        problems.append("MOMENTUM_SECRET_KEY: required with SLACK_CLIENT_ID (bot tokens are stored encrypted)")
     if s.scopes:
         from adapters.slack.scopes import BOT_SCOPES
 

@@ -143,9 +143,7 @@ class AsyncStateStore(AsyncOAuthStateStore):
     """slack_sdk's SQLAlchemy OAuth state store (table ``slack_oauth_states``), async."""
 
     def __init__(self, engine: Engine, expiration_seconds: int = 600) -> None:
-        self.store = SQLAlchemyOAuthStateStore(
-            expiration_seconds=expiration_seconds, engine=engine, logger=_LOGGER
-        )
+        self.store = SQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=engine, logger=_LOGGER)
 
     @property
     def logger(self) -> logging.Logger:

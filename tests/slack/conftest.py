@@ -184,9 +184,7 @@ async def start_server(momentum: Momentum, settings: SlackSettings) -> tuple[web
 
 
 @pytest.fixture
-async def slack_server(
-    momentum: Momentum, fake_slack: FakeSlack, signer: Signer
-) -> AsyncIterator[SlackServer]:
+async def slack_server(momentum: Momentum, fake_slack: FakeSlack, signer: Signer) -> AsyncIterator[SlackServer]:
     """The real aiohttp server with ``mount()`` on 127.0.0.1:0, talking to the fake Slack."""
     runner, url = await start_server(momentum, slack_settings_for(fake_slack))
     runtime = runner.app[SLACK_RUNTIME]

@@ -20,6 +20,7 @@ class Call:
     body: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    rejected: bool = False  # answered 429 by the rate limit
 
 
 @dataclass
@@ -166,9 +167,8 @@ class FakeSlack:
         self.calls.append(Call(method, body, token))
         if self._limited(method):
             self.rejected_429 += 1
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-            )
+            self.calls[-1].rejected = True
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         rules = self.rules.get(method)
         if rules:
             rule = rules[0]

@@ -30,9 +30,7 @@ async def _pilot_pair(server: SlackServer) -> None:
     assert len(replies) == 2
 
 
-async def _deliver_until_dm(
-    server: SlackServer, momentum: Momentum, clock: FakeClock, user: str
-) -> dict[str, Any]:
+async def _deliver_until_dm(server: SlackServer, momentum: Momentum, clock: FakeClock, user: str) -> dict[str, Any]:
     """Move the fake clock forward until a DM reaches ``user``; return the recorded chat.postMessage."""
     channel = server.fake.dm_channel(user)
     for _ in range(24 * 14):

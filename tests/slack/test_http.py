@@ -26,12 +26,8 @@ async def test_url_verification_challenge(slack_server: SlackServer) -> None:
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in text
 
 
-async def test_bad_signature_is_401_and_nothing_runs(
-    slack_server: SlackServer, scripted: ScriptedCore
-) -> None:
-    body = urllib.parse.urlencode(
-        {"team_id": "T1", "user_id": "UADMIN", "command": "/momentum", "text": "help"}
-    )
+async def test_bad_signature_is_401_and_nothing_runs(slack_server: SlackServer, scripted: ScriptedCore) -> None:
+    body = urllib.parse.urlencode({"team_id": "T1", "user_id": "UADMIN", "command": "/momentum", "text": "help"})
     headers = slack_server.signer.headers(body, content_type=FORM)
     headers["X-Slack-Signature"] = "v0=" + "0" * 64
     status, _ = await slack_server.post(body, headers)
@@ -42,9 +38,7 @@ async def test_bad_signature_is_401_and_nothing_runs(
 
 
 async def test_stale_timestamp_is_401(slack_server: SlackServer, scripted: ScriptedCore) -> None:
-    body = urllib.parse.urlencode(
-        {"team_id": "T1", "user_id": "UADMIN", "command": "/momentum", "text": "help"}
-    )
+    body = urllib.parse.urlencode({"team_id": "T1", "user_id": "UADMIN", "command": "/momentum", "text": "help"})
     status, _ = await slack_server.post(
         body, slack_server.signer.headers(body, content_type=FORM, ts=int(time.time()) - 10 * 60)
     )
@@ -73,9 +67,7 @@ async def test_malformed_bodies_are_4xx_never_500(slack_server: SlackServer, scr
     assert scripted.seen == []
 
 
-async def test_slash_command_acks_then_replies_ephemeral(
-    slack_server: SlackServer, scripted: ScriptedCore
-) -> None:
+async def test_slash_command_acks_then_replies_ephemeral(slack_server: SlackServer, scripted: ScriptedCore) -> None:
     scripted.answers.append(Response(reply=Message(text="Hi <b> & co", blocks=(para("Hi <b> & co"),))))
     status, text = await slack_server.command("pair <@USAM|sam> <@UKIM> Pilot &amp; co")
     assert status == 200 and text == ""
@@ -112,9 +104,7 @@ async def test_slow_core_still_acks_at_once(slack_server: SlackServer, momentum,
 async def test_command_form_opens_modal_and_submit_errors_inline(
     slack_server: SlackServer, scripted: ScriptedCore
 ) -> None:
-    form = Form(
-        "win.form", "Share a win", "Share", (TextInput("win", "Your win", optional=False),), state="p=7"
-    )
+    form = Form("win.form", "Share a win", "Share", (TextInput("win", "Your win", optional=False),), state="p=7")
     scripted.answers.append(Response(form=form))
     await slack_server.command("win")
     await slack_server.settle()
@@ -152,9 +142,7 @@ async def test_command_form_opens_modal_and_submit_errors_inline(
     assert post["text"] == "Shared with Kim." and post["channel"].startswith("D")
 
 
-async def test_button_click_updates_the_original_message(
-    slack_server: SlackServer, scripted: ScriptedCore
-) -> None:
+async def test_button_click_updates_the_original_message(slack_server: SlackServer, scripted: ScriptedCore) -> None:
     prompt = Message(
         text="Did you meet?",
         blocks=(
@@ -168,9 +156,7 @@ async def test_button_click_updates_the_original_message(
     button = sent["blocks"][1]["elements"][1]
     assert button["action_id"] == "checkin.met#2"
 
-    scripted.answers.append(
-        Response(update=Message(text="Noted: not yet", blocks=(para("Noted: *not yet*"),)))
-    )
+    scripted.answers.append(Response(update=Message(text="Noted: not yet", blocks=(para("Noted: *not yet*"),))))
     status, _ = await slack_server.click(
         {"ts": ref["ts"], "blocks": sent["blocks"]}, button, user="USAM", channel="DSAM"
     )
@@ -213,18 +199,12 @@ async def test_direct_message_and_retry_is_not_double_recorded(
     await slack_server.settle()
     assert len(scripted.seen) == 1
     msg = scripted.seen[0]
-    assert (
-        msg.kind == Kind.MESSAGE
-        and msg.event_id == "EvDM1"
-        and msg.text == "win closed the deal with <@UKIM>"
-    )
+    assert msg.kind == Kind.MESSAGE and msg.event_id == "EvDM1" and msg.text == "win closed the deal with <@UKIM>"
     (post,) = slack_server.fake.of("chat.postMessage")
     assert post["channel"] == "DSAM" and post["text"] == "Logged."
 
 
-async def test_bot_messages_and_subtypes_are_ignored(
-    slack_server: SlackServer, scripted: ScriptedCore
-) -> None:
+async def test_bot_messages_and_subtypes_are_ignored(slack_server: SlackServer, scripted: ScriptedCore) -> None:
     base = {"type": "message", "channel_type": "im", "channel": "DSAM", "text": "x", "ts": "1.2"}
     await slack_server.event({**base, "bot_id": "BBOT", "user": "UBOT"}, event_id="Ev2")
     await slack_server.event({**base, "user": "USAM", "subtype": "message_changed"}, event_id="Ev3")

@@ -42,11 +42,7 @@ def test_manifest_features() -> None:
     m = _manifest()
     assert m["_metadata"]["major_version"] == 1
     home = m["features"]["app_home"]
-    assert (
-        home["home_tab_enabled"]
-        and home["messages_tab_enabled"]
-        and not home["messages_tab_read_only_enabled"]
-    )
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]
     assert m["features"]["bot_user"]["display_name"] == "Momentum"
     (cmd,) = m["features"]["slash_commands"]
     assert cmd["command"] == "/momentum" and cmd["usage_hint"] == usage_hint() and cmd["description"]

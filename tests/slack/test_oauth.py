@@ -20,9 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:Deprecat
 
 
 @pytest.fixture
-async def oauth_server(
-    momentum: Momentum, fake_slack: FakeSlack, signer: Signer
-) -> AsyncIterator[SlackServer]:
+async def oauth_server(momentum: Momentum, fake_slack: FakeSlack, signer: Signer) -> AsyncIterator[SlackServer]:
     settings = slack_settings_for(fake_slack, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret")
     assert settings.oauth_enabled and settings.bot_token is None
     runner, url = await start_server(momentum, settings)

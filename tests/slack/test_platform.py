@@ -15,9 +15,7 @@ from tests.slack.fake_slack import FakeSlack
 
 WS = WorkspaceRef(id=1, platform="slack", external_id="T1")
 SAM = Recipient(person_id=7, external_id="USAM", name="Sam")
-MSG = Message(
-    text="Did you and Kim meet?", blocks=(para("Did you and Kim meet?"), buttons(Button("m", "We met")))
-)
+MSG = Message(text="Did you and Kim meet?", blocks=(para("Did you and Kim meet?"), buttons(Button("m", "We met"))))
 
 
 class Harness:
@@ -88,9 +86,7 @@ async def test_group_dm_and_update(h: Harness, fake_slack: FakeSlack) -> None:
         ("invalid_blocks", FailureScope.MESSAGE),
     ],
 )
-async def test_permanent_errors_have_a_scope(
-    h: Harness, fake_slack: FakeSlack, error: str, scope: str
-) -> None:
+async def test_permanent_errors_have_a_scope(h: Harness, fake_slack: FakeSlack, error: str, scope: str) -> None:
     fake_slack.fail("conversations.open", error)
     with pytest.raises(PlatformError) as exc:
         await h.platform.send(WS, SAM, MSG)
