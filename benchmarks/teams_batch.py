@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
@@ -74,6 +74,7 @@ def seed(momentum: Momentum, fake: FakeConnector, pairs: int) -> None:
         )
         s.add(program)
         s.flush()
+        assert program.id is not None
         for k in range(pairs):
             s.add(
                 Pair(
@@ -93,9 +94,7 @@ async def run(target: int) -> int:
     db = Database(f"sqlite:///{tmp / 'bench.db'}")
     upgrade(db.engine)
     clock = FakeClock(START)
-    settings = Settings(
-        MOMENTUM_SECRET_KEY="bench", MOMENTUM_WORKER_BATCH=500, MOMENTUM_WORKER_CONCURRENCY=32
-    )
+    settings = Settings(MOMENTUM_SECRET_KEY="bench", MOMENTUM_WORKER_BATCH=500, MOMENTUM_WORKER_CONCURRENCY=32)
     momentum = Momentum(db, settings, clock)
     teams = TeamsSettings()
     platform = TeamsPlatform(create_adapter(teams), teams)
@@ -128,7 +127,7 @@ async def run(target: int) -> int:
             left = s.exec(
                 select(Prompt).where(
                     Prompt.id.in_(due_ids),  # type: ignore[union-attr]
-                    Prompt.status.in_(("pending", "sending")),
+                    col(Prompt.status).in_(("pending", "sending")),
                 )
             ).all()
         if not left or rounds > 50:

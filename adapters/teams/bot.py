@@ -104,11 +104,7 @@ class MomentumTeamsBot:
             tz=activity.local_timezone or None,
             locale=activity.locale or None,
         )
-        address = (
-            reference_dict(TurnContext.get_conversation_reference(activity))
-            if is_personal(activity)
-            else None
-        )
+        address = reference_dict(TurnContext.get_conversation_reference(activity)) if is_personal(activity) else None
         base: dict[str, Any] = dict(
             platform="teams",
             workspace=tenant,
@@ -124,9 +120,7 @@ class MomentumTeamsBot:
                 "conversation_id": activity.conversation.id,
             }
             if render.FORM_KEY in value:
-                fields = {
-                    k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS
-                }
+                fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
                 interaction = Interaction(
                     kind=Kind.SUBMIT,
                     action_id=str(value[render.FORM_KEY]),
@@ -191,14 +185,14 @@ class MomentumTeamsBot:
         return external_id(member) or teams_id
 
     def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
-        from sqlmodel import select
+        from sqlmodel import col, select
 
         from storage.models import Person, Workspace
 
         with self.momentum.db.session() as s:
             rows = s.exec(
                 select(Person.external_id, Person.address)
-                .join(Workspace, Workspace.id == Person.workspace_id)
+                .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
                 .where(Workspace.platform == "teams", Workspace.external_id == tenant)
             ).all()
         for ext, address in rows:
@@ -228,9 +222,7 @@ class MomentumTeamsBot:
                     await ctx.update_activity(act)
                     replaced = True
                 except Exception as exc:
-                    _LOGGER.warning(
-                        "teams card update failed: %s", describe_failure(exc) or type(exc).__name__
-                    )
+                    _LOGGER.warning("teams card update failed: %s", describe_failure(exc) or type(exc).__name__)
             if not replaced:
                 cards.append((render.to_card(response.update), response.update.text))
         if response.errors:
@@ -313,19 +305,13 @@ class MomentumTeamsBot:
 
     async def on_installation_update(self, ctx: TurnContext) -> None:
         action = (ctx.activity.action or "").lower()
-        team = (
-            (ctx.activity.channel_data or {}).get("team")
-            if isinstance(ctx.activity.channel_data, dict)
-            else None
-        )
+        team = (ctx.activity.channel_data or {}).get("team") if isinstance(ctx.activity.channel_data, dict) else None
         if action.startswith("add"):
             await self.installed(ctx, team=team, welcome=False)  # conversationUpdate brings the welcome
         elif action.startswith("remove"):
             await self.uninstalled(ctx, team=team)
 
-    async def installed(
-        self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True
-    ) -> None:
+    async def installed(self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True) -> None:
         activity = ctx.activity
         tenant = tenant_of(activity)
         self.momentum.upsert_workspace("teams", tenant, name=(team or {}).get("name") if team else None)
@@ -434,9 +420,7 @@ class MomentumTeamsBot:
             address = {
                 "serviceUrl": activity.service_url,
                 "channelId": activity.channel_id,
-                "bot": {"id": activity.recipient.id, "name": activity.recipient.name}
-                if activity.recipient
-                else None,
+                "bot": {"id": activity.recipient.id, "name": activity.recipient.name} if activity.recipient else None,
                 "user": {
                     "id": member.id,
                     "name": name,
@@ -447,21 +431,19 @@ class MomentumTeamsBot:
             }
             existing = self._stored_address(tenant, ext)
             if existing and (existing.get("conversation") or {}).get("id"):
-                address = None  # keep the 1:1 chat we already have  # type: ignore[assignment]
+                address = {}  # keep the 1:1 chat we already have
         profile = Profile(external_id=ext, name=name or None, email=email or None)
-        self.momentum.upsert_person("teams", tenant, profile, address=address)
+        self.momentum.upsert_person("teams", tenant, profile, address=address or None)
 
     def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
-        from sqlmodel import select
+        from sqlmodel import col, select
 
         from storage.models import Person, Workspace
 
         with self.momentum.db.session() as s:
             row = s.exec(
                 select(Person.address)
-                .join(Workspace, Workspace.id == Person.workspace_id)
-                .where(
-                    Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext
-                )
+                .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
+                .where(Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext)
             ).first()
         return row if isinstance(row, dict) else None

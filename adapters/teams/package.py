@@ -62,9 +62,7 @@ def command_list(names: tuple[str, ...]) -> list[dict[str, str]]:
 def build_manifest(settings: TeamsSettings, base_url: str | None = None) -> dict[str, Any]:
     bot_id = settings.app_id or DEV_BOT_ID
     app_id = settings.manifest_id or (
-        settings.app_id
-        if _is_guid(settings.app_id)
-        else str(uuid.uuid5(uuid.NAMESPACE_URL, f"momentum:{bot_id}"))
+        settings.app_id if _is_guid(settings.app_id) else str(uuid.uuid5(uuid.NAMESPACE_URL, f"momentum:{bot_id}"))
     )
     manifest: dict[str, Any] = {
         "$schema": MANIFEST_SCHEMA,

@@ -170,9 +170,7 @@ class TeamsPlatform:
         self.settings = settings
         self.sleep = sleep
         self.tenant_pacer = Pacer(settings.rate_per_tenant, sleep=self._sleep, monotonic=monotonic)
-        self.conversation_pacer = Pacer(
-            settings.rate_per_conversation, sleep=self._sleep, monotonic=monotonic
-        )
+        self.conversation_pacer = Pacer(settings.rate_per_conversation, sleep=self._sleep, monotonic=monotonic)
         self.calls = 0
         self.retries = 0
 
@@ -184,9 +182,7 @@ class TeamsPlatform:
     async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
         return await self._send_activity(workspace, to, render.message_activity(message))
 
-    async def send_group(
-        self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message
-    ) -> Delivered:
+    async def send_group(self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message) -> Delivered:
         """Teams bots cannot open a group chat: send to each person's 1:1 chat, saying so."""
         names = [r.name for r in to]
         note = Message(
@@ -212,7 +208,8 @@ class TeamsPlatform:
         return Delivered(ref={"group": refs}, addresses=addresses)
 
     async def update(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
-        refs = ref.get("group") if isinstance(ref.get("group"), list) else [ref]
+        group = ref.get("group")
+        refs: list[Mapping[str, Any]] = list(group) if isinstance(group, list) else [ref]
         for one in refs:
             await self._update_one(workspace, one, message)
 
@@ -234,15 +231,11 @@ class TeamsPlatform:
 
     # --- mechanics ----------------------------------------------------------------------------
 
-    async def send_activity(
-        self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
-    ) -> Delivered:
+    async def send_activity(self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]) -> Delivered:
         """Send a prepared activity to one person's 1:1 chat (creating the chat when needed)."""
         return await self._send_activity(workspace, to, activity)
 
-    async def _send_activity(
-        self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]
-    ) -> Delivered:
+    async def _send_activity(self, workspace: WorkspaceRef, to: Recipient, activity: dict[str, Any]) -> Delivered:
         address = dict(to.address or {})
         tenant = workspace.external_id
         conversation = address.get("conversation") or {}
@@ -313,9 +306,7 @@ class TeamsPlatform:
         async def logic(ctx: TurnContext) -> None:
             ref = TurnContext.get_conversation_reference(ctx.activity)
             new_address = reference_dict(ref)
-            new_address["user"] = (
-                {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
-            )
+            new_address["user"] = {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
             if bot:
                 new_address["bot"] = bot
             conv = new_address.setdefault("conversation", {})
@@ -323,9 +314,7 @@ class TeamsPlatform:
             conv.setdefault("conversationType", "personal")
             result["address"] = new_address
             act = Activity().deserialize(payload)
-            reply = TurnContext.apply_conversation_reference(
-                act, ConversationReference().deserialize(new_address)
-            )
+            reply = TurnContext.apply_conversation_reference(act, ConversationReference().deserialize(new_address))
             ctx.activity.id = None  # a new message, not a reply to the create-conversation event
             response = await ctx.send_activity(reply)
             result["id"] = (response.id if response else "") or ""
@@ -357,11 +346,7 @@ class TeamsPlatform:
                     raise PlatformError(type(exc).__name__, retryable=True) from exc
                 error = to_platform_error(failure)
                 wait = backoff(attempt, failure.retry_after)
-                if (
-                    not error.retryable
-                    or attempt >= self.settings.max_retries
-                    or wait > self.settings.max_retry_wait_s
-                ):
+                if not error.retryable or attempt >= self.settings.max_retries or wait > self.settings.max_retry_wait_s:
                     _LOGGER.warning(
                         "teams call failed: status=%s code=%s attempts=%d",
                         failure.status,

@@ -59,9 +59,7 @@ def _escape_list_marker(m: re.Match[str]) -> str:
 
 
 def _safe_url(url: str) -> str | None:
-    return (
-        url if url.startswith(("https://", "http://", "mailto:")) and not re.search(r"[\s()]", url) else None
-    )
+    return url if url.startswith(("https://", "http://", "mailto:")) and not re.search(r"[\s()]", url) else None
 
 
 def span_markdown(span: Span) -> str:
@@ -127,18 +125,14 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
     if isinstance(block, Fields):
         if not block.items:
             return []
-        return [
-            {"type": "FactSet", "facts": [{"title": escape(k), "value": escape(v)} for k, v in block.items]}
-        ]
+        return [{"type": "FactSet", "facts": [{"title": escape(k), "value": escape(v)} for k, v in block.items]}]
     if isinstance(block, Buttons):
         if not block.buttons:
             return []
         return [
             {
                 "type": "ActionSet",
-                "actions": [
-                    _action_submit(x.label, button_data(x.action_id, x.value), x.style) for x in block.buttons
-                ],
+                "actions": [_action_submit(x.label, button_data(x.action_id, x.value), x.style) for x in block.buttons],
             }
         ]
     if isinstance(block, Choice):
@@ -161,9 +155,7 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
             {"type": "TextBlock", "text": escape(block.label), "wrap": True, "weight": "Bolder"},
             {
                 "type": "ActionSet",
-                "actions": [
-                    _action_submit(o.label, button_data(block.field_id, o.value)) for o in block.options
-                ],
+                "actions": [_action_submit(o.label, button_data(block.field_id, o.value)) for o in block.options],
             },
         ]
     if isinstance(block, TextInput):
@@ -197,9 +189,7 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def _card(
-    body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
@@ -234,10 +224,7 @@ def form_card(form: Form, errors: dict[str, str] | None = None) -> dict[str, Any
 
 
 def errors_body(errors: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        {"type": "TextBlock", "text": escape(msg), "color": "Attention", "wrap": True}
-        for msg in errors.values()
-    ]
+    return [{"type": "TextBlock", "text": escape(msg), "color": "Attention", "wrap": True} for msg in errors.values()]
 
 
 def errors_card(errors: dict[str, str]) -> dict[str, Any]:

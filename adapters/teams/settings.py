@@ -34,16 +34,12 @@ class TeamsSettings(BaseSettings):
     manifest_id: str = Field(default="", validation_alias="TEAMS_MANIFEST_ID")
     developer_name: str = Field(default="Momentum", validation_alias="TEAMS_DEVELOPER_NAME")
     website_url: str = Field(default="https://example.com/momentum", validation_alias="TEAMS_WEBSITE_URL")
-    privacy_url: str = Field(
-        default="https://example.com/momentum/privacy", validation_alias="TEAMS_PRIVACY_URL"
-    )
+    privacy_url: str = Field(default="https://example.com/momentum/privacy", validation_alias="TEAMS_PRIVACY_URL")
     terms_url: str = Field(default="https://example.com/momentum/terms", validation_alias="TEAMS_TERMS_URL")
     # Teams' documented limits: 30 requests/s per app per tenant, 7 messages/s per conversation.
     # We pace a little under them so a weekly batch never meets a 429.
     rate_per_tenant: float = Field(default=29.0, gt=0, le=1000, validation_alias="TEAMS_RATE_PER_TENANT")
-    rate_per_conversation: float = Field(
-        default=6.0, gt=0, le=100, validation_alias="TEAMS_RATE_PER_CONVERSATION"
-    )
+    rate_per_conversation: float = Field(default=6.0, gt=0, le=100, validation_alias="TEAMS_RATE_PER_CONVERSATION")
     max_retries: int = Field(default=5, ge=0, le=20, validation_alias="TEAMS_MAX_RETRIES")
     max_retry_wait_s: float = Field(default=30.0, ge=0, validation_alias="TEAMS_MAX_RETRY_WAIT")
     # Sovereign clouds / tests: where inbound tokens' signing keys are published.
@@ -77,9 +73,7 @@ class TeamsSettings(BaseSettings):
                     "required when MICROSOFT_APP_TYPE=SingleTenant (your Entra tenant id)",
                 )
         if self.app_id and not secret:
-            raise _named(
-                "MICROSOFT_APP_PASSWORD", "required when MICROSOFT_APP_ID is set (the client secret)"
-            )
+            raise _named("MICROSOFT_APP_PASSWORD", "required when MICROSOFT_APP_ID is set (the client secret)")
         if secret and not self.app_id:
             raise _named("MICROSOFT_APP_ID", "required when MICROSOFT_APP_PASSWORD is set")
         return self
@@ -106,9 +100,7 @@ def load_teams_settings(**overrides: Any) -> TeamsSettings:
         return TeamsSettings(**overrides)
     except ValidationError as exc:
         named = [
-            str(e.get("ctx", {}).get("error", ""))
-            for e in exc.errors()
-            if e["type"] == "value_error" and not e["loc"]
+            str(e.get("ctx", {}).get("error", "")) for e in exc.errors() if e["type"] == "value_error" and not e["loc"]
         ]
         if named:
             raise ConfigError("Invalid Teams configuration:\n  " + "\n  ".join(named)) from None

@@ -88,11 +88,7 @@ def validate_activity(body: Any) -> str | None:
     if not body["serviceUrl"].startswith(("https://", "http://")):
         return "activity field 'serviceUrl' must be an http(s) URL"
     for key in ("conversation", "from", "recipient"):
-        if (
-            not isinstance(body.get(key), dict)
-            or not isinstance(body[key].get("id"), str)
-            or not body[key]["id"]
-        ):
+        if not isinstance(body.get(key), dict) or not isinstance(body[key].get("id"), str) or not body[key]["id"]:
             return f"activity field '{key}.id' is required"
     if body.get("channelData") is not None and not isinstance(body["channelData"], dict):
         return "activity field 'channelData' must be an object"

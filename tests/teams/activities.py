@@ -109,24 +109,18 @@ def message(
         entities.append(
             {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.teams_id, "name": m.name}}
         )
-    entities.append(
-        {"type": "clientInfo", "locale": locale, "country": "DE", "platform": "Web", "timezone": tz}
-    )
+    entities.append({"type": "clientInfo", "locale": locale, "country": "DE", "platform": "Web", "timezone": tz})
     act.update({"text": text, "textFormat": "plain", "entities": entities, "locale": locale})
     if tz:
         act["localTimezone"] = tz
     return act
 
 
-def channel_message(
-    service_url: str, user: User, text: str, *, mentions: list[User] | None = None
-) -> dict[str, Any]:
+def channel_message(service_url: str, user: User, text: str, *, mentions: list[User] | None = None) -> dict[str, Any]:
     """``@Momentum help`` typed in a team channel: Teams includes the bot's own mention."""
     conv = {"id": f"{TEAM_ID};messageid=1700000000999", "conversationType": "channel", "isGroup": True}
     act = _base(service_url, "message", conv, user.account(), team=True)
-    entities = [
-        {"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}}
-    ]
+    entities = [{"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}}]
     for m in mentions or []:
         entities.append(
             {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.teams_id, "name": m.name}}

@@ -110,9 +110,7 @@ class FakeConnector:
         return [c for c in self.calls if c.method == "PUT" and c.status < 300]
 
     def created(self) -> list[Call]:
-        return [
-            c for c in self.calls if c.method == "POST" and c.path == "/v3/conversations" and c.status < 300
-        ]
+        return [c for c in self.calls if c.method == "POST" and c.path == "/v3/conversations" and c.status < 300]
 
     @staticmethod
     def card(call: Call) -> dict[str, Any]:
@@ -175,9 +173,7 @@ class FakeConnector:
         cid = unquote(request.match_info.get("cid", ""))
         aid = request.match_info.get("aid")
         self.calls.append(
-            Call(
-                request.method, request.path, cid, unquote(aid) if aid else None, body, status, _tenant(body)
-            )
+            Call(request.method, request.path, cid, unquote(aid) if aid else None, body, status, _tenant(body))
         )
 
     async def _body(self, request: web.Request) -> Any:
@@ -192,9 +188,7 @@ class FakeConnector:
             return refused
         await self._record(request, 201, body)
         n = next(self._ids)
-        return web.json_response(
-            {"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url}, status=201
-        )
+        return web.json_response({"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url}, status=201)
 
     async def _send(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -239,9 +233,7 @@ class FakeConnector:
         await self._record(request, 200, None)
         member = self.members.get(unquote(request.match_info["mid"]))
         if member is None:
-            return web.json_response(
-                {"error": {"code": "MemberNotFoundInConversation", "message": "no"}}, status=404
-            )
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no"}}, status=404)
         return web.json_response(member.json())
 
 

@@ -26,6 +26,7 @@ class KeyServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                body: dict[str, Any]
                 if self.path.endswith("/openid"):
                     body = {"issuer": BF_ISSUER, "jwks_uri": f"{server.url}/keys"}
                 else:

@@ -233,9 +233,7 @@ async def test_uninstall_and_blocked_bot_stop_delivery_with_reason(
     assert "ConversationBlockedByUser" in text or "unreachable" in text.lower() or "app_uninstalled" in text
 
 
-async def test_team_uninstall_keeps_people(
-    teams_server: TeamsServer, momentum: Any, roster: list[acts.User]
-) -> None:
+async def test_team_uninstall_keeps_people(teams_server: TeamsServer, momentum: Any, roster: list[acts.User]) -> None:
     await install_everyone(teams_server)
     r = await teams_server.post(acts.team_uninstall(teams_server.fake.url, acts.ADMIN))
     assert r.status == 201

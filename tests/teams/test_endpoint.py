@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ APP_ID = "11111111-2222-4333-8444-555555555555"
 
 
 @pytest.fixture
-def keys() -> AsyncIterator[KeyServer]:
+def keys() -> Iterator[KeyServer]:
     ks = KeyServer()
     yield ks
     ks.close()
@@ -80,9 +80,7 @@ async def test_request_without_token_is_rejected_and_nothing_processed(
     ],
 )
 async def test_garbage_tokens_are_rejected(secured: TeamsServer, turns: list[str], header: str) -> None:
-    r = await secured.post(
-        acts.message(secured.fake.url, acts.SAM, "help"), headers={"Authorization": header}
-    )
+    r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers={"Authorization": header})
     assert r.status == 401
     assert turns == [] and secured.fake.calls == []
 
@@ -99,21 +97,15 @@ async def test_forged_and_misaddressed_tokens_are_rejected(
         "from an unknown issuer": keys.token(APP_ID, url, issuer="https://evil.example"),
     }
     for why, token in bad.items():
-        r = await secured.post(
-            acts.message(url, acts.SAM, "help"), headers={"Authorization": f"Bearer {token}"}
-        )
+        r = await secured.post(acts.message(url, acts.SAM, "help"), headers={"Authorization": f"Bearer {token}"})
         assert r.status == 401, why
     assert turns == [] and secured.fake.calls == []
 
 
-async def test_valid_bot_framework_token_is_accepted(
-    secured: TeamsServer, turns: list[str], keys: KeyServer
-) -> None:
+async def test_valid_bot_framework_token_is_accepted(secured: TeamsServer, turns: list[str], keys: KeyServer) -> None:
     activity = acts.message(secured.fake.url, acts.SAM, "typing")
     activity["type"] = "typing"  # nothing to answer: no outbound call needs an Entra token
-    r = await secured.post(
-        activity, headers={"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
-    )
+    r = await secured.post(activity, headers={"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"})
     assert r.status in (200, 201)
     assert turns == ["typing"]
 
@@ -139,9 +131,7 @@ def _malformed(url: str) -> dict[str, tuple[Any, bytes | None]]:
     }
 
 
-async def test_malformed_activities_get_4xx_in_development_mode(
-    teams_server: TeamsServer, turns: list[str]
-) -> None:
+async def test_malformed_activities_get_4xx_in_development_mode(teams_server: TeamsServer, turns: list[str]) -> None:
     for why, (body, raw) in _malformed(teams_server.fake.url).items():
         r = await teams_server.post(body, raw=raw)
         assert 400 <= r.status < 500, (why, r.status)
@@ -158,9 +148,7 @@ async def test_malformed_activities_get_4xx_with_auth_on(secured: TeamsServer, k
 
 
 async def test_wrong_content_type_and_method(teams_server: TeamsServer) -> None:
-    async with teams_server.session.post(
-        teams_server.url, data=b"{}", headers={"Content-Type": "text/plain"}
-    ) as r:
+    async with teams_server.session.post(teams_server.url, data=b"{}", headers={"Content-Type": "text/plain"}) as r:
         assert r.status == 415
     async with teams_server.session.post(teams_server.url, data=b"{}", headers={}) as r:
         assert r.status == 415
@@ -182,9 +170,7 @@ async def test_development_mode_is_announced_loudly(
 async def test_secrets_never_reach_the_logs(
     secured: TeamsServer, keys: KeyServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = keys.token(
-        APP_ID, secured.fake.url, key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    token = keys.token(APP_ID, secured.fake.url, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
     with caplog.at_level(logging.DEBUG):
         await secured.post(
             acts.message(secured.fake.url, acts.SAM, "win my secret note"),

@@ -21,12 +21,16 @@ def prod_settings() -> TeamsSettings:
     return TeamsSettings(MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD="secret", TEAMS_APP_NAME="Momentum")
 
 
+def px(img: Image.Image, x: int, y: int) -> tuple[int, ...]:
+    value = img.getpixel((x, y))
+    assert isinstance(value, tuple)
+    return value
+
+
 def manifest_errors(manifest: dict) -> list[str]:
     schema = json.loads(require_schema("teams-manifest-1.29.schema.json").read_text())
     # Draft4Validator.iter_errors, not check_schema: one \p{L} pattern in the schema is not Python `re`.
-    return [
-        f"{list(e.path)}: {e.message[:200]}" for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)
-    ]
+    return [f"{list(e.path)}: {e.message[:200]}" for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)]
 
 
 def test_package_writes_valid_manifest_icons_and_zip(tmp_path: Path) -> None:
@@ -59,14 +63,14 @@ def test_icons_are_real_pngs_of_the_right_size(tmp_path: Path) -> None:
     write_package(tmp_path, prod_settings())
     with Image.open(tmp_path / "color.png") as color:
         assert color.format == "PNG" and color.size == (192, 192)
-        assert color.convert("RGBA").getpixel((2, 2))[3] == 255  # full colour, opaque
+        assert px(color.convert("RGBA"), 2, 2)[3] == 255  # full colour, opaque
     with Image.open(tmp_path / "outline.png") as outline:
         assert outline.format == "PNG" and outline.size == (32, 32)
         rgba = outline.convert("RGBA")
-        alphas = [rgba.getpixel((x, y))[3] for x in range(32) for y in range(32)]
-        assert rgba.getpixel((0, 0))[3] == 0  # transparent background
+        alphas = [px(rgba, x, y)[3] for x in range(32) for y in range(32)]
+        assert px(rgba, 0, 0)[3] == 0  # transparent background
         assert any(a == 255 for a in alphas)  # something is drawn
-        drawn = [rgba.getpixel((x, y))[:3] for x in range(32) for y in range(32) if rgba.getpixel((x, y))[3]]
+        drawn = [px(rgba, x, y)[:3] for x in range(32) for y in range(32) if px(rgba, x, y)[3]]
         assert all(px == (255, 255, 255) for px in drawn)  # Teams wants a white outline
 
 

@@ -54,9 +54,7 @@ def test_it_is_a_platform_without_group_chats(platform: TeamsPlatform) -> None:
     assert platform.name == "teams" and platform.supports_group is False
 
 
-async def test_send_uses_the_stored_conversation_reference(
-    platform: TeamsPlatform, teams_fake: FakeConnector
-) -> None:
+async def test_send_uses_the_stored_conversation_reference(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
     d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
     (call,) = teams_fake.sent()
     assert call.conversation_id == acts.SAM.chat and call.activity_id is None  # a new message, not a reply
@@ -68,9 +66,7 @@ async def test_send_uses_the_stored_conversation_reference(
 async def test_send_without_a_chat_creates_the_1to1_conversation_with_the_tenant(
     platform: TeamsPlatform, teams_fake: FakeConnector
 ) -> None:
-    d = await platform.send(
-        WS, Recipient(7, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)), PROMPT
-    )
+    d = await platform.send(WS, Recipient(7, acts.RIA.aad, "Ria", roster_address(teams_fake, acts.RIA)), PROMPT)
     (created,) = teams_fake.created()
     assert created.body["members"] == [{"id": acts.RIA.teams_id}]
     assert created.body["channelData"]["tenant"]["id"] == acts.TENANT and created.body["isGroup"] is False
@@ -115,18 +111,14 @@ async def test_throttling_and_transient_failures_are_retried_honouring_retry_aft
     assert [w for w in sleep.waits if w in (1.0, 2.0, 4.0)] == [1.0, 2.0, 4.0]  # doubling backoff
 
 
-async def test_persistent_5xx_gives_up_as_retryable(
-    platform: TeamsPlatform, teams_fake: FakeConnector
-) -> None:
+async def test_persistent_5xx_gives_up_as_retryable(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
     teams_fake.fail_next(503, times=50)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
     assert err.value.retryable and len(teams_fake.sent()) == platform.settings.max_retries + 1
 
 
-async def test_long_retry_after_is_handed_back_to_the_core(
-    platform: TeamsPlatform, teams_fake: FakeConnector
-) -> None:
+async def test_long_retry_after_is_handed_back_to_the_core(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
     teams_fake.fail_next(429, "Throttled", retry_after=120)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
@@ -134,9 +126,7 @@ async def test_long_retry_after_is_handed_back_to_the_core(
 
 
 @pytest.mark.parametrize("code", ["ConversationBlockedByUser", "MessageWritesBlocked"])
-async def test_blocked_bot_is_a_person_failure(
-    platform: TeamsPlatform, teams_fake: FakeConnector, code: str
-) -> None:
+async def test_blocked_bot_is_a_person_failure(platform: TeamsPlatform, teams_fake: FakeConnector, code: str) -> None:
     teams_fake.fail_next(403, code)
     with pytest.raises(PlatformError) as err:
         await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
@@ -162,9 +152,7 @@ async def test_group_message_goes_to_each_person_and_says_so(
     assert len(teams_fake.updates()) == 2
 
 
-async def test_group_message_survives_one_blocked_person(
-    platform: TeamsPlatform, teams_fake: FakeConnector
-) -> None:
+async def test_group_message_survives_one_blocked_person(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
     teams_fake.fail_next(403, "ConversationBlockedByUser", match=acts.SAM.chat)
     to = [
         Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)),

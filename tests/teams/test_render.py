@@ -31,7 +31,8 @@ def test_every_message_kind_renders_a_valid_card(card_validator: jsonschema.Draf
     assert len(messages) > 10  # the core's preview samples: every kind it can send
     for name, message in messages.items():
         card = render.to_card(message)
-        assert_valid(card_validator, card), name
+        assert_valid(card_validator, card)
+        assert name
         activity = render.message_activity(message)
         assert activity["summary"] and activity["attachments"][0]["contentType"] == render.CARD_CONTENT_TYPE
 
@@ -110,9 +111,7 @@ def test_message_without_blocks_falls_back_to_its_text(card_validator: jsonschem
     empty_buttons = render.to_card(Message(text="x", blocks=(buttons(),)))
     assert_valid(card_validator, empty_buttons)
     assert (
-        render.to_card(Message(text="x", blocks=(buttons(Button("a", "b" * 200)),)))["body"][0]["actions"][0][
-            "title"
-        ]
+        render.to_card(Message(text="x", blocks=(buttons(Button("a", "b" * 200)),)))["body"][0]["actions"][0]["title"]
         == "b" * 80
     )
 

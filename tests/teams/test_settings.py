@@ -39,9 +39,7 @@ def test_full_single_tenant_settings_load(monkeypatch: pytest.MonkeyPatch) -> No
         ({"TEAMS_APP_NAME": "x" * 31}, "TEAMS_APP_NAME"),
     ],
 )
-def test_bad_settings_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str
-) -> None:
+def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str) -> None:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     with pytest.raises(ConfigError) as err:
