@@ -108,6 +108,7 @@ def upsert_person(
     if profile.email:
         p.email = profile.email.strip().lower()
     tz = valid_tz(profile.tz)
+    moved = bool(tz and p.tz and tz != p.tz and p.id is not None)
     if tz:
         p.tz = tz
     if profile.locale:
@@ -121,6 +122,11 @@ def upsert_person(
         p.unreachable_reason = None
     p.updated_at = now
     s.flush()
+    if moved:
+        # A new time zone: unsent prompts were timed for the old one, so plan them again.
+        from bot.planner import replan_person
+
+        replan_person(s.connection(), p.id, now)  # type: ignore[arg-type]
     return p
 
 

@@ -121,7 +121,7 @@ class Demo:
 
     async def seed(self) -> None:
         self.out("Momentum demo: one program, three pairs across six time zones, a fast-forwarded clock.\n")
-        for cmd in [f"program create Pilot 2026 sponsorship --weeks {self.weeks}",
+        for cmd in [f"program create Pilot 2026 sponsorship --weeks {max(4, self.weeks)}",
                     *[f"pair <@{a}> <@{b}> Pilot 2026" for a, b in PAIRS]]:
             resp = await self.act("U_PRIYA", Kind.COMMAND, text=cmd)
             self.out(f"Priya (admin) > /momentum {cmd}")

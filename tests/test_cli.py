@@ -1,0 +1,69 @@
+"""The ``momentum`` command as a new user runs it: demo, db upgrade, serve's refusals, preview."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def momentum(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 120,
+             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("momentum")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "DATABASE_URL"))}
+    return subprocess.run([str(exe), *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout, input=stdin)
+
+
+def test_demo_runs_twelve_weeks_and_ends_with_the_report(tmp_path: Path) -> None:
+    run = momentum("demo", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = run.stdout
+    assert "Week 12" in out and "Program health" in out and "Demo finished" in out
+    assert "Check-in response rate" in out and "Stalled pairs" in out  # the ghosting pair shows as stalled
+    for name in ("Aisha", "Sam", "Kenji", "Luc\u00eda", "Olivia", "Tom"):
+        assert name in out
+    assert "[We met]" in out and "taps" in out
+
+
+def test_demo_interactive_takes_answers_from_stdin(tmp_path: Path) -> None:
+    run = momentum("demo", "--weeks", "2", "--interactive", cwd=tmp_path, stdin="1\n4\n" * 10)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Your turn, Aisha" in run.stdout
+
+
+def test_serve_refuses_an_unmigrated_database_and_names_the_command(tmp_path: Path) -> None:
+    run = momentum("serve", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2
+    assert "momentum db upgrade" in run.stderr
+    up = momentum("db", "upgrade", cwd=tmp_path)
+    assert up.returncode == 0 and "up to date" in up.stdout
+    assert momentum("db", "check", cwd=tmp_path).returncode == 0
+
+
+def test_bad_settings_name_the_variable(tmp_path: Path) -> None:
+    run = momentum("db", "upgrade", cwd=tmp_path, env={"MOMENTUM_QUIET_HOURS": "25:00-08:00"})
+    assert run.returncode == 2 and "MOMENTUM_QUIET_HOURS" in run.stderr
+    momentum("db", "upgrade", cwd=tmp_path)
+    run = momentum("serve", cwd=tmp_path, env={"SLACK_CLIENT_ID": "123.456"}, timeout=60)
+    assert run.returncode == 2 and "SLACK_CLIENT_SECRET" in run.stderr
+
+
+@pytest.mark.parametrize("platform", ["text", "slack", "teams"])
+def test_preview_writes_every_message(tmp_path: Path, platform: str) -> None:
+    run = momentum("preview", "--platform", platform, "--out", str(tmp_path / platform), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    files = sorted((tmp_path / platform).iterdir())
+    assert len(files) >= 30
+    if platform == "slack":
+        body = json.loads((tmp_path / platform / "checkin-know-s1.json").read_text())
+        assert body["text"] and body["blocks"]
+    if platform == "teams":
+        card = json.loads((tmp_path / platform / "nudge-coach.json").read_text())
+        assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"

@@ -1,0 +1,122 @@
+"""The delivery worker: leases, retries with Retry-After, dead letters with reasons, cancellations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.app import Momentum
+from bot.clock import FakeClock
+from bot.delivery import DeliveryWorker
+from bot.ports import FailureScope
+from storage.models import Person, Prompt, Workspace
+from tests.fakes import ADMIN, RecordingPlatform, command, gone, person, rate_limited, setup_program
+
+SAM = person("USAM", "Sam", "America/New_York")
+AISHA = person("UAISHA", "Aisha", "Europe/London")
+
+
+def by_status(m: Momentum) -> dict[str, int]:
+    out: dict[str, int] = {}
+    with m.db.session() as s:
+        for p in s.exec(select(Prompt)).all():
+            out[p.status] = out.get(p.status, 0) + 1
+    return out
+
+
+async def kickoff_due(m: Momentum, clock: FakeClock) -> None:
+    await setup_program(m, [(SAM, AISHA)])
+    clock.advance(timedelta(hours=8))  # into both people's working day
+
+
+async def test_sent_prompts_record_the_platform_reference_and_address(core: Momentum, fake: RecordingPlatform,
+                                                                      clock: FakeClock) -> None:
+    await kickoff_due(core, clock)
+    stats = await core.deliver_due()
+    assert stats.sent == 1 and len(fake.sent) == 1
+    with core.db.session() as s:
+        p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
+        aisha = s.exec(select(Person).where(Person.external_id == "UAISHA")).one()
+    assert p.status == "sent" and p.platform_ref == {"ts": "ts1"} and p.sent_at is not None
+    assert aisha.address == {"dm": "DUAISHA"}
+    assert (await core.deliver_due()).claimed == 0, "nothing is sent twice"
+
+
+async def test_rate_limit_is_retried_after_retry_after(core: Momentum, fake: RecordingPlatform,
+                                                       clock: FakeClock) -> None:
+    await kickoff_due(core, clock)
+    fake.fail_with.append(rate_limited(120))
+    stats = await core.deliver_due()
+    assert stats.retried == 1 and fake.sent == []
+    with core.db.session() as s:
+        p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
+    assert p.status == "pending" and p.attempts == 1 and p.last_error == "ratelimited"
+    assert p.next_attempt_at >= clock.now() + timedelta(seconds=120)
+    clock.advance(timedelta(seconds=60))
+    assert (await core.deliver_due()).claimed == 0, "not before Retry-After"
+    clock.advance(timedelta(seconds=3600))
+    assert (await core.deliver_due()).sent == 1 and len(fake.sent) == 1
+
+
+async def test_permanent_failure_parks_the_prompt_and_the_person(core: Momentum, fake: RecordingPlatform,
+                                                                 clock: FakeClock) -> None:
+    await kickoff_due(core, clock)
+    fake.fail_with.append(gone("account_inactive"))
+    stats = await core.deliver_due()
+    assert stats.dead == 1
+    with core.db.session() as s:
+        p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
+        assert p.status == "dead" and p.last_error == "account_inactive"
+        unreachable = [x for x in s.exec(select(Person)).all() if x.unreachable_reason]
+    assert [x.unreachable_reason for x in unreachable] == ["account_inactive"]
+    report = await command(core, ADMIN, "report")
+    text = report.reply.as_plain_text() if report.reply else ""
+    assert "account_inactive" in text
+
+
+async def test_workspace_failure_stops_the_whole_install(lite: Momentum, fake: RecordingPlatform,
+                                                         clock: FakeClock) -> None:
+    await kickoff_due(lite, clock)
+    fake.fail_with.append(gone("token_revoked", FailureScope.WORKSPACE))
+    await lite.deliver_due()
+    with lite.db.session() as s:
+        ws = s.exec(select(Workspace)).one()
+    assert ws.status == "uninstalled" and ws.status_reason == "token_revoked"
+    clock.advance(timedelta(days=8))
+    lite.plan()
+    assert (await lite.deliver_due()).claimed == 0
+
+
+async def test_gives_up_after_max_attempts(lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    lite.settings.max_attempts = 3
+    await kickoff_due(lite, clock)
+    for _ in range(3):
+        fake.fail_with.append(rate_limited(1))
+        await lite.deliver_due()
+        clock.advance(timedelta(hours=6))
+    with lite.db.session() as s:
+        p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
+    assert p.status == "dead" and p.attempts == 3 and "gave up after 3 attempts" in (p.last_error or "")
+
+
+async def test_expired_lease_is_taken_over_by_another_worker(core: Momentum, fake: RecordingPlatform,
+                                                             clock: FakeClock) -> None:
+    await kickoff_due(core, clock)
+    dead_worker = DeliveryWorker(core, worker_id="crashed")
+    assert len(dead_worker.claim(clock.now(), 10)) == 1  # claims, then "dies" before sending
+    assert (await core.deliver_due(worker_id="w2")).claimed == 0, "the lease protects the claim"
+    clock.advance(timedelta(seconds=core.settings.lease_s + 1))
+    assert (await core.deliver_due(worker_id="w2")).sent == 1
+    assert by_status(core).get("sent") == 1 and by_status(core).get("sending") is None and len(fake.sent) == 1
+
+
+async def test_paused_after_planning_is_cancelled_not_sent(lite: Momentum, fake: RecordingPlatform,
+                                                           clock: FakeClock) -> None:
+    await setup_program(lite, [(SAM, AISHA)])
+    with lite.db.engine.begin() as conn:  # paused by someone after the planner ran (bypassing re-planning)
+        conn.execute(Person.__table__.update().where(  # type: ignore[attr-defined]
+            Person.__table__.c.external_id == "UAISHA").values(paused=True))  # type: ignore[attr-defined]
+    clock.advance(timedelta(hours=8))
+    stats = await lite.deliver_due()
+    assert stats.cancelled == 1 and stats.reasons.get("paused") == 1 and fake.sent == []

@@ -1,0 +1,84 @@
+"""Storage: migrations, the un-migrated refusal, SQLite pragmas, encryption at rest, unique outbox key."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.crypto import DecryptionError, SecretBox
+from storage.db import Database, normalise_url
+from storage.migrate import NotMigrated, check_migrated, db_heads, script_heads
+from storage.models import Pair, Person, Program, Prompt, Workspace
+
+NOW = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def test_migrated_database_is_current(db: Database) -> None:
+    check_migrated(db.engine)
+    assert db_heads(db.engine) == script_heads(db.engine)
+
+
+def test_unmigrated_database_is_refused_naming_the_command(tmp_path: Path) -> None:
+    empty = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(NotMigrated, match="momentum db upgrade"):
+        check_migrated(empty.engine)
+
+
+def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as c:
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert int(c.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000
+        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_urls_default_to_sqlite_and_accept_postgres_spellings() -> None:
+    assert normalise_url(None) == "sqlite:///momentum.db"
+    assert normalise_url("postgres://u@h/db").startswith("postgresql+psycopg://")
+    assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
+
+
+def test_credentials_are_encrypted_at_rest(sqlite_db: Database, tmp_path: Path) -> None:
+    box = SecretBox("a passphrase,an old one")
+    token = "xoxb-123456-SECRET-TOKEN"
+    with Session(sqlite_db.engine) as s:
+        s.add(Workspace(platform="slack", external_id="T1", credentials_enc=box.encrypt_json({"bot_token": token}),
+                        created_at=NOW))
+        s.commit()
+    sqlite_db.dispose()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("momentum.db*"))
+    assert token.encode() not in raw
+    assert box.decrypt_json(box.encrypt_json({"bot_token": token}))["bot_token"] == token
+    assert SecretBox("an old one").decrypt(SecretBox("an old one").encrypt(b"x")) == b"x"
+    with pytest.raises(DecryptionError):
+        SecretBox("another key").decrypt(box.encrypt(b"x"))
+
+
+def test_prompt_key_is_unique(db: Database) -> None:
+    with Session(db.engine) as s:
+        ws = Workspace(platform="test", external_id="T", created_at=NOW)
+        s.add(ws)
+        s.flush()
+        a = Person(workspace_id=ws.id, external_id="A", created_at=NOW, updated_at=NOW)  # type: ignore[arg-type]
+        b = Person(workspace_id=ws.id, external_id="B", created_at=NOW, updated_at=NOW)  # type: ignore[arg-type]
+        prog = Program(workspace_id=ws.id, name="P", start_date=date(2026, 1, 5), created_at=NOW)  # type: ignore[arg-type]
+        s.add_all([a, b, prog])
+        s.flush()
+        pair = Pair(program_id=prog.id, sponsor_id=a.id, sponsoree_id=b.id, start_date=date(2026, 1, 5),  # type: ignore[arg-type]
+                    created_at=NOW)
+        s.add(pair)
+        s.flush()
+
+        def prompt() -> Prompt:
+            return Prompt(pair_id=pair.id, recipient_id=b.id, workspace_id=ws.id, kind="checkin",  # type: ignore[arg-type]
+                          period="w1", due_at=NOW, next_attempt_at=NOW, created_at=NOW)
+
+        s.add(prompt())
+        s.commit()
+        s.add(prompt())
+        with pytest.raises(IntegrityError):
+            s.commit()
