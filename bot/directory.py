@@ -28,6 +28,15 @@ def valid_tz(tz: str | None) -> str | None:
     return tz
 
 
+def country_from_locale(locale: str | None) -> str | None:
+    """``en-GB`` / ``pt_BR`` -> ``GB`` / ``BR``: where public holidays are looked up when nobody said."""
+    if not locale:
+        return None
+    parts = locale.replace("_", "-").split("-")
+    region = parts[-1] if len(parts) >= 2 else ""
+    return region.upper() if len(region) == 2 and region.isalpha() else None
+
+
 def get_workspace(s: Session, platform: str, external_id: str) -> Workspace | None:
     return s.exec(
         select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
@@ -113,8 +122,9 @@ def upsert_person(
         p.tz = tz
     if profile.locale:
         p.locale = profile.locale
-    if profile.country:
-        p.country = profile.country.upper()
+    country = profile.country or country_from_locale(profile.locale)
+    if country:
+        p.country = country.upper()
     if profile.is_admin is not None:
         p.is_platform_admin = profile.is_admin
     if address is not None:

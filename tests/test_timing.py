@@ -66,3 +66,10 @@ async def test_time_zone_change_mid_program_moves_future_prompts(lite: Momentum,
         due = [p.due_at for p in s.exec(select(Prompt).where(Prompt.recipient_id == lee_id,
                                                              Prompt.kind == "checkin")).all()]
     assert due and all(d.astimezone(UTC).hour == 2 for d in due)  # 10:00 in Singapore is 02:00 UTC
+
+
+def test_country_for_holidays_comes_from_the_locale_when_unknown() -> None:
+    from bot.directory import country_from_locale
+
+    assert country_from_locale("en-GB") == "GB" and country_from_locale("pt_BR") == "BR"
+    assert country_from_locale("en") is None and country_from_locale(None) is None
