@@ -56,9 +56,10 @@ TRANSIENT_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 class Pacer:
     """Spaces calls per key (tenant, conversation) and pauses a key after a 429 (Retry-After).
 
-    Two rules: calls are reserved 1/rate seconds apart (smooth, no burst), and no more than
-    ``floor(rate)`` calls are dispatched in any sliding one-second window, measured when the call
-    actually leaves (a busy event loop can wake several sleepers at once; the window catches that).
+    Two rules: calls are reserved 1/rate seconds apart (smooth, no burst), and at most
+    ``floor(rate) - 1`` calls leave in any sliding one-second window, measured when each call
+    actually leaves (a busy event loop can wake several sleepers at once; the window catches that,
+    and the one call of headroom absorbs network jitter between us and the server's own window).
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class Pacer:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.interval = 1.0 / rate
-        self.per_window = max(1, int(rate) - 1)  # one call of headroom for network jitter
+        self.per_window = max(1, int(rate) - 1)
         self._next: dict[str, float] = {}
         self._sent: dict[str, deque[float]] = {}
         self._sleep = sleep
@@ -332,8 +333,9 @@ class TeamsPlatform:
         """One connector call, paced and retried; failures become ``PlatformError``."""
         attempt = 0
         while True:
-            await self.tenant_pacer.wait(tenant)
+            # Conversation first: a call held back for its chat must not hold a tenant slot meanwhile.
             await self.conversation_pacer.wait(conversation)
+            await self.tenant_pacer.wait(tenant)
             self.calls += 1
             try:
                 return await fn()

@@ -187,7 +187,7 @@ async def test_pacer_spaces_calls_per_key_and_pauses_after_429() -> None:
     # Never more than 29 calls (one of headroom under Teams' 30/s) in any sliding second...
     assert max(sum(1 for t in dispatched if d <= t < d + 1.0) for d in dispatched) <= 29
     # ...and close to the limit: 90 calls take about three seconds, not more.
-    assert dispatched[-1] - dispatched[0] < 3.3
+    assert dispatched[-1] - dispatched[0] < 3.4
     before = now[0]
     await pacer.wait("tenant-b")  # other tenants are not held up
     assert now[0] == before
