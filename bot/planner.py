@@ -7,8 +7,9 @@ only touches pairs whose horizon is running out, never the prompt history.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -16,7 +17,6 @@ from typing import Any
 
 import holidays as holidays_lib
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import aliased
 
@@ -31,8 +31,16 @@ _LOGGER = logging.getLogger(__name__)
 HORIZON = timedelta(days=8)  # how far ahead prompts are materialised
 REPLAN_BEFORE = timedelta(days=1)  # re-plan a pair when its horizon is this close
 GRACE = timedelta(hours=12)  # a prompt whose time passed less than this ago is still sent
-CHUNK = 2000
+CHUNK = 5000  # pairs per transaction (and per INSERT on PostgreSQL)
 GHOST_AFTER = 3  # unanswered check-ins in a row before the cadence slows down
+# next_allowed_for_all() lands at most a week and a day or two (non-working days, quiet hours,
+# time zones) after its start: a pair created longer ago than this cannot have a kickoff to plan.
+KICKOFF_REACH = timedelta(days=10)
+
+# The outbox columns the planner writes, in the order of the tuples PairPlanner.rows() returns.
+COLS = ("pair_id", "recipient_id", "workspace_id", "kind", "strategy", "phase", "period", "week", "variant",
+        "audience", "due_at", "next_attempt_at", "status", "attempts", "payload", "created_at")
+_DUE, _NEXT, _PAYLOAD, _CREATED = (COLS.index(c) for c in ("due_at", "next_attempt_at", "payload", "created_at"))
 
 
 @dataclass
@@ -109,22 +117,59 @@ def holidays_in(country: str, start: date, days: int = 7) -> list[tuple[date, st
 
 
 class PairPlanner:
-    """Computes the prompts one pair needs in a window. Pure: no I/O."""
+    """Computes the prompts one pair needs in a window. Pure: no I/O.
+
+    One instance plans a whole run, so it memoises what many pairs share: local due times
+    (same week, weekday, time and zone), public holidays by country and week, kickoffs.
+    """
 
     def __init__(self, settings: Settings, now: datetime) -> None:
         self.working = settings.working_weekdays
         self.quiet = settings.quiet
         self.now = now
+        self._due: dict[tuple[date, int, time, str | None], datetime] = {}
+        self._hols: dict[tuple[str, date], list[tuple[date, str]]] = {}
+        self._kick: dict[tuple[datetime, str | None, str | None], datetime] = {}
+
+    def local_due(self, monday: date, weekday: int, at: time, tz: str | None) -> datetime:
+        key = (monday, weekday, at, tz)
+        hit = self._due.get(key)
+        if hit is None:
+            hit = self._due[key] = local_due(monday, weekday, at, tz, self.working, self.quiet)
+        return hit
+
+    def holidays(self, country: str, monday: date) -> list[tuple[date, str]]:
+        key = (country, monday)
+        hit = self._hols.get(key)
+        if hit is None:
+            hit = self._hols[key] = holidays_in(country, monday)[:1]
+        return hit
+
+    def kickoff(self, created: datetime, tz1: str | None, tz2: str | None) -> datetime:
+        key = (created, tz1, tz2)
+        hit = self._kick.get(key)
+        if hit is None:
+            hit = self._kick[key] = next_allowed_for_all(created, [tz1, tz2], self.working, self.quiet)
+        return hit
 
     def prompts(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        """The prompts as column dicts (see ``rows`` for the tuples the planner inserts)."""
+        rows, last_light = self.rows(r, start, end)
+        return [dict(zip(COLS, row, strict=True)) for row in rows], last_light
+
+    def rows(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[tuple[Any, ...]], datetime | None]:
+        """The prompts ``r``'s pair needs with ``start <= due < end``, as tuples in ``COLS`` order,
+        and the pair's new ``last_light_touch_at``."""
         g = r._mapping
         default_tz = g["default_tz"]
         sponsor = _who(r, "s_", g["sponsor_weekday"], g["sponsor_time"], default_tz)
         sponsoree = _who(r, "e_", g["sponsoree_weekday"], g["sponsoree_time"], default_tz)
-        pair_id, kind, length = g["id"], g["kind"], g["length_weeks"]
+        pair_id, kind, length, ws_id = g["id"], g["kind"], g["length_weeks"], g["workspace_id"]
         pstart: date = g["start_date"]
-        out: list[dict[str, Any]] = []
+        out: list[tuple[Any, ...]] = []
         last_light: datetime | None = g["last_light_touch_at"]
+        created_at = self.now
+        local = self.local_due
 
         def add(kind_: Kind, who: Who, period: str, due: datetime, week: int, strategy: int = 0,
                 audience: str = "one", payload: dict[str, Any] | None = None) -> None:
@@ -132,27 +177,23 @@ class PairPlanner:
                 return
             if who.snoozed_until is not None and due < who.snoozed_until:
                 return
-            out.append({
-                "pair_id": pair_id, "recipient_id": who.id, "workspace_id": g["workspace_id"],
-                "kind": kind_.value, "strategy": strategy, "phase": stage_for(kind, week), "period": period,
-                "week": week, "variant": variant_for(pair_id, kind_.value, period), "audience": audience,
-                "due_at": due, "next_attempt_at": due, "status": "pending", "attempts": 0,
-                "payload": payload, "created_at": self.now,
-            })
+            out.append((pair_id, who.id, ws_id, kind_.value, strategy, stage_for(kind, week), period, week,
+                        variant_for(pair_id, kind_.value, period), audience, due, due, "pending", 0, payload,
+                        created_at))
 
         def due(who: Who, week: int, shift: int = 0, weekday: int | None = None) -> datetime:
             wd = (who.weekday if weekday is None else weekday) + shift
-            return local_due(week_monday(pstart, week), wd, who.at, who.tz, self.working, self.quiet)
+            return local(week_monday(pstart, week), wd, who.at, who.tz)
 
         # Week 0: the kickoff, to both together, as soon as the sponsoree's day allows.
-        kick = next_allowed_for_all(g["created_at"], [sponsoree.tz, sponsor.tz], self.working, self.quiet)
-        if not sponsor.blocked:
-            add(Kind.KICKOFF, sponsoree, "kickoff", kick, 0, 1, "pair")
+        created: datetime = g["created_at"]
+        if not sponsor.blocked and created + KICKOFF_REACH >= start:
+            add(Kind.KICKOFF, sponsoree, "kickoff", self.kickoff(created, sponsoree.tz, sponsor.tz), 0, 1, "pair")
 
         first = max(0, week_index(pstart, start) - 1)
         last = min(length, week_index(pstart, end) + 1)
         every = max(1, g["meeting_every_weeks"])
-        touched: datetime = g["last_touch_at"] or g["created_at"]
+        touched: datetime = g["last_touch_at"] or created
         stale = timedelta(days=g["stale_days"])
         slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
         for k in range(max(1, first), last + 1):
@@ -178,28 +219,78 @@ class PairPlanner:
                 if lt - touched >= stale and (last_light is None or lt - last_light >= stale) and start <= lt < end:
                     add(Kind.LIGHT_TOUCH, sponsoree, period, lt, k, 3, payload={"days": (lt - touched).days})
                     last_light = lt
+            monday = week_monday(pstart, k)
             for who, partner in ((sponsoree, sponsor), (sponsor, sponsoree)):
                 if not partner.country:
                     continue
-                for hday, name in holidays_in(partner.country, week_monday(pstart, k))[:1]:
-                    d = local_due(max(week_monday(pstart, k), hday - timedelta(days=1)), 0, who.at, who.tz,
-                                  self.working, self.quiet)
+                for hday, name in self.holidays(partner.country, monday):
+                    d = local(max(monday, hday - timedelta(days=1)), 0, who.at, who.tz)
                     if d.date() <= hday:
                         add(Kind.HOLIDAY, who, f"hol-{hday.isoformat()}", d, k, 3,
                             payload={"holiday": name, "date_label": hday.strftime("%a %d %b")})
         return out, last_light
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _insert(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert outbox rows (tuples in ``COLS`` order), skipping those already planned; returns
+    how many were new.
+
+    This is the planner's hot path (hundreds of thousands of rows for a large tenant), so it
+    skips SQLAlchemy's per-row parameter processing: one ``INSERT ... SELECT FROM unnest(...)``
+    per chunk on PostgreSQL, one driver-level ``executemany`` on SQLite.
+    """
     if not rows:
         return 0
-    table = Prompt.__table__  # type: ignore[attr-defined]
-    stmt: Any
     if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing(constraint="uq_prompt_key")
-    else:
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    res = conn.execute(stmt, rows)
+        return _insert_unnest(conn, rows)
+    return _insert_executemany(conn, rows)
+
+
+def _table_sql(conn: Connection) -> tuple[Any, str]:
+    table = Prompt.__table__  # type: ignore[attr-defined]
+    return table, conn.dialect.identifier_preparer.format_table(table)
+
+
+def _insert_unnest(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    table, name = _table_sql(conn)
+    arrays = [f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in COLS]
+    sql = (f"INSERT INTO {name} ({', '.join(COLS)}) SELECT * FROM unnest({', '.join(arrays)}) "
+           "ON CONFLICT ON CONSTRAINT uq_prompt_key DO NOTHING")
+    columns: list[list[Any]] = [list(col) for col in zip(*rows, strict=True)]
+    columns[_PAYLOAD] = [None if p is None else json.dumps(p) for p in columns[_PAYLOAD]]
+    # Binary parameters (%b): in text format psycopg quotes every array element with a regex.
+    with conn.connection.dbapi_connection.cursor(binary=True) as cur:  # type: ignore[union-attr]
+        cur.execute(sql, tuple(columns))
+        return max(cur.rowcount, 0)
+
+
+def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
+    table = Prompt.__table__  # type: ignore[attr-defined]
+    col_type = table.c[column].type.dialect_impl(conn.dialect)
+    return col_type.bind_processor(conn.dialect) or (lambda v: v)  # type: ignore[no-any-return]
+
+
+def _insert_executemany(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    _table, name = _table_sql(conn)
+    sql = f"INSERT INTO {name} ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))}) ON CONFLICT DO NOTHING"
+    to_dt, to_json = _processor(conn, "due_at"), _processor(conn, "payload")
+    seen: dict[datetime, Any] = {}
+
+    def dt(v: datetime) -> Any:
+        out = seen.get(v)
+        if out is None:
+            out = seen[v] = to_dt(v)
+        return out
+
+    params = []
+    for row in rows:
+        row_ = list(row)
+        row_[_DUE] = row_[_NEXT] = dt(row[_DUE])
+        row_[_CREATED] = dt(row[_CREATED])
+        if row[_PAYLOAD] is not None:
+            row_[_PAYLOAD] = to_json(row[_PAYLOAD])
+        params.append(tuple(row_))
+    res = conn.exec_driver_sql(sql, params)
     return max(res.rowcount, 0)
 
 
@@ -248,21 +339,22 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
         stats.resumed = max(res.rowcount, 0)
     horizon = now + HORIZON
     pp = PairPlanner(settings, now)
-    upd = (
-        update(pairs)
-        .where(pairs.c.id == bindparam("pid"))
-        .values(planned_until=bindparam("pu"), last_light_touch_at=bindparam("llt"))
-    )
+    planned = update(pairs).where(pairs.c.id.in_(bindparam("ids", expanding=True))).values(planned_until=horizon)
+    light = update(pairs).where(pairs.c.id.in_(bindparam("ids", expanding=True))).values(
+        last_light_touch_at=bindparam("llt"))
     for conn, rows in iter_chunks(db, now, chunk):
-        batch: list[dict[str, Any]] = []
-        marks: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
+        lights: dict[datetime | None, list[int]] = {}  # new last light touch -> pairs (few distinct times)
         for r in rows:
             start = max(r.planned_until or (now - GRACE), now - GRACE)
-            prompts, last_light = pp.prompts(r, start, horizon)
+            prompts, last_light = pp.rows(r, start, horizon)
             batch.extend(prompts)
-            marks.append({"pid": r.id, "pu": horizon, "llt": last_light})
+            if last_light != r.last_light_touch_at:
+                lights.setdefault(last_light, []).append(r.id)
         stats.prompts += _insert(conn, batch)
-        conn.execute(upd, marks)
+        conn.execute(planned, {"ids": [r.id for r in rows]})
+        for llt, ids in lights.items():
+            conn.execute(light, {"llt": llt, "ids": ids})
         stats.pairs += len(rows)
     if stats.pairs:
         _LOGGER.info("planned", extra={"pairs": stats.pairs, "prompts": stats.prompts})
