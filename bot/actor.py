@@ -65,7 +65,10 @@ class Ctx:
                 return p
             prof = await self.lookup_email(token.lower())
             if prof is None:
-                raise UserError(f"I couldn't find anyone with the email {token} in this workspace.")
+                raise UserError(
+                    f"I couldn't find anyone with the email {token} here. If they haven't used Momentum yet, "
+                    "ask them to say hi to me (on Teams, add Momentum to a team they're in), then try again."
+                )
             return directory.upsert_person(self.s, self.now, self.ws.id,  # type: ignore[arg-type]
                                            Profile(**{**prof.__dict__, "email": prof.email or token.lower()}))
         raise UserError(f"I need a person as @mention or email address, not {token!r}.")

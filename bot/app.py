@@ -135,6 +135,20 @@ class Momentum:
                            target=p.external_id, detail={"reason": reason} if reason else None,
                            at=self.now()))
 
+    def addresses(self, platform: str, workspace_external_id: str) -> dict[str, dict[str, Any]]:
+        """Stored addresses (conversation references, DM channels) by person external id."""
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None or ws.id is None:
+                return {}
+            return directory.addresses(s, ws.id)
+
+    def person_address(self, platform: str, workspace_external_id: str, external_id: str) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            p = directory.get_person(s, ws.id, external_id) if ws is not None and ws.id is not None else None
+            return dict(p.address) if p is not None and p.address else None
+
     # --- time-driven work ---------------------------------------------------------------------
 
     def plan(self, now: datetime | None = None) -> planner.PlanStats:
@@ -151,3 +165,7 @@ class Momentum:
     def app_home(self, platform: str, workspace_external_id: str, user_external_id: str) -> Message:
         """The personal home view (Slack App Home, Teams personal tab / welcome card)."""
         return home.app_home(self, platform, workspace_external_id, user_external_id)
+
+    def team_welcome(self) -> Message:
+        """What the bot says when it is added to a team or channel."""
+        return home.team_welcome()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.interactions import Profile
 from bot.ports import WorkspaceRef
@@ -127,7 +127,8 @@ def upsert_person(
         p.country = country.upper()
     if profile.is_admin is not None:
         p.is_platform_admin = profile.is_admin
-    if address is not None:
+    if address is not None and dict(address) != (p.address or {}):
+        # A new way to reach them (e.g. a fresh 1:1 chat): worth trying again.
         p.address = dict(address)
         p.unreachable_reason = None
     p.updated_at = now
@@ -138,6 +139,12 @@ def upsert_person(
 
         replan_person(s.connection(), p.id, now)  # type: ignore[arg-type]
     return p
+
+
+def addresses(s: Session, workspace_id: int) -> dict[str, dict[str, Any]]:
+    rows = s.exec(select(Person.external_id, Person.address).where(
+        Person.workspace_id == workspace_id, col(Person.address).is_not(None))).all()
+    return {ext: dict(addr) for ext, addr in rows if isinstance(addr, dict)}
 
 
 def is_admin(p: Person, admin_emails: frozenset[str]) -> bool:

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from bot.app import Momentum
 
 
+def team_welcome() -> Message:
+    return MessageBuilder(kind="team_welcome").add(
+        Heading("Momentum is here"),
+        para("Hi! I keep sponsor\u2013sponsoree pairs in touch between meetings: one short, private check-in a "
+             "week in your 1:1 chat with me, and a weekly digest for sponsors."),
+        para("Admins can now pair people from this team by email, e.g. `pair sam@example.com "
+             "aisha@example.com Pilot`. Everyone: message me `help` in our 1:1 chat."),
+    ).build(text="Momentum is here")
+
+
 def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
     now = m.now()
     with m.db.session() as s:

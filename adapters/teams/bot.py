@@ -185,20 +185,10 @@ class MomentumTeamsBot:
         return external_id(member) or teams_id
 
     def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
-        from sqlmodel import col, select
-
-        from storage.models import Person, Workspace
-
-        with self.momentum.db.session() as s:
-            rows = s.exec(
-                select(Person.external_id, Person.address)
-                .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
-                .where(Workspace.platform == "teams", Workspace.external_id == tenant)
-            ).all()
-        for ext, address in rows:
-            if isinstance(address, dict) and (address.get("user") or {}).get("id") == teams_id:
+        for ext, address in self.momentum.addresses("teams", tenant).items():
+            if (address.get("user") or {}).get("id") == teams_id:
                 self._teams_to_external[(tenant, teams_id)] = ext
-                return str(ext)
+                return ext
         return None
 
     def _remember(self, tenant: str, account: ChannelAccount | None) -> None:
@@ -319,23 +309,8 @@ class MomentumTeamsBot:
             count = await self.read_roster(ctx, tenant)
             _LOGGER.info("teams installed in a team: tenant=%s people=%d", tenant, count)
             if welcome:
-                await self._send_card(
-                    ctx,
-                    render.to_card(
-                        Message(
-                            text="Momentum is here",
-                            blocks=(
-                                para(
-                                    "Hi! I'm Momentum: I keep sponsor-sponsoree pairs in touch with one "
-                                    "short, private check-in a week in your 1:1 chat with me. Admins can "
-                                    "now pair people from this team by email: pair a@x.com b@x.com Pilot."
-                                ),
-                            ),
-                            kind="team_welcome",
-                        )
-                    ),
-                    "Momentum is here",
-                )
+                welcome_message = self.momentum.team_welcome()
+                await self._send_card(ctx, render.to_card(welcome_message), welcome_message.text)
             return
         user = activity.from_property
         if user is None or user.id == (activity.recipient.id if activity.recipient else None):
@@ -436,14 +411,4 @@ class MomentumTeamsBot:
         self.momentum.upsert_person("teams", tenant, profile, address=address or None)
 
     def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
-        from sqlmodel import col, select
-
-        from storage.models import Person, Workspace
-
-        with self.momentum.db.session() as s:
-            row = s.exec(
-                select(Person.address)
-                .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
-                .where(Workspace.platform == "teams", Workspace.external_id == tenant, Person.external_id == ext)
-            ).first()
-        return row if isinstance(row, dict) else None
+        return self.momentum.person_address("teams", tenant, ext)
