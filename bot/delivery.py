@@ -7,6 +7,12 @@ expire and another one takes over.  A prompt can therefore be sent twice only
 if its worker died after the platform accepted it and before the outcome was
 written (at most one batch in flight).
 
+Leases are measured on the worker's own elapsed time, not only on the ``now`` it
+was called with: one ``deliver_due`` call may run for longer than a lease, and
+every batch it claims must still be protected for a full lease.  A worker never
+starts a send once its lease is nearly over (it releases the prompt instead), and
+it only writes a retry/dead/cancelled outcome while it still holds the lease.
+
 Outcomes: ``sent`` (with the platform reference, so the message can be updated),
 retried with exponential backoff honouring ``Retry-After``, ``dead`` with the
 reason after a permanent failure or too many attempts, ``cancelled`` when the
@@ -20,6 +26,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +51,7 @@ _LOGGER = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 30.0
 BACKOFF_MAX_S = 6 * 3600.0
+LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed since the claim
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 
 P = Prompt.__table__  # type: ignore[attr-defined]
@@ -59,6 +67,7 @@ class DeliveryStats:
     retried: int = 0
     dead: int = 0
     cancelled: int = 0
+    released: int = 0  # claimed but not attempted (the lease ran short): back in the queue
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def merge(self, other: DeliveryStats) -> None:
@@ -67,6 +76,7 @@ class DeliveryStats:
         self.retried += other.retried
         self.dead += other.dead
         self.cancelled += other.cancelled
+        self.released += other.released
         for k, v in other.reasons.items():
             self.reasons[k] += v
 
@@ -85,7 +95,7 @@ def backoff(attempts: int, retry_after: float | None) -> float:
 @dataclass
 class Outcome:
     prompt_id: int
-    status: str  # sent | retry | dead | cancelled
+    status: str  # sent | retry | dead | cancelled | released
     ref: dict[str, Any] | None = None
     addresses: dict[int, dict[str, Any]] = field(default_factory=dict)
     reason: str | None = None
@@ -108,6 +118,16 @@ class DeliveryWorker:
         self.concurrency = s.worker_concurrency
         self.lease = timedelta(seconds=s.lease_s)
         self.max_attempts = s.max_attempts
+        self._clock = time.monotonic
+        self._started = self._clock()  # ``now`` is taken to be this moment; see _elapsed()
+        self._claimed_at = self._started
+
+    def _elapsed(self) -> timedelta:
+        """Real time since ``deliver_due`` started: ``now`` plus this is the present moment."""
+        return timedelta(seconds=max(0.0, self._clock() - self._started))
+
+    def _lease_ok(self) -> bool:
+        return self._clock() - self._claimed_at < self.lease.total_seconds() * LEASE_SAFETY
 
     # --- claiming -------------------------------------------------------------------------------
 
@@ -126,6 +146,8 @@ class DeliveryWorker:
         PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent workers claim disjoint rows.
         SQLite has one writer at a time, so the same statement is atomic there as it is.
         """
+        started = self._clock()
+        present = now + self._elapsed()  # ``now`` may be the start of a long deliver_due run
         with self.m.db.engine.begin() as conn:
             ws = self._live_workspaces(conn)
             if not ws:
@@ -135,7 +157,7 @@ class DeliveryWorker:
                 .where(
                     P.c.status.in_(("pending", "sending")),
                     P.c.next_attempt_at <= now,
-                    or_(P.c.lease_until.is_(None), P.c.lease_until < now),
+                    or_(P.c.lease_until.is_(None), P.c.lease_until < present),
                     P.c.workspace_id.in_(ws),
                 )
                 .order_by(P.c.next_attempt_at)
@@ -145,10 +167,11 @@ class DeliveryWorker:
             stmt = (
                 update(P)
                 .where(P.c.id.in_(due.scalar_subquery()))
-                .values(status="sending", lease_owner=self.worker_id, lease_until=now + self.lease,
+                .values(status="sending", lease_owner=self.worker_id, lease_until=present + self.lease,
                         attempts=P.c.attempts + 1)
                 .returning(P.c.id)
             )
+            self._claimed_at = started
             ids = conn.execute(stmt).scalars().all()
             return sorted(int(i) for i in ids)
 
@@ -157,6 +180,7 @@ class DeliveryWorker:
     async def deliver_due(self, now: datetime, *, limit: int | None = None) -> DeliveryStats:
         """Deliver everything due at ``now``; returns when nothing claimable is left (or ``limit``)."""
         total = DeliveryStats()
+        self._started = self._clock()
         while limit is None or total.claimed < limit:
             n = self.batch if limit is None else min(self.batch, limit - total.claimed)
             ids = self.claim(now, n)
@@ -171,11 +195,12 @@ class DeliveryWorker:
         with self.m.db.engine.connect() as conn:
             rows = load_rows(conn, ids)
             digests = {r.id: digest(conn, r.pair_id, r.last_touch_at) for r in rows if r.kind == Kind.NUDGE}
+            people = self._people(conn, rows)
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(r: Any) -> Outcome:
             async with sem:
-                return await self._deliver_one(r, now, digests.get(r.id))
+                return await self._deliver_one(r, now, digests.get(r.id), people)
 
         outcomes = await asyncio.gather(*(one(r) for r in rows))
         return self._record(list(outcomes), now)
@@ -195,12 +220,26 @@ class DeliveryWorker:
             return "touched since planned"
         return None
 
-    def _person_block(self, person_id: int, now: datetime) -> str | None:
-        with self.m.db.engine.connect() as conn:
-            p = conn.execute(
-                select(Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
-                       Pe.c.forgotten).where(Pe.c.id == person_id)
-            ).first()
+    @staticmethod
+    def _people(conn: Connection, rows: list[Any]) -> dict[int, Any]:
+        """Everyone the batch may write to, in one query (their state decides whether to send)."""
+        ids = {pid for r in rows for pid in ((r.sponsor_id, r.sponsoree_id) if r.audience == "pair"
+                                              else (r.recipient_id,))}
+        if not ids:
+            return {}
+        q = select(Pe.c.id, Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
+                   Pe.c.forgotten).where(Pe.c.id.in_(sorted(ids)))
+        return {int(p.id): p for p in conn.execute(q)}
+
+    def _person_block(self, person_id: int, now: datetime, people: dict[int, Any] | None = None) -> str | None:
+        if people is not None:
+            p = people.get(person_id)
+        else:
+            with self.m.db.engine.connect() as conn:
+                p = conn.execute(
+                    select(Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
+                           Pe.c.forgotten).where(Pe.c.id == person_id)
+                ).first()
         if p is None:
             return "person gone"
         if p.opted_out or p.forgotten:
@@ -213,18 +252,21 @@ class DeliveryWorker:
             return "snoozed"
         return None
 
-    async def _deliver_one(self, r: Any, now: datetime, dig: Any) -> Outcome:
+    async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any] | None = None) -> Outcome:
         out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
                       kind=r.kind, pair_id=r.pair_id, platform=r.platform)
         reason = self._cancel_reason(r, now)
         if reason is None:
             ids = [r.sponsor_id, r.sponsoree_id] if r.audience == "pair" else [r.recipient_id]
             for pid in ids:
-                reason = self._person_block(pid, now)
+                reason = self._person_block(pid, now, people)
                 if reason:
                     break
         if reason:
             out.status, out.reason = "cancelled", reason
+            return out
+        if not self._lease_ok():  # another worker may take it over soon: never send without a lease
+            out.status = "released"
             return out
         platform: Platform = self.m.platforms[r.platform]
         try:
@@ -273,6 +315,8 @@ class DeliveryWorker:
         sent = [o for o in outcomes if o.status == "sent"]
         retry = [o for o in outcomes if o.status == "retry"]
         final = [o for o in outcomes if o.status in ("dead", "cancelled")]
+        released = [o for o in outcomes if o.status == "released"]
+        mine = (P.c.id == bindparam("pid"), P.c.status == "sending", P.c.lease_owner == self.worker_id)
         with self.m.db.engine.begin() as conn:
             if sent:
                 conn.execute(
@@ -294,16 +338,22 @@ class DeliveryWorker:
                     conn.execute(update(Pe).where(Pe.c.id == bindparam("pid")).values(address=bindparam("a")), addr)
             if retry:
                 conn.execute(
-                    update(P).where(P.c.id == bindparam("pid"), P.c.status == "sending").values(
+                    update(P).where(*mine).values(
                         status="pending", next_attempt_at=bindparam("at"), last_error=bindparam("err"),
                         lease_owner=None, lease_until=None),
                     [{"pid": o.prompt_id, "at": o.retry_at, "err": o.reason} for o in retry],
                 )
             if final:
                 conn.execute(
-                    update(P).where(P.c.id == bindparam("pid"), P.c.status == "sending").values(
+                    update(P).where(*mine).values(
                         status=bindparam("st"), last_error=bindparam("err"), lease_owner=None, lease_until=None),
                     [{"pid": o.prompt_id, "st": o.status, "err": o.reason} for o in final],
+                )
+            if released:
+                conn.execute(
+                    update(P).where(*mine).values(
+                        status="pending", attempts=P.c.attempts - 1, lease_owner=None, lease_until=None),
+                    [{"pid": o.prompt_id} for o in released],
                 )
             for o in outcomes:
                 if o.status == "dead" and o.scope == FailureScope.PERSON:
@@ -320,6 +370,9 @@ class DeliveryWorker:
             elif o.status == "retry":
                 st.retried += 1
                 metrics.PROMPTS_FAILED.labels(o.platform, (o.reason or "")[:40]).inc()
+            elif o.status == "released":
+                st.released += 1
+                continue
             elif o.status == "dead":
                 st.dead += 1
                 metrics.PROMPTS_DEAD.labels(o.platform, (o.reason or "")[:40]).inc()

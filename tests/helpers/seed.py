@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from bot.journey import stage_for
 from bot.timing import monday_of
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
@@ -98,7 +99,7 @@ def seed_due_prompts(engine: Engine, seeded: Seeded, due_at: datetime, *,
     whose values start with the prompt id."""
     rows = [{
         "pair_id": pid, "recipient_id": e if kind == "checkin" else s, "workspace_id": seeded.workspace_id,
-        "kind": kind, "strategy": 1, "phase": "build", "period": f"w{week}", "week": week,
+        "kind": kind, "strategy": 1, "phase": stage_for("sponsorship", week), "period": f"w{week}", "week": week,
         "variant": (pid + n) % 3, "audience": "one", "due_at": due_at, "status": "pending", "attempts": 0,
         "next_attempt_at": due_at, "lease_owner": None, "lease_until": None, "platform_ref": None,
         "last_error": None, "payload": None, "sent_at": None, "answered_at": None, "answer": None,
