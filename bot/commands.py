@@ -59,6 +59,11 @@ def tokenize(text: str) -> list[str]:
         return text.split()
 
 
+def first_word(text: str) -> str:
+    words = tokenize(text)
+    return ALIASES.get(words[0].lower(), words[0].lower()) if words else ""
+
+
 def is_command(text: str) -> bool:
     words = tokenize(text)
     return bool(words) and (words[0].lower() in HANDLERS or words[0].lower() in ALIASES)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+REPLAN_AFTER = frozenset({"pair", "import", "pause-pair"})
 SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
 
 ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
@@ -120,9 +121,8 @@ async def dispatch(c: Ctx) -> Response:
         return await handler(c, ia)
     if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
         resp = await commands.run(c, ia.text)
-        if ia.text and commands.tokenize(ia.text)[:1] and commands.tokenize(ia.text)[0].lower() in (
-                "pair", "import", "pause-pair"):
-            c.s.commit()
+        if commands.first_word(ia.text) in REPLAN_AFTER:
+            c.s.commit()  # new or resumed pairs get their kickoff planned right away
             c.m.plan(c.now)
         return resp
     return Response(reply=say(

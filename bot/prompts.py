@@ -24,6 +24,7 @@ from bot.messages import (
     Message,
     MessageBuilder,
     Paragraph,
+    Text,
     TextInput,
     foot,
     para,
@@ -153,7 +154,7 @@ def checkin(ctx: PromptContext) -> Message:
     mb = MessageBuilder(kind=Kind.CHECKIN)
     mb.add(Paragraph(cat.fill(pick(cat.CHECKIN_OPENERS, ctx.variant), **n)), status_buttons(ctx))
     tip = cat.TIPS[(ctx.strategy, ctx.stage)]
-    mb.add(Paragraph((cat.Text(f"{cat.STRATEGY_NAMES[ctx.strategy]}: ", bold=True),
+    mb.add(Paragraph((Text(f"{cat.STRATEGY_NAMES[ctx.strategy]}: ", bold=True),
                       *cat.fill(pick(tip, ctx.variant // 7), **n))))
     if ctx.slowed:
         mb.add(para(cat.CHECKIN_SLOWED), Buttons((
@@ -174,7 +175,7 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
         parts.append(f"momentum {momentum}/5")
     if note:
         parts.append("note shared with " + first_name(ctx.partner.name) if shared else "private note saved")
-    mb.add(Paragraph((cat.Text("Recorded: ", bold=True), cat.Text(" \u00b7 ".join(parts)))))
+    mb.add(Paragraph((Text("Recorded: ", bold=True), Text(" \u00b7 ".join(parts)))))
     if status == "not_yet":
         mb.add(Paragraph(cat.fill(pick(cat.REFRAMES, ctx.variant), **n)))
         slots = next_week_slots(ctx.now.astimezone(ZoneInfo(ctx.partner.tz)))
@@ -239,7 +240,7 @@ def light_touch(ctx: PromptContext, offset: int = 0) -> Message:
     days = str(ctx.payload.get("days", 14))
     return MessageBuilder(kind=Kind.LIGHT_TOUCH).add(
         Paragraph(cat.fill(cat.LIGHT_TOUCH_OPENER, days=days, **n)),
-        Paragraph((cat.Text("\u2192 "), *cat.fill(pick(cat.LIGHT_TOUCHES, ctx.variant + offset), **n))),
+        Paragraph((Text("\u2192 "), *cat.fill(pick(cat.LIGHT_TOUCHES, ctx.variant + offset), **n))),
         Buttons((
             Button(Actions.TOUCH_DONE, "Done, I sent it", _v(ctx, "done"), "primary"),
             Button(Actions.TOUCH_ANOTHER, "Another idea", _v(ctx, str(offset + 1))),
@@ -266,7 +267,7 @@ def shared(ctx: PromptContext, offset: int = 0) -> Message:
     idea = cat.fill(pick(cat.SHARED_IDEAS[ctx.stage], ctx.variant + offset), **n)
     return MessageBuilder(kind=Kind.SHARED).add(
         Paragraph(cat.fill(pick(cat.SHARED_OPENERS[ctx.role], ctx.variant), **n)),
-        Paragraph((cat.Text("\u2192 "), *idea)),
+        Paragraph((Text("\u2192 "), *idea)),
         Buttons((
             Button(Actions.SHARED_PLAN, "We'll do it", _v(ctx, "plan"), "primary"),
             Button(Actions.SHARED_DONE, "Already did it", _v(ctx, "done")),
@@ -304,7 +305,7 @@ def nudge(ctx: PromptContext) -> Message:
             ("Last contact", _ago(ctx.now, d.last_contact)),
             ("Momentum", _trend(d.trend)),
         )),
-        Paragraph((cat.Text("This week: ", bold=True), *action)),
+        Paragraph((Text("This week: ", bold=True), *action)),
         Buttons((
             Button(Actions.NUDGE_DONE, "Done", _v(ctx, "done"), "primary"),
             Button(Actions.NUDGE_SNOOZE, "Snooze a week", _v(ctx, "snooze")),
@@ -317,7 +318,7 @@ def nudge(ctx: PromptContext) -> Message:
 def kickoff(ctx: PromptContext) -> Message:
     n = _names(ctx)
     j = journey(ctx.program_kind)
-    points = tuple((label, "".join(s.text for s in cat.fill(desc, **n) if isinstance(s, cat.Text)))
+    points = tuple((label, "".join(s.text for s in cat.fill(desc, **n) if isinstance(s, Text)))
                    for label, desc in cat.KICKOFF_POINTS)
     return MessageBuilder(kind=Kind.KICKOFF).add(
         Paragraph(cat.fill(pick(cat.KICKOFF_OPENERS, ctx.variant), **n)),
@@ -381,7 +382,7 @@ def agenda_share(ctx: PromptContext) -> Message:
     if p.get("ask"):
         items.append(("Ask", str(p["ask"])))
     return MessageBuilder(kind=Kind.AGENDA).add(
-        Paragraph((cat.Text(ctx.partner.name, bold=True), cat.Text(" shared an agenda for your next chat:"))),
+        Paragraph((Text(ctx.partner.name, bold=True), Text(" shared an agenda for your next chat:"))),
         Fields(tuple(items)),
         foot("Prepared meetings are easy to say yes to. No reply needed."),
     ).build(text=f"{ctx.partner.name} shared an agenda for your next chat")
@@ -390,8 +391,8 @@ def agenda_share(ctx: PromptContext) -> Message:
 def shared_note(ctx: PromptContext) -> Message:
     what = str(ctx.payload.get("what", "a note"))
     return MessageBuilder(kind=Kind.SHARED_NOTE).add(
-        Paragraph((cat.Text(ctx.partner.name, bold=True), cat.Text(f" shared {what} with you:"))),
-        Paragraph((cat.Text(str(ctx.payload.get("text", ""))),)),
+        Paragraph((Text(ctx.partner.name, bold=True), Text(f" shared {what} with you:"))),
+        Paragraph((Text(str(ctx.payload.get("text", ""))),)),
     ).build(text=f"{ctx.partner.name} shared {what} with you")
 
 
@@ -418,7 +419,7 @@ def answered(ctx: PromptContext, label: str) -> Message:
     """A non-check-in prompt after its answer: the question's gist and what was recorded."""
     original = compose(ctx)
     kept = tuple(b for b in original.blocks if not isinstance(b, Buttons))[:2]
-    return Message(text=f"{label}", blocks=(*kept, Paragraph((cat.Text("\u2713 ", bold=True), cat.Text(label)))),
+    return Message(text=label, blocks=(*kept, Paragraph((Text("\u2713 ", bold=True), Text(label)))),
                    kind=f"{ctx.kind}.answered")
 
 
