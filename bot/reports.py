@@ -151,7 +151,8 @@ def render(rep: Report) -> Message:
     if rep.stalled:
         mb.add(para(f"Stalled pairs (no touch for {STALLED_DAYS}+ days): {len(rep.stalled)}"))
         mb.add(Fields(tuple(
-            (f"{x.sponsor} \u2194 {x.sponsoree}", f"{x.days if x.days is not None else 'no'} days. {x.action}")
+            (f"{x.sponsor} \u2194 {x.sponsoree}",
+             (f"{x.days} days since the last touch. " if x.days is not None else "never in touch. ") + x.action)
             for x in rep.stalled[:8]
         )))
     else:
