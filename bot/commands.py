@@ -253,12 +253,18 @@ async def _time(c: Ctx, args: list[str], raw: str) -> Response:
     if in_quiet_hours(at, c.m.settings.quiet):
         q = c.m.settings.quiet_hours
         raise UserError(f"{args[1]} is inside quiet hours ({q}); I never message then. Pick a daytime slot.")
-    c.me.prompt_weekday, c.me.prompt_time = day, f"{at:%H:%M}"
-    c.s.add(c.me)
-    c.s.flush()
-    replan_person(c.s.connection(), c.me.id, c.now)  # type: ignore[arg-type]
+    change_person(c, c.me, prompt_weekday=day, prompt_time=f"{at:%H:%M}")
     tz = c.me.tz or c.ws.default_tz
     return reply(f"Done: I'll prompt you on {WEEKDAYS[day].title()} at {at:%H:%M} ({tz}).")
+
+
+def change_person(c: Ctx, person: Person, **fields: object) -> None:
+    """Change when/whether someone is prompted, then re-plan their unsent prompts."""
+    for name, value in fields.items():
+        setattr(person, name, value)
+    c.s.add(person)
+    c.s.flush()
+    replan_person(c.s.connection(), person.id, c.now)  # type: ignore[arg-type]
 
 
 DURATION = re.compile(r"^(\d{1,2})\s*([dw])$")
@@ -276,12 +282,10 @@ def parse_duration(text: str) -> timedelta:
 
 
 def snooze(c: Ctx, person: Person, delta: timedelta) -> str:
-    person.snoozed_until = c.now + delta
-    c.s.add(person)
-    c.s.flush()
-    replan_person(c.s.connection(), person.id, c.now)  # type: ignore[arg-type]
+    until = c.now + delta
+    change_person(c, person, snoozed_until=until)
     tz = person.tz or c.ws.default_tz
-    return f"Snoozed until {person.snoozed_until.astimezone(zone(tz)):%a %d %b}. `resume` brings me back sooner."
+    return f"Snoozed until {until.astimezone(zone(tz)):%a %d %b}. `resume` brings me back sooner."
 
 
 @command("snooze")
@@ -291,19 +295,13 @@ async def _snooze(c: Ctx, args: list[str], raw: str) -> Response:
 
 @command("pause")
 async def _pause(c: Ctx, args: list[str], raw: str) -> Response:
-    c.me.paused = True
-    c.s.add(c.me)
-    c.s.flush()
-    replan_person(c.s.connection(), c.me.id, c.now)  # type: ignore[arg-type]
+    change_person(c, c.me, paused=True)
     c.audit("person.pause", c.me.external_id)
     return reply("Paused. I won't prompt you until you say `resume`. Your partner isn't told anything.")
 
 
 def resume(c: Ctx, person: Person) -> str:
-    person.paused, person.snoozed_until, person.opted_out = False, None, False
-    c.s.add(person)
-    c.s.flush()
-    replan_person(c.s.connection(), person.id, c.now)  # type: ignore[arg-type]
+    change_person(c, person, paused=False, snoozed_until=None, opted_out=False)
     return "Welcome back! Prompts are on again."
 
 
@@ -313,13 +311,14 @@ async def _resume(c: Ctx, args: list[str], raw: str) -> Response:
     return reply(resume(c, c.me))
 
 
+def opt_out(c: Ctx) -> None:
+    change_person(c, c.me, opted_out=True)
+    c.audit("person.opt_out", c.me.external_id)
+
+
 @command("stop")
 async def _stop(c: Ctx, args: list[str], raw: str) -> Response:
-    c.me.opted_out = True
-    c.s.add(c.me)
-    c.s.flush()
-    replan_person(c.s.connection(), c.me.id, c.now)  # type: ignore[arg-type]
-    c.audit("person.opt_out", c.me.external_id)
+    opt_out(c)
     return reply("You're opted out: no more prompts. Changed your mind? `resume` any time.",
                  "Want a copy of your data, or to have it erased? `my-data`, or ask your program manager.")
 

@@ -332,13 +332,7 @@ async def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Re
 
 @action(Actions.GHOST_STOP)
 async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    c.me.opted_out = True
-    c.s.add(c.me)
-    c.s.flush()
-    from bot.planner import replan_person
-
-    replan_person(c.s.connection(), c.me.id, c.now)  # type: ignore[arg-type]
-    c.audit("person.opt_out", c.me.external_id)
+    commands.opt_out(c)
     mark_answered(c, p, "stop")
     return Response(update=prompts.answered(ctx, "You're opted out. `resume` any time."))
 
