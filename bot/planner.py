@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -18,7 +19,6 @@ from typing import Any
 import holidays as holidays_lib
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.journey import Kind, checkin_strategy, stage_for, variant_for
@@ -41,6 +41,10 @@ KICKOFF_REACH = timedelta(days=10)
 COLS = ("pair_id", "recipient_id", "workspace_id", "kind", "strategy", "phase", "period", "week", "variant",
         "audience", "due_at", "next_attempt_at", "status", "attempts", "payload", "created_at")
 _DUE, _NEXT, _PAYLOAD, _CREATED = (COLS.index(c) for c in ("due_at", "next_attempt_at", "payload", "created_at"))
+_WEEK_SPAN = timedelta(days=16)
+_KICKOFF, _CHECKIN, _NUDGE, _PREP, _SHARED, _REVIEW, _WRAPUP, _LIGHT_TOUCH, _HOLIDAY = (
+    k.value for k in (Kind.KICKOFF, Kind.CHECKIN, Kind.NUDGE, Kind.PREP, Kind.SHARED, Kind.REVIEW, Kind.WRAPUP,
+                      Kind.LIGHT_TOUCH, Kind.HOLIDAY))
 
 
 @dataclass
@@ -61,25 +65,29 @@ class Who:
     country: str | None
 
 
-Sponsor = aliased(Person, name="sponsor")
-Sponsoree = aliased(Person, name="sponsoree")
+_PA = Pair.__table__  # type: ignore[attr-defined]
+_PR = Program.__table__  # type: ignore[attr-defined]
+_WS = Workspace.__table__  # type: ignore[attr-defined]
+_SPONSOR = Person.__table__.alias("sponsor")  # type: ignore[attr-defined]
+_SPONSOREE = Person.__table__.alias("sponsoree")  # type: ignore[attr-defined]
 
 
 def _columns() -> list[Any]:
+    pa, pr = _PA.c, _PR.c
     cols: list[Any] = [
-        Pair.id, Pair.start_date, Pair.created_at, Pair.planned_until, Pair.last_touch_at,
-        Pair.last_light_touch_at, Pair.unanswered_checkins,
-        Program.kind, Program.length_weeks, Program.sponsoree_weekday, Program.sponsoree_time,
-        Program.sponsor_weekday, Program.sponsor_time, Program.meeting_weekday, Program.meeting_every_weeks,
-        Program.stale_days, Program.default_tz, Program.workspace_id,
+        pa.id, pa.start_date, pa.created_at, pa.planned_until, pa.last_touch_at, pa.last_light_touch_at,
+        pa.unanswered_checkins,
+        pr.kind, pr.length_weeks, pr.sponsoree_weekday, pr.sponsoree_time, pr.sponsor_weekday, pr.sponsor_time,
+        pr.meeting_weekday, pr.meeting_every_weeks, pr.stale_days, pr.default_tz, pr.workspace_id,
     ]
-    for alias, prefix in ((Sponsor, "s_"), (Sponsoree, "e_")):
+    for alias, prefix in ((_SPONSOR, "s_"), (_SPONSOREE, "e_")):
+        c = alias.c
         cols += [
-            alias.id.label(prefix + "id"), alias.tz.label(prefix + "tz"),
-            alias.prompt_weekday.label(prefix + "weekday"), alias.prompt_time.label(prefix + "time"),
-            alias.opted_out.label(prefix + "opted_out"), alias.paused.label(prefix + "paused"),
-            alias.snoozed_until.label(prefix + "snoozed"), alias.unreachable_reason.label(prefix + "unreach"),
-            alias.forgotten.label(prefix + "forgotten"), alias.country.label(prefix + "country"),
+            c.id.label(prefix + "id"), c.tz.label(prefix + "tz"), c.prompt_weekday.label(prefix + "weekday"),
+            c.prompt_time.label(prefix + "time"), c.opted_out.label(prefix + "opted_out"),
+            c.paused.label(prefix + "paused"), c.snoozed_until.label(prefix + "snoozed"),
+            c.unreachable_reason.label(prefix + "unreach"), c.forgotten.label(prefix + "forgotten"),
+            c.country.label(prefix + "country"),
         ]
     return cols
 
@@ -171,62 +179,68 @@ class PairPlanner:
         created_at = self.now
         local = self.local_due
 
-        def add(kind_: Kind, who: Who, period: str, due: datetime, week: int, strategy: int = 0,
+        def add(kind_: str, who: Who, period: str, due: datetime, week: int, strategy: int = 0,
                 audience: str = "one", payload: dict[str, Any] | None = None) -> None:
             if not (start <= due < end) or who.blocked:
                 return
             if who.snoozed_until is not None and due < who.snoozed_until:
                 return
-            out.append((pair_id, who.id, ws_id, kind_.value, strategy, stage_for(kind, week), period, week,
-                        variant_for(pair_id, kind_.value, period), audience, due, due, "pending", 0, payload,
+            out.append((pair_id, who.id, ws_id, kind_, strategy, stage_for(kind, week), period, week,
+                        variant_for(pair_id, kind_, period), audience, due, due, "pending", 0, payload,
                         created_at))
-
-        def due(who: Who, week: int, shift: int = 0, weekday: int | None = None) -> datetime:
-            wd = (who.weekday if weekday is None else weekday) + shift
-            return local(week_monday(pstart, week), wd, who.at, who.tz)
 
         # Week 0: the kickoff, to both together, as soon as the sponsoree's day allows.
         created: datetime = g["created_at"]
         if not sponsor.blocked and created + KICKOFF_REACH >= start:
-            add(Kind.KICKOFF, sponsoree, "kickoff", self.kickoff(created, sponsoree.tz, sponsor.tz), 0, 1, "pair")
+            add(_KICKOFF, sponsoree, "kickoff", self.kickoff(created, sponsoree.tz, sponsor.tz), 0, 1, "pair")
 
         first = max(0, week_index(pstart, start) - 1)
         last = min(length, week_index(pstart, end) + 1)
+        # Every prompt of week k falls within [its Monday - 1 day, its Monday + 16 days] (weekday,
+        # working-day and quiet-hour shifts, time zones): weeks wholly outside the window are skipped.
+        too_early, too_late = start.date() - _WEEK_SPAN, end.date() + timedelta(days=1)
         every = max(1, g["meeting_every_weeks"])
+        meeting_wd = g["meeting_weekday"] - 1
         touched: datetime = g["last_touch_at"] or created
         stale = timedelta(days=g["stale_days"])
         slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
+        e_wd, e_at, e_tz = sponsoree.weekday, sponsoree.at, sponsoree.tz
+        s_wd, s_at, s_tz = sponsor.weekday, sponsor.at, sponsor.tz
         for k in range(max(1, first), last + 1):
+            monday = week_monday(pstart, k)
+            if monday > too_late:
+                break
+            if monday < too_early:
+                continue
             period = f"w{k}"
             if k == length:
-                add(Kind.WRAPUP, sponsoree, "end", due(sponsoree, k), k, 0)
-                add(Kind.WRAPUP, sponsor, "end", due(sponsor, k), k, 0)
+                add(_WRAPUP, sponsoree, "end", local(monday, e_wd, e_at, e_tz), k, 0)
+                add(_WRAPUP, sponsor, "end", local(monday, s_wd, s_at, s_tz), k, 0)
                 continue
             if not slowed or k % 2 == 0:
-                add(Kind.CHECKIN, sponsoree, period, due(sponsoree, k), k, checkin_strategy(k))
-            add(Kind.NUDGE, sponsor, period, due(sponsor, k), k, 4 if k % 4 == 3 else 1)
+                add(_CHECKIN, sponsoree, period, local(monday, e_wd, e_at, e_tz), k, checkin_strategy(k))
+            add(_NUDGE, sponsor, period, local(monday, s_wd, s_at, s_tz), k, 4 if k % 4 == 3 else 1)
             if k >= 2 and k % every == 0:
-                add(Kind.PREP, sponsoree, period, due(sponsoree, k, -1, g["meeting_weekday"]), k, 2)
+                add(_PREP, sponsoree, period, local(monday, meeting_wd, e_at, e_tz), k, 2)
             if k % 4 == 3:
-                add(Kind.SHARED, sponsoree, period, due(sponsoree, k, 2), k, 4)
-                add(Kind.SHARED, sponsor, period, due(sponsor, k, 2), k, 4)
+                add(_SHARED, sponsoree, period, local(monday, e_wd + 2, e_at, e_tz), k, 4)
+                add(_SHARED, sponsor, period, local(monday, s_wd + 2, s_at, s_tz), k, 4)
             if k % 13 == 0:
                 payload = {"quarter": k // 13}
-                add(Kind.REVIEW, sponsoree, f"q{k // 13}", due(sponsoree, k, 2), k, 1, payload=payload)
-                add(Kind.REVIEW, sponsor, f"q{k // 13}", due(sponsor, k, 2), k, 1, payload=payload)
+                add(_REVIEW, sponsoree, f"q{k // 13}", local(monday, e_wd + 2, e_at, e_tz), k, 1, payload=payload)
+                add(_REVIEW, sponsor, f"q{k // 13}", local(monday, s_wd + 2, s_at, s_tz), k, 1, payload=payload)
             if k >= 2:
-                lt = due(sponsoree, k, 3)
+                lt = local(monday, e_wd + 3, e_at, e_tz)
                 if lt - touched >= stale and (last_light is None or lt - last_light >= stale) and start <= lt < end:
-                    add(Kind.LIGHT_TOUCH, sponsoree, period, lt, k, 3, payload={"days": (lt - touched).days})
+                    add(_LIGHT_TOUCH, sponsoree, period, lt, k, 3, payload={"days": (lt - touched).days})
                     last_light = lt
-            monday = week_monday(pstart, k)
             for who, partner in ((sponsoree, sponsor), (sponsor, sponsoree)):
                 if not partner.country:
                     continue
                 for hday, name in self.holidays(partner.country, monday):
                     d = local(max(monday, hday - timedelta(days=1)), 0, who.at, who.tz)
                     if d.date() <= hday:
-                        add(Kind.HOLIDAY, who, f"hol-{hday.isoformat()}", d, k, 3,
+                        add(_HOLIDAY, who, f"hol-{hday.isoformat()}", d, k, 3,
                             payload={"holiday": name, "date_label": hday.strftime("%a %d %b")})
         return out, last_light
 
@@ -295,26 +309,35 @@ def _insert_executemany(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> in
 
 
 def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int) -> list[Row[Any]]:
+    """The next ``limit`` pairs (by id, after ``after``) whose horizon runs out.
+
+    PostgreSQL: the pairs are locked (``FOR NO KEY UPDATE SKIP LOCKED``) until the chunk's
+    transaction commits, so planners on several replicas split the pairs between them, and a
+    concurrent ``replan_person`` waits for the chunk instead of being overwritten by it.
+    """
     q = (
         select(*_columns())
-        .join(Program, Program.id == Pair.program_id)
-        .join(Workspace, Workspace.id == Program.workspace_id)
-        .join(Sponsor, Sponsor.id == Pair.sponsor_id)
-        .join(Sponsoree, Sponsoree.id == Pair.sponsoree_id)
+        .select_from(_PA)
+        .join(_PR, _PR.c.id == _PA.c.program_id)
+        .join(_WS, _WS.c.id == _PR.c.workspace_id)
+        .join(_SPONSOR, _SPONSOR.c.id == _PA.c.sponsor_id)
+        .join(_SPONSOREE, _SPONSOREE.c.id == _PA.c.sponsoree_id)
         .where(
-            Pair.status == "active",
-            Program.status == "active",
-            Workspace.status == "active",
-            Pair.id > after,
-            (Pair.planned_until.is_(None)) | (Pair.planned_until < now + REPLAN_BEFORE),  # type: ignore[union-attr,operator]
+            _PA.c.status == "active",
+            _PR.c.status == "active",
+            _WS.c.status == "active",
+            _PA.c.id > after,
+            _PA.c.planned_until.is_(None) | (_PA.c.planned_until < now + REPLAN_BEFORE),
         )
-        .order_by(Pair.id)
+        .order_by(_PA.c.id)
         .limit(limit)
+        .with_for_update(of=_PA, skip_locked=True, key_share=True)
     )
     return list(conn.execute(q).all())
 
 
 def iter_chunks(db: Database, now: datetime, chunk: int) -> Iterator[tuple[Connection, list[Row[Any]]]]:
+    """Chunks of pairs to plan, each in a transaction of its own (committed when the caller moves on)."""
     after = 0
     while True:
         with db.engine.begin() as conn:
@@ -325,8 +348,43 @@ def iter_chunks(db: Database, now: datetime, chunk: int) -> Iterator[tuple[Conne
             after = rows[-1].id
 
 
+@dataclass
+class _Chunk:
+    """One chunk's writes, done on the connection (and in the transaction) that read its pairs."""
+
+    conn: Connection
+    trans: Any
+    prompts: list[tuple[Any, ...]]
+    pair_ids: list[int]
+    lights: dict[datetime | None, list[int]]  # new last light touch -> pairs (few distinct times)
+
+
+def _write(chunk: _Chunk, horizon: datetime) -> int:
+    pairs = Pair.__table__  # type: ignore[attr-defined]
+    by_id = pairs.c.id.in_(bindparam("ids", expanding=True))
+    try:
+        created = _insert(chunk.conn, chunk.prompts)
+        changed = {pid for ids in chunk.lights.values() for pid in ids}
+        same = [pid for pid in chunk.pair_ids if pid not in changed]
+        if same:
+            chunk.conn.execute(update(pairs).where(by_id).values(planned_until=horizon), {"ids": same})
+        for llt, ids in chunk.lights.items():
+            chunk.conn.execute(update(pairs).where(by_id).values(planned_until=horizon, last_light_touch_at=llt),
+                               {"ids": ids})
+        chunk.trans.commit()
+        return created
+    finally:
+        chunk.conn.close()  # rolls back unless committed
+
+
 def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK) -> PlanStats:
-    """Materialise every prompt due before ``now + HORIZON`` for pairs that need it."""
+    """Materialise every prompt due before ``now + HORIZON`` for pairs that need it.
+
+    Chunks are pipelined: while one writer thread inserts chunk N (the database does the work
+    and the GIL is free), this thread reads and computes chunk N + 1.  Each chunk is still one
+    transaction (its prompts and its pairs' ``planned_until`` commit together), and at most two
+    chunks are in memory.
+    """
     now = now.astimezone(UTC)
     stats = PlanStats()
     pairs = Pair.__table__  # type: ignore[attr-defined]
@@ -339,23 +397,38 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
         stats.resumed = max(res.rowcount, 0)
     horizon = now + HORIZON
     pp = PairPlanner(settings, now)
-    planned = update(pairs).where(pairs.c.id.in_(bindparam("ids", expanding=True))).values(planned_until=horizon)
-    light = update(pairs).where(pairs.c.id.in_(bindparam("ids", expanding=True))).values(
-        last_light_touch_at=bindparam("llt"))
-    for conn, rows in iter_chunks(db, now, chunk):
-        batch: list[tuple[Any, ...]] = []
-        lights: dict[datetime | None, list[int]] = {}  # new last light touch -> pairs (few distinct times)
-        for r in rows:
-            start = max(r.planned_until or (now - GRACE), now - GRACE)
-            prompts, last_light = pp.rows(r, start, horizon)
-            batch.extend(prompts)
-            if last_light != r.last_light_touch_at:
-                lights.setdefault(last_light, []).append(r.id)
-        stats.prompts += _insert(conn, batch)
-        conn.execute(planned, {"ids": [r.id for r in rows]})
-        for llt, ids in lights.items():
-            conn.execute(light, {"llt": llt, "ids": ids})
-        stats.pairs += len(rows)
+    after = 0
+    pending: Future[int] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-writer") as writer:
+        try:
+            while True:
+                conn = db.engine.connect()
+                try:
+                    trans = conn.begin()
+                    rows = _pending_pairs(conn, now, after, chunk)
+                    work = _Chunk(conn, trans, [], [r.id for r in rows], {})
+                    for r in rows:
+                        start = max(r.planned_until or (now - GRACE), now - GRACE)
+                        prompts, last_light = pp.rows(r, start, horizon)
+                        work.prompts.extend(prompts)
+                        if last_light != r.last_light_touch_at:
+                            work.lights.setdefault(last_light, []).append(r.id)
+                except BaseException:
+                    conn.close()
+                    raise
+                if pending is not None:
+                    stats.prompts += pending.result()
+                    pending = None
+                if not rows:
+                    conn.close()
+                    break
+                pending = writer.submit(_write, work, horizon)
+                stats.pairs += len(rows)
+                after = rows[-1].id
+        except BaseException:
+            if pending is not None:
+                wait([pending])  # the chunk in flight commits or rolls back on its own connection
+            raise
     if stats.pairs:
         _LOGGER.info("planned", extra={"pairs": stats.pairs, "prompts": stats.prompts})
     return stats

@@ -1,0 +1,69 @@
+"""Shared benchmark plumbing: the machine's description, throwaway databases, bulk seeding."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text
+
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.helpers.seed import Seeded, count_by_status, seed_due_prompts, seed_pairs
+
+__all__ = ["Seeded", "count_by_status", "database", "machine", "seed_due_prompts", "seed_pairs"]
+
+PG_URL = os.environ.get("MOMENTUM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, migrated database; yields its URL. PostgreSQL: a schema of its own in ``PG_URL``,
+    dropped afterwards (as tests/conftest.py does)."""
+    if backend == "sqlite":
+        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+        url = f"sqlite:///{path}"
+        db = Database(url)
+        upgrade(db.engine)
+        db.dispose()
+        try:
+            yield url
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        db.dispose()
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
