@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ HORIZON = timedelta(days=8)  # how far ahead prompts are materialised
 REPLAN_BEFORE = timedelta(days=1)  # re-plan a pair when its horizon is this close
 GRACE = timedelta(hours=12)  # a prompt whose time passed less than this ago is still sent
 CHUNK = 5000  # pairs per transaction (and per INSERT on PostgreSQL)
+PG_WRITERS = 2  # chunks written concurrently on PostgreSQL
 GHOST_AFTER = 3  # unanswered check-ins in a row before the cadence slows down
 # next_allowed_for_all() lands at most a week and a day or two (non-working days, quiet hours,
 # time zones) after its start: a pair created longer ago than this cannot have a kickoff to plan.
@@ -380,10 +382,10 @@ def _write(chunk: _Chunk, horizon: datetime) -> int:
 def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK) -> PlanStats:
     """Materialise every prompt due before ``now + HORIZON`` for pairs that need it.
 
-    Chunks are pipelined: while one writer thread inserts chunk N (the database does the work
-    and the GIL is free), this thread reads and computes chunk N + 1.  Each chunk is still one
-    transaction (its prompts and its pairs' ``planned_until`` commit together), and at most two
-    chunks are in memory.
+    Chunks are pipelined: while writer threads insert earlier chunks (the database does the work
+    and the GIL is free), this thread reads and computes the next one.  Each chunk is still one
+    transaction (its prompts and its pairs' ``planned_until`` commit together), and at most
+    ``PG_WRITERS + 1`` chunks are in memory.
     """
     now = now.astimezone(UTC)
     stats = PlanStats()
@@ -398,8 +400,11 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
     horizon = now + HORIZON
     pp = PairPlanner(settings, now)
     after = 0
-    pending: Future[int] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-writer") as writer:
+    # PostgreSQL works each chunk's inserts (index and foreign-key checks) in its own backend, so
+    # two writers keep both cores busy; SQLite has a single writer anyway.
+    writers = PG_WRITERS if db.engine.dialect.name == "postgresql" else 1
+    pending: deque[Future[int]] = deque()
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="planner-writer") as pool:
         try:
             while True:
                 conn = db.engine.connect()
@@ -416,18 +421,18 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
                 except BaseException:
                     conn.close()
                     raise
-                if pending is not None:
-                    stats.prompts += pending.result()
-                    pending = None
                 if not rows:
                     conn.close()
                     break
-                pending = writer.submit(_write, work, horizon)
+                while len(pending) >= writers:  # bounds memory: at most writers + 1 chunks
+                    stats.prompts += pending.popleft().result()
+                pending.append(pool.submit(_write, work, horizon))
                 stats.pairs += len(rows)
                 after = rows[-1].id
+            while pending:
+                stats.prompts += pending.popleft().result()
         except BaseException:
-            if pending is not None:
-                wait([pending])  # the chunk in flight commits or rolls back on its own connection
+            wait(pending)  # chunks in flight commit or roll back on their own connections
             raise
     if stats.pairs:
         _LOGGER.info("planned", extra={"pairs": stats.pairs, "prompts": stats.prompts})
