@@ -99,8 +99,10 @@ def main() -> None:
     args = ap.parse_args()
     s = Settings()
     print(machine())
-    print(f"{args.prompts:,} due prompts (check-ins and nudges), batch {s.worker_batch}, "
-          f"concurrency {s.worker_concurrency}, zero-latency platform; target >= {TARGET_PER_S:,.0f}/s on SQLite")
+    print(
+        f"{args.prompts:,} due prompts (check-ins and nudges), batch {s.worker_batch}, "
+        f"concurrency {s.worker_concurrency}, zero-latency platform; target >= {TARGET_PER_S:,.0f}/s on SQLite"
+    )
     print(f"{'backend':<9} {'prompts':>8} {'seconds':>8} {'prompts/s':>10} {'ms/prompt':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in (b.strip() for b in args.backend.split(",")):
@@ -108,8 +110,10 @@ def main() -> None:
             verdict = ""
             if backend == "sqlite":
                 verdict = "  meets the target" if r["per_s"] >= TARGET_PER_S else "  MISSES the target"
-            print(f"{backend:<9} {args.prompts:>8,} {r['s']:>8.2f} {r['per_s']:>10,.0f} {r['ms']:>10.3f}{verdict}",
-                  flush=True)
+            print(
+                f"{backend:<9} {args.prompts:>8,} {r['s']:>8.2f} {r['per_s']:>10,.0f} {r['ms']:>10.3f}{verdict}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

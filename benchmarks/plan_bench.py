@@ -56,9 +56,20 @@ def child(url: str) -> None:
     second = planner.plan(db, settings, NOW)
     t2 = time.perf_counter() - t
     db.dispose()
-    print(json.dumps({"pairs": first.pairs, "prompts": first.prompts, "s": t1, "peak_mb": peak,
-                      "base_mb": base, "again_pairs": second.pairs, "again_prompts": second.prompts,
-                      "again_s": t2}))
+    print(
+        json.dumps(
+            {
+                "pairs": first.pairs,
+                "prompts": first.prompts,
+                "s": t1,
+                "peak_mb": peak,
+                "base_mb": base,
+                "again_pairs": second.pairs,
+                "again_prompts": second.prompts,
+                "again_s": t2,
+            }
+        )
+    )
 
 
 def measure(backend: str, pairs: int, workdir: Path) -> dict[str, float]:
@@ -75,8 +86,13 @@ def measure(backend: str, pairs: int, workdir: Path) -> dict[str, float]:
                 c.execute(text("VACUUM ANALYZE"))
         seeded_s = time.perf_counter() - t
         db.dispose()
-        out = subprocess.run([sys.executable, __file__, "--child", url], capture_output=True, text=True,
-                             timeout=CHILD_TIMEOUT_S, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
         if out.returncode != 0:
             raise SystemExit(f"planning run failed:\n{out.stderr[-3000:]}")
         res: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -94,21 +110,30 @@ def main() -> None:
         child(args.child)
         return
     print(machine())
-    print(f"planning one week from {NOW:%Y-%m-%d %H:%M} UTC; target {TARGET_S:.0f} s and {TARGET_MB:.0f} MB "
-          "for 100,000 pairs")
-    print(f"{'backend':<9} {'pairs':>8} {'prompts':>8} {'plan s':>8} {'us/pair':>8} {'peak RSS MB':>12} "
-          f"{'base MB':>8} {'re-plan s':>10} {'re-plan new':>12} {'seed s':>7}")
+    print(
+        f"planning one week from {NOW:%Y-%m-%d %H:%M} UTC; target {TARGET_S:.0f} s and {TARGET_MB:.0f} MB "
+        "for 100,000 pairs"
+    )
+    print(
+        f"{'backend':<9} {'pairs':>8} {'prompts':>8} {'plan s':>8} {'us/pair':>8} {'peak RSS MB':>12} "
+        f"{'base MB':>8} {'re-plan s':>10} {'re-plan new':>12} {'seed s':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend.split(","):
             for pairs in (int(p) for p in args.pairs.split(",")):
                 r = measure(backend.strip(), pairs, Path(tmp))
-                print(f"{backend:<9} {pairs:>8,} {int(r['prompts']):>8,} {r['s']:>8.2f} "
-                      f"{r['s'] / pairs * 1e6:>8.1f} {r['peak_mb']:>12.0f} {r['base_mb']:>8.0f} "
-                      f"{r['again_s']:>10.3f} {int(r['again_prompts']):>12} {r['seed_s']:>7.1f}", flush=True)
+                print(
+                    f"{backend:<9} {pairs:>8,} {int(r['prompts']):>8,} {r['s']:>8.2f} "
+                    f"{r['s'] / pairs * 1e6:>8.1f} {r['peak_mb']:>12.0f} {r['base_mb']:>8.0f} "
+                    f"{r['again_s']:>10.3f} {int(r['again_prompts']):>12} {r['seed_s']:>7.1f}",
+                    flush=True,
+                )
                 ok = r["s"] <= TARGET_S * pairs / 100_000 and r["peak_mb"] <= TARGET_MB
                 if pairs >= 100_000:
-                    print(f"          -> {'meets' if ok else 'MISSES'} the target "
-                          f"({r['s']:.1f} s <= {TARGET_S:.0f} s, {r['peak_mb']:.0f} MB <= {TARGET_MB:.0f} MB)")
+                    print(
+                        f"          -> {'meets' if ok else 'MISSES'} the target "
+                        f"({r['s']:.1f} s <= {TARGET_S:.0f} s, {r['peak_mb']:.0f} MB <= {TARGET_MB:.0f} MB)"
+                    )
 
 
 if __name__ == "__main__":

@@ -39,11 +39,29 @@ def _records(path: Path) -> list[int]:
 
 
 def _start(url: str, worker: str, record: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, str(WORKER), "--url", f"{url}&application_name={worker}", "--worker", worker,
-           "--record", str(record), "--lease", str(LEASE_S), "--batch", str(BATCH), "--concurrency", "4",
-           "--delay-ms", "3", "--timeout", str(DEADLINE_S)]
-    return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    cmd = [
+        sys.executable,
+        str(WORKER),
+        "--url",
+        f"{url}&application_name={worker}",
+        "--worker",
+        worker,
+        "--record",
+        str(record),
+        "--lease",
+        str(LEASE_S),
+        "--batch",
+        str(BATCH),
+        "--concurrency",
+        "4",
+        "--delay-ms",
+        "3",
+        "--timeout",
+        str(DEADLINE_S),
+    ]
+    return subprocess.Popen(
+        cmd, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
@@ -67,9 +85,11 @@ def test_three_workers_one_killed_deliver_everything_once(pg_url: str, tmp_path:
     victim = names[0]
     procs = {n: _start(pg_url, n, tmp_path) for n in names}
     try:
-        _wait_for(f"{victim} to record {KILL_AFTER} sends",
-                  lambda: len(_records(tmp_path / f"{victim}.log")) >= KILL_AFTER
-                  or procs[victim].poll() is not None, DEADLINE_S)
+        _wait_for(
+            f"{victim} to record {KILL_AFTER} sends",
+            lambda: len(_records(tmp_path / f"{victim}.log")) >= KILL_AFTER or procs[victim].poll() is not None,
+            DEADLINE_S,
+        )
         assert procs[victim].poll() is None, "the victim finished before it could be killed"
         os.kill(procs[victim].pid, signal.SIGKILL)
         procs[victim].wait(timeout=10)
@@ -78,14 +98,16 @@ def test_three_workers_one_killed_deliver_everything_once(pg_url: str, tmp_path:
         # the rows still leased to it are exactly what it had in flight.
         def victim_gone() -> bool:
             with db.engine.connect() as c:
-                n = c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"),
-                              {"a": victim}).scalar_one()
+                n = c.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"), {"a": victim}
+                ).scalar_one()
             return int(n) == 0
 
         _wait_for("PostgreSQL to drop the killed worker's connections", victim_gone, 10)
         with db.engine.connect() as c:
-            in_flight = set(c.execute(select(P.c.id).where(P.c.lease_owner == victim,
-                                                           P.c.status == "sending")).scalars())
+            in_flight = set(
+                c.execute(select(P.c.id).where(P.c.lease_owner == victim, P.c.status == "sending")).scalars()
+            )
         recorded_at_kill = len(_records(tmp_path / f"{victim}.log"))
 
         for n in names[1:]:
@@ -108,9 +130,12 @@ def test_three_workers_one_killed_deliver_everything_once(pg_url: str, tmp_path:
         statuses: dict[str, int] = dict(c.execute(select(P.c.status, func.count()).group_by(P.c.status)).all())
     db.dispose()
 
-    summary = (f"{len(ids)} prompts; sends per worker {({n: len(r) for n, r in per_worker.items()})}; "
-               f"{victim} killed after {recorded_at_kill} sends with {len(in_flight)} prompts in flight; "
-               f"duplicates: {len(duplicates)} {sorted(duplicates)}")
+    sends = {n: len(r) for n, r in per_worker.items()}
+    summary = (
+        f"{len(ids)} prompts; sends per worker {sends}; "
+        f"{victim} killed after {recorded_at_kill} sends with {len(in_flight)} prompts in flight; "
+        f"duplicates: {len(duplicates)} {sorted(duplicates)}"
+    )
     print("\nmulti-replica:", summary)
     assert set(counts) == ids, f"lost or unknown prompts: {sorted(ids ^ set(counts))[:20]} ({summary})"
     assert statuses == {"sent": len(ids)}, f"outbox not all sent: {statuses} ({summary})"
