@@ -1,4 +1,4 @@
-"""Multi-replica delivery on PostgreSQL: three worker processes, one killed with SIGKILL mid-run."""
+"""Multi-replica delivery: three worker processes on PostgreSQL, one killed with SIGKILL mid-run; leases."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from bot.app import Momentum
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from storage.db import Database
 from storage.models import Prompt
+from tests.fakes import RecordingPlatform
 from tests.helpers.seed import seed_due_prompts, seed_pairs
-
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 WORKER = Path(__file__).resolve().parent / "helpers" / "worker_proc.py"
 PAIRS = 1_100  # a check-in and a nudge each: 2,200 due prompts
@@ -73,6 +76,8 @@ def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_three_workers_one_killed_deliver_everything_once(pg_url: str, tmp_path: Path) -> None:
     assert "?" in pg_url  # the fixture's URL carries the schema as a connection option
     db = Database(pg_url)
@@ -144,3 +149,50 @@ def test_three_workers_one_killed_deliver_everything_once(pg_url: str, tmp_path:
     assert duplicates <= set(per_worker[victim]), summary
     assert all(counts[pid] == 2 for pid in duplicates), f"sent more than twice ({summary})"
     assert len(duplicates) <= len(in_flight) <= BATCH, summary
+
+
+class _Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_a_worker_whose_lease_ran_short_releases_instead_of_sending(
+    sqlite_db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    fake = RecordingPlatform()
+    m = Momentum(sqlite_db, settings, clock, {"test": fake})
+    ids = seed_due_prompts(sqlite_db.engine, seed_pairs(sqlite_db.engine, 3, clock.now()), clock.now())
+    worker, ticks = DeliveryWorker(m, worker_id="slow"), _Ticks()
+    worker._clock = ticks
+    claimed = worker.claim(clock.now(), 10)
+    assert claimed == ids
+    ticks.t = settings.lease_s * 0.9  # stalled: another replica may take these over any moment now
+    stats = await worker.deliver_batch(claimed, clock.now())
+    assert (stats.released, stats.sent, fake.sent) == (len(ids), 0, [])
+    with sqlite_db.engine.connect() as c:
+        rows = c.execute(select(P.c.status, P.c.attempts, P.c.lease_owner)).all()
+    assert {tuple(r) for r in rows} == {("pending", 0, None)}
+    stats = await m.deliver_due(clock.now())
+    assert stats.sent == len(ids) and len(fake.sent) == len(ids)
+
+
+async def test_a_long_delivery_run_leases_each_batch_from_the_present(
+    sqlite_db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    m = Momentum(sqlite_db, settings, clock, {"test": RecordingPlatform()})
+    ids = seed_due_prompts(sqlite_db.engine, seed_pairs(sqlite_db.engine, 2, clock.now()), clock.now())
+    worker, ticks = DeliveryWorker(m, worker_id="long"), _Ticks()
+    worker._clock, worker._started = ticks, 0.0
+    ticks.t = 600.0  # ten minutes into one deliver_due(now) call
+    first = worker.claim(clock.now(), 2)
+    with sqlite_db.engine.connect() as c:
+        leases = set(c.execute(select(P.c.lease_until).where(P.c.id.in_(first))).scalars())
+    assert leases == {clock.now() + timedelta(seconds=600 + settings.lease_s)}
+    # Another replica, called at the real present, leaves them alone and takes the rest.
+    other = DeliveryWorker(m, worker_id="other").claim(clock.now() + timedelta(seconds=601), 10)
+    assert sorted(other) == sorted(set(ids) - set(first))
