@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.prompts import Digest, PersonView, PromptContext
 from storage.models import CheckIn, Goal, Pair, Person, Program, Prompt, Win, Workspace
+
+G = Goal.__table__  # type: ignore[attr-defined]
+Wi = Win.__table__  # type: ignore[attr-defined]
+C = CheckIn.__table__  # type: ignore[attr-defined]
 
 SponsorP = aliased(Person, name="sp")
 SponsoreeP = aliased(Person, name="se")
@@ -49,21 +53,32 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
     return list(conn.execute(q).all())
 
 
-def digest(conn: Connection, pair_id: int, last_touch: datetime | None) -> Digest:
-    goals = conn.execute(
-        select(col(Goal.text)).where(col(Goal.pair_id) == pair_id, col(Goal.done).is_(False))
-        .order_by(col(Goal.id).desc()).limit(3)
-    ).scalars().all()
-    wins = conn.execute(
-        select(col(Win.text)).where(col(Win.pair_id) == pair_id, col(Win.shared).is_(True))
-        .order_by(col(Win.id).desc()).limit(3)
-    ).scalars().all()
-    trend = conn.execute(
-        select(col(CheckIn.momentum)).where(col(CheckIn.pair_id) == pair_id, col(CheckIn.momentum).is_not(None))
-        .order_by(col(CheckIn.id).desc()).limit(4)
-    ).scalars().all()
-    return Digest(goals=tuple(goals), wins=tuple(wins), last_contact=last_touch,
-                  trend=tuple(int(x) for x in reversed(trend) if x is not None))
+def _latest(conn: Connection, value: Any, table: Any, where: Any, pair_ids: list[int], n: int) -> dict[int, list[Any]]:
+    """The ``n`` newest ``value`` per pair (newest first), for many pairs in one query."""
+    rank = func.row_number().over(partition_by=table.c.pair_id, order_by=table.c.id.desc()).label("rank")
+    sub = select(table.c.pair_id, value.label("value"), rank).where(table.c.pair_id.in_(pair_ids), where).subquery()
+    out: dict[int, list[Any]] = {}
+    for pid, v in conn.execute(select(sub.c.pair_id, sub.c.value).where(sub.c.rank <= n).order_by(
+            sub.c.pair_id, sub.c.rank)):
+        out.setdefault(int(pid), []).append(v)
+    return out
+
+
+def digests_for(conn: Connection, rows: list[Any]) -> dict[int, Digest]:
+    """The sponsor digest of every nudge in ``rows`` (prompt id -> digest) in three queries:
+    open goals, shared wins, momentum trend (newest first, trend shown oldest first)."""
+    nudges = [r for r in rows if r.kind == "nudge"]
+    if not nudges:
+        return {}
+    pairs = sorted({int(r.pair_id) for r in nudges})
+    goals = _latest(conn, G.c.text, G, G.c.done.is_(False), pairs, 3)
+    wins = _latest(conn, Wi.c.text, Wi, Wi.c.shared.is_(True), pairs, 3)
+    trend = _latest(conn, C.c.momentum, C, C.c.momentum.is_not(None), pairs, 4)
+    return {
+        r.id: Digest(goals=tuple(goals.get(r.pair_id, ())), wins=tuple(wins.get(r.pair_id, ())),
+                     last_contact=r.last_touch_at, trend=tuple(int(x) for x in reversed(trend.get(r.pair_id, ()))))
+        for r in nudges
+    }
 
 
 def context_from_row(r: Any, now: datetime, dig: Digest | None = None) -> PromptContext:
@@ -86,8 +101,7 @@ def load_context(conn: Connection, prompt_id: int, now: datetime) -> tuple[Promp
     if not rows:
         return None
     r = rows[0]
-    dig = digest(conn, r.pair_id, r.last_touch_at) if r.kind == "nudge" else None
-    return context_from_row(r, now, dig), r
+    return context_from_row(r, now, digests_for(conn, [r]).get(r.id)), r
 
 
 def pair_of(conn: Connection, pair_id: int) -> Any:

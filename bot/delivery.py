@@ -32,17 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bot import metrics
-from bot.context import context_from_row, load_rows
+from bot.context import context_from_row, digests_for, load_rows
 from bot.journey import Kind
 from bot.messages import Message
 from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
-from bot.prompts import Digest, compose
+from bot.prompts import compose
 from storage.crypto import DecryptionError
-from storage.models import CheckIn, Goal, Pair, Person, Prompt, Win, Workspace
+from storage.models import Pair, Person, Prompt, Workspace
 
 if TYPE_CHECKING:
     from bot.app import Momentum
@@ -58,9 +58,6 @@ P = Prompt.__table__  # type: ignore[attr-defined]
 Pa = Pair.__table__  # type: ignore[attr-defined]
 Pe = Person.__table__  # type: ignore[attr-defined]
 W = Workspace.__table__  # type: ignore[attr-defined]
-G = Goal.__table__  # type: ignore[attr-defined]
-Wi = Win.__table__  # type: ignore[attr-defined]
-C = CheckIn.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -82,34 +79,6 @@ class DeliveryStats:
         self.released += other.released
         for k, v in other.reasons.items():
             self.reasons[k] += v
-
-
-def _latest(conn: Connection, value: Any, table: Any, where: Any, pair_ids: list[int], n: int) -> dict[int, list[Any]]:
-    """The ``n`` newest ``value`` per pair (newest first), for many pairs in one query."""
-    rank = func.row_number().over(partition_by=table.c.pair_id, order_by=table.c.id.desc()).label("rank")
-    sub = select(table.c.pair_id, value.label("value"), rank).where(table.c.pair_id.in_(pair_ids), where).subquery()
-    out: dict[int, list[Any]] = {}
-    for pid, v in conn.execute(select(sub.c.pair_id, sub.c.value).where(sub.c.rank <= n).order_by(
-            sub.c.pair_id, sub.c.rank)):
-        out.setdefault(int(pid), []).append(v)
-    return out
-
-
-def digests_for(conn: Connection, rows: list[Any]) -> dict[int, Digest]:
-    """The sponsor digest of every nudge in a batch (prompt id -> digest) in three queries, the same
-    as ``bot.context.digest`` gives one pair at a time: open goals, shared wins, momentum trend."""
-    nudges = [r for r in rows if r.kind == Kind.NUDGE]
-    if not nudges:
-        return {}
-    pairs = sorted({int(r.pair_id) for r in nudges})
-    goals = _latest(conn, G.c.text, G, G.c.done.is_(False), pairs, 3)
-    wins = _latest(conn, Wi.c.text, Wi, Wi.c.shared.is_(True), pairs, 3)
-    trend = _latest(conn, C.c.momentum, C, C.c.momentum.is_not(None), pairs, 4)
-    return {
-        r.id: Digest(goals=tuple(goals.get(r.pair_id, ())), wins=tuple(wins.get(r.pair_id, ())),
-                     last_contact=r.last_touch_at, trend=tuple(int(x) for x in reversed(trend.get(r.pair_id, ()))))
-        for r in nudges
-    }
 
 
 def default_worker_id() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -161,11 +161,6 @@ class PairPlanner:
         if hit is None:
             hit = self._kick[key] = next_allowed_for_all(created, [tz1, tz2], self.working, self.quiet)
         return hit
-
-    def prompts(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
-        """The prompts as column dicts (see ``rows`` for the tuples the planner inserts)."""
-        rows, last_light = self.rows(r, start, end)
-        return [dict(zip(COLS, row, strict=True)) for row in rows], last_light
 
     def rows(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[tuple[Any, ...]], datetime | None]:
         """The prompts ``r``'s pair needs with ``start <= due < end``, as tuples in ``COLS`` order,
@@ -336,18 +331,6 @@ def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int) -> l
         .with_for_update(of=_PA, skip_locked=True, key_share=True)
     )
     return list(conn.execute(q).all())
-
-
-def iter_chunks(db: Database, now: datetime, chunk: int) -> Iterator[tuple[Connection, list[Row[Any]]]]:
-    """Chunks of pairs to plan, each in a transaction of its own (committed when the caller moves on)."""
-    after = 0
-    while True:
-        with db.engine.begin() as conn:
-            rows = _pending_pairs(conn, now, after, chunk)
-            if not rows:
-                return
-            yield conn, rows
-            after = rows[-1].id
 
 
 @dataclass
