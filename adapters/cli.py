@@ -112,7 +112,7 @@ def serve(
     from aiohttp import web
 
     from adapters.logs import configure
-    from adapters.server import build_app
+    from adapters.server import Edges, build_app
 
     settings = _settings()
     configure(settings.log_level)
@@ -121,7 +121,8 @@ def serve(
     if edges.slack is None and edges.teams is None:
         _LOGGER.warning("no chat platform configured: set SLACK_* or MICROSOFT_APP_ID (see README); "
                         "serving /healthz and /metrics only")
-    application = build_app(m, edges)
+    # In Socket Mode Slack arrives over the WebSocket, so the HTTP server carries only Teams and health.
+    application = build_app(m, Edges(slack=None, teams=edges.teams) if socket_mode else edges)
     if socket_mode:
         if edges.slack is None or not getattr(edges.slack, "app_token", None):
             _fail("SLACK_APP_TOKEN: required for --socket-mode (an app-level token with connections:write)")
