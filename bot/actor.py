@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ class Ctx:
     ws: Workspace
     me: Person
     now: datetime
+    touched_pairs: list[int] = field(default_factory=list)  # new or resumed pairs to plan right away
 
     @property
     def is_admin(self) -> bool:
@@ -49,29 +50,46 @@ class Ctx:
 
     async def resolve(self, token: str) -> Person:
         """A person from ``<@ID>`` or an email address, creating them from the platform profile."""
-        token = token.strip().rstrip(",")
-        m = MENTION.match(token)
-        if m:
-            ext = m.group(1)
-            p = directory.get_person(self.s, self.ws.id, ext)  # type: ignore[arg-type]
-            if p is None:
-                found = await self.profile(ext)
-                p = directory.upsert_person(self.s, self.now, self.ws.id,  # type: ignore[arg-type]
-                                            found or Profile(external_id=ext))
-            return p
-        if EMAIL.match(token):
-            p = directory.find_by_email(self.s, self.ws.id, token)  # type: ignore[arg-type]
+        return (await self.resolve_all([token]))[0]
+
+    async def resolve_all(self, tokens: list[str]) -> list[Person]:
+        """Several people at once. Every platform call is awaited before anything is written:
+        SQLite holds its write lock from the first write to the commit, and other requests on
+        this event loop must not wait behind a network call."""
+        keys = [t.strip().rstrip(",") for t in tokens]
+        known: dict[str, Person] = {}
+        fetched: dict[str, Profile] = {}
+        for key in keys:
+            if key in known or key in fetched:
+                continue
+            p = self._find(key)
             if p is not None:
-                return p
-            prof = await self.lookup_email(token.lower())
-            if prof is None:
-                raise UserError(
-                    f"I couldn't find anyone with the email {token} here. If they haven't used Momentum yet, "
-                    "ask them to say hi to me (on Teams, add Momentum to a team they're in), then try again."
-                )
-            return directory.upsert_person(self.s, self.now, self.ws.id,  # type: ignore[arg-type]
-                                           Profile(**{**prof.__dict__, "email": prof.email or token.lower()}))
-        raise UserError(f"I need a person as @mention or email address, not {token!r}.")
+                known[key] = p
+            else:
+                fetched[key] = await self._fetch(key)
+        for key, prof in fetched.items():
+            known[key] = directory.upsert_person(self.s, self.now, self.ws.id, prof)  # type: ignore[arg-type]
+        return [known[k] for k in keys]
+
+    def _find(self, key: str) -> Person | None:
+        m = MENTION.match(key)
+        if m:
+            return directory.get_person(self.s, self.ws.id, m.group(1))  # type: ignore[arg-type]
+        if EMAIL.match(key):
+            return directory.find_by_email(self.s, self.ws.id, key)  # type: ignore[arg-type]
+        raise UserError(f"I need a person as @mention or email address, not {key!r}.")
+
+    async def _fetch(self, key: str) -> Profile:
+        m = MENTION.match(key)
+        if m:
+            return await self.profile(m.group(1)) or Profile(external_id=m.group(1))
+        prof = await self.lookup_email(key.lower())
+        if prof is None:
+            raise UserError(
+                f"I couldn't find anyone with the email {key} here. If they haven't used Momentum yet, "
+                "ask them to say hi to me (on Teams, add Momentum to a team they're in), then try again."
+            )
+        return Profile(**{**prof.__dict__, "email": prof.email or key.lower()})
 
     async def profile(self, external_id: str) -> Profile | None:
         plat = self.m.platforms.get(self.ws.platform)

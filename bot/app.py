@@ -151,8 +151,9 @@ class Momentum:
 
     # --- time-driven work ---------------------------------------------------------------------
 
-    def plan(self, now: datetime | None = None) -> planner.PlanStats:
-        return planner.plan(self.db, self.settings, now or self.now())
+    def plan(self, now: datetime | None = None, *, pair_ids: list[int] | None = None) -> planner.PlanStats:
+        """Plan due prompts (blocking: the server runs it in a worker thread)."""
+        return planner.plan(self.db, self.settings, now or self.now(), pair_ids=pair_ids)
 
     async def deliver_due(
         self, now: datetime | None = None, *, worker_id: str | None = None, limit: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -10,12 +11,12 @@ from datetime import date, timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from bot import csvio, privacy, reports
+from bot import csvio, directory, privacy, reports
 from bot.actor import Ctx, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
 from bot.errors import UserError
-from bot.interactions import Response
+from bot.interactions import Profile, Response
 from bot.journey import PROGRAM_KINDS, Kind, journey, stage_for, stage_name
 from bot.messages import (
     Attachment,
@@ -57,11 +58,6 @@ def tokenize(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError:
         return text.split()
-
-
-def first_word(text: str) -> str:
-    words = tokenize(text)
-    return ALIASES.get(words[0].lower(), words[0].lower()) if words else ""
 
 
 def is_command(text: str) -> bool:
@@ -418,6 +414,7 @@ async def create_pair(c: Ctx, sponsor: Person, sponsoree: Person, prog: Program,
                 same_unit=same, last_touch_at=None)
     c.s.add(pair)
     c.s.flush()
+    c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
     warn = (f"Heads-up: {sponsor.name} and {sponsoree.name} are both in {sponsor.unit}. Programs work best when "
             "the sponsor is outside the sponsoree's reporting line.") if same else ""
     return pair, warn
@@ -428,7 +425,7 @@ async def _pair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("pair")
     if len(args) < 2:
         raise UserError("Use `pair @sponsor @sponsoree [program]` (mentions or email addresses).")
-    sponsor, sponsoree = await c.resolve(args[0]), await c.resolve(args[1])
+    sponsor, sponsoree = await c.resolve_all(args[:2])
     prog = c.program(" ".join(args[2:]) or None)
     pair, warn = await create_pair(c, sponsor, sponsoree, prog)
     if pair is None:
@@ -445,7 +442,7 @@ async def _pair(c: Ctx, args: list[str], raw: str) -> Response:
 async def _target_pair(c: Ctx, args: list[str], command: str) -> Pair:
     if not args:
         raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
-    people = [await c.resolve(a) for a in args[:2] if a.startswith("<@") or "@" in a]
+    people = await c.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
     if not people:
         raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
     q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
@@ -490,6 +487,7 @@ async def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
     sp, se = c.person(pair.sponsor_id), c.person(pair.sponsoree_id)
     if resume_it:
         pair.status, pair.paused_until, pair.planned_until = "active", None, None
+        c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
         c.audit("pair.resume", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
         msg = f"Resumed {sp.name} and {se.name}: prompts start again at their next usual time."
     else:
@@ -554,17 +552,29 @@ async def import_csv(c: Ctx, text: str) -> Response:
     default = next(iter(progs.values())).name if len(progs) == 1 else None
     parsed = csvio.parse(text, default)
     errors = list(parsed.errors)
-    people: dict[str, Person] = {}
+    found: dict[str, Person] = {}
+    missing: dict[str, int] = {}  # email -> first line
     for row in parsed.rows:
         if row.program.lower() not in progs:
             errors.append(f"Line {row.line}: there's no program {row.program!r}")
         for email in (row.sponsor, row.sponsoree):
-            if email in people:
-                continue
-            try:
-                people[email] = await c.resolve(email)
-            except UserError:
-                errors.append(f"Line {row.line}: nobody with the email {email} in this workspace")
+            if email not in found and email not in missing:
+                p = directory.find_by_email(c.s, c.ws.id, email)  # type: ignore[arg-type]
+                if p is not None:
+                    found[email] = p
+                else:
+                    missing[email] = row.line
+    # Look everyone unknown up on the platform first, then write (see Ctx.resolve_all).
+    profiles = await asyncio.gather(*(c.lookup_email(e) for e in missing))
+    for (email, line), prof in zip(missing.items(), profiles, strict=True):
+        if prof is None:
+            errors.append(f"Line {line}: nobody with the email {email} in this workspace")
+    if not errors:
+        for (email, _line), prof in zip(missing.items(), profiles, strict=True):
+            assert prof is not None
+            found[email] = directory.upsert_person(c.s, c.now, c.ws.id,  # type: ignore[arg-type]
+                                                   Profile(**{**prof.__dict__, "email": prof.email or email}))
+    people = found
     if errors:
         errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
         c.s.rollback()
@@ -579,6 +589,7 @@ async def import_csv(c: Ctx, text: str) -> Response:
                                            row.sponsor_unit, row.unit)
         except UserError as exc:
             c.s.rollback()
+            c.touched_pairs.clear()
             return Response(reply=say(f"Nothing was imported. Line {row.line}: {exc}"),
                             errors={"csv": f"Line {row.line}: {exc}"})
         if pair is None:

@@ -7,6 +7,7 @@ original message is turned into a confirmation.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-REPLAN_AFTER = frozenset({"pair", "import", "pause-pair"})
 SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
 
 ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
@@ -110,6 +110,14 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
         return Response(reply=SORRY)
 
 
+async def plan_touched(c: Ctx) -> None:
+    """New or resumed pairs get their kickoff planned now, in a worker thread, not in 15 minutes."""
+    if c.touched_pairs:
+        c.s.commit()
+        await asyncio.to_thread(c.m.plan, c.now, pair_ids=list(c.touched_pairs))
+        c.touched_pairs.clear()
+
+
 async def dispatch(c: Ctx) -> Response:
     ia = c.ia
     if ia.kind == Kind.ACTION:
@@ -121,9 +129,7 @@ async def dispatch(c: Ctx) -> Response:
         return await handler(c, ia)
     if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
         resp = await commands.run(c, ia.text)
-        if commands.first_word(ia.text) in REPLAN_AFTER:
-            c.s.commit()  # new or resumed pairs get their kickoff planned right away
-            c.m.plan(c.now)
+        await plan_touched(c)
         return resp
     return Response(reply=say(
         "Hi! I'm a bot, so I only understand a few commands. Try `help`, `me`, `win <text>` or "
@@ -523,9 +529,7 @@ async def _import_submit(c: Ctx, ia: Interaction) -> Response:
     c.require_admin("import")
     f = _fields(ia, "csv")
     resp = await commands.import_csv(c, f["csv"])
-    if not resp.errors:
-        c.s.commit()
-        c.m.plan(c.now)
+    await plan_touched(c)
     return resp
 
 

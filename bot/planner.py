@@ -305,7 +305,8 @@ def _insert_executemany(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> in
     return max(res.rowcount, 0)
 
 
-def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int) -> list[Row[Any]]:
+def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int,
+                   only: Sequence[int] | None = None) -> list[Row[Any]]:
     """The next ``limit`` pairs (by id, after ``after``) whose horizon runs out.
 
     PostgreSQL: the pairs are locked (``FOR NO KEY UPDATE SKIP LOCKED``) until the chunk's
@@ -330,6 +331,8 @@ def _pending_pairs(conn: Connection, now: datetime, after: int, limit: int) -> l
         .limit(limit)
         .with_for_update(of=_PA, skip_locked=True, key_share=True)
     )
+    if only is not None:
+        q = q.where(_PA.c.id.in_(list(only)))
     return list(conn.execute(q).all())
 
 
@@ -362,8 +365,10 @@ def _write(chunk: _Chunk, horizon: datetime) -> int:
         chunk.conn.close()  # rolls back unless committed
 
 
-def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK) -> PlanStats:
-    """Materialise every prompt due before ``now + HORIZON`` for pairs that need it.
+def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK,
+         pair_ids: Sequence[int] | None = None) -> PlanStats:
+    """Materialise every prompt due before ``now + HORIZON`` for pairs that need it
+    (only those in ``pair_ids`` when given: a command plans just the pairs it touched).
 
     Chunks are pipelined: while writer threads insert earlier chunks (the database does the work
     and the GIL is free), this thread reads and computes the next one.  Each chunk is still one
@@ -393,7 +398,7 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
                 conn = db.engine.connect()
                 try:
                     trans = conn.begin()
-                    rows = _pending_pairs(conn, now, after, chunk)
+                    rows = _pending_pairs(conn, now, after, chunk, pair_ids)
                     work = _Chunk(conn, trans, [], [r.id for r in rows], {})
                     for r in rows:
                         start = max(r.planned_until or (now - GRACE), now - GRACE)
@@ -424,20 +429,26 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK)
 
 def replan_person(conn: Connection, person_id: int, now: datetime) -> None:
     """After a change to someone's time, zone, snooze or pause: drop their unsent future
-    prompts and make their pairs plan again. Claimed or sent prompts are never touched."""
+    prompts and make their pairs plan again. Claimed or sent prompts are never touched.
+
+    The pair rows are updated first: on PostgreSQL that waits for a planner chunk holding them,
+    so the delete below also sees (and removes) what that chunk planned with the old settings.
+    """
     prompts = Prompt.__table__  # type: ignore[attr-defined]
     pairs = Pair.__table__  # type: ignore[attr-defined]
-    conn.execute(
-        prompts.delete().where(
+    mine = (pairs.c.sponsor_id == person_id) | (pairs.c.sponsoree_id == person_id)
+    conn.execute(update(pairs).where(mine).values(planned_until=None))
+    dropped = conn.execute(
+        prompts.delete()
+        .where(
             prompts.c.recipient_id == person_id,
             prompts.c.status == "pending",
             prompts.c.attempts == 0,
             prompts.c.lease_owner.is_(None),
             prompts.c.due_at > now,
         )
-    )
-    conn.execute(
-        update(pairs)
-        .where((pairs.c.sponsor_id == person_id) | (pairs.c.sponsoree_id == person_id))
-        .values(planned_until=None)
-    )
+        .returning(prompts.c.pair_id, prompts.c.kind)
+    ).all()
+    light = sorted({pid for pid, kind in dropped if kind == _LIGHT_TOUCH})
+    if light:  # the planner moved the marker to the dropped prompt's time: let it plan one again
+        conn.execute(update(pairs).where(pairs.c.id.in_(light)).values(last_light_touch_at=None))

@@ -6,6 +6,7 @@ JobQueue): errors are logged and counted, never allowed to kill the scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -52,13 +53,13 @@ def build_scheduler(m: Momentum) -> AsyncIOScheduler:
                                                             "misfire_grace_time": 60})
 
     async def plan() -> None:
-        m.plan()
+        await asyncio.to_thread(m.plan)  # seconds for a large tenant: never on the event loop
 
     async def deliver() -> None:
         await m.deliver_due()
 
     async def prune() -> None:
-        prune_events(m)
+        await asyncio.to_thread(prune_events, m)
 
     sched.add_job(_shielded("plan", plan), "interval", seconds=st.plan_interval_s, id="plan",
                   next_run_time=datetime.now(UTC))  # plan once at start-up, then on the interval
