@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import commands, directory, metrics, prompts, reports
 from bot.actor import Ctx, say
@@ -264,19 +264,32 @@ async def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Resp
                                            ci.shared if ci else False))
 
 
-def share_with_partner(c: Ctx, pair: Pair, what: str, text: str, key: str) -> None:
-    """Queue a message to the partner carrying words their author chose to share."""
-    prog = c.s.get(Program, pair.program_id)
-    assert prog is not None
+def share_with_partner(c: Ctx, pair: Pair, kind: PromptKind, key: str, payload: dict[str, str] | None) -> None:
+    """Keep the partner's copy of words their author chose to share in step with that choice.
+
+    ``payload=None`` (unshared): a copy not yet on its way is withdrawn. New or edited words: the
+    copy waiting in the outbox is updated, or, if the old words already went out, a new one is
+    queued. Words already sent are never sent twice.
+    """
     partner = partner_of(c, pair)
-    exists = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == partner,
-                                           Prompt.kind == PromptKind.SHARED_NOTE, Prompt.period == key)).first()
-    if exists is not None:
+    copies = c.s.exec(select(Prompt).where(
+        Prompt.pair_id == pair.id, Prompt.recipient_id == partner, Prompt.kind == kind,
+        col(Prompt.period).startswith(key))).all()
+    waiting = [x for x in copies if x.status == "pending" and x.attempts == 0 and x.lease_owner is None]
+    for x in waiting:
+        if payload is None:
+            c.s.delete(x)
+        else:
+            x.payload = payload
+            c.s.add(x)
+    if payload is None or waiting or any(x.payload == payload for x in copies):
         return
     week = max(0, week_index(pair.start_date, c.now))
-    c.s.add(Prompt(pair_id=pair.id, recipient_id=partner, workspace_id=c.ws.id, kind=PromptKind.SHARED_NOTE,  # type: ignore[arg-type]
-                   phase=stage_for(prog.kind, week), period=key, week=week, variant=0, due_at=c.now,
-                   next_attempt_at=c.now, payload={"what": what, "text": text}, created_at=c.now))
+    prog = c.s.get(Program, pair.program_id)
+    assert prog is not None
+    c.s.add(Prompt(pair_id=pair.id, recipient_id=partner, workspace_id=c.ws.id, kind=kind,  # type: ignore[arg-type]
+                   phase=stage_for(prog.kind, week), period=key if not copies else f"{key}-v{len(copies) + 1}",
+                   week=week, variant=0, due_at=c.now, next_attempt_at=c.now, payload=payload, created_at=c.now))
 
 
 def _fields(ia: Interaction, *required: str) -> dict[str, str]:
@@ -315,11 +328,9 @@ async def _note_submit(c: Ctx, ia: Interaction) -> Response:
     c.s.flush()
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
-    if ci.shared:
-        share_with_partner(c, pair, "a check-in note", ci.note, f"note-{ci.id}")
-        msg = f"Note saved and shared with {ctx.partner.name}."
-    else:
-        msg = "Note saved. It's private to you."
+    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"note-{ci.id}",
+                       {"what": "a check-in note", "text": ci.note} if ci.shared else None)
+    msg = f"Note saved and shared with {ctx.partner.name}." if ci.shared else "Note saved. It's private to you."
     return Response(reply=say(msg), update=_answered_view(ci, ctx))
 
 
@@ -359,21 +370,11 @@ async def _prep_submit(c: Ctx, ia: Interaction) -> Response:
     c.s.add(ag)
     mark_answered(c, p, "agenda")
     c.s.flush()
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    share_with_partner(c, pair, PromptKind.AGENDA, f"agenda-{ag.id}",
+                       {"update": ag.update_text, "question": ag.question, "ask": ag.ask} if ag.shared else None)
     if ag.shared:
-        pair = c.s.get(Pair, p.pair_id)
-        assert pair is not None
-        prog = c.s.get(Program, pair.program_id)
-        assert prog is not None
-        exists = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.AGENDA,
-                                               Prompt.period == f"agenda-{ag.id}")).first()
-        payload = {"update": ag.update_text, "question": ag.question, "ask": ag.ask}
-        if exists is None:
-            c.s.add(Prompt(pair_id=pair.id, recipient_id=partner_of(c, pair), workspace_id=c.ws.id,  # type: ignore[arg-type]
-                           kind=PromptKind.AGENDA, phase=ctx.stage, period=f"agenda-{ag.id}", week=ctx.week,
-                           due_at=c.now, next_attempt_at=c.now, payload=payload, created_at=c.now))
-        elif exists.status == "pending":
-            exists.payload = payload
-            c.s.add(exists)
         msg = f"Agenda saved and on its way to {ctx.partner.name}. Good prep makes the meeting count."
     else:
         msg = "Agenda saved, just for you. Good prep makes the meeting count."
@@ -477,8 +478,8 @@ def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, sha
     mark_answered(c, p, "done")
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
-    if shared:
-        share_with_partner(c, pair, what, text, f"{kind}-{p.id}")
+    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"{kind}-{p.id}",
+                       {"what": what, "text": text} if shared else None)
     msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
     return Response(reply=say(msg), update=prompts.answered(ctx, "Thanks for reflecting."))
 

@@ -61,9 +61,13 @@ def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:
     for table, name in ((Win.__table__, "wins"), (Goal.__table__, "goals"), (Agenda.__table__, "agendas")):  # type: ignore[attr-defined]
         res = conn.execute(delete(table).where(table.c.author_id == pid))
         counts[f"{name}_deleted"] = res.rowcount
-    # Prompts to them that carry someone's shared words, and unsent prompts, go too.
+    # Outbox rows carry words too: what they received, and what they shared with their partners
+    # (in a pair, shared notes and agendas to the other person are always theirs).
     P = Prompt.__table__  # type: ignore[attr-defined]
     conn.execute(update(P).where(P.c.recipient_id == pid).values(payload=None, platform_ref=None))
+    their_pairs = select(Pair.id).where(or_(col(Pair.sponsor_id) == pid, col(Pair.sponsoree_id) == pid))
+    conn.execute(update(P).where(P.c.pair_id.in_(their_pairs.scalar_subquery()), P.c.recipient_id != pid,
+                                 P.c.kind.in_(("shared_note", "agenda"))).values(payload=None))
     replan_person(conn, pid, now)  # type: ignore[arg-type]
     for pair in s.exec(select(Pair).where(or_(col(Pair.sponsor_id) == pid, col(Pair.sponsoree_id) == pid),
                                           col(Pair.status) != "ended")).all():

@@ -307,3 +307,46 @@ async def test_report_shows_health_and_stalled_pairs(lite: Momentum, fake: Recor
     text = r.reply.as_plain_text() if r.reply else ""
     assert "Active pairs: 2" in text and "Engagement: 50%" in text
     assert "Stalled pairs" in text and "Lee Chen" in text
+
+
+async def test_unsharing_or_editing_a_note_before_delivery_sends_only_the_latest_choice(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    await setup_program(lite, [(SAM, AISHA)])
+    msg = await first_checkin(lite, fake, clock)
+    r = await click(lite, AISHA, msg, "checkin.status", "met")  # type: ignore[arg-type]
+    form = (await click(lite, AISHA, r.update, "checkin.note")).form  # type: ignore[arg-type]
+    assert form is not None
+
+    async def save(text: str, share: str) -> None:
+        await act(lite, AISHA, Kind.SUBMIT, action_id=form.form_id, value=form.state,
+                  fields={"note": text, "share": share})
+
+    await save("first draft v1", "true")
+    await save("oops keep private", "false")
+    await lite.deliver_due()
+    assert not [s for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"], "withdrawn in time"
+    await save("final words", "true")
+    await save("final words, edited", "true")
+    await lite.deliver_due()
+    got = [s.message.as_plain_text() for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
+    assert len(got) == 1 and "final words, edited" in got[0]
+    await save("final words, edited", "true")  # saving the same words again sends nothing new
+    await save("a later addition", "true")  # new words after delivery go out as a new copy
+    await lite.deliver_due()
+    got = [s.message.as_plain_text() for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
+    assert len(got) == 2 and "a later addition" in got[1]
+
+
+async def test_forget_also_erases_words_shared_with_the_partner(lite: Momentum, fake: RecordingPlatform,
+                                                                clock: FakeClock) -> None:
+    await setup_program(lite, [(SAM, AISHA)])
+    msg = await first_checkin(lite, fake, clock)
+    form = (await click(lite, AISHA, msg, "checkin.status", "met")).update  # type: ignore[arg-type]
+    form = (await click(lite, AISHA, form, "checkin.note")).form  # type: ignore[arg-type]
+    assert form is not None
+    await act(lite, AISHA, Kind.SUBMIT, action_id=form.form_id, value=form.state,
+              fields={"note": "SHARED-SECRET", "share": "true"})
+    await command(lite, ADMIN, f"forget <@{AISHA.external_id}>")
+    with lite.db.session() as s:
+        blobs = [json.dumps(p.payload) for p in s.exec(select(Prompt)).all()]
+    assert not any("SHARED-SECRET" in b for b in blobs)
