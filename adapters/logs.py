@@ -20,6 +20,10 @@ class Redact(logging.Filter):
         if record.args:
             record.args = tuple(_SECRET.sub("[redacted]", a) if isinstance(a, str) else a
                                 for a in (record.args if isinstance(record.args, tuple) else (record.args,)))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _SECRET.sub("[redacted]", record.exc_text)
         return True
 
 

@@ -1,0 +1,48 @@
+"""Logs never carry tokens, and database errors never carry the values that were written."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from adapters.logs import Redact
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Workspace
+
+
+def test_tokens_are_redacted_from_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Redact())
+    log = logging.getLogger("test.redact")
+    log.addHandler(handler)
+    try:
+        log.warning("calling with %s", "xoxb-1234-abcd")
+        try:
+            raise RuntimeError("Authorization: Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl")
+        except RuntimeError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    assert "xoxb-1234" not in out and "eyJhbGciOi" not in out and out.count("[redacted]") >= 2
+
+
+def test_database_errors_do_not_echo_written_values(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(db.engine)
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    with Session(db.engine) as s:
+        s.add(Workspace(platform="slack", external_id="PRIVATE-VALUE", created_at=now))
+        s.commit()
+        s.add(Workspace(platform="slack", external_id="PRIVATE-VALUE", created_at=now))
+        with pytest.raises(IntegrityError) as err:
+            s.commit()
+    assert "PRIVATE-VALUE" not in str(err.value)
