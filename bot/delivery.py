@@ -126,8 +126,12 @@ class DeliveryWorker:
         """Real time since ``deliver_due`` started: ``now`` plus this is the present moment."""
         return timedelta(seconds=max(0.0, self._clock() - self._started))
 
+    def _lease_left(self) -> float:
+        """Seconds a send may still take before the claim's safety margin is used up."""
+        return self.lease.total_seconds() * LEASE_SAFETY - (self._clock() - self._claimed_at)
+
     def _lease_ok(self) -> bool:
-        return self._clock() - self._claimed_at < self.lease.total_seconds() * LEASE_SAFETY
+        return self._lease_left() > 0
 
     # --- claiming -------------------------------------------------------------------------------
 
@@ -278,10 +282,16 @@ class DeliveryWorker:
             sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
             sponsoree = Recipient(r.sponsoree_id, r.se_ext, r.se_name, r.se_address)
             if r.audience == "pair":
-                delivered = await platform.send_group(ws, [sponsor, sponsoree], message)
+                sending = platform.send_group(ws, [sponsor, sponsoree], message)
             else:
-                to = sponsoree if r.recipient_id == r.sponsoree_id else sponsor
-                delivered = await platform.send(ws, to, message)
+                sending = platform.send(ws, sponsoree if r.recipient_id == r.sponsoree_id else sponsor, message)
+            # Pacing and in-place 429 waits can be long: a send that outlives the lease could meet a
+            # second copy from the replica that takes the prompt over, so it is cut off in time.
+            try:
+                delivered = await asyncio.wait_for(sending, timeout=self._lease_left())
+            except TimeoutError:
+                out.status, out.reason = "released", "lease ran short while sending"
+                return out
             out.ref = dict(delivered.ref)
             out.addresses = {int(k): dict(v) for k, v in delivered.addresses.items()}
             out.lag_s = max(0.0, (now - r.due_at).total_seconds())

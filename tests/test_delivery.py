@@ -120,3 +120,23 @@ async def test_paused_after_planning_is_cancelled_not_sent(lite: Momentum, fake:
     clock.advance(timedelta(hours=8))
     stats = await lite.deliver_due()
     assert stats.cancelled == 1 and stats.reasons.get("paused") == 1 and fake.sent == []
+
+
+async def test_a_send_that_outlives_its_lease_is_cut_off_and_requeued(lite: Momentum, fake: RecordingPlatform,
+                                                                     clock: FakeClock) -> None:
+    import asyncio
+
+    await kickoff_due(lite, clock)
+    stuck = asyncio.Event()
+
+    async def never_returns(*_: object) -> None:
+        await stuck.wait()
+
+    fake.send_group = never_returns  # type: ignore[method-assign,assignment]
+    worker = DeliveryWorker(lite, worker_id="slow")
+    worker.lease = timedelta(seconds=0.2)  # the send is abandoned after 80% of this, not sent late
+    stats = await worker.deliver_due(clock.now())
+    assert stats.sent == 0 and stats.released == 1
+    with lite.db.session() as s:
+        p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
+    assert p.status == "pending" and p.lease_owner is None and p.sent_at is None
