@@ -175,6 +175,33 @@ def plan() -> None:
     typer.echo(f"Planned {stats.prompts} prompt(s) for {stats.pairs} pair(s).")
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    platform: Annotated[str | None, typer.Option(help="slack | teams (needed when several installs exist)")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Slack team id or Teams tenant id")] = None,
+) -> None:
+    """Write the admin export (pairs and activity counts, no private notes) for one install."""
+    from sqlmodel import select
+
+    from bot.csvio import export as export_csv
+    from storage.models import Workspace
+
+    m = _momentum(_settings())
+    with m.db.session() as s:
+        q = select(Workspace)
+        if platform:
+            q = q.where(Workspace.platform == platform)
+        if workspace:
+            q = q.where(Workspace.external_id == workspace)
+        found = list(s.exec(q).all())
+        if len(found) != 1:
+            names = ", ".join(f"{w.platform}:{w.external_id}" for w in found) or "none"
+            _fail(f"--platform/--workspace must pick exactly one install (matching: {names})")
+        out.write_text(export_csv(s, found[0].id), encoding="utf-8")  # type: ignore[arg-type]
+    typer.echo(f"Wrote {out}")
+
+
 @app.command("slack-manifest")
 def slack_manifest(
     url: Annotated[str, typer.Option(help="Public base URL, e.g. https://momentum.example.com")],

@@ -77,7 +77,8 @@ class Momentum:
     ) -> int:
         with self.db.session() as s:
             ws = directory.upsert_workspace(
-                s, self.now(), platform, external_id, name=name, credentials=credentials, box=self.box
+                s, self.now(), platform, external_id, name=name, credentials=credentials, box=self.box,
+                default_tz=self.settings.default_tz,
             )
             assert ws.id is not None
             return ws.id
@@ -111,7 +112,8 @@ class Momentum:
             ws = directory.get_workspace(s, platform, workspace_external_id)
             if ws is None:
                 ws = directory.upsert_workspace(
-                    s, self.now(), platform, workspace_external_id, name=workspace_name
+                    s, self.now(), platform, workspace_external_id, name=workspace_name,
+                    default_tz=self.settings.default_tz,
                 )
             assert ws.id is not None
             p = directory.upsert_person(s, self.now(), ws.id, profile, address=address)

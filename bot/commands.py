@@ -379,7 +379,7 @@ async def _program(c: Ctx, args: list[str], raw: str) -> Response:
             raise UserError("`--weeks` takes a number and `--start` a date like 2026-01-05.") from None
         if not 4 <= weeks <= 156:
             raise UserError("A program runs between 4 and 156 weeks.")
-        tz = opts.get("tz") or c.ws.default_tz or c.m.settings.default_tz
+        tz = opts.get("tz") or c.ws.default_tz
         if zone(tz).key != tz:
             raise UserError(f"{tz!r} isn't a time zone I know; use an IANA name like Europe/Berlin.")
         prog = Program(workspace_id=c.ws.id, name=name, kind=kind, start_date=start, length_weeks=weeks,  # type: ignore[arg-type]
@@ -494,7 +494,8 @@ async def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
         pair.status = "paused"
         _drop_pending(c, pair)
         c.audit("pair.pause", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
-        msg = f"Paused {sp.name} and {se.name}. Resume with `pause-pair @{se.name} resume`."
+        who = se.email or f"<@{se.external_id}>"
+        msg = f"Paused {sp.name} and {se.name}. Resume with `pause-pair {who} resume`."
     c.s.add(pair)
     return reply(msg)
 

@@ -82,7 +82,7 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
                     s.rollback()
                     return Response(duplicate=True)
             ws = directory.upsert_workspace(s, now, ia.platform, ia.workspace, name=ia.workspace_name,
-                                            reactivate=False)
+                                            reactivate=False, default_tz=m.settings.default_tz)
             me = directory.upsert_person(s, now, ws.id, profile or Profile(external_id=ia.user),  # type: ignore[arg-type]
                                          address=ia.address)
             s.commit()  # who acted (and the dedupe marker) stands even if the request is refused

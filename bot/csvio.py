@@ -101,6 +101,13 @@ def parse(text: str, default_program: str | None) -> Parsed:
     return out
 
 
+def cell(value: object) -> object:
+    """Defuse spreadsheet formulas: names come from people's own profiles (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def export(s: Session, workspace_id: int) -> str:
     """One line per pair: who, status, activity counts. No notes, no check-in words."""
     buf = io.StringIO()
@@ -119,10 +126,10 @@ def export(s: Session, workspace_id: int) -> str:
     for p in pairs:
         prog, sp, se = progs[p.program_id], people.get(p.sponsor_id), people.get(p.sponsoree_id)
         avg = mom.get(p.id or 0)
-        w.writerow([
+        w.writerow([cell(v) for v in (
             prog.name, prog.kind, sp.name if sp else "", (sp.email or "") if sp else "",
             se.name if se else "", (se.email or "") if se else "", p.status, p.start_date.isoformat(),
             p.last_touch_at.date().isoformat() if p.last_touch_at else "", p.checkins_sent, p.checkins_answered,
             f"{float(avg):.1f}" if avg is not None else "", wins.get(p.id or 0, 0), "yes" if p.same_unit else "no",
-        ])
+        )])
     return buf.getvalue()

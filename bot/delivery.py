@@ -235,15 +235,8 @@ class DeliveryWorker:
                    Pe.c.forgotten).where(Pe.c.id.in_(sorted(ids)))
         return {int(p.id): p for p in conn.execute(q)}
 
-    def _person_block(self, person_id: int, now: datetime, people: dict[int, Any] | None = None) -> str | None:
-        if people is not None:
-            p = people.get(person_id)
-        else:
-            with self.m.db.engine.connect() as conn:
-                p = conn.execute(
-                    select(Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
-                           Pe.c.forgotten).where(Pe.c.id == person_id)
-                ).first()
+    def _person_block(self, person_id: int, now: datetime, people: dict[int, Any]) -> str | None:
+        p = people.get(person_id)
         if p is None:
             return "person gone"
         if p.opted_out or p.forgotten:
@@ -256,7 +249,7 @@ class DeliveryWorker:
             return "snoozed"
         return None
 
-    async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any] | None = None) -> Outcome:
+    async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any]) -> Outcome:
         out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
                       kind=r.kind, pair_id=r.pair_id, platform=r.platform)
         reason = self._cancel_reason(r, now)

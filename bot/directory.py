@@ -53,10 +53,12 @@ def upsert_workspace(
     credentials: Mapping[str, Any] | None = None,
     box: SecretBox | None = None,
     reactivate: bool = True,
+    default_tz: str = "UTC",
 ) -> Workspace:
     ws = get_workspace(s, platform, external_id)
     if ws is None:
-        ws = Workspace(platform=platform, external_id=external_id, name=name or "", created_at=now)
+        ws = Workspace(platform=platform, external_id=external_id, name=name or "", default_tz=default_tz,
+                       created_at=now)
         s.add(ws)
     if name:
         ws.name = name

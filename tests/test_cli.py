@@ -67,3 +67,12 @@ def test_preview_writes_every_message(tmp_path: Path, platform: str) -> None:
     if platform == "teams":
         card = json.loads((tmp_path / platform / "nudge-coach.json").read_text())
         assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+
+
+def test_export_command_writes_the_admin_csv(tmp_path: Path) -> None:
+    assert momentum("demo", "--weeks", "2", "--db", str(tmp_path / "demo.db"), cwd=tmp_path).returncode == 0
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    run = momentum("export", "--out", str(tmp_path / "pairs.csv"), cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    text = (tmp_path / "pairs.csv").read_text()
+    assert text.startswith("program,kind,sponsor_name") and "Aisha Khan" in text and text.count("\n") == 4

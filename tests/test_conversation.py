@@ -350,3 +350,11 @@ async def test_forget_also_erases_words_shared_with_the_partner(lite: Momentum, 
     with lite.db.session() as s:
         blobs = [json.dumps(p.payload) for p in s.exec(select(Prompt)).all()]
     assert not any("SHARED-SECRET" in b for b in blobs)
+
+
+async def test_export_defuses_spreadsheet_formulas_in_names(lite: Momentum) -> None:
+    evil = person("UEVIL", "=HYPERLINK(\"http://x\",\"hi\")")
+    await setup_program(lite, [(SAM, evil)])
+    out = await command(lite, ADMIN, "export")
+    assert out.attachment is not None
+    assert "'=HYPERLINK" in out.attachment.content and ",=HYPERLINK" not in out.attachment.content

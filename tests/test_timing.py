@@ -73,3 +73,16 @@ def test_country_for_holidays_comes_from_the_locale_when_unknown() -> None:
 
     assert country_from_locale("en-GB") == "GB" and country_from_locale("pt_BR") == "BR"
     assert country_from_locale("en") is None and country_from_locale(None) is None
+
+
+async def test_default_time_zone_setting_applies_to_new_workspaces(sqlite_db, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from bot.config import Settings
+    from tests.fakes import ADMIN
+
+    m = Momentum(sqlite_db, Settings(MOMENTUM_ADMINS="admin@example.com", MOMENTUM_DEFAULT_TZ="Asia/Tokyo"), clock)
+    await command(m, ADMIN, "program create Pilot")
+    with m.db.session() as s:
+        from storage.models import Program, Workspace
+
+        assert s.exec(select(Workspace)).one().default_tz == "Asia/Tokyo"
+        assert s.exec(select(Program)).one().default_tz == "Asia/Tokyo"
