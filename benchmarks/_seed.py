@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -69,3 +70,20 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
         with admin.connect() as c:
             c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def week_at_once(db: Database, start: datetime, target: int) -> tuple[set[int], datetime]:
+    """Turn the first ``target`` prompts planned for the week after ``start`` into one batch due on
+    Monday 09:00 (the worst case for a weekly send); cancel the rest. Returns their ids and the time."""
+    from sqlmodel import select
+
+    from storage.models import Prompt
+
+    end, batch_at = start + timedelta(days=7), start + timedelta(hours=3)
+    with db.session() as s:
+        week = sorted(s.exec(select(Prompt).where(Prompt.due_at < end)).all(), key=lambda p: p.id or 0)
+        for p in week[target:]:
+            p.status = "cancelled"
+        for p in week[:target]:
+            p.due_at = p.next_attempt_at = batch_at
+        return {p.id for p in week[:target] if p.id is not None}, batch_at

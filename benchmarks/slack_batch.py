@@ -28,6 +28,7 @@ from sqlmodel import select
 
 from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
+from benchmarks._seed import week_at_once
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -97,18 +98,9 @@ async def run(target: int, rate: float, pace: float) -> int:
 
     pairs = -(-target // 3) + 1  # the journey holds about three prompts per pair and week
     seed(momentum, pairs)
-    end = START + timedelta(days=7)
     momentum.plan(START)
-    batch_at = START + timedelta(hours=3)  # Monday 09:00: the whole week's batch at once
-    with db.session() as s:
-        week = sorted(s.exec(select(Prompt).where(Prompt.due_at < end)).all(), key=lambda p: p.id or 0)
-        for p in week[target:]:
-            p.status = "cancelled"
-        for p in week[:target]:
-            p.due_at = p.next_attempt_at = batch_at
-        due_ids = {p.id for p in week[:target]}
-        planned = len(due_ids)
-    end = batch_at
+    due_ids, end = week_at_once(db, START, target)
+    planned = len(due_ids)
     clock.set(end)
 
     t0 = time.perf_counter()

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.web import create_adapter
+from benchmarks._seed import week_at_once
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -104,18 +105,9 @@ async def run(target: int) -> int:
     # about four per pair and week), then keep exactly ``target`` of them.
     pairs = max(1, target // 3 + 1)
     seed(momentum, fake, pairs)
-    end = START + timedelta(days=7)
     momentum.plan(START)
-    batch_at = START + timedelta(hours=3)  # Monday 09:00: the whole week's batch at once (worst case)
-    with db.session() as s:
-        week = sorted(s.exec(select(Prompt).where(Prompt.due_at < end)).all(), key=lambda p: p.id or 0)
-        for p in week[target:]:
-            p.status = "cancelled"
-        for p in week[:target]:
-            p.due_at = p.next_attempt_at = batch_at
-        due_ids = {p.id for p in week[:target]}
-        planned = len(due_ids)
-    end = batch_at
+    due_ids, end = week_at_once(db, START, target)
+    planned = len(due_ids)
     clock.set(end)
 
     t0 = time.perf_counter()
