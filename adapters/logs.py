@@ -40,4 +40,6 @@ def configure(level: str = "INFO", *, json_format: bool = True) -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel("WARNING")
     logging.getLogger("alembic").setLevel("WARNING")
+    # Bolt logs the body of a request whose signature fails at INFO: bodies are people's words.
+    logging.getLogger("slack_bolt").setLevel("WARNING")
     logging.getLogger("aiohttp.access").setLevel("WARNING")
