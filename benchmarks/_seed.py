@@ -6,17 +6,18 @@ import os
 import platform
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text
 
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.helpers.pg import migrated_schema
 from tests.helpers.seed import Seeded, count_by_status, seed_due_prompts, seed_pairs
 
 __all__ = ["Seeded", "count_by_status", "database", "machine", "seed_due_prompts", "seed_pairs"]
@@ -55,21 +56,8 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    try:
-        db = Database(url)
-        upgrade(db.engine)
-        db.dispose()
+    with migrated_schema(PG_URL, "bench") as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def week_at_once(db: Database, start: datetime, target: int) -> tuple[set[int], datetime]:
@@ -87,3 +75,37 @@ def week_at_once(db: Database, start: datetime, target: int) -> tuple[set[int], 
         for p in week[:target]:
             p.due_at = p.next_attempt_at = batch_at
         return {p.id for p in week[:target] if p.id is not None}, batch_at
+
+
+def seed_platform_pairs(
+    momentum: Any,
+    platform: str,
+    workspace: str,
+    pairs: int,
+    start: datetime,
+    external_id: Callable[[int], str],
+    address: Callable[[int], dict[str, object]] | None = None,
+) -> None:
+    """People (through the core, as an install would store them) and pairs that started weeks ago."""
+    from datetime import date
+
+    from bot.interactions import Profile
+    from storage.models import Pair, Program
+
+    momentum.upsert_workspace(platform, workspace, name="Bench")
+    ids = [
+        momentum.upsert_person(
+            platform, workspace,
+            Profile(external_id=external_id(n), name=f"Person {n}", email=f"p{n}@example.com", tz="UTC"),
+            address=address(n) if address else None,
+        ).id
+        for n in range(pairs * 2)
+    ]
+    began = date(2025, 12, 1)
+    with momentum.db.session() as s:
+        program = Program(workspace_id=momentum.workspace_ref(platform, workspace).id, name="Pilot",
+                          start_date=began, created_at=start - timedelta(days=40))
+        s.add(program)
+        s.flush()
+        s.add_all(Pair(program_id=program.id, sponsor_id=ids[2 * k], sponsoree_id=ids[2 * k + 1],
+                       start_date=began, created_at=start - timedelta(days=40)) for k in range(pairs))

@@ -17,10 +17,8 @@ import pstats
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,43 +26,24 @@ from benchmarks._seed import count_by_status, database, machine, seed_due_prompt
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
-from bot.ports import Delivered, Recipient, WorkspaceRef
+from bot.messages import Message
+from bot.ports import Delivered
 from storage.db import Database
+from tests.helpers.platforms import SendOnlyPlatform
 
 NOW = datetime(2026, 3, 3, 10, 30, tzinfo=UTC)
 TARGET_PER_S = 1000.0
 
 
-class InstantPlatform:
+class InstantPlatform(SendOnlyPlatform):
     """Accepts every message at once and only counts them."""
-
-    name = "test"
-    supports_group = True
 
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
+    async def deliver(self, message: Message) -> Delivered:
         self.sent += 1
         return Delivered(ref={"ts": str(self.sent)})
-
-    async def send_group(self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message) -> Delivered:
-        self.sent += 1
-        return Delivered(ref={"ts": str(self.sent)})
-
-    async def update(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
-        return None
-
-    async def profile(self, workspace: WorkspaceRef, external_id: str) -> Profile | None:
-        return None
-
-    async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
-        return None
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        return None
 
 
 def measure(backend: str, prompts: int, workdir: Path, profile: bool) -> dict[str, float]:

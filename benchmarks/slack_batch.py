@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,14 +28,13 @@ from sqlmodel import select
 
 from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
-from benchmarks._seed import week_at_once
+from benchmarks._seed import seed_platform_pairs, week_at_once
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.interactions import Profile
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Pair, Program, Prompt
+from storage.models import Prompt
 from tests.slack.fake_slack import FakeSlack
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,35 +44,7 @@ START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # a Monday
 
 
 def seed(momentum: Momentum, pairs: int) -> None:
-    momentum.upsert_workspace("slack", TEAM, name="Bench")
-    ids = []
-    for n in range(pairs * 2):
-        info = momentum.upsert_person(
-            "slack",
-            TEAM,
-            Profile(external_id=f"U{n:07d}", name=f"Person {n}", email=f"p{n}@example.com", tz="UTC"),
-        )
-        ids.append(info.id)
-    with momentum.db.session() as s:
-        ws_id = momentum.workspace_ref("slack", TEAM).id  # type: ignore[union-attr]
-        program = Program(
-            workspace_id=ws_id,
-            name="Pilot",
-            start_date=date(2025, 12, 1),
-            created_at=START - timedelta(days=40),
-        )
-        s.add(program)
-        s.flush()
-        for k in range(pairs):
-            s.add(
-                Pair(
-                    program_id=program.id,
-                    sponsor_id=ids[2 * k],
-                    sponsoree_id=ids[2 * k + 1],  # type: ignore[arg-type]
-                    start_date=date(2025, 12, 1),
-                    created_at=START - timedelta(days=40),
-                )
-            )
+    seed_platform_pairs(momentum, "slack", TEAM, pairs, START, lambda n: f"U{n:07d}")
 
 
 async def run(target: int, rate: float, pace: float) -> int:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,14 +27,13 @@ from sqlmodel import col, select
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.web import create_adapter
-from benchmarks._seed import week_at_once
+from benchmarks._seed import seed_platform_pairs, week_at_once
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.interactions import Profile
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Pair, Program, Prompt
+from storage.models import Prompt
 from tests.teams.fake_connector import FakeConnector
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,37 +54,8 @@ def address(fake: FakeConnector, n: int) -> dict[str, object]:
 
 
 def seed(momentum: Momentum, fake: FakeConnector, pairs: int) -> None:
-    momentum.upsert_workspace("teams", TENANT, name="Bench")
-    ids = []
-    for n in range(pairs * 2):
-        info = momentum.upsert_person(
-            "teams",
-            TENANT,
-            Profile(external_id=f"aad-{n}", name=f"Person {n}", email=f"p{n}@example.com", tz="UTC"),
-            address=address(fake, n),
-        )
-        ids.append(info.id)
-    with momentum.db.session() as s:
-        ws_id = momentum.workspace_ref("teams", TENANT).id  # type: ignore[union-attr]
-        program = Program(
-            workspace_id=ws_id,
-            name="Pilot",
-            start_date=date(2025, 12, 1),
-            created_at=START - timedelta(days=40),
-        )
-        s.add(program)
-        s.flush()
-        assert program.id is not None
-        for k in range(pairs):
-            s.add(
-                Pair(
-                    program_id=program.id,
-                    sponsor_id=ids[2 * k],
-                    sponsoree_id=ids[2 * k + 1],
-                    start_date=date(2025, 12, 1),
-                    created_at=START - timedelta(days=40),
-                )
-            )
+    seed_platform_pairs(momentum, "teams", TENANT, pairs, START, lambda n: f"aad-{n}",
+                        address=lambda n: address(fake, n))
 
 
 async def run(target: int) -> int:

@@ -354,9 +354,17 @@ async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Res
     return Response(update=prompts.answered(ctx, "You're opted out. `resume` any time."))
 
 
-@action(Actions.PREP_OPEN)
-async def _prep_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    return Response(form=prompts.prep_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
+FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
+    Actions.PREP_OPEN: prompts.prep_form,
+    Actions.REVIEW_OPEN: prompts.review_form,
+    Actions.WRAPUP_REFLECT: prompts.wrapup_form,
+}
+
+
+@action(*FORM_OPENERS)
+async def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """Buttons that open the prompt's form: prep agenda, quarterly review, wrap-up reflection."""
+    return Response(form=FORM_OPENERS[c.ia.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
 @form(Actions.PREP_FORM)
@@ -450,11 +458,6 @@ async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respon
     return Response(update=prompts.answered(ctx, f"{c.me.name} says a first chat is booked. Great start!"))
 
 
-@action(Actions.REVIEW_OPEN)
-async def _review_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    return Response(form=prompts.review_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
-
-
 @form(Actions.REVIEW_FORM)
 async def _review_submit(c: Ctx, ia: Interaction) -> Response:
     p, ctx = _form_prompt(c, ia)
@@ -482,11 +485,6 @@ def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, sha
                        {"what": what, "text": text} if shared else None)
     msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
     return Response(reply=say(msg), update=prompts.answered(ctx, "Thanks for reflecting."))
-
-
-@action(Actions.WRAPUP_REFLECT)
-async def _wrapup_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    return Response(form=prompts.wrapup_form(p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
 @form(Actions.WRAPUP_FORM)

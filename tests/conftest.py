@@ -10,19 +10,19 @@ with the reason elsewhere.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.helpers.pg import Unreachable, migrated_schema
 
 PG_URL = os.environ.get("MOMENTUM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("CI", "").lower() in {"1", "true", "yes"} or os.environ.get(
@@ -40,11 +40,6 @@ def require_schema(name: str) -> Path:
             pytest.fail(f"schema {path} is missing (expected ../shared/schemas beside the project)")
         pytest.skip(f"schema {path} not found (outside the Momentum workspace)")
     return path
-
-
-def pg_schema_url(schema: str) -> str:
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
@@ -66,27 +61,14 @@ def _sqlite_db(tmp_path: Path) -> Database:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A migrated, empty PostgreSQL schema of its own; yields its URL."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        admin.dispose()
-        msg = f"PostgreSQL at {PG_URL} is unreachable: {type(exc).__name__}: {exc}"
-        if REQUIRE_PG:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    url = pg_schema_url(schema)
-    try:
-        db = Database(url)
-        upgrade(db.engine)
-        db.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(migrated_schema(PG_URL, "t"))
+        except Unreachable as exc:
+            if REQUIRE_PG:
+                pytest.fail(str(exc))
+            pytest.skip(str(exc))
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,9 +14,8 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -25,11 +24,11 @@ from sqlalchemy import func, select
 from bot.app import Momentum
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.interactions import Profile
-from bot.messages import Attachment, Buttons, Message
-from bot.ports import Delivered, Recipient, WorkspaceRef
+from bot.messages import Buttons, Message
+from bot.ports import Delivered
 from storage.db import Database
 from storage.models import Prompt
+from tests.helpers.platforms import SendOnlyPlatform
 
 P = Prompt.__table__  # type: ignore[attr-defined]
 
@@ -42,11 +41,8 @@ def prompt_id(message: Message) -> int:
     raise ValueError(f"message {message.kind!r} carries no prompt id")
 
 
-class FileRecordingPlatform:
+class FileRecordingPlatform(SendOnlyPlatform):
     """A platform that takes ``delay`` seconds per send and appends one line per send to a file."""
-
-    name = "test"
-    supports_group = True
 
     def __init__(self, out: TextIO, worker: str, delay: float) -> None:
         self.out, self.worker, self.delay = out, worker, delay
@@ -58,25 +54,9 @@ class FileRecordingPlatform:
         os.fsync(self.out.fileno())
         return Delivered(ref={"ts": f"{self.worker}:{pid}"})
 
-    async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
+    async def deliver(self, message: Message) -> Delivered:
         await asyncio.sleep(self.delay)
         return self._record(message)
-
-    async def send_group(self, workspace: WorkspaceRef, to: Sequence[Recipient], message: Message) -> Delivered:
-        await asyncio.sleep(self.delay)
-        return self._record(message)
-
-    async def update(self, workspace: WorkspaceRef, ref: Mapping[str, Any], message: Message) -> None:
-        return None
-
-    async def profile(self, workspace: WorkspaceRef, external_id: str) -> Profile | None:
-        return None
-
-    async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
-        return None
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        return None
 
 
 def outstanding(db: Database) -> int:
