@@ -467,15 +467,21 @@ def _drop_pending(c: Ctx, pair: Pair, keep_kinds: tuple[str, ...] = ()) -> None:
     c.s.connection().execute(stmt)
 
 
-@command("unpair")
-async def _unpair(c: Ctx, args: list[str], raw: str) -> Response:
-    c.require_admin("unpair")
-    pair = await _target_pair(c, args, "unpair")
+def _end(c: Ctx, pair: Pair, action: str) -> tuple[Person, Person]:
+    """End a pair: no more prompts (unsent ones are dropped), audited. Returns (sponsor, sponsoree)."""
     pair.status, pair.ended_at = "ended", c.now
     c.s.add(pair)
     _drop_pending(c, pair)
     sp, se = c.person(pair.sponsor_id), c.person(pair.sponsoree_id)
-    c.audit("pair.unpair", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
+    c.audit(action, f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
+    return sp, se
+
+
+@command("unpair")
+async def _unpair(c: Ctx, args: list[str], raw: str) -> Response:
+    c.require_admin("unpair")
+    pair = await _target_pair(c, args, "unpair")
+    sp, se = _end(c, pair, "pair.unpair")
     return reply(f"Unpaired {sp.name} and {se.name}. No more prompts go to this pair; nothing was sent to them.")
 
 
@@ -504,9 +510,7 @@ async def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
 async def _end_pair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("end-pair")
     pair = await _target_pair(c, args, "end-pair")
-    pair.status, pair.ended_at = "ended", c.now
-    c.s.add(pair)
-    _drop_pending(c, pair)
+    sp, se = _end(c, pair, "pair.end")
     prog = c.s.get(Program, pair.program_id)
     assert prog is not None
     week = max(1, week_index(pair.start_date, c.now))
@@ -520,8 +524,6 @@ async def _end_pair(c: Ctx, args: list[str], raw: str) -> Response:
                        phase=stage_for(prog.kind, week), period="end", week=week,
                        variant=variant_for(pair.id, Kind.WRAPUP, "end"), due_at=c.now,  # type: ignore[arg-type]
                        next_attempt_at=c.now, created_at=c.now))
-    sp, se = c.person(pair.sponsor_id), c.person(pair.sponsoree_id)
-    c.audit("pair.end", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
     return reply(f"Ended {sp.name} and {se.name}'s pairing. Both get a short wrap-up with a reflection and "
                  "an invitation to pay it forward.")
 
