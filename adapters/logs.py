@@ -40,6 +40,17 @@ def configure(level: str = "INFO", *, json_format: bool = True) -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel("WARNING")
     logging.getLogger("alembic").setLevel("WARNING")
-    # Bolt logs the body of a request whose signature fails at INFO: bodies are people's words.
-    logging.getLogger("slack_bolt").setLevel("WARNING")
-    logging.getLogger("aiohttp.access").setLevel("WARNING")
+    quiet_libraries()
+
+
+# Chat libraries log whole request and response bodies (people's notes, wins, agendas) at DEBUG,
+# and Bolt logs the body of a request whose signature fails at INFO. Their logs stay at WARNING
+# whatever LOG_LEVEL says, so "private words are never logged" holds at every level.
+BODY_LOGGERS = ("slack_bolt", "slack_sdk", "slack", "botbuilder", "botframework", "msrest", "msal",
+                "microsoft_agents", "aiohttp.access", "aiohttp.client", "aiohttp.server", "aiohttp.web",
+                "urllib3", "httpx", "httpcore", "sqlalchemy.engine")
+
+
+def quiet_libraries() -> None:
+    for name in BODY_LOGGERS:
+        logging.getLogger(name).setLevel("WARNING")

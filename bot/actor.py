@@ -31,6 +31,7 @@ class Ctx:
     me: Person
     now: datetime
     touched_pairs: list[int] = field(default_factory=list)  # new or resumed pairs to plan right away
+    subject: str = ""  # whom the clicked message's buttons are signed for (bot.signing); "" = me
 
     @property
     def is_admin(self) -> bool:

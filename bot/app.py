@@ -8,10 +8,13 @@ exposes what the edges need: ``handle`` an interaction, ``plan`` and
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from bot import delivery, directory, home, planner
 from bot.clock import Clock, SystemClock
@@ -19,9 +22,10 @@ from bot.config import Settings
 from bot.interactions import Interaction, Profile, Response
 from bot.messages import Message
 from bot.ports import Platform, WorkspaceRef
+from bot.signing import Signer, derive_key
 from storage.crypto import SecretBox
 from storage.db import Database
-from storage.models import AuditLog
+from storage.models import AppSecret, AuditLog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +52,35 @@ class Momentum:
         self.platforms: dict[str, Platform] = dict(platforms or {})
         key = self.settings.secret_key
         self.box: SecretBox | None = SecretBox(key.get_secret_value()) if key else None
+        self._signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer:
+        """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key), or by a
+        random key the database keeps for every replica when none is configured."""
+        if self._signer is None:
+            key = self.settings.secret_key
+            if key:
+                first = key.get_secret_value().split(",")[0].strip()
+                self._signer = Signer(derive_key(first))
+            else:
+                self._signer = Signer(derive_key(self._stored_secret("actions")))
+        return self._signer
+
+    def _stored_secret(self, name: str) -> bytes:
+        with self.db.session() as s:
+            row = s.get(AppSecret, name)
+            if row is not None:
+                return row.value
+        try:
+            with self.db.session() as s:
+                s.add(AppSecret(name=name, value=secrets.token_bytes(32), created_at=self.now()))
+        except IntegrityError:  # another replica made it first: use theirs
+            pass
+        with self.db.session() as s:
+            row = s.get(AppSecret, name)
+            assert row is not None
+            return row.value
 
     # --- wiring -------------------------------------------------------------------------------
 

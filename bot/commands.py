@@ -671,5 +671,7 @@ async def _forget(c: Ctx, args: list[str], raw: str) -> Response:
     ext = who.external_id
     counts = privacy.forget(c.s, who, c.now)
     c.audit("person.forget", ext, detail=counts)
+    c.s.commit()
+    c.m.db.scrub()  # no erased byte left behind in the database files (SQLite: WAL checkpoint)
     return reply(f"Erased {ext}'s personal data and notes ({sum(counts.values())} records). Aggregate counts stay, "
                  "anonymised. This is in the audit log.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from bot.journey import Kind as PromptKind
 from bot.journey import checkin_strategy, stage_for, variant_for
 from bot.messages import Form, Message, TextInput
 from bot.prompts import Actions, PromptContext
+from bot.signing import SEP, parse_prompt_id
 from bot.timing import week_index
 from storage.models import Agenda, CheckIn, Pair, ProcessedEvent, Program, Prompt, Touchpoint, Win
 
@@ -37,24 +39,66 @@ _LOGGER = logging.getLogger(__name__)
 SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
 
 ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
-ACTIONS: dict[str, ActionHandler] = {}
-FormHandler = Callable[[Ctx, Interaction], Awaitable[Response]]
-FORMS: dict[str, FormHandler] = {}
+FormHandler = Callable[[Ctx, Prompt, PromptContext, Interaction], Awaitable[Response]]
+Roles = frozenset[str]
+ANYONE: Roles = frozenset({"junior", "senior"})
 
 
-def action(*ids: str) -> Callable[[ActionHandler], ActionHandler]:
+@dataclass(frozen=True)
+class ActionRule:
+    """What a button (or form) may act on: prompts of these kinds, clicked by a person in one of these roles."""
+
+    handler: ActionHandler
+    kinds: frozenset[str]
+    roles: Roles = ANYONE
+
+
+@dataclass(frozen=True)
+class FormRule:
+    handler: FormHandler
+    kinds: frozenset[str]
+    roles: Roles = ANYONE
+
+
+ACTIONS: dict[str, ActionRule] = {}
+FORMS: dict[str, FormRule] = {}
+
+
+def action(*ids: str, kinds: set[PromptKind], roles: Roles = ANYONE) -> Callable[[ActionHandler], ActionHandler]:
+    """Register a button handler for ``ids``: it only ever runs on a prompt of one of ``kinds``."""
     def deco(fn: ActionHandler) -> ActionHandler:
         for i in ids:
-            ACTIONS[i] = fn
+            ACTIONS[i] = ActionRule(fn, frozenset(k.value for k in kinds), roles)
         return fn
     return deco
 
 
-def form(form_id: str) -> Callable[[FormHandler], FormHandler]:
+def form(form_id: str, *, kinds: set[PromptKind], roles: Roles = ANYONE) -> Callable[[FormHandler], FormHandler]:
     def deco(fn: FormHandler) -> FormHandler:
-        FORMS[form_id] = fn
+        FORMS[form_id] = FormRule(fn, frozenset(k.value for k in kinds), roles)
         return fn
     return deco
+
+
+PlainFormHandler = Callable[[Ctx, Interaction], Awaitable[Response]]
+PLAIN_FORMS: dict[str, PlainFormHandler] = {}  # forms that act on no prompt (win, import): the person's own data
+
+
+def plain_form(form_id: str) -> Callable[[PlainFormHandler], PlainFormHandler]:
+    def deco(fn: PlainFormHandler) -> PlainFormHandler:
+        PLAIN_FORMS[form_id] = fn
+        return fn
+    return deco
+
+
+class Refused(UserError):
+    """A click or form that is not this person's to make (someone else's prompt, a forged or
+    stale value, an action of another prompt kind). Nothing changes; the refusal is audited."""
+
+    def __init__(self, reason: str, message: str = "That button belongs to someone else's message, so I left "
+                 "everything as it was. Try `me` to see your own prompts.") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 async def handle(m: Momentum, ia: Interaction) -> Response:
@@ -94,6 +138,9 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
                 s.rollback()
                 if isinstance(exc, NotAdmin):
                     c.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
+                elif isinstance(exc, Refused):
+                    c.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
+                    _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
                 resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
             except Exception:
                 s.rollback()
@@ -103,7 +150,7 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
                         ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
                     s.commit()
                 raise
-        return resp
+            return signed(c, resp)
     except Exception:
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
                                                        "action": ia.action_id})
@@ -123,10 +170,7 @@ async def dispatch(c: Ctx) -> Response:
     if ia.kind == Kind.ACTION:
         return await on_action(c)
     if ia.kind == Kind.SUBMIT:
-        handler = FORMS.get(ia.action_id)
-        if handler is None:
-            raise UserError("That form has expired. Please start again.")
-        return await handler(c, ia)
+        return await on_submit(c)
     if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
         resp = await commands.run(c, ia.text)
         await plan_touched(c)
@@ -143,43 +187,92 @@ HOME_ACTIONS = {Actions.HOME_CHECKIN, Actions.HOME_LIGHT, Actions.HOME_SNOOZE, A
                 Actions.HOME_REPORT, Actions.HOME_EXPORT, Actions.WIN_OPEN}
 
 
-def split_value(value: str) -> tuple[int, str]:
-    pid, _, answer = value.partition(":")
-    if not pid.isdigit():
-        raise UserError("That button has expired. Try `me` to see where things are.")
-    return int(pid), answer
+def signed(c: Ctx, resp: Response) -> Response:
+    """Sign every button and form state of what goes back to the person (see ``bot.signing``)."""
+    sig = c.m.signer
+    if resp.update is not None:
+        resp.update = sig.message(resp.update, c.subject or c.me.external_id)
+    if resp.reply is not None:
+        resp.reply = sig.message(resp.reply, c.me.external_id)
+    if resp.form is not None:
+        resp.form = sig.form(resp.form, c.me.external_id)
+    return resp
 
 
-def owned_prompt(c: Ctx, prompt_id: int) -> tuple[Prompt, PromptContext]:
-    p = c.s.get(Prompt, prompt_id)
+def subject_of(p: Prompt, recipient_ext: str) -> str:
+    """Whom a prompt's buttons are signed for: its recipient, or the pair for a message to both."""
+    return f"pair:{p.pair_id}" if p.audience == "pair" else recipient_ext
+
+
+def authorised_prompt(c: Ctx, action_id: str, signed_value: str, kinds: frozenset[str],
+                      roles: Roles, *, form: bool = False) -> tuple[Prompt, PromptContext, str]:
+    """The prompt a click or form acts on, after every check; ``Refused`` otherwise.
+
+    The value must parse, name an existing prompt, carry a valid signature for this action and
+    this person (or their pair, for a button on a message to both; forms are always the person's
+    own), and the prompt must be of a kind this
+    action belongs to, sent to the person who clicked, in a role the action is for.
+    """
+    value, _, mac = signed_value.rpartition(SEP)
+    pid_text, _, answer = value.partition(":")
+    pid = parse_prompt_id(pid_text)
+    if not mac or pid is None:
+        raise Refused("malformed value", "That button has expired. Try `me` to see where things are.")
+    p = c.s.get(Prompt, pid)
     if p is None:
-        raise UserError("That prompt no longer exists. Try `me` to see where things are.")
+        raise Refused("unknown prompt", "That prompt no longer exists. Try `me` to see where things are.")
     pair = c.s.get(Pair, p.pair_id)
-    allowed = {p.recipient_id} | ({pair.sponsor_id, pair.sponsoree_id} if pair and p.audience == "pair" else set())
-    if c.me.id not in allowed:
-        raise UserError("That button belongs to someone else's message, so I left it alone.")
-    loaded = load_context(c.s.connection(), prompt_id, c.now)
+    if pair is None:
+        raise Refused("unknown pair", "That prompt no longer exists. Try `me` to see where things are.")
+    if p.audience == "pair":
+        if c.me.id not in (pair.sponsor_id, pair.sponsoree_id):
+            raise Refused("not in the pair")
+        role = "junior" if c.me.id == pair.sponsoree_id else "senior"
+    else:
+        if c.me.id != p.recipient_id:
+            raise Refused("not the recipient")
+        role = "junior" if p.recipient_id == pair.sponsoree_id else "senior"
+    c.subject = subject_of(p, c.me.external_id)
+    if c.m.signer.verify(action_id, signed_value, c.me.external_id if form else c.subject) is None:
+        raise Refused("bad signature", "That button has expired or was changed, so I left everything as it "
+                                        "was. Try `me` to see where things are.")
+    if p.kind not in kinds:
+        raise Refused(f"action not for a {p.kind} prompt")
+    if role not in roles:
+        raise Refused(f"action not for the {role}")
+    loaded = load_context(c.s.connection(), pid, c.now)
     if loaded is None:
-        raise UserError("That prompt no longer exists.")
+        raise Refused("unknown prompt", "That prompt no longer exists.")
     ctx = loaded[0]
-    if p.audience == "pair" and pair is not None:
-        junior = c.me.id == pair.sponsoree_id
-        ctx = PromptContext(**{**ctx.__dict__, "role": "junior" if junior else "senior",
+    if p.audience == "pair":
+        junior = role == "junior"
+        ctx = PromptContext(**{**ctx.__dict__, "role": role,
                                "me": ctx.sponsoree if junior else ctx.sponsor,
                                "partner": ctx.sponsor if junior else ctx.sponsoree})
-    return p, ctx
+    return p, ctx, answer
 
 
 async def on_action(c: Ctx) -> Response:
     aid = c.ia.action_id
     if aid in HOME_ACTIONS:
         return await home_action(c, aid)
-    handler = ACTIONS.get(aid)
-    if handler is None:
-        raise UserError("I don't recognise that button any more. Try `me` or `help`.")
-    pid, answer = split_value(c.ia.value)
-    p, ctx = owned_prompt(c, pid)
-    return await handler(c, p, ctx, answer)
+    rule = ACTIONS.get(aid)
+    if rule is None:
+        raise Refused("unknown action", "I don't recognise that button any more. Try `me` or `help`.")
+    p, ctx, answer = authorised_prompt(c, aid, c.ia.value, rule.kinds, rule.roles)
+    return await rule.handler(c, p, ctx, answer)
+
+
+async def on_submit(c: Ctx) -> Response:
+    fid = c.ia.action_id
+    plain_handler = PLAIN_FORMS.get(fid)
+    if plain_handler is not None:
+        return await plain_handler(c, c.ia)
+    rule = FORMS.get(fid)
+    if rule is None:
+        raise Refused("unknown form", "That form has expired. Please start again.")
+    p, ctx, _ = authorised_prompt(c, fid, c.ia.value, rule.kinds, rule.roles, form=True)
+    return await rule.handler(c, p, ctx, c.ia)
 
 
 def mark_answered(c: Ctx, p: Prompt, answer: str) -> None:
@@ -194,7 +287,8 @@ def partner_of(c: Ctx, pair: Pair) -> int:
 
 
 def _checkin(c: Ctx, p: Prompt) -> CheckIn:
-    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id)).first()
+    """This person's check-in on ``p`` (only ever the recipient's: check-in actions refuse anyone else)."""
+    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == c.me.id)).first()
     if ci is None:
         ci = CheckIn(prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now,  # type: ignore[arg-type]
                      updated_at=c.now)
@@ -205,7 +299,7 @@ def _answered_view(ci: CheckIn, ctx: PromptContext) -> Message:
     return prompts.checkin_answered(ctx, ci.status, ci.momentum, bool(ci.note), ci.shared)
 
 
-@action(Actions.CHECKIN_STATUS)
+@action(Actions.CHECKIN_STATUS, kinds={PromptKind.CHECKIN})
 async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in prompts.STATUS_LABELS:
         raise UserError("That answer isn't one I know.")
@@ -235,7 +329,7 @@ async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respons
     return Response(update=_answered_view(ci, ctx))
 
 
-@action(Actions.CHECKIN_MOMENTUM)
+@action(Actions.CHECKIN_MOMENTUM, kinds={PromptKind.CHECKIN})
 async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in {"1", "2", "3", "4", "5"}:
         raise UserError("Momentum goes from 1 to 5.")
@@ -252,14 +346,14 @@ async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respo
     return Response(update=_answered_view(ci, ctx))
 
 
-@action(Actions.CHECKIN_CHANGE)
+@action(Actions.CHECKIN_CHANGE, kinds={PromptKind.CHECKIN})
 async def _change(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(update=prompts.checkin(ctx))
 
 
-@action(Actions.CHECKIN_NOTE)
+@action(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
 async def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id)).first()
+    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == c.me.id)).first()
     return Response(form=prompts.note_form(p.id, ctx.partner.name, (ci.note or "") if ci else "",  # type: ignore[arg-type]
                                            ci.shared if ci else False))
 
@@ -310,15 +404,8 @@ def _truthy(v: str | None) -> bool:
     return (v or "").lower() in {"true", "1", "yes", "on", "share"}
 
 
-def _form_prompt(c: Ctx, ia: Interaction) -> tuple[Prompt, PromptContext]:
-    if not ia.value.isdigit():
-        raise UserError("That form has expired. Please start again.")
-    return owned_prompt(c, int(ia.value))
-
-
-@form(Actions.CHECKIN_NOTE)
-async def _note_submit(c: Ctx, ia: Interaction) -> Response:
-    p, ctx = _form_prompt(c, ia)
+@form(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
+async def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "note")
     if len(f["note"]) > 1500:
         raise FormErrors({"note": "Please keep the note under 1,500 characters."})
@@ -334,20 +421,20 @@ async def _note_submit(c: Ctx, ia: Interaction) -> Response:
     return Response(reply=say(msg), update=_answered_view(ci, ctx))
 
 
-@action(Actions.REFRAME_SLOT)
+@action(Actions.REFRAME_SLOT, kinds={PromptKind.CHECKIN})
 async def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "not_yet")
     return Response(update=prompts.answered(ctx, "Nice: proposing a new slot is exactly the right move."))
 
 
-@action(Actions.GHOST_PAUSE)
+@action(Actions.GHOST_PAUSE, kinds={PromptKind.CHECKIN})
 async def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     text = commands.snooze(c, c.me, timedelta(weeks=4))
     mark_answered(c, p, "pause")
     return Response(update=prompts.answered(ctx, "Taking a break: " + text))
 
 
-@action(Actions.GHOST_STOP)
+@action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN})
 async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     commands.opt_out(c)
     mark_answered(c, p, "stop")
@@ -361,15 +448,16 @@ FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
 }
 
 
-@action(*FORM_OPENERS)
+@action(Actions.PREP_OPEN, kinds={PromptKind.PREP})
+@action(Actions.REVIEW_OPEN, kinds={PromptKind.REVIEW})
+@action(Actions.WRAPUP_REFLECT, kinds={PromptKind.WRAPUP})
 async def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Buttons that open the prompt's form: prep agenda, quarterly review, wrap-up reflection."""
     return Response(form=FORM_OPENERS[c.ia.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
-@form(Actions.PREP_FORM)
-async def _prep_submit(c: Ctx, ia: Interaction) -> Response:
-    p, ctx = _form_prompt(c, ia)
+@form(Actions.PREP_FORM, kinds={PromptKind.PREP})
+async def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "update")
     ag = c.s.exec(select(Agenda).where(Agenda.prompt_id == p.id)).first() or Agenda(
         prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now)
@@ -389,7 +477,10 @@ async def _prep_submit(c: Ctx, ia: Interaction) -> Response:
     return Response(reply=say(msg), update=prompts.answered(ctx, "Agenda ready."))
 
 
-@action(Actions.PREP_SKIP, Actions.TOUCH_SKIP, Actions.NUDGE_SKIP, Actions.REVIEW_LATER)
+@action(Actions.PREP_SKIP, kinds={PromptKind.PREP})
+@action(Actions.TOUCH_SKIP, kinds={PromptKind.LIGHT_TOUCH, PromptKind.HOLIDAY})
+@action(Actions.NUDGE_SKIP, kinds={PromptKind.NUDGE})
+@action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
 async def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "skip")
     label = {
@@ -399,22 +490,28 @@ async def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(update=prompts.answered(ctx, label))
 
 
+def answer_key(c: Ctx, p: Prompt) -> str:
+    """The key of this person's own answer to ``p``: on a message to both, each keeps their own."""
+    return f"prompt:{p.id}:{c.me.id}" if p.audience == "pair" else f"prompt:{p.id}"
+
+
 def _touch_once(c: Ctx, p: Prompt, kind: str) -> None:
-    key = f"prompt:{p.id}"
+    key = answer_key(c, p)
     if c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
         pair = c.s.get(Pair, p.pair_id)
         assert pair is not None
         commands.record_touch(c, pair, kind, None, source="prompt", key=key)
 
 
-@action(Actions.TOUCH_DONE)
+@action(Actions.TOUCH_DONE, kinds={PromptKind.LIGHT_TOUCH, PromptKind.HOLIDAY})
 async def _touch_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     _touch_once(c, p, "light")
     mark_answered(c, p, "done")
     return Response(update=prompts.answered(ctx, "Light touch recorded. Small signals keep the thread warm."))
 
 
-@action(Actions.TOUCH_ANOTHER)
+@action(Actions.TOUCH_ANOTHER, kinds={PromptKind.LIGHT_TOUCH})
+@action(Actions.SHARED_ANOTHER, kinds={PromptKind.SHARED})
 async def _touch_another(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     n = int(answer) if answer.isdigit() else 1
     if p.kind == PromptKind.SHARED:
@@ -422,45 +519,42 @@ async def _touch_another(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> 
     return Response(update=prompts.light_touch(ctx, n))
 
 
-ACTIONS[Actions.SHARED_ANOTHER] = _touch_another
 
-
-@action(Actions.SHARED_PLAN)
+@action(Actions.SHARED_PLAN, kinds={PromptKind.SHARED})
 async def _shared_plan(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "plan")
     return Response(update=prompts.answered(ctx, "Great plan. When it's happened, tell me with `log shared`."))
 
 
-@action(Actions.SHARED_DONE)
+@action(Actions.SHARED_DONE, kinds={PromptKind.SHARED})
 async def _shared_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     _touch_once(c, p, "shared")
     mark_answered(c, p, "done")
     return Response(update=prompts.answered(ctx, "Shared experience recorded. That's how trust grows."))
 
 
-@action(Actions.NUDGE_DONE)
+@action(Actions.NUDGE_DONE, kinds={PromptKind.NUDGE}, roles=frozenset({"senior"}))
 async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     _touch_once(c, p, "advocacy")
     mark_answered(c, p, "done")
     return Response(update=prompts.answered(ctx, f"Done: thank you for backing {ctx.partner.name}."))
 
 
-@action(Actions.NUDGE_SNOOZE)
+@action(Actions.NUDGE_SNOOZE, kinds={PromptKind.NUDGE}, roles=frozenset({"senior"}))
 async def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     text = commands.snooze(c, c.me, timedelta(weeks=1))
     mark_answered(c, p, "snooze")
     return Response(update=prompts.answered(ctx, text))
 
 
-@action(Actions.KICKOFF_BOOKED)
+@action(Actions.KICKOFF_BOOKED, kinds={PromptKind.KICKOFF})
 async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "booked")
     return Response(update=prompts.answered(ctx, f"{c.me.name} says a first chat is booked. Great start!"))
 
 
-@form(Actions.REVIEW_FORM)
-async def _review_submit(c: Ctx, ia: Interaction) -> Response:
-    p, ctx = _form_prompt(c, ia)
+@form(Actions.REVIEW_FORM, kinds={PromptKind.REVIEW})
+async def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "working")
     text = f"What's working: {f['working']}"
     if f.get("change"):
@@ -471,7 +565,7 @@ async def _review_submit(c: Ctx, ia: Interaction) -> Response:
 
 
 def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, shared: bool, what: str) -> Response:
-    key = f"prompt:{p.id}"
+    key = answer_key(c, p)
     tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
     if tp is None:
         tp = Touchpoint(pair_id=p.pair_id, author_id=c.me.id, kind=kind, source="prompt", source_key=key,
@@ -487,14 +581,13 @@ def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, sha
     return Response(reply=say(msg), update=prompts.answered(ctx, "Thanks for reflecting."))
 
 
-@form(Actions.WRAPUP_FORM)
-async def _wrapup_submit(c: Ctx, ia: Interaction) -> Response:
-    p, ctx = _form_prompt(c, ia)
+@form(Actions.WRAPUP_FORM, kinds={PromptKind.WRAPUP})
+async def _wrapup_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "reflection")
     return _reflective(c, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
 
 
-@action(Actions.WRAPUP_FORWARD)
+@action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=frozenset({"junior"}))
 async def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "forward")
     c.audit("pay_it_forward", c.me.external_id)
@@ -512,7 +605,7 @@ def win_form(c: Ctx) -> Form:
     ))
 
 
-@form(Actions.WIN_FORM)
+@plain_form(Actions.WIN_FORM)
 async def _win_submit(c: Ctx, ia: Interaction) -> Response:
     f = _fields(ia, "win")
     if len(f["win"]) > 1000:
@@ -523,7 +616,7 @@ async def _win_submit(c: Ctx, ia: Interaction) -> Response:
     return Response(reply=say("Win saved" + (" and shared. \U0001f389" if shared else ", just for you. \U0001f389")))
 
 
-@form(Actions.IMPORT_FORM)
+@plain_form(Actions.IMPORT_FORM)
 async def _import_submit(c: Ctx, ia: Interaction) -> Response:
     c.require_admin("import")
     f = _fields(ia, "csv")

@@ -272,6 +272,8 @@ class DeliveryWorker:
                               if (r.credentials_enc and self.m.box) else {})
             ctx = context_from_row(r, now, dig)
             message: Message = compose(ctx)
+            recipient_ext = r.se_ext if r.recipient_id == r.sponsoree_id else r.sp_ext
+            message = self.m.signer.message(message, f"pair:{r.pair_id}" if r.audience == "pair" else recipient_ext)
             sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
             sponsoree = Recipient(r.sponsoree_id, r.se_ext, r.se_name, r.se_address)
             if r.audience == "pair":

@@ -36,6 +36,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed on disk, so an erased person's words do not
+    # linger in free pages (``forget``); the WAL is emptied by ``Database.scrub``.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -88,6 +91,21 @@ class Database:
         except Exception as exc:  # health checks report, never raise
             _LOGGER.warning("database ping failed: %s", type(exc).__name__)
             return False
+
+    def scrub(self) -> None:
+        """Make erased data unrecoverable from the files right away.
+
+        SQLite: ``secure_delete`` zeroes what a commit frees, but the WAL keeps old page images
+        until a checkpoint: a TRUNCATE checkpoint copies them home and empties the WAL file.
+        PostgreSQL keeps dead row versions until VACUUM; autovacuum reclaims them (run
+        ``VACUUM`` after a ``forget`` where a regulator needs the bytes gone at once).
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as c:
+            busy, _log, _done = c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if busy:
+                _LOGGER.warning("WAL checkpoint after an erase was blocked by a reader; it completes later")
 
     def dispose(self) -> None:
         self.engine.dispose()

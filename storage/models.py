@@ -224,3 +224,12 @@ class ProcessedEvent(SQLModel, table=True):
     platform: str = Field(max_length=16)
     event_id: str = Field(max_length=200)
     at: datetime = Field(index=True)
+
+
+class AppSecret(SQLModel, table=True):
+    """Random secrets the app makes for itself when no ``MOMENTUM_SECRET_KEY`` is configured
+    (e.g. the key that signs button values), shared by every replica through the database."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime

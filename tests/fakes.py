@@ -10,6 +10,7 @@ from bot.app import Momentum
 from bot.interactions import Interaction, Kind, Profile, Response
 from bot.messages import Attachment, Button, Buttons, Message
 from bot.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
+from bot.signing import answer_of
 
 WS = "T1"
 ADMIN = Profile("UADMIN", "Ada Admin", "admin@example.com", "Europe/London")
@@ -88,7 +89,7 @@ def button(message: Message, action_id: str, answer: str | None = None) -> Butto
     for block in message.blocks:
         if isinstance(block, Buttons):
             for b in block.buttons:
-                if b.action_id == action_id and (answer is None or b.value.split(":", 1)[1] == answer):
+                if b.action_id == action_id and (answer is None or answer_of(b.value) == answer):
                     return b
     raise AssertionError(f"no button {action_id}:{answer} in {message.as_plain_text()}")
 

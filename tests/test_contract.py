@@ -18,6 +18,7 @@ from adapters.teams.render import VALUE_KEY
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.interactions import Interaction, Kind
+from bot.signing import answer_of
 from storage.models import CheckIn, Prompt
 from tests.fakes import ADMIN, person
 from tests.slack.conftest import SlackServer, fake_slack, signer, slack_server  # noqa: F401 (fixtures)
@@ -73,7 +74,7 @@ async def test_contract_console(momentum: Momentum, clock: FakeClock) -> None:
         return [x for x in console.sent if x.message.kind == "checkin" and x.to[0].external_id == "UAISHA"]
 
     async def answer(sent: Any) -> None:
-        b = next(b for blk in sent.message.blocks for b in getattr(blk, "buttons", ()) if b.value.endswith(":met"))
+        b = next(b for blk in sent.message.blocks for b in getattr(blk, "buttons", ()) if answer_of(b.value) == "met")
         r = await momentum.handle(Interaction("console", "demo", "UAISHA", Kind.ACTION, action_id=b.action_id,
                                               value=b.value, profile=aisha))
         if r.update is not None:
@@ -95,12 +96,12 @@ async def test_contract_slack(slack_server: SlackServer, momentum: Momentum, clo
 
     def received() -> list[Any]:
         return [p for p in fake.of("chat.postMessage") if p["channel"] == channel and
-                any(e.get("value", "").endswith(":met") for b in p["blocks"] if b["type"] == "actions"
+                any(answer_of(e.get("value", "")) == "met" for b in p["blocks"] if b["type"] == "actions"
                     for e in b["elements"])]
 
     async def answer(post: Any) -> None:
         button = next(e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
-                      if e.get("value", "").endswith(":met"))
+                      if answer_of(e.get("value", "")) == "met")
         status, _ = await slack_server.click({"ts": fake.ts_of(post), "blocks": post["blocks"]}, button,
                                              user="UKIM", channel=channel)
         assert status == 200
@@ -123,16 +124,17 @@ async def test_contract_teams(teams_server: TeamsServer, momentum: Momentum, clo
 
     def received() -> list[Any]:
         return [c for c in fake.sent() if c.status < 300 and c.conversation_id == acts.RIA.chat and
-                any(str(a["data"].get(VALUE_KEY, "")).endswith(":met") for a in submits(fake.card(c)))]
+                any(answer_of(str(a["data"].get(VALUE_KEY, ""))) == "met" for a in submits(fake.card(c)))]
 
     async def answer(call: Any) -> None:
-        data = next(a["data"] for a in submits(fake.card(call)) if str(a["data"].get(VALUE_KEY, "")).endswith(":met"))
+        data = next(a["data"] for a in submits(fake.card(call))
+                    if answer_of(str(a["data"].get(VALUE_KEY, ""))) == "met")
         r = await teams_server.post(acts.card_submit(fake.url, acts.RIA, data, call.response_id))
         assert r.status in (200, 201)
 
     def updated() -> bool:
         ups = [u for u in fake.updates() if u.conversation_id == acts.RIA.chat]
-        return bool(ups) and not any(str(a["data"].get(VALUE_KEY, "")).endswith(":met")
+        return bool(ups) and not any(answer_of(str(a["data"].get(VALUE_KEY, ""))) == "met"
                                      for a in submits(fake.card(ups[-1])))
 
     await contract(momentum, clock, command, received, answer, updated, "sam@example.com", "ria@example.com")

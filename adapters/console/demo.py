@@ -22,6 +22,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.interactions import Interaction, Kind, Profile, Response
 from bot.messages import Button, Buttons, Message
+from bot.signing import answer_of
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -51,7 +52,7 @@ def find_button(message: Message, choice: Choice) -> Button | None:
         if isinstance(block, Buttons):
             for b in block.buttons:
                 if b.action_id == choice.action_id and (
-                        choice.answer is None or b.value.split(":", 1)[-1] == choice.answer):
+                        choice.answer is None or answer_of(b.value) == choice.answer):
                     return b
     return None
 
@@ -170,7 +171,7 @@ class Demo:
         if not line.isdigit() or not 1 <= int(line) <= len(buttons):
             return []
         b = buttons[int(line) - 1]
-        picked = [Choice(b.action_id, b.value.split(":", 1)[-1])]
+        picked = [Choice(b.action_id, answer_of(b.value))]
         if b.action_id == "checkin.status":
             try:
                 n = input("   Momentum 1-5 > ").strip()

@@ -26,6 +26,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.messages import Buttons, Message
 from bot.ports import Delivered
+from bot.signing import unsigned
 from storage.db import Database
 from storage.models import Prompt
 from tests.helpers.platforms import SendOnlyPlatform
@@ -37,7 +38,7 @@ def prompt_id(message: Message) -> int:
     """Check-ins and nudges carry buttons whose values are ``"<prompt id>:<answer>"``."""
     for block in message.blocks:
         if isinstance(block, Buttons) and block.buttons:
-            return int(block.buttons[0].value.split(":", 1)[0])
+            return int(unsigned(block.buttons[0].value).split(":", 1)[0])
     raise ValueError(f"message {message.kind!r} carries no prompt id")
 
 
