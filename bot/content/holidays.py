@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 import holidays as holidays_lib
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.content._data import MONTHS, WEEKDAYS, load_yaml, words
+from bot.content._data import date_label, load_yaml, words
 
 PUBLIC: tuple[str, ...] = ("public",)
 
@@ -237,11 +237,6 @@ def day_off_label(country: str | None, day: date) -> str | None:
         rule = by_match.get(_strip_qualifiers(raw))
         labels.append(rule.name if rule else clean_name(raw))
     return _join(labels)
-
-
-def date_label(day: date) -> str:
-    """English short date: "Thu 25 Dec"."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
 
 
 def when_label(holiday_day: date, today: date) -> str:
