@@ -1,0 +1,1 @@
+"""Pure journey content: the words, holidays and meeting times (no I/O)."""
