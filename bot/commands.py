@@ -6,7 +6,7 @@ import asyncio
 import re
 import shlex
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -15,6 +15,7 @@ from bot import csvio, directory, privacy, reports
 from bot.actor import Ctx, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
+from bot.content.journey import JourneyError, builtin, check_text
 from bot.errors import UserError
 from bot.interactions import Profile, Response
 from bot.journey import PROGRAM_KINDS, Kind, journey, stage_for, stage_name
@@ -187,8 +188,24 @@ def record_touch(c: Ctx, pair: Pair, kind: str, note: str | None, source: str = 
     c.s.add(tp)
     if kind in ("meeting", "light", "shared") and (pair.last_touch_at is None or pair.last_touch_at < c.now):
         pair.last_touch_at = c.now
-        c.s.add(pair)
+    if kind in TWO_WAY:
+        mark_two_way(pair, c.now)
+    if kind == "meeting":
+        pair.meetings += 1
+    c.s.add(pair)
     return tp
+
+
+# Contact both people took part in. One-way taps ("sent a greeting", a light touch) are recorded but
+# neither end a stall nor count as a conversation.
+TWO_WAY = frozenset({"meeting", "shared"})
+
+
+def mark_two_way(pair: Pair, now: datetime) -> None:
+    if pair.last_two_way_at is None or pair.last_two_way_at < now:
+        pair.last_two_way_at = now
+    pair.stall_reported_at = None
+    pair.restarts = 0
 
 
 @command("log")
@@ -229,10 +246,66 @@ async def _win(c: Ctx, args: list[str], raw: str) -> Response:
 @command("goal")
 async def _goal(c: Ctx, args: list[str], raw: str) -> Response:
     if not raw:
-        raise UserError("Add the goal after the command, e.g. `goal Lead a cross-team project by Q3`.")
+        raise UserError("Add the goal after the command, e.g. `goal Lead a cross-team project by Q3`. "
+                        "`goal done <number>` marks one done; `goal list` shows them.")
     pair = sponsoree_pair(c)
+    partner = c.person(pair.sponsor_id if pair.sponsoree_id == c.me.id else pair.sponsoree_id)
+    open_goals = list(c.s.exec(select(Goal).where(Goal.pair_id == pair.id, Goal.done == False)  # noqa: E712
+                               .order_by(col(Goal.id))).all())
+    if args[0].lower() == "list" and len(args) == 1:
+        if not open_goals:
+            return reply("No open goals yet. Add one: `goal <text>`.")
+        return reply(*(f"{i}. {g.text}" for i, g in enumerate(open_goals, 1)))
+    if args[0].lower() == "done" and len(args) == 2:
+        if not args[1].isdigit() or not 1 <= int(args[1]) <= len(open_goals):
+            raise UserError(f"Pick a number from `goal list` (1 to {len(open_goals)}).")
+        g = open_goals[int(args[1]) - 1]
+        g.done = True
+        c.s.add(g)
+        return reply(f"Marked done: “{g.text}”. Well done!")
     c.s.add(Goal(pair_id=pair.id, author_id=c.me.id, text=raw[:500], created_at=c.now))  # type: ignore[arg-type]
-    return reply("Goal saved. Your sponsor sees your goals in their weekly digest, so they can advocate for them.")
+    return reply(f"Goal saved and shared with {partner.name.split()[0]}: it leads their next digest, so they "
+                 "can help with it.")
+
+
+RHYTHM_WORDS = {"weekly": 1, "1w": 1, "2w": 2, "biweekly": 2, "fortnightly": 2, "monthly": 4, "4w": 4}
+
+
+def set_rhythm(c: Ctx, pair: Pair, every: int, weekday: int | None, at: str | None) -> None:
+    """The pair's meeting rhythm (in the setter's time zone): prep nudges come before each meeting."""
+    pair.meet_every = every
+    if weekday is not None:
+        pair.meet_weekday = weekday
+    if at is not None:
+        pair.meet_time = at
+    pair.meet_tz = c.me.tz or c.ws.default_tz
+    pair.planned_until = None  # plan again: preps instead of some check-ins from now on
+    c.s.add(pair)
+    _drop_pending(c, pair, keep_kinds=("kickoff", "agenda", "shared_note", "ask_goal", "followup"))
+
+
+@command("meet")
+async def _meet(c: Ctx, args: list[str], raw: str) -> Response:
+    usage = "Use `meet <weekday> <HH:MM> [weekly|2w|monthly]`, e.g. `meet thu 15:00 2w` (your local time)."
+    if len(args) not in (2, 3) or args[0][:3].lower() not in WEEKDAYS:
+        raise UserError(usage)
+    try:
+        at = parse_hhmm(args[1])
+    except ValueError:
+        raise UserError(usage) from None
+    every = RHYTHM_WORDS.get(args[2].lower()) if len(args) == 3 else 2
+    if every is None:
+        raise UserError(usage)
+    pair = next(iter(c.pairs_of(c.me, ("active",))), None)
+    if pair is None:
+        raise UserError("You're not in an active pair yet.")
+    day = WEEKDAYS.index(args[0][:3].lower())
+    set_rhythm(c, pair, every, day, f"{at:%H:%M}")
+    c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
+    label = {1: "every week", 2: "every 2 weeks", 4: "monthly"}[every]
+    tz = c.me.tz or c.ws.default_tz
+    return reply(f"Your meeting rhythm: {label}, {WEEKDAYS[day].title()} {at:%H:%M} ({tz}). "
+                 "I'll send a prep nudge the working day before each one.")
 
 
 @command("time")
@@ -373,7 +446,7 @@ async def _program(c: Ctx, args: list[str], raw: str) -> Response:
         if c.s.exec(select(Program).where(Program.workspace_id == c.ws.id, Program.name == name)).first():
             raise UserError(f"A program called {name!r} already exists.")
         try:
-            weeks = int(opts.get("weeks", "52"))
+            weeks = int(opts.get("weeks", str(builtin(kind).default_weeks)))
             start = date.fromisoformat(opts["start"]) if "start" in opts else c.now.date()
         except ValueError:
             raise UserError("`--weeks` takes a number and `--start` a date like 2026-01-05.") from None
@@ -388,7 +461,40 @@ async def _program(c: Ctx, args: list[str], raw: str) -> Response:
         c.audit("program.create", name, detail={"kind": kind, "weeks": weeks})
         return reply(f"Created {name} ({kind}, {weeks} weeks). Pair people with `pair @sponsor @sponsoree {name}` "
                      "or paste a CSV with `import`.")
-    raise UserError("Use `program create <name> [kind]`, `program list` or `program show <name>`.")
+    if sub == "journey":
+        return _program_journey(c, args[1:], raw)
+    raise UserError("Use `program create <name> [kind]`, `program list`, `program show <name>` or "
+                    "`program journey <name>` with a journey file pasted below it.")
+
+
+def _program_journey(c: Ctx, args: list[str], raw: str) -> Response:
+    """``program journey <name>`` + a journey file on the following lines: validate, then attach.
+    ``program journey <name> reset`` goes back to the kind's own journey."""
+    first, _, body = raw.partition("\n")
+    words = first.split()[1:]
+    if not words:
+        raise UserError("Use `program journey <name>` and paste the journey file (YAML) on the lines below, "
+                        "or `program journey <name> reset`. Check a file first with `momentum journey check FILE`.")
+    reset = words[-1].lower() == "reset"
+    prog = c.program(" ".join(words[:-1] if reset else words))
+    if reset:
+        prog.journey_yaml = None
+        c.s.add(prog)
+        c.audit("program.journey", prog.name, detail={"reset": True})
+        return reply(f"{prog.name} uses the built-in {prog.kind} journey again.")
+    if not body.strip():
+        raise UserError("Paste the journey file (YAML) on the lines below `program journey <name>`.")
+    try:
+        j = check_text(body, "your journey")
+    except JourneyError as exc:
+        raise UserError(f"That journey file has problems, so nothing was changed:\n{exc}") from None
+    if j.kind != prog.kind:
+        raise UserError(f"That file is a {j.kind} journey, but {prog.name} is a {prog.kind} program. "
+                        "Nothing was changed.")
+    prog.journey_yaml = body
+    c.s.add(prog)
+    c.audit("program.journey", prog.name, detail={"phases": [p.key for p in j.phases]})
+    return reply(f"{prog.name} now uses its own journey ({len(j.phases)} phases, {len(j.words)} texts).")
 
 
 async def create_pair(c: Ctx, sponsor: Person, sponsoree: Person, prog: Program,

@@ -1,8 +1,9 @@
-"""Loads what a prompt needs to be composed: the pair, both people, the program, the digest."""
+"""Loads what a prompt needs to be composed: the pair and its evidence, both people, the program
+and its journey, the sponsor's digest and the pair's history (for reviews and the wrap-up)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,19 +11,27 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from bot.prompts import Digest, PersonView, PromptContext
-from storage.models import CheckIn, Goal, Pair, Person, Program, Prompt, Win, Workspace
+from bot.content.journey import Evidence, journey_for, phase_for
+from bot.prompts import Digest, History, PairState, PersonView, PromptContext
+from storage.models import Agenda, CheckIn, Goal, Pair, Person, Program, Prompt, Touchpoint, Win, Workspace
 
 G = Goal.__table__  # type: ignore[attr-defined]
 Wi = Win.__table__  # type: ignore[attr-defined]
 C = CheckIn.__table__  # type: ignore[attr-defined]
+A = Agenda.__table__  # type: ignore[attr-defined]
+T = Touchpoint.__table__  # type: ignore[attr-defined]
 
 SponsorP = aliased(Person, name="sp")
 SponsoreeP = aliased(Person, name="se")
 
+WIN_SHELF_LIFE = timedelta(weeks=8)  # wins older than this leave the digest
+STALLED_AFTER = timedelta(days=21)  # no two-way contact for this long: the restart path
 
-def _view(name: str, ext: str, tz: str | None, default_tz: str) -> PersonView:
-    return PersonView(name=name or "your partner", external_id=ext, tz=tz or default_tz or "UTC")
+
+def _view(name: str, ext: str, tz: str | None, default_tz: str, country: str | None = None,
+          email: str | None = None) -> PersonView:
+    return PersonView(name=name or "your partner", external_id=ext, tz=tz or default_tz or "UTC", country=country,
+                      email=email)
 
 
 def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
@@ -32,16 +41,24 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(Prompt.id), col(Prompt.kind), col(Prompt.week), col(Prompt.phase), col(Prompt.strategy),
             col(Prompt.variant), col(Prompt.recipient_id), col(Prompt.audience), col(Prompt.payload),
             col(Prompt.due_at), col(Prompt.attempts), col(Prompt.platform_ref), col(Prompt.status), col(Prompt.answer),
+            col(Prompt.period),
             col(Pair.id).label("pair_id"), col(Pair.status).label("pair_status"), col(Pair.unanswered_checkins),
-            col(Pair.last_touch_at), col(Pair.sponsor_id), col(Pair.sponsoree_id),
+            col(Pair.last_touch_at), col(Pair.sponsor_id), col(Pair.sponsoree_id), col(Pair.created_at).label(
+                "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
+            col(Pair.last_two_way_at), col(Pair.meet_every), col(Pair.booked_at), col(Pair.ignored_digests),
+            col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.restarts), col(Pair.last_digest_at),
+            col(Pair.checkins_answered),
             col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
             col(Program.default_tz), col(Program.status).label("program_status"),
+            col(Program.length_weeks), col(Program.journey_yaml),
             col(Workspace.id).label("ws_id"), col(Workspace.platform), col(Workspace.external_id).label("ws_ext"),
             col(Workspace.status).label("ws_status"), col(Workspace.credentials_enc),
             col(SponsorP.name).label("sp_name"), col(SponsorP.external_id).label("sp_ext"),
             col(SponsorP.tz).label("sp_tz"), col(SponsorP.address).label("sp_address"),
+            col(SponsorP.country).label("sp_country"), col(SponsorP.email).label("sp_email"),
             col(SponsoreeP.name).label("se_name"), col(SponsoreeP.external_id).label("se_ext"),
             col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
+            col(SponsoreeP.country).label("se_country"), col(SponsoreeP.email).label("se_email"),
         )
         .join(Pair, col(Pair.id) == col(Prompt.pair_id))
         .join(Program, col(Program.id) == col(Pair.program_id))
@@ -53,46 +70,88 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
     return list(conn.execute(q).all())
 
 
-def _latest(conn: Connection, value: Any, table: Any, where: Any, pair_ids: list[int], n: int) -> dict[int, list[Any]]:
-    """The ``n`` newest ``value`` per pair (newest first), for many pairs in one query."""
+def _latest(conn: Connection, cols: list[Any], table: Any, where: Any, pair_ids: list[int],
+            n: int) -> dict[int, list[Any]]:
+    """The ``n`` newest rows' ``cols`` per pair (newest first), for many pairs in one query."""
     rank = func.row_number().over(partition_by=table.c.pair_id, order_by=table.c.id.desc()).label("rank")
-    sub = select(table.c.pair_id, value.label("value"), rank).where(table.c.pair_id.in_(pair_ids), where).subquery()
+    sub = select(table.c.pair_id, *cols, rank).where(table.c.pair_id.in_(pair_ids), where).subquery()
     out: dict[int, list[Any]] = {}
-    for pid, v in conn.execute(select(sub.c.pair_id, sub.c.value).where(sub.c.rank <= n).order_by(
-            sub.c.pair_id, sub.c.rank)):
-        out.setdefault(int(pid), []).append(v)
+    names = [c.name for c in cols]
+    q = select(sub.c.pair_id, *(sub.c[nm] for nm in names)).where(sub.c.rank <= n).order_by(sub.c.pair_id, sub.c.rank)
+    for row in conn.execute(q):
+        out.setdefault(int(row[0]), []).append(tuple(row[1:]))
     return out
 
 
-def digests_for(conn: Connection, rows: list[Any]) -> dict[int, Digest]:
-    """The sponsor digest of every nudge in ``rows`` (prompt id -> digest) in three queries:
-    open goals, shared wins, momentum trend (newest first, trend shown oldest first)."""
+def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) -> dict[int, Digest]:
+    """The sponsor digest of every nudge in ``rows`` (prompt id -> digest) in five queries:
+    open goals, recent shared wins, the latest shared ask, momentum, meetings since the last digest."""
     nudges = [r for r in rows if r.kind == "nudge"]
     if not nudges:
         return {}
     pairs = sorted({int(r.pair_id) for r in nudges})
-    goals = _latest(conn, G.c.text, G, G.c.done.is_(False), pairs, 3)
-    wins = _latest(conn, Wi.c.text, Wi, Wi.c.shared.is_(True), pairs, 3)
-    trend = _latest(conn, C.c.momentum, C, C.c.momentum.is_not(None), pairs, 4)
-    return {
-        r.id: Digest(goals=tuple(goals.get(r.pair_id, ())), wins=tuple(wins.get(r.pair_id, ())),
-                     last_contact=r.last_touch_at, trend=tuple(int(x) for x in reversed(trend.get(r.pair_id, ()))))
-        for r in nudges
-    }
+    goals = _latest(conn, [G.c.text, G.c.created_at], G, G.c.done.is_(False), pairs, 3)
+    wins = _latest(conn, [Wi.c.text, Wi.c.created_at], Wi, Wi.c.shared.is_(True), pairs, 3)
+    asks = _latest(conn, [A.c.ask, A.c.created_at], A, A.c.shared.is_(True) & (A.c.ask != ""), pairs, 1)
+    trend = _latest(conn, [C.c.momentum], C, C.c.momentum.is_not(None), pairs, 4)
+    meets = _latest(conn, [T.c.occurred_at], T, T.c.kind == "meeting", pairs, 6)
+    out: dict[int, Digest] = {}
+    for r in nudges:
+        when = now or r.due_at
+        since = r.last_digest_at or r.pair_created
+        fresh_wins = [(t, at) for t, at in wins.get(r.pair_id, []) if when - at <= WIN_SHELF_LIFE]
+        out[r.id] = Digest(
+            goals=tuple(t for t, _ in goals.get(r.pair_id, [])),
+            new_goals=tuple(t for t, at in goals.get(r.pair_id, []) if at > since),
+            wins=tuple(t for t, _ in fresh_wins),
+            new_wins=tuple(t for t, at in fresh_wins if at > since),
+            ask=next((t for t, at in asks.get(r.pair_id, []) if at > since), None),
+            meetings_since=sum(1 for (at,) in meets.get(r.pair_id, []) if at > since),
+            last_contact=r.last_touch_at, since=since,
+            trend=tuple(int(x) for (x,) in reversed(trend.get(r.pair_id, []))),
+        )
+    return out
 
 
-def context_from_row(r: Any, now: datetime, dig: Digest | None = None) -> PromptContext:
+def history_for(conn: Connection, pair_id: int) -> History:
+    """What the pair did, for reviews and the wrap-up: meetings, shared wins, the sponsor's actions."""
+    meetings = conn.execute(select(func.count()).select_from(T).where(T.c.pair_id == pair_id,
+                                                                        T.c.kind == "meeting")).scalar_one()
+    wins = conn.execute(select(func.count()).select_from(Wi).where(Wi.c.pair_id == pair_id,
+                                                                     Wi.c.shared.is_(True))).scalar_one()
+    actions = [n for (n,) in conn.execute(select(T.c.note).where(T.c.pair_id == pair_id, T.c.kind == "advocacy",
+                                                                   T.c.note.is_not(None)).order_by(T.c.id))]
+    return History(meetings=int(meetings), wins=int(wins), actions=tuple(actions))
+
+
+def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: History | None = None
+                     ) -> PromptContext:
     g = r._mapping
-    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"])
-    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"])
+    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"], g["sp_country"], g["sp_email"])
+    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"])
     junior = g["recipient_id"] == g["sponsoree_id"]
+    j = journey_for(g["program_kind"], g["journey_yaml"])
+    two_way = g["last_two_way_at"] or g["pair_created"]
+    quiet_since = g["last_touch_at"] or g["pair_created"]
+    stalled = now - two_way >= STALLED_AFTER
+    length = int(g["length_weeks"] or j.default_weeks)
+    ev = Evidence(meetings=int(g["meetings"] or 0), agreed=g["agreed_at"] is not None,
+                  checkins=int(g["checkins_answered"] or 0), stalled=stalled)
+    state = PairState(
+        meetings=ev.meetings, agreed=ev.agreed, agreement=g["agreement_lead"], booked=g["booked_at"] is not None,
+        rhythm=int(g["meet_every"] or 0), stalled_days=(now - two_way).days if stalled else 0,
+        quiet_days=(now - quiet_since).days, length=length,
+        junior_slowed=(g["unanswered_checkins"] or 0) >= 3, senior_slowed=(g["ignored_digests"] or 0) >= 3,
+        junior_offers=int(g["junior_offers"] or 0), senior_offers=int(g["senior_offers"] or 0),
+    )
     return PromptContext(
         prompt_id=g["id"], kind=g["kind"], program_name=g["program_name"], program_kind=g["program_kind"],
-        week=g["week"], stage=g["phase"] or "know", strategy=g["strategy"] or 1, variant=g["variant"],
-        role="junior" if junior else "senior",
+        week=g["week"], stage=phase_for(j, int(g["week"] or 0), length, ev), strategy=g["strategy"] or 1,
+        variant=g["variant"], role="junior" if junior else "senior",
         me=sponsoree if junior else sponsor, partner=sponsor if junior else sponsoree,
         sponsor=sponsor, sponsoree=sponsoree, now=now,
-        slowed=(g["unanswered_checkins"] or 0) >= 3, digest=dig, payload=dict(g["payload"] or {}),
+        slowed=state.junior_slowed if junior else state.senior_slowed, digest=dig, payload=dict(g["payload"] or {}),
+        journey=j, pair=state, history=history, period=g["period"] or "",
     )
 
 
@@ -101,8 +160,5 @@ def load_context(conn: Connection, prompt_id: int, now: datetime) -> tuple[Promp
     if not rows:
         return None
     r = rows[0]
-    return context_from_row(r, now, digests_for(conn, [r]).get(r.id)), r
-
-
-def pair_of(conn: Connection, pair_id: int) -> Any:
-    return conn.execute(select(Pair).where(col(Pair.id) == pair_id)).scalar_one_or_none()
+    hist = history_for(conn, r.pair_id) if r.kind in ("review", "wrapup") else None
+    return context_from_row(r, now, digests_for(conn, [r], now).get(r.id), hist), r

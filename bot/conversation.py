@@ -11,8 +11,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from bot import commands, directory, metrics, prompts, reports
 from bot.actor import Ctx, say
+from bot.config import parse_hhmm
 from bot.context import load_context
 from bot.errors import NotAdmin, UserError
 from bot.interactions import Interaction, Kind, Profile, Response
@@ -28,8 +29,8 @@ from bot.journey import checkin_strategy, stage_for, variant_for
 from bot.messages import Form, Message, TextInput
 from bot.prompts import Actions, PromptContext
 from bot.signing import SEP, parse_prompt_id
-from bot.timing import week_index
-from storage.models import Agenda, CheckIn, Pair, ProcessedEvent, Program, Prompt, Touchpoint, Win
+from bot.timing import week_index, zone
+from storage.models import Agenda, CheckIn, Goal, Pair, Person, ProcessedEvent, Program, Prompt, Touchpoint, Win
 
 if TYPE_CHECKING:
     from bot.app import Momentum
@@ -42,6 +43,8 @@ ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
 FormHandler = Callable[[Ctx, Prompt, PromptContext, Interaction], Awaitable[Response]]
 Roles = frozenset[str]
 ANYONE: Roles = frozenset({"junior", "senior"})
+SENIOR: Roles = frozenset({"senior"})
+JUNIOR: Roles = frozenset({"junior"})
 
 
 @dataclass(frozen=True)
@@ -306,10 +309,10 @@ async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respons
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
     ci = _checkin(c, p)
-    first = ci.id is None or ci.status is None
+    first = ci.id is None or (ci.status is None and ci.momentum is None)
     ci.status, ci.updated_at = answer, c.now
     c.s.add(ci)
-    if first:
+    if first:  # the first answer of any part of this check-in counts once
         pair.unanswered_checkins = 0
         pair.checkins_answered += 1
         metrics.CHECKINS.labels(answer).inc()
@@ -319,10 +322,15 @@ async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respons
         kind = "meeting" if answer == "met" else "light"
         if tp is None:
             commands.record_touch(c, pair, kind, None, source="checkin", key=key)
-        else:
+        elif tp.kind != kind:
+            pair.meetings += 1 if kind == "meeting" else -1
+            if kind == "meeting":
+                commands.mark_two_way(pair, c.now)
             tp.kind = kind
             c.s.add(tp)
     elif tp is not None:
+        if tp.kind == "meeting":
+            pair.meetings = max(0, pair.meetings - 1)
         c.s.delete(tp)
     c.s.add(pair)
     mark_answered(c, p, answer)
@@ -334,7 +342,7 @@ async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respo
     if answer not in {"1", "2", "3", "4", "5"}:
         raise UserError("Momentum goes from 1 to 5.")
     ci = _checkin(c, p)
-    if ci.id is None:
+    if ci.id is None or (ci.status is None and ci.momentum is None):
         pair = c.s.get(Pair, p.pair_id)
         assert pair is not None
         pair.unanswered_checkins = 0
@@ -358,12 +366,24 @@ async def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Resp
                                            ci.shared if ci else False))
 
 
+def partner_away_until(c: Ctx, pair: Pair) -> str | None:
+    """When the partner is snoozed or paused: until when (what the sender is told)."""
+    partner = c.person(partner_of(c, pair))
+    if partner.paused:
+        return "they resume"
+    if partner.snoozed_until is not None and partner.snoozed_until > c.now:
+        local = partner.snoozed_until.astimezone(zone(partner.tz or c.ws.default_tz))
+        return f"{local:%a} {local.day} {local:%b}"
+    return None
+
+
 def share_with_partner(c: Ctx, pair: Pair, kind: PromptKind, key: str, payload: dict[str, str] | None) -> None:
     """Keep the partner's copy of words their author chose to share in step with that choice.
 
     ``payload=None`` (unshared): a copy not yet on its way is withdrawn. New or edited words: the
     copy waiting in the outbox is updated, or, if the old words already went out, a new one is
-    queued. Words already sent are never sent twice.
+    queued. Words already sent are never sent twice. The partner's snooze or pause only delays a
+    copy (delivery holds it until they are back); it never cancels it.
     """
     partner = partner_of(c, pair)
     copies = c.s.exec(select(Prompt).where(
@@ -378,12 +398,19 @@ def share_with_partner(c: Ctx, pair: Pair, kind: PromptKind, key: str, payload: 
             c.s.add(x)
     if payload is None or waiting or any(x.payload == payload for x in copies):
         return
+    queue(c, pair, partner, kind, key if not copies else f"{key}-v{len(copies) + 1}", payload)
+
+
+def queue(c: Ctx, pair: Pair, recipient: int, kind: PromptKind, period: str, payload: dict[str, Any] | None,
+          due: datetime | None = None) -> None:
+    """One message to ``recipient`` now (or at ``due``), outside the weekly plan."""
     week = max(0, week_index(pair.start_date, c.now))
     prog = c.s.get(Program, pair.program_id)
     assert prog is not None
-    c.s.add(Prompt(pair_id=pair.id, recipient_id=partner, workspace_id=c.ws.id, kind=kind,  # type: ignore[arg-type]
-                   phase=stage_for(prog.kind, week), period=key if not copies else f"{key}-v{len(copies) + 1}",
-                   week=week, variant=0, due_at=c.now, next_attempt_at=c.now, payload=payload, created_at=c.now))
+    at = due or c.now
+    c.s.add(Prompt(pair_id=pair.id, recipient_id=recipient, workspace_id=c.ws.id, kind=kind,  # type: ignore[arg-type]
+                   phase="", period=period[:40], week=week, variant=0, due_at=at, next_attempt_at=at,
+                   payload=payload, created_at=c.now))
 
 
 def _fields(ia: Interaction, *required: str) -> dict[str, str]:
@@ -424,21 +451,48 @@ async def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -
 @action(Actions.REFRAME_SLOT, kinds={PromptKind.CHECKIN})
 async def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "not_yet")
-    return Response(update=prompts.answered(ctx, "Nice: proposing a new slot is exactly the right move."))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.slot")))
 
 
-@action(Actions.GHOST_PAUSE, kinds={PromptKind.CHECKIN})
+@action(Actions.GHOST_PAUSE, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
 async def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     text = commands.snooze(c, c.me, timedelta(weeks=4))
     mark_answered(c, p, "pause")
     return Response(update=prompts.answered(ctx, "Taking a break: " + text))
 
 
-@action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN})
+@action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
 async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     commands.opt_out(c)
     mark_answered(c, p, "stop")
-    return Response(update=prompts.answered(ctx, "You're opted out. `resume` any time."))
+    return Response(update=prompts.answered(ctx, "You're opted out. Say `resume` any time."))
+
+
+@action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH, kinds={PromptKind.CHECKIN})
+async def _restart(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """The kind offer after a stall that two restarts didn't end: keep going, pause, or a new match."""
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    mark_answered(c, p, answer)
+    if c.ia.action_id == Actions.RESTART_KEEP:
+        return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.keep_going")))
+    if c.ia.action_id == Actions.RESTART_PAUSE:
+        pair.status, pair.paused_until = "paused", c.now + timedelta(weeks=4)
+        c.s.add(pair)
+        c.audit("pair.pause", f"pair:{pair.id}", detail={"by": "participant", "reason": "stalled"})
+        return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_pause")))
+    c.audit("pair.rematch_requested", f"pair:{pair.id}")
+    for admin in admins_of(c):
+        queue(c, pair, admin.id, PromptKind.STALL_ALERT, f"rematch-{p.id}-{admin.id}",  # type: ignore[arg-type]
+              {"days": ctx.pair.stalled_days})
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_rematch")))
+
+
+def admins_of(c: Ctx) -> list[Person]:
+    """Who runs the program here: granted or platform admins, and the configured admin emails."""
+    emails = c.m.settings.admin_emails
+    people = c.s.exec(select(Person).where(Person.workspace_id == c.ws.id, Person.forgotten == False)).all()  # noqa: E712
+    return [p for p in people if directory.is_admin(p, emails)]
 
 
 FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
@@ -452,7 +506,7 @@ FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
 @action(Actions.REVIEW_OPEN, kinds={PromptKind.REVIEW})
 @action(Actions.WRAPUP_REFLECT, kinds={PromptKind.WRAPUP})
 async def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    """Buttons that open the prompt's form: prep agenda, quarterly review, wrap-up reflection."""
+    """Buttons that open the prompt's form: prep agenda, review, wrap-up reflection."""
     return Response(form=FORM_OPENERS[c.ia.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
@@ -470,24 +524,23 @@ async def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -
     assert pair is not None
     share_with_partner(c, pair, PromptKind.AGENDA, f"agenda-{ag.id}",
                        {"update": ag.update_text, "question": ag.question, "ask": ag.ask} if ag.shared else None)
-    if ag.shared:
-        msg = f"Agenda saved and on its way to {ctx.partner.name}. Good prep makes the meeting count."
+    if not ag.shared:
+        msg = prompts.reply_text(ctx, "reply.agenda_private")
+    elif (until := partner_away_until(c, pair)) is not None:
+        msg = prompts.reply_text(ctx, "reply.agenda_shared_later", until=until)
     else:
-        msg = "Agenda saved, just for you. Good prep makes the meeting count."
+        msg = prompts.reply_text(ctx, "reply.agenda_shared")
     return Response(reply=say(msg), update=prompts.answered(ctx, "Agenda ready."))
 
 
 @action(Actions.PREP_SKIP, kinds={PromptKind.PREP})
-@action(Actions.TOUCH_SKIP, kinds={PromptKind.LIGHT_TOUCH, PromptKind.HOLIDAY})
-@action(Actions.NUDGE_SKIP, kinds={PromptKind.NUDGE})
-@action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
+@action(Actions.NUDGE_SKIP, kinds={PromptKind.NUDGE}, roles=SENIOR)
 async def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "skip")
-    label = {
-        Actions.NUDGE_SKIP: "Not this week: no problem. See you next week.",
-        Actions.REVIEW_LATER: "Later it is. `me` shows where things are whenever you're ready.",
-    }.get(c.ia.action_id, "No problem, skipped this time.")
-    return Response(update=prompts.answered(ctx, label))
+    if p.kind == PromptKind.NUDGE:
+        digest_answered(c, p)
+        return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.not_this_week")))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.skip")))
 
 
 def answer_key(c: Ctx, p: Prompt) -> str:
@@ -495,73 +548,144 @@ def answer_key(c: Ctx, p: Prompt) -> str:
     return f"prompt:{p.id}:{c.me.id}" if p.audience == "pair" else f"prompt:{p.id}"
 
 
-def _touch_once(c: Ctx, p: Prompt, kind: str) -> None:
+def digest_answered(c: Ctx, p: Prompt) -> Pair:
+    """Any tap on a digest shows the sponsor is reading: the slow-down resets."""
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    pair.ignored_digests = 0
+    c.s.add(pair)
+    return pair
+
+
+@action(Actions.NUDGE_DONE, kinds={PromptKind.NUDGE}, roles=SENIOR)
+async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """The sponsor did the digest's one action: it becomes part of the pair's story (reviews and the
+    wrap-up quote it)."""
+    pair = digest_answered(c, p)
+    done = str((p.payload or {}).get("done") or "Done")
     key = answer_key(c, p)
     if c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
-        pair = c.s.get(Pair, p.pair_id)
-        assert pair is not None
-        commands.record_touch(c, pair, kind, None, source="prompt", key=key)
-
-
-@action(Actions.TOUCH_DONE, kinds={PromptKind.LIGHT_TOUCH, PromptKind.HOLIDAY})
-async def _touch_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    _touch_once(c, p, "light")
+        c.s.add(Touchpoint(pair_id=pair.id, author_id=c.me.id, kind="advocacy", source="digest",  # type: ignore[arg-type]
+                           source_key=key, note=done[:200], shared=True, occurred_at=c.now))
     mark_answered(c, p, "done")
-    return Response(update=prompts.answered(ctx, "Light touch recorded. Small signals keep the thread warm."))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.done", done=done)))
 
 
-@action(Actions.TOUCH_ANOTHER, kinds={PromptKind.LIGHT_TOUCH})
-@action(Actions.SHARED_ANOTHER, kinds={PromptKind.SHARED})
-async def _touch_another(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    n = int(answer) if answer.isdigit() else 1
-    if p.kind == PromptKind.SHARED:
-        return Response(update=prompts.shared(ctx, n))
-    return Response(update=prompts.light_touch(ctx, n))
+@action(Actions.NUDGE_ASK_GOAL, kinds={PromptKind.NUDGE}, roles=SENIOR)
+async def _nudge_ask_goal(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """With nothing new to go on, the sponsor asks for the sponsoree's current goal in one tap."""
+    pair = digest_answered(c, p)
+    if not c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.ASK_GOAL,
+                                         Prompt.period == f"askgoal-{p.id}")).first():
+        queue(c, pair, pair.sponsoree_id, PromptKind.ASK_GOAL, f"askgoal-{p.id}", None)
+    mark_answered(c, p, "ask_goal")
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.asked_goal")))
 
 
-
-@action(Actions.SHARED_PLAN, kinds={PromptKind.SHARED})
-async def _shared_plan(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    mark_answered(c, p, "plan")
-    return Response(update=prompts.answered(ctx, "Great plan. When it's happened, tell me with `log shared`."))
+@action(Actions.GOAL_OPEN, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
+async def _goal_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(form=prompts.goal_form(ctx))
 
 
-@action(Actions.SHARED_DONE, kinds={PromptKind.SHARED})
-async def _shared_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    _touch_once(c, p, "shared")
-    mark_answered(c, p, "done")
-    return Response(update=prompts.answered(ctx, "Shared experience recorded. That's how trust grows."))
+@form(Actions.GOAL_FORM, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
+async def _goal_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+    f = _fields(ia, "goal")
+    c.s.add(Goal(pair_id=p.pair_id, author_id=c.me.id, text=f["goal"][:300], created_at=c.now))
+    mark_answered(c, p, "goal")
+    return Response(reply=say(prompts.reply_text(ctx, "reply.goal_saved")),
+                    update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.goal_saved")))
 
 
-@action(Actions.NUDGE_DONE, kinds={PromptKind.NUDGE}, roles=frozenset({"senior"}))
-async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    _touch_once(c, p, "advocacy")
-    mark_answered(c, p, "done")
-    return Response(update=prompts.answered(ctx, f"Done: thank you for backing {ctx.partner.name}."))
-
-
-@action(Actions.NUDGE_SNOOZE, kinds={PromptKind.NUDGE}, roles=frozenset({"senior"}))
+@action(Actions.NUDGE_SNOOZE, kinds={PromptKind.NUDGE}, roles=SENIOR)
 async def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    text = commands.snooze(c, c.me, timedelta(weeks=1))
+    """Snoozes the digest, and only the digest: nothing the sponsoree sends is held back or dropped."""
+    pair = digest_answered(c, p)
+    pair.digest_snoozed_until = c.now + timedelta(weeks=1)
+    c.s.add(pair)
+    for x in c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.NUDGE,
+                                           Prompt.status == "pending", Prompt.attempts == 0,
+                                           col(Prompt.lease_owner).is_(None),
+                                           col(Prompt.due_at) < pair.digest_snoozed_until)).all():
+        c.s.delete(x)
     mark_answered(c, p, "snooze")
-    return Response(update=prompts.answered(ctx, text))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.digest_snoozed")))
 
 
-@action(Actions.KICKOFF_BOOKED, kinds={PromptKind.KICKOFF})
+@action(Actions.KICKOFF_BOOKED, kinds={PromptKind.KICKOFF, PromptKind.FOLLOWUP})
 async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    pair.booked_at = pair.booked_at or c.now
+    c.s.add(pair)
     mark_answered(c, p, "booked")
-    return Response(update=prompts.answered(ctx, f"{c.me.name} says a first chat is booked. Great start!"))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=c.me.name.split()[0])))
+
+
+@action(Actions.KICKOFF_AGREE, kinds={PromptKind.KICKOFF})
+async def _agree_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    return Response(form=prompts.agreement_form(ctx))
+
+
+@form(Actions.AGREEMENT_FORM, kinds={PromptKind.KICKOFF})
+async def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+    """Each person's part of the kickoff agreement: shared with the partner (the form says so); the
+    sponsoree's "where this should lead" is what the reviews quote; the rhythm plans prep nudges."""
+    f = _fields(ia, "want", "lead")
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    every = int(f.get("rhythm") or "2") if (f.get("rhythm") or "2") in prompts.RHYTHMS else 2
+    weekday, at = None, None
+    when = f.get("when", "").split()
+    if when:
+        try:
+            if len(when) != 2 or when[0][:3].lower() not in commands.WEEKDAYS:
+                raise ValueError
+            weekday, at = commands.WEEKDAYS.index(when[0][:3].lower()), f"{parse_hhmm(when[1]):%H:%M}"
+        except ValueError:
+            raise FormErrors({"when": "Use a weekday and a time, like Thu 15:00."}) from None
+    text = f"What I want: {f['want'][:300]}\nWhere this should lead: {f['lead'][:300]}"
+    key = answer_key(c, p)
+    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() or Touchpoint(
+        pair_id=pair.id, author_id=c.me.id, kind="agreement", source="kickoff", source_key=key,  # type: ignore[arg-type]
+        occurred_at=c.now)
+    tp.note, tp.shared = text, True
+    c.s.add(tp)
+    pair.agreed_at = pair.agreed_at or c.now
+    if c.me.id == pair.sponsoree_id or not pair.agreement_lead:
+        pair.agreement_lead = f["lead"][:300]
+    commands.set_rhythm(c, pair, every, weekday, at)
+    c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
+    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"agreement-{p.id}-{c.me.id}",
+                       {"what": "their part of your agreement", "text": text})
+    rhythm = prompts.reply_text(ctx, f"rhythm.{prompts.RHYTHMS[str(every)]}")
+    msg = prompts.reply_text(ctx, "reply.agreement", rhythm=rhythm + ".")
+    return Response(reply=say(msg))
 
 
 @form(Actions.REVIEW_FORM, kinds={PromptKind.REVIEW})
 async def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "working")
-    text = f"What's working: {f['working']}"
+    text = f"What works: {f['working']}"
     if f.get("change"):
-        text += f"\nWhat to change: {f['change']}"
+        text += f"\nWhat doesn't: {f['change']}"
     if f.get("next"):
-        text += f"\nNext waypoint: {f['next']}"
-    return _reflective(c, p, ctx, "review", text[:2000], _truthy(f.get("share")), "their quarterly review")
+        text += f"\nOne course correction: {f['next']}"
+    return _reflective(c, p, ctx, "review", text[:2000], _truthy(f.get("share")), "their review")
+
+
+@action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
+async def _review_later(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """"Later" sets a reminder: the same review comes back in three days (once)."""
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    period = f"{p.period}-later"[:40]
+    if not p.period.endswith("-later") and not c.s.exec(select(Prompt).where(
+            Prompt.pair_id == pair.id, Prompt.recipient_id == c.me.id, Prompt.kind == PromptKind.REVIEW,
+            Prompt.period == period)).first():
+        queue(c, pair, c.me.id, PromptKind.REVIEW, period, dict(p.payload or {}),  # type: ignore[arg-type]
+              due=c.now + timedelta(days=3))
+    mark_answered(c, p, "later")
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.later")))
 
 
 def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, shared: bool, what: str) -> Response:
@@ -578,7 +702,7 @@ def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, sha
     share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"{kind}-{p.id}",
                        {"what": what, "text": text} if shared else None)
     msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
-    return Response(reply=say(msg), update=prompts.answered(ctx, "Thanks for reflecting."))
+    return Response(reply=say(msg), update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.reflect_saved")))
 
 
 @form(Actions.WRAPUP_FORM, kinds={PromptKind.WRAPUP})
@@ -587,12 +711,17 @@ async def _wrapup_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction)
     return _reflective(c, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
 
 
-@action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=frozenset({"junior"}))
+@action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=JUNIOR)
 async def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    """Pay it forward reaches the program's admins (the audit log, the report, a DM each)."""
+    pair = c.s.get(Pair, p.pair_id)
+    assert pair is not None
+    if p.answer != "forward":
+        c.audit("pay_it_forward", c.me.external_id, detail={"pair_id": pair.id})
+        for admin in admins_of(c):
+            queue(c, pair, admin.id, PromptKind.FORWARD_ALERT, f"forward-{p.id}-{admin.id}", None)  # type: ignore[arg-type]
     mark_answered(c, p, "forward")
-    c.audit("pay_it_forward", c.me.external_id)
-    return Response(update=prompts.answered(ctx, "Wonderful. I've let your program team know you'd like to pay "
-                                                 "it forward."))
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.forward")))
 
 
 # --- home / quick actions and small forms ------------------------------------------------------------

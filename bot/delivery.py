@@ -37,8 +37,8 @@ from sqlalchemy.engine import Connection
 
 from bot import metrics
 from bot.context import context_from_row, digests_for, load_rows
-from bot.journey import Kind
-from bot.messages import Message
+from bot.journey import RETIRED, Kind
+from bot.messages import Buttons, Message
 from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
 from bot.prompts import compose
 from storage.crypto import DecryptionError
@@ -53,6 +53,8 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_MAX_S = 6 * 3600.0
 LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed since the claim
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
+# What one person sends the other: held through the recipient's snooze or pause, never cancelled.
+PARTNER_SENT = frozenset({Kind.AGENDA.value, Kind.SHARED_NOTE.value})
 
 P = Prompt.__table__  # type: ignore[attr-defined]
 Pa = Pair.__table__  # type: ignore[attr-defined]
@@ -107,6 +109,7 @@ class Outcome:
     pair_id: int | None = None
     platform: str = ""
     lag_s: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class DeliveryWorker:
@@ -217,11 +220,12 @@ class DeliveryWorker:
             return f"pair {r.pair_status}"
         if r.ws_status != "active":
             return "workspace uninstalled"
-        if now - r.due_at > STALE_AFTER and r.kind != Kind.KICKOFF:
+        if now - r.due_at > STALE_AFTER and r.kind != Kind.KICKOFF and r.kind not in PARTNER_SENT:
             return "too late"
-        if r.kind == Kind.LIGHT_TOUCH and r.last_touch_at is not None and r.last_touch_at > r.due_at - timedelta(
-                days=(r.payload or {}).get("days", 14)):
-            return "touched since planned"
+        if r.kind in RETIRED:
+            return "retired kind"
+        if r.kind == Kind.FOLLOWUP and (r.booked_at is not None or r.agreed_at is not None or r.meetings):
+            return "first chat already booked"
         return None
 
     @staticmethod
@@ -234,6 +238,13 @@ class DeliveryWorker:
         q = select(Pe.c.id, Pe.c.opted_out, Pe.c.paused, Pe.c.snoozed_until, Pe.c.unreachable_reason,
                    Pe.c.forgotten).where(Pe.c.id.in_(sorted(ids)))
         return {int(p.id): p for p in conn.execute(q)}
+
+    @staticmethod
+    def _back_at(person_id: int, now: datetime, people: dict[int, Any]) -> datetime:
+        p = people.get(person_id)
+        if p is not None and p.snoozed_until is not None and p.snoozed_until > now and not p.paused:
+            return p.snoozed_until  # type: ignore[no-any-return]
+        return now + timedelta(days=1)  # paused: look again tomorrow
 
     def _person_block(self, person_id: int, now: datetime, people: dict[int, Any]) -> str | None:
         p = people.get(person_id)
@@ -259,6 +270,11 @@ class DeliveryWorker:
                 reason = self._person_block(pid, now, people)
                 if reason:
                     break
+        if reason in ("snoozed", "paused") and r.kind in PARTNER_SENT:
+            # Words one person sends the other are held for the recipient's break, never dropped.
+            out.status, out.reason = "deferred", reason
+            out.retry_at = self._back_at(r.recipient_id, now, people)
+            return out
         if reason:
             out.status, out.reason = "cancelled", reason
             return out
@@ -272,6 +288,11 @@ class DeliveryWorker:
                               if (r.credentials_enc and self.m.box) else {})
             ctx = context_from_row(r, now, dig)
             message: Message = compose(ctx)
+            out.meta = dict(message.meta)
+            if r.kind == Kind.NUDGE:
+                done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
+                             if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")
+                out.meta["done"] = done
             recipient_ext = r.se_ext if r.recipient_id == r.sponsoree_id else r.sp_ext
             message = self.m.signer.message(message, f"pair:{r.pair_id}" if r.audience == "pair" else recipient_ext)
             sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
@@ -321,6 +342,7 @@ class DeliveryWorker:
         retry = [o for o in outcomes if o.status == "retry"]
         final = [o for o in outcomes if o.status in ("dead", "cancelled")]
         released = [o for o in outcomes if o.status == "released"]
+        deferred = [o for o in outcomes if o.status == "deferred"]
         mine = (P.c.id == bindparam("pid"), P.c.status == "sending", P.c.lease_owner == self.worker_id)
         with self.m.db.engine.begin() as conn:
             if sent:
@@ -335,8 +357,22 @@ class DeliveryWorker:
                     conn.execute(
                         update(Pa).where(Pa.c.id == bindparam("pid")).values(
                             checkins_sent=Pa.c.checkins_sent + 1,
-                            unanswered_checkins=Pa.c.unanswered_checkins + 1),
-                        [{"pid": o.pair_id} for o in checkins],
+                            unanswered_checkins=Pa.c.unanswered_checkins + 1,
+                            junior_offers=Pa.c.junior_offers + bindparam("offer")),
+                        [{"pid": o.pair_id, "offer": int(bool(o.meta.get("offer")))} for o in checkins],
+                    )
+                digests = [o for o in sent if o.kind == Kind.NUDGE]
+                if digests:  # the sponsor's side of the ghost rule, and "what's new since the last digest"
+                    conn.execute(
+                        update(Pa).where(Pa.c.id == bindparam("pid")).values(
+                            last_digest_at=now, ignored_digests=Pa.c.ignored_digests + 1,
+                            senior_offers=Pa.c.senior_offers + bindparam("offer")),
+                        [{"pid": o.pair_id, "offer": int(bool(o.meta.get("offer")))} for o in digests],
+                    )
+                    conn.execute(
+                        update(P).where(P.c.id == bindparam("pid")).values(payload=bindparam("pl")),
+                        [{"pid": o.prompt_id, "pl": {"action": o.meta.get("action"), "done": o.meta.get("done")}}
+                         for o in digests],
                     )
                 addr = [{"pid": pid, "a": a} for o in sent for pid, a in o.addresses.items()]
                 if addr:
@@ -353,6 +389,13 @@ class DeliveryWorker:
                     update(P).where(*mine).values(
                         status=bindparam("st"), last_error=bindparam("err"), lease_owner=None, lease_until=None),
                     [{"pid": o.prompt_id, "st": o.status, "err": o.reason} for o in final],
+                )
+            if deferred:
+                conn.execute(
+                    update(P).where(*mine).values(
+                        status="pending", attempts=P.c.attempts - 1, next_attempt_at=bindparam("at"),
+                        lease_owner=None, lease_until=None),
+                    [{"pid": o.prompt_id, "at": o.retry_at} for o in deferred],
                 )
             if released:
                 conn.execute(
@@ -375,7 +418,7 @@ class DeliveryWorker:
             elif o.status == "retry":
                 st.retried += 1
                 metrics.PROMPTS_FAILED.labels(o.platform, (o.reason or "")[:40]).inc()
-            elif o.status == "released":
+            elif o.status in ("released", "deferred"):
                 st.released += 1
                 continue
             elif o.status == "dead":

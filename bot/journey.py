@@ -24,6 +24,15 @@ class Kind(StrEnum):
     WRAPUP = "wrapup"  # both, at the end: reflect and pay it forward
     AGENDA = "agenda"  # sponsor: the sponsoree's prep agenda, when they chose to pass it on
     SHARED_NOTE = "shared_note"  # partner: a note its author chose to share
+    FOLLOWUP = "followup"  # both, a week after the kickoff when no first chat is booked
+    ASK_GOAL = "ask_goal"  # sponsoree: the sponsor asked for their current goal
+    STALL_ALERT = "stall_alert"  # program admins: a pair stalled and two restarts didn't take
+    FORWARD_ALERT = "forward_alert"  # program admins: someone wants to pay it forward
+
+
+# Kinds the journey no longer sends on their own (folded into the weekly check-in's tip in v2);
+# rows planned by an older release are cancelled at delivery.
+RETIRED = frozenset({Kind.LIGHT_TOUCH.value, Kind.HOLIDAY.value, Kind.SHARED.value})
 
 
 PROGRAM_KINDS = ("sponsorship", "mentoring", "reverse-mentoring")

@@ -12,7 +12,7 @@ renderer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # --- inline spans --------------------------------------------------------------------------------
 
@@ -149,6 +149,10 @@ class Message:
     text: str
     blocks: tuple[Block, ...] = ()
     kind: str = ""  # the prompt kind or reply kind, for logs, previews and metrics
+    # Facts about the message for measurement and previews, never shown: "action" (the rotation key
+    # of the suggested action), "phase", "holiday" (a greeting is suggested), "slots" (ISO UTC starts of
+    # proposed meeting times), "grounded" (the digest's action quotes the sponsoree's words).
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def as_plain_text(self) -> str:
         """A readable plain-text form of the whole message (console, previews)."""
@@ -236,10 +240,10 @@ class MessageBuilder:
         self.blocks.extend(blocks)
         return self
 
-    def build(self, text: str | None = None) -> Message:
+    def build(self, text: str | None = None, meta: dict[str, Any] | None = None) -> Message:
         if text is None:
             text = next(
                 (plain(x.spans) for x in self.blocks if isinstance(x, Paragraph)),
                 next((x.text for x in self.blocks if isinstance(x, Heading)), "Momentum"),
             )
-        return Message(text=text, blocks=tuple(self.blocks), kind=self.kind)
+        return Message(text=text, blocks=tuple(self.blocks), kind=self.kind, meta=dict(meta or {}))

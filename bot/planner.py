@@ -17,13 +17,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays as holidays_lib
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from bot.config import Settings
+from bot.content.holidays import is_public_holiday
+from bot.content.journey import builtin
 from bot.journey import Kind, checkin_strategy, stage_for, variant_for
-from bot.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday
+from bot.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
 from storage.db import Database
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
@@ -44,9 +45,9 @@ COLS = ("pair_id", "recipient_id", "workspace_id", "kind", "strategy", "phase", 
         "audience", "due_at", "next_attempt_at", "status", "attempts", "payload", "created_at")
 _DUE, _NEXT, _PAYLOAD, _CREATED = (COLS.index(c) for c in ("due_at", "next_attempt_at", "payload", "created_at"))
 _WEEK_SPAN = timedelta(days=16)
-_KICKOFF, _CHECKIN, _NUDGE, _PREP, _SHARED, _REVIEW, _WRAPUP, _LIGHT_TOUCH, _HOLIDAY = (
-    k.value for k in (Kind.KICKOFF, Kind.CHECKIN, Kind.NUDGE, Kind.PREP, Kind.SHARED, Kind.REVIEW, Kind.WRAPUP,
-                      Kind.LIGHT_TOUCH, Kind.HOLIDAY))
+_KICKOFF, _CHECKIN, _NUDGE, _PREP, _REVIEW, _WRAPUP, _LIGHT_TOUCH, _FOLLOWUP = (
+    k.value for k in (Kind.KICKOFF, Kind.CHECKIN, Kind.NUDGE, Kind.PREP, Kind.REVIEW, Kind.WRAPUP,
+                      Kind.LIGHT_TOUCH, Kind.FOLLOWUP))
 
 
 @dataclass
@@ -54,6 +55,39 @@ class PlanStats:
     pairs: int = 0
     prompts: int = 0
     resumed: int = 0
+    alerts: int = 0
+
+
+STALL_ALERT_AFTER = timedelta(days=35)  # no two-way contact: two restarts went by, a human may help
+
+
+def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
+    """Tell the program's admins (a DM each) about pairs that stayed stalled through two restarts.
+    Once per stall: ``stall_reported_at`` is cleared when two-way contact resumes."""
+    pa, pe = _PA.c, Person.__table__.c  # type: ignore[attr-defined]
+    since = func.coalesce(pa.last_two_way_at, pa.created_at)
+    stalled = conn.execute(
+        select(pa.id, _PR.c.workspace_id, _PR.c.name, since.label("since"))
+        .join(_PR, _PR.c.id == pa.program_id)
+        .where(pa.status == "active", _PR.c.status == "active", pa.stall_reported_at.is_(None),
+               since < now - STALL_ALERT_AFTER)
+    ).all()
+    if not stalled:
+        return 0
+    emails = sorted(settings.admin_emails)
+    rows: list[tuple[Any, ...]] = []
+    for pair_id, ws_id, _program, since_at in stalled:
+        admins = conn.execute(select(pe.id).where(
+            pe.workspace_id == ws_id, pe.forgotten.is_(False),
+            or_(pe.is_granted_admin.is_(True), pe.is_platform_admin.is_(True), func.lower(pe.email).in_(emails)),
+        )).scalars().all()
+        days = (now - since_at).days
+        for admin in admins:
+            rows.append((pair_id, admin, ws_id, Kind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", 0, 0, "one",
+                         now, now, "pending", 0, {"days": days}, now))
+    _insert(conn, rows)
+    conn.execute(update(_PA).where(_PA.c.id.in_([r[0] for r in stalled])).values(stall_reported_at=now))
+    return len(stalled)
 
 
 @dataclass(frozen=True)
@@ -78,7 +112,8 @@ def _columns() -> list[Any]:
     pa, pr = _PA.c, _PR.c
     cols: list[Any] = [
         pa.id, pa.start_date, pa.created_at, pa.planned_until, pa.last_touch_at, pa.last_light_touch_at,
-        pa.unanswered_checkins,
+        pa.unanswered_checkins, pa.ignored_digests, pa.meet_every, pa.meet_weekday, pa.meet_time, pa.meet_tz,
+        pa.digest_snoozed_until,
         pr.kind, pr.length_weeks, pr.sponsoree_weekday, pr.sponsoree_time, pr.sponsor_weekday, pr.sponsor_time,
         pr.meeting_weekday, pr.meeting_every_weeks, pr.stale_days, pr.default_tz, pr.workspace_id,
     ]
@@ -108,22 +143,31 @@ def _who(r: Row[Any], prefix: str, weekday: int, at: str, default_tz: str) -> Wh
     )
 
 
-@lru_cache(maxsize=256)
-def _holidays(country: str, year: int) -> dict[date, str]:
-    try:
-        return dict(holidays_lib.country_holidays(country, years=year).items())
-    except NotImplementedError:
-        return {}
+@lru_cache(maxsize=512)
+def review_weeks(length: int, kind: str = "sponsorship") -> frozenset[int]:
+    """The weeks with a review: the journey's mid-point(s) and the week before the wrap-up."""
+    weeks = {round(length * share) for share in builtin(kind).reviews}
+    weeks = {w for w in weeks if 1 <= w < length - 1}
+    if length >= 4:
+        weeks.add(length - 1)
+    return frozenset(weeks)
 
 
-def holidays_in(country: str, start: date, days: int = 7) -> list[tuple[date, str]]:
-    out = []
-    for n in range(days):
-        d = start + timedelta(days=n)
-        name = _holidays(country, d.year).get(d)
-        if name:
-            out.append((d, name))
-    return out
+def quiet_season(d: date) -> bool:
+    """The week between Christmas and New Year (24 Dec - 1 Jan): nobody is prompted."""
+    return (d.month == 12 and d.day >= 24) or (d.month == 1 and d.day == 1)
+
+
+def meeting_week(k: int, every: int) -> bool:
+    return every > 0 and k % every == 0
+
+
+def digest_week(k: int, slowed: bool) -> bool:
+    """The sponsor's digest: weekly for the first three weeks, then every other week (the sponsor's
+    load stays under one message a week with agendas and reviews); every fourth week when slowed."""
+    if slowed:
+        return k % 4 == 0
+    return k <= 3 or k % 2 == 0
 
 
 class PairPlanner:
@@ -148,12 +192,20 @@ class PairPlanner:
             hit = self._due[key] = local_due(monday, weekday, at, tz, self.working, self.quiet)
         return hit
 
-    def holidays(self, country: str, monday: date) -> list[tuple[date, str]]:
-        key = (country, monday)
-        hit = self._hols.get(key)
-        if hit is None:
-            hit = self._hols[key] = holidays_in(country, monday)[:1]
-        return hit
+    def day_off(self, who: Who, due: datetime) -> datetime | None:
+        """``due`` moved past the person's own public holidays (a day off, like a weekend), or ``None``
+        in the quiet season between Christmas and New Year."""
+        for _ in range(7):
+            local = due.astimezone(zone(who.tz)).date()
+            if quiet_season(local):
+                return None
+            if not (who.country and is_public_holiday(who.country, local)):
+                return due
+            nxt = local + timedelta(days=1)
+            while nxt.weekday() not in self.working:
+                nxt += timedelta(days=1)
+            due = due + timedelta(days=(nxt - local).days)
+        return due
 
     def kickoff(self, created: datetime, tz1: str | None, tz2: str | None) -> datetime:
         key = (created, tz1, tz2)
@@ -196,13 +248,27 @@ class PairPlanner:
         # Every prompt of week k falls within [its Monday - 1 day, its Monday + 16 days] (weekday,
         # working-day and quiet-hour shifts, time zones): weeks wholly outside the window are skipped.
         too_early, too_late = start.date() - _WEEK_SPAN, end.date() + timedelta(days=1)
-        every = max(1, g["meeting_every_weeks"])
-        meeting_wd = g["meeting_weekday"] - 1
-        touched: datetime = g["last_touch_at"] or created
-        stale = timedelta(days=g["stale_days"])
+        every = int(g["meet_every"] or 0)
+        meet_wd = g["meet_weekday"] if g["meet_weekday"] is not None else g["meeting_weekday"]
         slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
+        sponsor_slowed = (g["ignored_digests"] or 0) >= GHOST_AFTER
+        digest_snoozed: datetime | None = g["digest_snoozed_until"]
+        reviews = review_weeks(length, kind)
         e_wd, e_at, e_tz = sponsoree.weekday, sponsoree.at, sponsoree.tz
         s_wd, s_at, s_tz = sponsor.weekday, sponsor.at, sponsor.tz
+
+        def at_day_off(kind_: str, who: Who, period: str, due: datetime, week: int, strategy: int = 0,
+                       payload: dict[str, Any] | None = None) -> None:
+            moved = self.day_off(who, due)
+            if moved is not None:
+                add(kind_, who, period, moved, week, strategy, payload=payload)
+
+        # A week after the kickoff, if no first chat is booked yet: one follow-up to both (delivery
+        # drops it when they booked, agreed or met in the meantime).
+        if not sponsor.blocked and created + KICKOFF_REACH + timedelta(days=7) >= start:
+            kick = self.kickoff(created, sponsoree.tz, sponsor.tz)
+            add(_FOLLOWUP, sponsoree, "followup", self.kickoff(kick + timedelta(days=7), sponsoree.tz, sponsor.tz),
+                1, 2, "pair")
         for k in range(max(1, first), last + 1):
             monday = week_monday(pstart, k)
             if monday > too_late:
@@ -211,34 +277,29 @@ class PairPlanner:
                 continue
             period = f"w{k}"
             if k == length:
-                add(_WRAPUP, sponsoree, "end", local(monday, e_wd, e_at, e_tz), k, 0)
-                add(_WRAPUP, sponsor, "end", local(monday, s_wd, s_at, s_tz), k, 0)
+                at_day_off(_WRAPUP, sponsoree, "end", local(monday, e_wd, e_at, e_tz), k)
+                at_day_off(_WRAPUP, sponsor, "end", local(monday, s_wd, s_at, s_tz), k)
                 continue
-            if not slowed or k % 2 == 0:
-                add(_CHECKIN, sponsoree, period, local(monday, e_wd, e_at, e_tz), k, checkin_strategy(k))
-            add(_NUDGE, sponsor, period, local(monday, s_wd, s_at, s_tz), k, 4 if k % 4 == 3 else 1)
-            if k >= 2 and k % every == 0:
-                add(_PREP, sponsoree, period, local(monday, meeting_wd, e_at, e_tz), k, 2)
-            if k % 4 == 3:
-                add(_SHARED, sponsoree, period, local(monday, e_wd + 2, e_at, e_tz), k, 4)
-                add(_SHARED, sponsor, period, local(monday, s_wd + 2, s_at, s_tz), k, 4)
-            if k % 13 == 0:
-                payload = {"quarter": k // 13}
-                add(_REVIEW, sponsoree, f"q{k // 13}", local(monday, e_wd + 2, e_at, e_tz), k, 1, payload=payload)
-                add(_REVIEW, sponsor, f"q{k // 13}", local(monday, s_wd + 2, s_at, s_tz), k, 1, payload=payload)
-            if k >= 2:
-                lt = local(monday, e_wd + 3, e_at, e_tz)
-                if lt - touched >= stale and (last_light is None or lt - last_light >= stale) and start <= lt < end:
-                    add(_LIGHT_TOUCH, sponsoree, period, lt, k, 3, payload={"days": (lt - touched).days})
-                    last_light = lt
-            for who, partner in ((sponsoree, sponsor), (sponsor, sponsoree)):
-                if not partner.country:
-                    continue
-                for hday, name in self.holidays(partner.country, monday):
-                    d = local(max(monday, hday - timedelta(days=1)), 0, who.at, who.tz)
-                    if d.date() <= hday:
-                        add(_HOLIDAY, who, f"hol-{hday.isoformat()}", d, k, 3,
-                            payload={"holiday": name, "date_label": hday.strftime("%a %d %b")})
+            if k in reviews:
+                payload = {"review": "final" if k == length - 1 else "mid"}
+                at_day_off(_REVIEW, sponsoree, f"r{k}", local(monday, e_wd, e_at, e_tz), k, 1, payload)
+                at_day_off(_REVIEW, sponsor, f"r{k}", local(monday, s_wd, s_at, s_tz), k, 1, payload)
+                continue
+            # The sponsoree's one message of the week: the prep before a meeting (at most every other
+            # week), else the check-in (every other week once three went unanswered).
+            if meeting_week(k, every) and (every > 1 or k % 2 == 0):
+                meet = local(monday, meet_wd, e_at, e_tz)
+                prep_day = meet - timedelta(days=1)
+                while prep_day.astimezone(zone(e_tz)).weekday() not in self.working:
+                    prep_day -= timedelta(days=1)
+                at_day_off(_PREP, sponsoree, period, prep_day, k, 2,
+                           {"meeting": meet.astimezone(UTC).isoformat()})
+            elif not slowed or k % 2 == 0:
+                at_day_off(_CHECKIN, sponsoree, period, local(monday, e_wd, e_at, e_tz), k, checkin_strategy(k))
+            if digest_week(k, sponsor_slowed):
+                due = local(monday, s_wd, s_at, s_tz)
+                if digest_snoozed is None or due >= digest_snoozed:
+                    at_day_off(_NUDGE, sponsor, period, due, k, 1)
         return out, last_light
 
 
@@ -385,6 +446,8 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK,
             .values(status="active", paused_until=None, planned_until=None)
         )
         stats.resumed = max(res.rowcount, 0)
+        if pair_ids is None:
+            stats.alerts = alert_stalled(conn, settings, now)
     horizon = now + HORIZON
     pp = PairPlanner(settings, now)
     after = 0

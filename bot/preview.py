@@ -1,65 +1,106 @@
-"""Sample messages of every kind and phase, for previews and renderer tests."""
+"""Sample messages of every kind, phase and program kind, for previews and renderer tests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import prompts
 from bot.commands import help_message, import_form
-from bot.journey import STAGES, Kind, checkin_strategy
+from bot.content.journey import KINDS, builtin
+from bot.journey import Kind, checkin_strategy
 from bot.messages import Form, Message
-from bot.prompts import Digest, PersonView, PromptContext
+from bot.prompts import Digest, History, PairState, PersonView, PromptContext
 from bot.reports import Report, StalledPair, render
 
 SAMPLE_NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-SAM = PersonView("Sam Rivera", "U0SPONSOR", "America/New_York")
-AISHA = PersonView("Aisha Khan", "U0SPONSEE", "Europe/London")
+SAM = PersonView("Sam Rivera", "U0SPONSOR", "America/New_York", "US", "sam@example.com")
+AISHA = PersonView("Aisha Khan", "U0SPONSEE", "Europe/London", "GB", "aisha@example.com")
+DIGEST = Digest(goals=("Lead the Q3 platform migration", "Present at the all-hands"),
+                new_goals=("Lead the Q3 platform migration",),
+                wins=("Shipped the onboarding revamp two weeks early",),
+                new_wins=("Shipped the onboarding revamp two weeks early",), ask="Could you introduce me to Priya?",
+                meetings_since=1, last_contact=datetime(2026, 3, 3, tzinfo=UTC),
+                since=datetime(2026, 2, 24, tzinfo=UTC), trend=(3, 3, 4, 4))
 
 
-def _ctx(kind: str, stage: str, week: int, role: str = "junior", **extra: object) -> PromptContext:
+def _ctx(kind: str, stage: str, week: int, role: str = "junior", program_kind: str = "sponsorship",
+         pair: PairState | None = None, **extra: object) -> PromptContext:
     junior = role == "junior"
     base = dict(
-        prompt_id=42, kind=kind, program_name="Pilot 2026", program_kind="sponsorship", week=week, stage=stage,
+        prompt_id=42, kind=kind, program_name="Pilot 2026", program_kind=program_kind, week=week, stage=stage,
         strategy=checkin_strategy(week), variant=week, role=role, me=AISHA if junior else SAM,
         partner=SAM if junior else AISHA, sponsor=SAM, sponsoree=AISHA, now=SAMPLE_NOW,
+        journey=builtin(program_kind), pair=pair or PairState(rhythm=2, meetings=3, agreed=True,
+                                                              agreement="A first team lead role"),
     )
     base.update(extra)
     return PromptContext(**base)  # type: ignore[arg-type]
 
 
-def sample_messages() -> dict[str, Message]:
-    """Every message the bot can send, keyed ``kind-stage[-role]``."""
-    weeks = {"know": 2, "coach": 7, "advocate": 15}
+def _kind_messages(pk: str) -> dict[str, Message]:
+    j = builtin(pk)
     out: dict[str, Message] = {}
-    out["kickoff"] = prompts.kickoff(_ctx(Kind.KICKOFF, "know", 0))
-    for stage in STAGES:
-        w = weeks[stage]
-        for offset in range(4):
-            name = f"checkin-{stage}-s{checkin_strategy(w + offset)}"
-            out[name] = prompts.checkin(_ctx(Kind.CHECKIN, stage, w + offset))
-        out[f"checkin-{stage}-slowed"] = prompts.checkin(_ctx(Kind.CHECKIN, stage, w, slowed=True))
-        out[f"nudge-{stage}"] = prompts.nudge(_ctx(Kind.NUDGE, stage, w, "senior", digest=Digest(
-            goals=("Lead the Q3 platform migration", "Present at the all-hands"),
-            wins=("Shipped the onboarding revamp two weeks early",),
-            last_contact=datetime(2026, 3, 3, tzinfo=UTC), trend=(3, 3, 4, 4))))
-        out[f"shared-{stage}-sponsoree"] = prompts.shared(_ctx(Kind.SHARED, stage, w))
-        out[f"shared-{stage}-sponsor"] = prompts.shared(_ctx(Kind.SHARED, stage, w, "senior"))
-    out["prep"] = prompts.prep(_ctx(Kind.PREP, "coach", 7))
-    out["light_touch"] = prompts.light_touch(_ctx(Kind.LIGHT_TOUCH, "know", 4, payload={"days": 16}))
-    out["holiday"] = prompts.holiday(_ctx(Kind.HOLIDAY, "coach", 8, payload={
-        "holiday": "Independence Day", "date_label": "Sat 04 Jul"}))
-    out["review"] = prompts.review(_ctx(Kind.REVIEW, "advocate", 13, payload={"quarter": 1}))
-    out["wrapup-sponsoree"] = prompts.wrapup(_ctx(Kind.WRAPUP, "advocate", 52))
-    out["wrapup-sponsor"] = prompts.wrapup(_ctx(Kind.WRAPUP, "advocate", 52, "senior"))
+    out["kickoff"] = prompts.kickoff(_ctx(Kind.KICKOFF, j.phases[0].key, 0, program_kind=pk, pair=PairState()))
+    out["followup"] = prompts.followup(_ctx(Kind.FOLLOWUP, j.phases[0].key, 1, program_kind=pk, pair=PairState()))
+    for i, phase in enumerate(j.phases):
+        w = 2 + 6 * i
+        for offset in range(3):
+            out[f"checkin-{phase.key}-{offset}"] = prompts.checkin(_ctx(Kind.CHECKIN, phase.key, w + offset,
+                                                                        program_kind=pk))
+        out[f"nudge-{phase.key}"] = prompts.nudge(_ctx(Kind.NUDGE, phase.key, w, "senior", program_kind=pk,
+                                                       digest=DIGEST))
+        out[f"nudge-{phase.key}-quiet"] = prompts.nudge(_ctx(Kind.NUDGE, phase.key, w + 2, "senior", program_kind=pk,
+                                                             digest=Digest(goals=DIGEST.goals, trend=(3,),
+                                                                           since=DIGEST.since)))
+    first = j.phases[0].key
+    out["checkin-book"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 2, program_kind=pk, pair=PairState()))
+    out["checkin-quiet"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 5, program_kind=pk,
+                                                pair=PairState(rhythm=2, quiet_days=16)))
+    out["checkin-restart"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 6, program_kind=pk,
+                                                  pair=PairState(rhythm=2, stalled_days=24, quiet_days=24)))
+    out["checkin-offer"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 8, program_kind=pk,
+                                                pair=PairState(rhythm=2, stalled_days=36, quiet_days=36)))
+    out["checkin-slowed"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 6, program_kind=pk, slowed=True))
+    out["checkin-holiday"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 3, program_kind=pk,
+                                                  now=datetime(2026, 7, 1, 9, tzinfo=UTC)))
+    out["nudge-nothing-new"] = prompts.nudge(_ctx(Kind.NUDGE, first, 3, "senior", program_kind=pk,
+                                                  digest=Digest(since=DIGEST.since)))
+    out["nudge-stalled"] = prompts.nudge(_ctx(Kind.NUDGE, first, 6, "senior", program_kind=pk, digest=DIGEST,
+                                              pair=PairState(stalled_days=24)))
+    out["nudge-slowed"] = prompts.nudge(_ctx(Kind.NUDGE, first, 8, "senior", program_kind=pk, digest=DIGEST,
+                                             slowed=True))
+    meeting = (SAMPLE_NOW + timedelta(days=1)).isoformat()
+    out["prep"] = prompts.prep(_ctx(Kind.PREP, j.phases[1].key if len(j.phases) > 1 else first, 8,
+                                    program_kind=pk, payload={"meeting": meeting}))
+    out["ask_goal"] = prompts.ask_goal(_ctx(Kind.ASK_GOAL, first, 4, program_kind=pk))
+    hist = History(meetings=9, wins=3, actions=("I made the intro", "I mentioned the win"))
+    last = j.phases[-1].key
+    for role, who in (("junior", "sponsoree"), ("senior", "sponsor")):
+        out[f"review-mid-{who}"] = prompts.review(_ctx(Kind.REVIEW, last, 26, role, program_kind=pk,
+                                                       payload={"review": "mid"}, history=hist))
+        out[f"review-final-{who}"] = prompts.review(_ctx(Kind.REVIEW, last, 51, role, program_kind=pk,
+                                                         payload={"review": "final"}, history=hist))
+        out[f"wrapup-{who}"] = prompts.wrapup(_ctx(Kind.WRAPUP, last, 52, role, program_kind=pk, history=hist))
+    ci = _ctx(Kind.CHECKIN, first, 7, program_kind=pk)
+    out["checkin-answered-met"] = prompts.checkin_answered(ci, "met", None, False, False)
+    out["checkin-answered-done"] = prompts.checkin_answered(ci, "met", 4, True, False)
+    out["checkin-answered-not_yet"] = prompts.checkin_answered(ci, "not_yet", None, False, False)
+    return out
+
+
+def sample_messages(kinds: tuple[str, ...] = ("sponsorship",)) -> dict[str, Message]:
+    """Every message the bot can send, keyed ``kind-variant`` (other program kinds prefixed)."""
+    out: dict[str, Message] = {}
+    for pk in kinds:
+        prefix = "" if pk == "sponsorship" else f"{pk}-"
+        out.update({prefix + k: v for k, v in _kind_messages(pk).items()})
     out["agenda"] = prompts.agenda_share(_ctx(Kind.AGENDA, "coach", 7, "senior", payload={
         "update": "Draft of the migration plan is out", "question": "Who else should review it?",
         "ask": "Could you introduce me to Priya?"}))
     out["shared_note"] = prompts.shared_note(_ctx(Kind.SHARED_NOTE, "coach", 7, "senior", payload={
         "what": "a check-in note", "text": "Great chat: I'll send the deck by Friday."}))
-    ci = _ctx(Kind.CHECKIN, "coach", 7)
-    out["checkin-answered-met"] = prompts.checkin_answered(ci, "met", None, False, False)
-    out["checkin-answered-done"] = prompts.checkin_answered(ci, "met", 4, True, False)
-    out["checkin-answered-not_yet"] = prompts.checkin_answered(ci, "not_yet", None, False, False)
+    out["stall_alert"] = prompts.admin_alert(_ctx(Kind.STALL_ALERT, "coach", 9, "senior", payload={"days": 36}))
+    out["forward_alert"] = prompts.admin_alert(_ctx(Kind.FORWARD_ALERT, "coach", 52, "senior"))
     out["help"] = help_message(True)
     out["report"] = render(Report(program="Pilot 2026", active_pairs=20, paused_pairs=1, engaged_pairs=14,
                                   checkins_sent=160, checkins_answered=118, momentum_recent=3.8,
@@ -69,11 +110,18 @@ def sample_messages() -> dict[str, Message]:
     return out
 
 
+def all_kinds() -> dict[str, Message]:
+    return sample_messages(KINDS)
+
+
 def sample_forms() -> dict[str, Form]:
+    ctx = _ctx(Kind.KICKOFF, "know", 0)
     return {
         "form-note": prompts.note_form(42, SAM.name),
         "form-prep": prompts.prep_form(42, SAM.name),
         "form-review": prompts.review_form(42, SAM.name),
         "form-wrapup": prompts.wrapup_form(42, SAM.name),
+        "form-agreement": prompts.agreement_form(ctx),
+        "form-goal": prompts.goal_form(_ctx(Kind.ASK_GOAL, "know", 4)),
         "form-import": import_form(),
     }

@@ -1,29 +1,39 @@
-"""Composes each prompt kind (and its answered form) as a neutral ``Message``.
+"""Composes each prompt kind (and its answered form) as a neutral ``Message`` from the journey's words.
 
-Pure functions of a ``PromptContext``: no database, no clock, no platform.
-Button values carry ``"<prompt id>:<answer>"``; the action ids are listed in
-``Actions`` and handled in ``bot.conversation``.
+Pure functions of a ``PromptContext``: no database, no clock, no platform. Every word comes from
+the program's journey file (``bot.content.journeys``); texts are picked by a rotation per person.
+Button values carry ``"<prompt id>:<answer>"`` (signed before they leave the core); the action ids
+are listed in ``Actions`` and handled in ``bot.conversation``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import catalogue as cat
-from bot.journey import Kind, journey, pick, stage_name
+from bot.content.calendar import calendar_links
+from bot.content.holidays import Holiday, greetable, when_label
+from bot.content.journey import Journey, Line, builtin, rotate
+from bot.content.slots import Availability, Slot, both_zones_label, propose_slots
+from bot.journey import Kind
 from bot.messages import (
     Button,
     Buttons,
     Checkbox,
+    Choice,
     Fields,
     Form,
     Heading,
+    Inline,
+    Link,
     Message,
     MessageBuilder,
+    Option,
     Paragraph,
+    Span,
     Text,
     TextInput,
     foot,
@@ -39,6 +49,9 @@ class Actions:
     REFRAME_SLOT = "reframe.slot"
     GHOST_PAUSE = "ghost.pause"
     GHOST_STOP = "ghost.stop"
+    RESTART_PAUSE = "restart.pause"
+    RESTART_REMATCH = "restart.rematch"
+    RESTART_KEEP = "restart.keep"
     PREP_OPEN = "prep.open"
     PREP_FORM = "prep.agenda"
     PREP_SKIP = "prep.skip"
@@ -51,6 +64,9 @@ class Actions:
     NUDGE_DONE = "nudge.done"
     NUDGE_SNOOZE = "nudge.snooze"
     NUDGE_SKIP = "nudge.skip"
+    NUDGE_ASK_GOAL = "nudge.ask_goal"
+    GOAL_OPEN = "goal.open"
+    GOAL_FORM = "goal.form"
     REVIEW_OPEN = "review.open"
     REVIEW_FORM = "review.form"
     REVIEW_LATER = "review.later"
@@ -58,6 +74,8 @@ class Actions:
     WRAPUP_FORM = "wrapup.form"
     WRAPUP_FORWARD = "wrapup.forward"
     KICKOFF_BOOKED = "kickoff.booked"
+    KICKOFF_AGREE = "kickoff.agree"
+    AGREEMENT_FORM = "kickoff.agreement"
     WIN_OPEN = "win.open"
     WIN_FORM = "win.form"
     HOME_CHECKIN = "home.checkin"
@@ -70,6 +88,7 @@ class Actions:
 
 
 STATUS_LABELS = {"met": "We met", "light": "Light touch", "not_yet": "Not yet"}
+MAX_QUOTE_WORDS = 12  # goals, wins and asks are cut to this many words (with an ellipsis) in a digest
 
 
 @dataclass(frozen=True)
@@ -77,16 +96,52 @@ class PersonView:
     name: str
     external_id: str
     tz: str = "UTC"
+    country: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
 class Digest:
-    """What a sponsor needs to advocate: goals, shared wins, last contact, momentum trend."""
+    """What a sponsor needs to advocate: what is new since the last digest, and what stands."""
 
-    goals: tuple[str, ...] = ()
-    wins: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()  # open goals, newest first
+    wins: tuple[str, ...] = ()  # shared wins of the last 8 weeks, newest first
+    new_goals: tuple[str, ...] = ()
+    new_wins: tuple[str, ...] = ()
+    ask: str | None = None  # the latest shared agenda's ask, when new
+    meetings_since: int = 0
     last_contact: datetime | None = None
+    since: datetime | None = None
     trend: tuple[int, ...] = ()  # recent momentum answers, oldest first
+
+    @property
+    def anything_new(self) -> bool:
+        return bool(self.new_goals or self.new_wins or self.ask or self.meetings_since)
+
+
+@dataclass(frozen=True)
+class PairState:
+    """The pair's evidence and state, as the journey needs it."""
+
+    meetings: int = 0
+    agreed: bool = False
+    agreement: str | None = None
+    booked: bool = False
+    rhythm: int = 0  # weeks between meetings, 0 = none set
+    stalled_days: int = 0  # > 0: no two-way contact for this many days (21+)
+    quiet_days: int = 0  # days since any contact
+    length: int = 52
+    junior_slowed: bool = False
+    senior_slowed: bool = False
+    junior_offers: int = 0
+    senior_offers: int = 0
+
+
+@dataclass(frozen=True)
+class History:
+    meetings: int = 0
+    wins: int = 0
+    actions: tuple[str, ...] = ()  # what the sponsor did ("I made the intro"), oldest first
 
 
 @dataclass(frozen=True)
@@ -108,31 +163,146 @@ class PromptContext:
     slowed: bool = False
     digest: Digest | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    journey: Journey | None = None
+    pair: PairState = PairState()
+    history: History | None = None
+    period: str = ""
+
+    @property
+    def j(self) -> Journey:
+        return self.journey or builtin(self.program_kind)
+
+
+# --- words -------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def first_name(name: str) -> str:
     return name.split()[0] if name.strip() else name
 
 
+def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
+    """A person's words, shortened for a digest line: at most ``words`` words, with an ellipsis."""
+    parts = text.split()
+    return text.strip() if len(parts) <= words else " ".join(parts[:words]) + "\u2026"
+
+
 def _names(ctx: PromptContext) -> dict[str, str]:
     return {
         "me": first_name(ctx.me.name),
         "partner": first_name(ctx.partner.name),
-        "sponsor": ctx.sponsor.name,
-        "sponsoree": ctx.sponsoree.name,
+        "sponsor": first_name(ctx.sponsor.name),
+        "sponsoree": first_name(ctx.sponsoree.name),
         "program": ctx.program_name,
+        "weeks": str(ctx.pair.length),
     }
 
 
-def _v(ctx: PromptContext, pid_answer: str) -> str:
-    return f"{ctx.prompt_id}:{pid_answer}"
+def fill(template: str, **values: str | Span) -> Inline:
+    """``"Hi {me}"`` + ``me="Sam"`` -> spans; values are people's words, kept apart from the bot's
+    text so a renderer escapes them; unknown placeholders are left visible."""
+    out: list[Span] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(template):
+        if m.start() > pos:
+            out.append(Text(template[pos:m.start()]))
+        v = values.get(m.group(1))
+        if v is None:
+            out.append(Text(m.group(0)))
+        elif isinstance(v, str):
+            out.append(Text(v))
+        else:
+            out.append(v)
+        pos = m.end()
+    if pos < len(template):
+        out.append(Text(template[pos:]))
+    return tuple(out)
 
+
+def plain_fill(template: str, **values: str) -> str:
+    return "".join(s.text if isinstance(s, Text) else "" for s in fill(template, **values))
+
+
+def w(ctx: PromptContext, slot: str, **extra: str) -> Inline:
+    """The slot's (first) text, filled with names and ``extra``."""
+    return fill(ctx.j.text(slot), **{**_names(ctx), **extra})
+
+
+def ws(ctx: PromptContext, slot: str, **extra: str) -> str:
+    return plain_fill(ctx.j.text(slot), **{**_names(ctx), **extra})
+
+
+def label(ctx: PromptContext, name: str) -> str:
+    return ws(ctx, f"label.{name}")
+
+
+def pick(ctx: PromptContext, slot: str, ordinal: int | None = None) -> Line:
+    """This person's next text of ``slot`` (a rotation per person; see ``journey.rotate``)."""
+    return rotate(ctx.j.lines(slot), ctx.me.external_id, slot, ctx.week if ordinal is None else ordinal)
+
+
+def _v(ctx: PromptContext, answer: str) -> str:
+    return f"{ctx.prompt_id}:{answer}"
+
+
+def _stage_line(ctx: PromptContext) -> str:
+    return f"Week {ctx.week} \u00b7 {ctx.j.phase(ctx.stage).name}"
+
+
+def momentum_word(ctx: PromptContext, values: tuple[int, ...]) -> str:
+    """Momentum as the partner sees it: one word from the recent trend, never the numbers."""
+    if not values:
+        return ws(ctx, "momentum.word.none")
+    recent = values[-1]
+    earlier = sum(values[:-1]) / (len(values) - 1) if len(values) > 1 else recent
+    if recent - earlier >= 0.75:
+        return ws(ctx, "momentum.word.rising")
+    if earlier - recent >= 0.75:
+        return ws(ctx, "momentum.word.dipping")
+    return ws(ctx, "momentum.word.steady")
+
+
+def availability(p: PersonView) -> Availability:
+    return Availability(tz=p.tz, country=p.country)
+
+
+def slot_lines(ctx: PromptContext, subject: str, count: int = 2) -> tuple[list[Paragraph], list[str]]:
+    """Two meeting times inside both people's working hours, in both zones, each with one-tap
+    calendar links (Teams, Outlook, Google) prefilled with both emails and the subject."""
+    me, partner = availability(ctx.me), availability(ctx.partner)
+    slots: list[Slot] = propose_slots(ctx.now, me, partner, count=count)
+    emails = [e for e in (ctx.me.email, ctx.partner.email) if e]
+    out: list[Paragraph] = []
+    for s in slots:
+        links = calendar_links(s, subject, emails)
+        out.append(Paragraph((
+            Text("\u2192 " + both_zones_label(s, me, partner, first_name(ctx.partner.name)) + "  "),
+            Link(links["teams"], "Teams"), Text(" \u00b7 "), Link(links["outlook"], "Outlook"), Text(" \u00b7 "),
+            Link(links["google"], "Google"),
+        )))
+    return out, [s.start.isoformat() for s in slots]
+
+
+def _upcoming_holiday(ctx: PromptContext) -> Holiday | None:
+    """The partner's next celebratory day within a week (at most four a year, never a solemn one)."""
+    if not ctx.partner.country:
+        return None
+    today = ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date()
+    for year in {today.year, (today + timedelta(days=7)).year}:
+        for h in greetable(ctx.partner.country, year):
+            if today <= h.day <= today + timedelta(days=6):
+                return h
+    return None
+
+
+# --- the sponsoree's week: check-in ------------------------------------------------------------
 
 def status_buttons(ctx: PromptContext) -> Buttons:
     return Buttons((
-        Button(Actions.CHECKIN_STATUS, "We met", _v(ctx, "met"), "primary"),
-        Button(Actions.CHECKIN_STATUS, "Light touch", _v(ctx, "light")),
-        Button(Actions.CHECKIN_STATUS, "Not yet", _v(ctx, "not_yet")),
+        Button(Actions.CHECKIN_STATUS, label(ctx, "met"), _v(ctx, "met"), "primary"),
+        Button(Actions.CHECKIN_STATUS, label(ctx, "light"), _v(ctx, "light")),
+        Button(Actions.CHECKIN_STATUS, label(ctx, "not_yet"), _v(ctx, "not_yet")),
     ))
 
 
@@ -141,28 +311,49 @@ def momentum_buttons(prompt_id: int) -> Buttons:
     return Buttons(tuple(Button(Actions.CHECKIN_MOMENTUM, labels[n], f"{prompt_id}:{n}") for n in range(1, 6)))
 
 
-def _stage_line(ctx: PromptContext) -> str:
-    return f"Week {ctx.week} \u00b7 {stage_name(ctx.program_kind, ctx.stage)} \u00b7 {ctx.program_name}"
-
-
-def local_time(when: datetime, tz: str) -> str:
-    return when.astimezone(ZoneInfo(tz)).strftime("%a %H:%M")
+def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]]:
+    """The check-in's one suggestion: restart small when stalled, a greeting before the partner's
+    holiday, a light touch after quiet weeks, booking a slot when the pair has no rhythm, else the
+    phase's tip. Returns (label, line, meta, extra paragraphs)."""
+    if ctx.pair.stalled_days:
+        return ws(ctx, "strategy.restart"), pick(ctx, "checkin.restart"), {"restart": True}, []
+    hol = _upcoming_holiday(ctx)
+    if hol is not None:
+        today = ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date()
+        line = pick(ctx, "checkin.holiday")
+        text = plain_fill(line.text, holiday=hol.name, when=when_label(hol.day, today), **_names(ctx))
+        return ws(ctx, "strategy.holiday"), line.model_copy(update={"text": text}), {"holiday": True}, []
+    if ctx.pair.quiet_days >= 14:
+        return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), pick(ctx, "checkin.light"), {}, []
+    if not ctx.pair.rhythm and ctx.week >= 2 and ctx.week % 2 == 0:
+        lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
+        return ws(ctx, "strategy.book"), pick(ctx, "checkin.book"), {"slots": starts}, lines
+    line = pick(ctx, f"checkin.tip.{ctx.stage}")
+    return ws(ctx, f"strategy.{line.strategy or 1}"), line, {}, []
 
 
 def checkin(ctx: PromptContext) -> Message:
     n = _names(ctx)
     mb = MessageBuilder(kind=Kind.CHECKIN)
-    mb.add(Paragraph(cat.fill(pick(cat.CHECKIN_OPENERS, ctx.variant), **n)), status_buttons(ctx))
-    tip = cat.TIPS[(ctx.strategy, ctx.stage)]
-    mb.add(Paragraph((Text(f"{cat.STRATEGY_NAMES[ctx.strategy]}: ", bold=True),
-                      *cat.fill(pick(tip, ctx.variant // 7), **n))))
-    if ctx.slowed:
-        mb.add(para(cat.CHECKIN_SLOWED), Buttons((
-            Button(Actions.GHOST_PAUSE, "Pause 4 weeks", _v(ctx, "pause")),
-            Button(Actions.GHOST_STOP, "Stop prompts", _v(ctx, "stop"), "danger"),
+    opener = pick(ctx, "checkin.opener")
+    mb.add(Paragraph(fill(opener.text, **n)), status_buttons(ctx))
+    tip_label, tip, meta, extra = _tip(ctx)
+    mb.add(Paragraph((Text(tip_label + ":", bold=True), Text(" "), *fill(tip.text, **n))), *extra)
+    if ctx.pair.stalled_days >= 35:
+        mb.add(Buttons((
+            Button(Actions.RESTART_KEEP, label(ctx, "keep_going"), _v(ctx, "keep"), "primary"),
+            Button(Actions.RESTART_PAUSE, label(ctx, "restart_pause"), _v(ctx, "pause")),
+            Button(Actions.RESTART_REMATCH, label(ctx, "restart_rematch"), _v(ctx, "rematch")),
         )))
-    mb.add(foot(_stage_line(ctx), " \u00b7 your answers are private unless you share them"))
-    return mb.build()
+    elif ctx.slowed and ctx.pair.junior_offers < 2:
+        meta["offer"] = True
+        mb.add(para(ws(ctx, "checkin.slowed")), Buttons((
+            Button(Actions.GHOST_PAUSE, label(ctx, "pause"), _v(ctx, "pause")),
+            Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
+        )))
+    if not extra:  # with meeting times to show, the footer gives way (the 60-word rule)
+        mb.add(foot(ws(ctx, "privacy.checkin")))
+    return mb.build(meta={"action": tip.key, "phase": ctx.stage, **meta})
 
 
 def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | None, note: bool,
@@ -170,26 +361,31 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
     """The check-in after an answer: buttons gone, the answer shown, the next small step offered."""
     n = _names(ctx)
     mb = MessageBuilder(kind="checkin.answered")
-    parts = [STATUS_LABELS.get(status or "", "No answer yet")]
+    parts = [label(ctx, status) if status in STATUS_LABELS else "No answer yet"]
     if momentum:
         parts.append(f"momentum {momentum}/5")
     if note:
-        parts.append("note shared with " + first_name(ctx.partner.name) if shared else "private note saved")
-    mb.add(Paragraph((Text("Recorded: ", bold=True), Text(" \u00b7 ".join(parts)))))
+        parts.append("note shared with " + n["partner"] if shared else "private note saved")
+    mb.add(Paragraph((Text(ws(ctx, "checkin.answered.recorded"), bold=True), Text(" " + " \u00b7 ".join(parts)))))
+    meta: dict[str, Any] = {"phase": ctx.stage}
     if status == "not_yet":
-        mb.add(Paragraph(cat.fill(pick(cat.REFRAMES, ctx.variant), **n)))
-        slots = next_week_slots(ctx.now.astimezone(ZoneInfo(ctx.partner.tz)))
-        mb.add(Paragraph(cat.fill(cat.REFRAME_NEXT, slots=slots, **n)))
+        mb.add(Paragraph(fill(pick(ctx, "checkin.reframe").text, **n)))
+        lines, starts = slot_lines(ctx, f"{n['sponsor']} / {n['sponsoree']}")
+        mb.add(*lines)
+        meta["slots"] = starts
     if momentum is None:
         mb.add(para("How's the momentum? 1 = stalled, 5 = flying."), momentum_buttons(ctx.prompt_id))
-    extra = [Button(Actions.CHECKIN_NOTE, "Add a note" if not note else "Edit note", _v(ctx, "note"))]
+    extra = [Button(Actions.CHECKIN_NOTE, label(ctx, "edit_note" if note else "note"), _v(ctx, "note"))]
     if status == "not_yet":
-        extra.insert(0, Button(Actions.REFRAME_SLOT, "I proposed a new slot", _v(ctx, "slot"), "primary"))
-    extra.append(Button(Actions.CHECKIN_CHANGE, "Change answer", _v(ctx, "change")))
+        extra.insert(0, Button(Actions.REFRAME_SLOT, label(ctx, "slot"), _v(ctx, "slot"), "primary"))
+    if momentum is not None and momentum >= 4 and status == "met":
+        mb.add(para(ws(ctx, "checkin.win_offer")))
+        extra.insert(0, Button(Actions.WIN_OPEN, label(ctx, "share_win"), "win", "primary"))
+    extra.append(Button(Actions.CHECKIN_CHANGE, label(ctx, "change"), _v(ctx, "change")))
     mb.add(Buttons(tuple(extra)))
     if momentum is not None and status != "not_yet":
-        mb.add(foot("Thanks! Your answers stay private unless you choose to share them."))
-    return mb.build(text="Check-in recorded: " + " \u00b7 ".join(parts))
+        mb.add(foot(ws(ctx, "checkin.answered.thanks", privacy=ws(ctx, "privacy.checkin"))))
+    return mb.build(text="Check-in recorded: " + " \u00b7 ".join(parts), meta=meta)
 
 
 def note_form(prompt_id: int, partner: str, initial: str = "", shared: bool = False) -> Form:
@@ -202,21 +398,31 @@ def note_form(prompt_id: int, partner: str, initial: str = "", shared: bool = Fa
             TextInput("note", "Your note", placeholder="What happened, what's next?", multiline=True,
                       optional=False, max_length=1500, initial=initial),
             Checkbox("share", f"Share this note with {partner}", initial=shared),
-            foot("Notes are private to you unless you tick the box. Admins never see them."),
+            foot(f"Private to you unless you tick the box; then {partner} gets a copy. Admins never see notes."),
         ),
     )
 
 
+# --- prep before a meeting ---------------------------------------------------------------------
+
+def _meeting_when(ctx: PromptContext) -> str:
+    iso = ctx.payload.get("meeting")
+    if not iso:
+        return "soon"
+    meet = datetime.fromisoformat(str(iso)).astimezone(ZoneInfo(ctx.me.tz))
+    return when_label(meet.date(), ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date())
+
+
 def prep(ctx: PromptContext) -> Message:
-    n = _names(ctx)
+    line = pick(ctx, "prep.opener", ctx.week // 2)
     return MessageBuilder(kind=Kind.PREP).add(
-        Paragraph(cat.fill(pick(cat.PREP_OPENERS, ctx.variant), **n)),
+        Paragraph(fill(line.text, when=_meeting_when(ctx), **_names(ctx))),
         Buttons((
-            Button(Actions.PREP_OPEN, "Write my agenda", _v(ctx, "open"), "primary"),
-            Button(Actions.PREP_SKIP, "Skip this time", _v(ctx, "skip")),
+            Button(Actions.PREP_OPEN, label(ctx, "agenda"), _v(ctx, "open"), "primary"),
+            Button(Actions.PREP_SKIP, label(ctx, "skip"), _v(ctx, "skip")),
         )),
-        foot("Don't assume the worst: preparing shows you value ", first_name(ctx.partner.name), "'s time."),
-    ).build()
+        foot(f"Only what you choose to send reaches {first_name(ctx.partner.name)}."),
+    ).build(meta={"action": line.key, "phase": ctx.stage})
 
 
 def prep_form(prompt_id: int, partner: str) -> Form:
@@ -235,133 +441,189 @@ def prep_form(prompt_id: int, partner: str) -> Form:
     )
 
 
-def light_touch(ctx: PromptContext, offset: int = 0) -> Message:
-    n = _names(ctx)
-    days = str(ctx.payload.get("days", 14))
-    return MessageBuilder(kind=Kind.LIGHT_TOUCH).add(
-        Paragraph(cat.fill(cat.LIGHT_TOUCH_OPENER, days=days, **n)),
-        Paragraph((Text("\u2192 "), *cat.fill(pick(cat.LIGHT_TOUCHES, ctx.variant + offset), **n))),
-        Buttons((
-            Button(Actions.TOUCH_DONE, "Done, I sent it", _v(ctx, "done"), "primary"),
-            Button(Actions.TOUCH_ANOTHER, "Another idea", _v(ctx, str(offset + 1))),
-            Button(Actions.TOUCH_SKIP, "Not now", _v(ctx, "skip")),
-        )),
-        foot("Light touches complement real conversations; they never replace them."),
-    ).build()
+# --- the sponsor's digest ----------------------------------------------------------------------
+
+def _digest_ordinal(week: int) -> int:
+    """Digests come weekly for three weeks, then every other week: count them, so the rotation walks
+    its list without gaps."""
+    return week if week <= 3 else 3 + (week - 3) // 2
 
 
-def holiday(ctx: PromptContext) -> Message:
-    n = _names(ctx)
-    return MessageBuilder(kind=Kind.HOLIDAY).add(
-        Paragraph(cat.fill(pick(cat.HOLIDAY_TOUCH, ctx.variant), holiday=str(ctx.payload.get("holiday", "")),
-                           date=str(ctx.payload.get("date_label", "")), **n)),
-        Buttons((
-            Button(Actions.TOUCH_DONE, "Sent a greeting", _v(ctx, "done"), "primary"),
-            Button(Actions.TOUCH_SKIP, "Not this time", _v(ctx, "skip")),
-        )),
-    ).build()
+def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:
+    """The ONE action: grounded in what is new (the ask, a win, a goal), restart when stalled,
+    asking for a goal when there is nothing to go on, else the phase's rotation."""
+    if ctx.pair.stalled_days:
+        return pick(ctx, "digest.action.restart"), {}, False
+    if d.ask:
+        return pick(ctx, "digest.action.ask", _digest_ordinal(ctx.week)), {"ask": cut(d.ask)}, True
+    if d.new_wins:
+        return pick(ctx, "digest.action.win", _digest_ordinal(ctx.week)), {"win": cut(d.new_wins[0])}, True
+    if d.new_goals:
+        return pick(ctx, "digest.action.goal", _digest_ordinal(ctx.week)), {"goal": cut(d.new_goals[0])}, True
+    if not d.goals:
+        return pick(ctx, "digest.action.nothing_new", _digest_ordinal(ctx.week)), {}, False
+    return pick(ctx, f"digest.action.{ctx.stage}", _digest_ordinal(ctx.week)), {}, False
 
 
-def shared(ctx: PromptContext, offset: int = 0) -> Message:
-    n = _names(ctx)
-    idea = cat.fill(pick(cat.SHARED_IDEAS[ctx.stage], ctx.variant + offset), **n)
-    return MessageBuilder(kind=Kind.SHARED).add(
-        Paragraph(cat.fill(pick(cat.SHARED_OPENERS[ctx.role], ctx.variant), **n)),
-        Paragraph((Text("\u2192 "), *idea)),
-        Buttons((
-            Button(Actions.SHARED_PLAN, "We'll do it", _v(ctx, "plan"), "primary"),
-            Button(Actions.SHARED_DONE, "Already did it", _v(ctx, "done")),
-            Button(Actions.SHARED_ANOTHER, "Another idea", _v(ctx, str(offset + 1))),
-        )),
-        foot("Find shared experiences: doing things together builds trust and gives first-hand evidence."),
-    ).build()
-
-
-def _trend(values: tuple[int, ...]) -> str:
-    if not values:
-        return "no check-ins yet"
-    arrow = ""
-    if len(values) >= 2:
-        arrow = " \u2197" if values[-1] > values[0] else (" \u2198" if values[-1] < values[0] else " \u2192")
-    return " ".join(str(v) for v in values[-4:]) + arrow
-
-
-def _ago(now: datetime, when: datetime | None) -> str:
-    if when is None:
-        return "not yet"
-    days = (now - when).days
-    return "today" if days <= 0 else ("yesterday" if days == 1 else f"{days} days ago")
+def _date(d: datetime | None, tz: str) -> str:
+    if d is None:
+        return "the start"
+    local = d.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b}"
 
 
 def nudge(ctx: PromptContext) -> Message:
     n = _names(ctx)
     d = ctx.digest or Digest()
-    action = cat.fill(pick(cat.SPONSOR_ACTIONS[ctx.stage], ctx.variant), **n)
+    line, quoted, grounded = _digest_action(ctx, d)
+    # What is new, leading; the item the action quotes is not repeated; at most two lines.
+    news: list[Paragraph] = []
+    if d.ask and "ask" not in quoted:
+        news.append(Paragraph(w(ctx, "digest.new.ask", ask=cut(d.ask))))
+    for win in d.new_wins[:1]:
+        if "win" not in quoted:
+            news.append(Paragraph(w(ctx, "digest.new.win", win=cut(win))))
+    for goal in d.new_goals[:1]:
+        if "goal" not in quoted:
+            news.append(Paragraph(w(ctx, "digest.new.goal", goal=cut(goal))))
+    if d.meetings_since:
+        news.append(para(ws(ctx, "digest.new.meetings", n=str(d.meetings_since))))
+    news = news[:1 if ctx.slowed else 2]
+    if ctx.pair.stalled_days:
+        news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days))))
+    elif not news:
+        news.append(para(ws(ctx, "digest.new.nothing", since=_date(d.since, ctx.me.tz))))
+    meta: dict[str, Any] = {"phase": ctx.stage}
+    hol = _upcoming_holiday(ctx)
+    if hol is not None:
+        today = ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date()
+        news.append(para(ws(ctx, "digest.new.holiday", holiday=hol.name, when=when_label(hol.day, today))))
+        meta["holiday"] = True
+    news.append(para(ws(ctx, "digest.momentum", word=momentum_word(ctx, d.trend))))
+    action = fill(line.text, **n, **quoted)
+    action_text = plain_fill(line.text, **n, **quoted)
+    if line.key.startswith("ask_goal"):
+        primary = Button(Actions.NUDGE_ASK_GOAL, plain_fill(line.done, **n), _v(ctx, "ask_goal"), "primary")
+    else:
+        primary = Button(Actions.NUDGE_DONE, plain_fill(line.done, **n), _v(ctx, "done"), "primary")
+    extra: list[Any] = []
+    if ctx.slowed and ctx.pair.senior_offers < 2:
+        meta["offer"] = True
+        extra = [para(ws(ctx, "digest.slowed")), Buttons((
+            Button(Actions.GHOST_PAUSE, label(ctx, "pause"), _v(ctx, "pause")),
+            Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
+        ))]
+    meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals))
     return MessageBuilder(kind=Kind.NUDGE).add(
-        Heading(pick(cat.NUDGE_OPENERS, ctx.variant).replace("{partner}", first_name(ctx.partner.name))),
-        Fields((
-            ("Goals", "; ".join(d.goals[:3]) or "none shared yet"),
-            ("Wins shared with you", "; ".join(d.wins[:3]) or "none yet"),
-            ("Last contact", _ago(ctx.now, d.last_contact)),
-            ("Momentum", _trend(d.trend)),
-        )),
-        Paragraph((Text("This week: ", bold=True), *action)),
-        Buttons((
-            Button(Actions.NUDGE_DONE, "Done", _v(ctx, "done"), "primary"),
-            Button(Actions.NUDGE_SNOOZE, "Snooze a week", _v(ctx, "snooze")),
-            Button(Actions.NUDGE_SKIP, "Not this week", _v(ctx, "skip")),
-        )),
-        foot(_stage_line(ctx)),
-    ).build(text=f"Your weekly look at {ctx.partner.name}: one small action inside")
+        Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
+        *news,
+        Paragraph((Text("This week:", bold=True), Text(" "), *action)),
+        Buttons((primary,
+                 Button(Actions.NUDGE_SKIP, label(ctx, "not_this_week"), _v(ctx, "skip")),
+                 Button(Actions.NUDGE_SNOOZE, label(ctx, "snooze_digest"), _v(ctx, "snooze")))),
+        *(extra or [foot(_stage_line(ctx))]),
+    ).build(text=f"This week for {n['partner']}: {action_text}", meta=meta)
 
+
+def ask_goal(ctx: PromptContext) -> Message:
+    return MessageBuilder(kind=Kind.ASK_GOAL).add(
+        Paragraph(fill(pick(ctx, "ask_goal.text").text, **_names(ctx))),
+        Buttons((Button(Actions.GOAL_OPEN, label(ctx, "set_goal"), _v(ctx, "open"), "primary"),)),
+    ).build(meta={"phase": ctx.stage})
+
+
+def goal_form(ctx: PromptContext) -> Form:
+    return Form(form_id=Actions.GOAL_FORM, title=ws(ctx, "form.goal.title"), submit_label="Save",
+                state=str(ctx.prompt_id), blocks=(
+                    TextInput("goal", ws(ctx, "form.goal.goal"), optional=False, max_length=300),
+                    foot(ws(ctx, "form.goal.footer")),
+                ))
+
+
+# --- kickoff, follow-up, reviews, wrap-up ------------------------------------------------------
 
 def kickoff(ctx: PromptContext) -> Message:
-    n = _names(ctx)
-    j = journey(ctx.program_kind)
-    points = tuple((label, "".join(s.text for s in cat.fill(desc, **n) if isinstance(s, Text)))
-                   for label, desc in cat.KICKOFF_POINTS)
     return MessageBuilder(kind=Kind.KICKOFF).add(
-        Paragraph(cat.fill(pick(cat.KICKOFF_OPENERS, ctx.variant), **n)),
-        para(cat.KICKOFF_AGENDA),
-        Fields(points),
-        Buttons((Button(Actions.KICKOFF_BOOKED, "We've booked a first chat", _v(ctx, "booked"), "primary"),)),
-        foot(f"{ctx.sponsor.name} is the {j.senior}, {ctx.sponsoree.name} the {j.junior}. "
-             "Check-ins are private to each of you unless you choose to share."),
-    ).build()
+        Paragraph(w(ctx, "kickoff.welcome")),
+        Paragraph(w(ctx, "kickoff.why")),
+        Paragraph(w(ctx, "kickoff.agenda")),
+        Buttons((Button(Actions.KICKOFF_AGREE, label(ctx, "agreement"), _v(ctx, "agree"), "primary"),
+                 Button(Actions.KICKOFF_BOOKED, label(ctx, "booked"), _v(ctx, "booked")))),
+    ).build(meta={"phase": ctx.stage})
+
+
+RHYTHMS = {"1": "weekly", "2": "2w", "4": "monthly"}
+
+
+def agreement_form(ctx: PromptContext) -> Form:
+    return Form(form_id=Actions.AGREEMENT_FORM, title=ws(ctx, "form.agreement.title"),
+                submit_label=ws(ctx, "form.agreement.submit"), state=str(ctx.prompt_id), blocks=(
+                    TextInput("want", ws(ctx, "form.agreement.want"), optional=False, max_length=300),
+                    TextInput("lead", ws(ctx, "form.agreement.lead"), optional=False, max_length=300),
+                    Choice("rhythm", ws(ctx, "form.agreement.rhythm"), tuple(
+                        Option(ws(ctx, f"rhythm.{v}"), k) for k, v in RHYTHMS.items()), initial="2"),
+                    TextInput("when", ws(ctx, "form.agreement.when"), max_length=20, placeholder="Thu 15:00"),
+                    foot(ws(ctx, "form.agreement.footer")),
+                ))
+
+
+def followup(ctx: PromptContext) -> Message:
+    n = _names(ctx)
+    lines, starts = slot_lines(ctx, f"{n['sponsor']} / {n['sponsoree']}")
+    return MessageBuilder(kind=Kind.FOLLOWUP).add(
+        Paragraph(w(ctx, "kickoff.followup")), para(ws(ctx, "followup.label") + ":"), *lines,
+        Buttons((Button(Actions.KICKOFF_BOOKED, label(ctx, "booked"), _v(ctx, "booked"), "primary"),)),
+    ).build(meta={"slots": starts, "phase": ctx.stage})
 
 
 def review(ctx: PromptContext) -> Message:
-    n = _names(ctx)
-    quarter = str(ctx.payload.get("quarter", max(1, ctx.week // 13)))
-    return MessageBuilder(kind=Kind.REVIEW).add(
-        Paragraph(cat.fill(pick(cat.REVIEW_OPENERS, ctx.variant), quarter=quarter, **n)),
-        Buttons((
-            Button(Actions.REVIEW_OPEN, "Write my review", _v(ctx, "open"), "primary"),
-            Button(Actions.REVIEW_LATER, "Later", _v(ctx, "later")),
-        )),
-    ).build()
+    which = "final" if ctx.payload.get("review") == "final" else "mid"
+    mb = MessageBuilder(kind=Kind.REVIEW).add(Paragraph(w(ctx, f"review.{which}")))
+    if ctx.pair.agreement:
+        mb.add(Paragraph(w(ctx, "review.agreement", agreement=cut(ctx.pair.agreement, 20))))
+    h = ctx.history
+    if h is not None and h.actions:
+        mb.add(para(ws(ctx, "wrapup.actions", list=actions_list(h.actions))))
+    mb.add(Buttons((
+        Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"),
+        Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),
+    )), foot("Your answers are private unless you tick \u201cshare\u201d."))
+    return mb.build(meta={"phase": ctx.stage})
 
 
 def review_form(prompt_id: int, partner: str) -> Form:
     return Form(
-        form_id=Actions.REVIEW_FORM, title="Quarterly review", submit_label="Save review", state=str(prompt_id),
+        form_id=Actions.REVIEW_FORM, title="Review", submit_label="Save review", state=str(prompt_id),
         blocks=(
-            TextInput("working", "What's working", multiline=True, optional=False, max_length=800),
-            TextInput("change", "What to change", multiline=True, max_length=800),
-            TextInput("next", "Next waypoint", max_length=300),
+            TextInput("working", "What works", multiline=True, optional=False, max_length=800),
+            TextInput("change", "What doesn't", multiline=True, max_length=800),
+            TextInput("next", "One course correction", max_length=300),
             Checkbox("share", f"Share my review with {partner}"),
         ),
     )
 
 
+def actions_list(actions: tuple[str, ...]) -> str:
+    """The sponsor's logged actions ("I made the intro") as a recap: "made the intro, we reviewed it"."""
+    out = []
+    for a in actions[-3:]:
+        out.append(a[2:] if a.startswith("I ") else a[:1].lower() + a[1:])
+    return ", ".join(out)
+
+
 def wrapup(ctx: PromptContext) -> Message:
     n = _names(ctx)
-    buttons = [Button(Actions.WRAPUP_REFLECT, "Reflect", _v(ctx, "reflect"), "primary")]
+    mb = MessageBuilder(kind=Kind.WRAPUP)
+    h = ctx.history or History()
+    actions = (ws(ctx, "wrapup.actions", list=actions_list(h.actions)) if h.actions
+               else ws(ctx, "wrapup.no_actions"))
+    mb.add(para(ws(ctx, "wrapup.recap", weeks=str(ctx.pair.length), meetings=str(h.meetings), wins=str(h.wins),
+                   actions=actions)))
+    mb.add(Paragraph(fill(ctx.j.text(f"wrapup.{ctx.role}"), **n)))
+    buttons = [Button(Actions.WRAPUP_REFLECT, label(ctx, "reflect"), _v(ctx, "reflect"), "primary")]
     if ctx.role == "junior":
-        buttons.append(Button(Actions.WRAPUP_FORWARD, "I'd like to pay it forward", _v(ctx, "forward")))
-    return MessageBuilder(kind=Kind.WRAPUP).add(
-        Paragraph(cat.fill(cat.WRAPUP[ctx.role], **n)), Buttons(tuple(buttons)),
-    ).build()
+        buttons.append(Button(Actions.WRAPUP_FORWARD, label(ctx, "forward"), _v(ctx, "forward")))
+    return mb.add(Buttons(tuple(buttons))).build(meta={"phase": ctx.stage})
 
 
 def wrapup_form(prompt_id: int, partner: str) -> Form:
@@ -373,6 +635,8 @@ def wrapup_form(prompt_id: int, partner: str) -> Form:
         ),
     )
 
+
+# --- what one person sends the other ------------------------------------------------------------
 
 def agenda_share(ctx: PromptContext) -> Message:
     p = ctx.payload
@@ -396,18 +660,25 @@ def shared_note(ctx: PromptContext) -> Message:
     ).build(text=f"{ctx.partner.name} shared {what} with you")
 
 
+def admin_alert(ctx: PromptContext) -> Message:
+    slot = "stall.admin" if ctx.kind == Kind.STALL_ALERT else "payforward.admin"
+    text = ws(ctx, slot, days=str(ctx.payload.get("days", 35)))
+    return MessageBuilder(kind=ctx.kind).add(para(text)).build(text=text)
+
+
 COMPOSERS = {
     Kind.CHECKIN: checkin,
     Kind.PREP: prep,
-    Kind.LIGHT_TOUCH: light_touch,
-    Kind.HOLIDAY: holiday,
-    Kind.SHARED: shared,
     Kind.NUDGE: nudge,
     Kind.KICKOFF: kickoff,
+    Kind.FOLLOWUP: followup,
     Kind.REVIEW: review,
     Kind.WRAPUP: wrapup,
     Kind.AGENDA: agenda_share,
     Kind.SHARED_NOTE: shared_note,
+    Kind.ASK_GOAL: ask_goal,
+    Kind.STALL_ALERT: admin_alert,
+    Kind.FORWARD_ALERT: admin_alert,
 }
 
 
@@ -415,16 +686,13 @@ def compose(ctx: PromptContext) -> Message:
     return COMPOSERS[Kind(ctx.kind)](ctx)
 
 
-def answered(ctx: PromptContext, label: str) -> Message:
-    """A non-check-in prompt after its answer: the question's gist and what was recorded."""
+def answered(ctx: PromptContext, text: str) -> Message:
+    """A prompt after its answer: the question's gist and what was recorded."""
     original = compose(ctx)
     kept = tuple(b for b in original.blocks if not isinstance(b, Buttons))[:2]
-    return Message(text=label, blocks=(*kept, Paragraph((Text("\u2713 ", bold=True), Text(label)))),
+    return Message(text=text, blocks=(*kept, Paragraph((Text("\u2713 ", bold=True), Text(text)))),
                    kind=f"{ctx.kind}.answered")
 
 
-def next_week_slots(partner_now: datetime) -> str:
-    """Two concrete slots next week, Tuesday 10:00 and Thursday 15:00 in the partner's own zone."""
-    monday = (partner_now + timedelta(days=7 - partner_now.weekday())).date()
-    tue, thu = monday + timedelta(days=1), monday + timedelta(days=3)
-    return f"{tue:%a %d %b} 10:00 or {thu:%a %d %b} 15:00"
+def reply_text(ctx: PromptContext, slot: str, **extra: str) -> str:
+    return ws(ctx, slot, **extra)

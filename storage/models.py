@@ -74,6 +74,7 @@ class Program(SQLModel, table=True):
     stale_days: int = 14
     default_tz: str = Field(default="UTC", max_length=64)
     status: str = Field(default="active", max_length=16)  # active | ended
+    journey_yaml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the program's own journey
     created_at: datetime
 
 
@@ -99,6 +100,23 @@ class Pair(SQLModel, table=True):
     unanswered_checkins: int = 0  # consecutive check-ins sent without an answer ("ghost" rule)
     checkins_sent: int = 0
     checkins_answered: int = 0
+    # Journey v2: evidence for phases, the pair's rhythm, the sponsor's side of the ghost rule.
+    meetings: int = 0  # meetings logged (check-in "met", `log meeting`)
+    agreed_at: datetime | None = None  # the kickoff agreement was captured
+    agreement_lead: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # "where it should lead"
+    last_two_way_at: datetime | None = None  # last contact both took part in (not one-way taps)
+    meet_every: int = 0  # weeks between meetings (0: no rhythm set yet)
+    meet_weekday: int | None = None
+    meet_time: str | None = Field(default=None, max_length=5)
+    meet_tz: str | None = Field(default=None, max_length=64)
+    booked_at: datetime | None = None  # "we've booked a first chat"
+    digest_snoozed_until: datetime | None = None
+    ignored_digests: int = 0  # consecutive digests with no tap
+    junior_offers: int = 0  # kind "take a break?" offers made (at most two each)
+    senior_offers: int = 0
+    restarts: int = 0  # restart steps sent while stalled
+    stall_reported_at: datetime | None = None
+    last_digest_at: datetime | None = None
 
 
 class Prompt(SQLModel, table=True):
