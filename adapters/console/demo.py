@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from adapters.console.journal import Journal, message_record
 from adapters.console.people import ADMIN, MAX_PAIRS, draw_pairs
@@ -46,6 +46,12 @@ PROGRAM = "Pilot 2026"
 MAX_TAPS = 4  # taps on one message (an answer, then e.g. momentum and a note)
 
 P = Prompt.__table__  # type: ignore[attr-defined]
+# Built once: the loop asks these thousands of times in a long run.
+NEXT_DUE = select(func.min(P.c.next_attempt_at)).where(P.c.status == "pending",
+                                                       P.c.next_attempt_at > bindparam("now"))
+ANY_DUE = select(P.c.id).where(P.c.status == "pending", P.c.next_attempt_at <= bindparam("now")).limit(1)
+SENT_AT = select(P.c.kind, P.c.phase, P.c.week, P.c.pair_id, P.c.platform_ref).where(
+    P.c.sent_at == bindparam("now"), P.c.status == "sent")
 
 
 @dataclass(frozen=True)
@@ -222,13 +228,12 @@ class Demo:
 
     def next_due_after(self, now: datetime) -> datetime | None:
         with self.db.engine.connect() as conn:
-            return conn.execute(select(func.min(P.c.next_attempt_at)).where(
-                P.c.status == "pending", P.c.next_attempt_at > now)).scalar()
+            found: datetime | None = conn.execute(NEXT_DUE, {"now": now}).scalar()
+            return found
 
     def any_due(self, now: datetime) -> bool:
         with self.db.engine.connect() as conn:
-            return conn.execute(select(P.c.id).where(
-                P.c.status == "pending", P.c.next_attempt_at <= now).limit(1)).first() is not None
+            return conn.execute(ANY_DUE, {"now": now}).first() is not None
 
     async def deliver(self, now: datetime) -> None:
         before = len(self.console.sent)
@@ -237,9 +242,7 @@ class Demo:
         if not new:
             return
         with self.db.engine.connect() as conn:
-            rows = {(r.platform_ref or {}).get("id"): r for r in conn.execute(
-                select(P.c.kind, P.c.phase, P.c.week, P.c.pair_id, P.c.platform_ref).where(
-                    P.c.sent_at == now, P.c.status == "sent"))}
+            rows = {(r.platform_ref or {}).get("id"): r for r in conn.execute(SENT_AT, {"now": now})}
         for sent in new:
             row = rows.get(sent.ref)
             d = Delivery(sent, self.pair_by_db.get(row.pair_id) if row else None,
