@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -25,9 +26,10 @@ def _view(name: str, ext: str, tz: str | None, default_tz: str) -> PersonView:
     return PersonView(name=name or "your partner", external_id=ext, tz=tz or default_tz or "UTC")
 
 
-def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
-    """One query for everything the prompts' messages need (no digest)."""
-    q = (
+@cache
+def _rows_query() -> Select[Any]:
+    """Built once: constructing this many-column join costs far more than running it."""
+    return (
         select(
             col(Prompt.id), col(Prompt.kind), col(Prompt.week), col(Prompt.phase), col(Prompt.strategy),
             col(Prompt.variant), col(Prompt.recipient_id), col(Prompt.audience), col(Prompt.payload),
@@ -48,9 +50,13 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
         .join(Workspace, col(Workspace.id) == col(Program.workspace_id))
         .join(SponsorP, col(SponsorP.id) == col(Pair.sponsor_id))
         .join(SponsoreeP, col(SponsoreeP.id) == col(Pair.sponsoree_id))
-        .where(col(Prompt.id).in_(prompt_ids))
+        .where(col(Prompt.id).in_(bindparam("ids", expanding=True)))
     )
-    return list(conn.execute(q).all())
+
+
+def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
+    """One query for everything the prompts' messages need (no digest)."""
+    return list(conn.execute(_rows_query(), {"ids": list(prompt_ids)}).all())
 
 
 def _latest(conn: Connection, value: Any, table: Any, where: Any, pair_ids: list[int], n: int) -> dict[int, list[Any]]:
