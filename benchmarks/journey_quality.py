@@ -227,7 +227,7 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
                          f"{m['messages']} messages, {m['taps']} taps")
             lines.append(f"  {'metric':44} {'figure':>20}  {'target':>14}  result")
             for name, figure, target, verdict in checks(seat, m):
-                lines.append(f"  {name:44} {figure:>20}  {target:>14}  {verdict}")
+                lines.append(f"  {name:44} {figure:>20}  {target:>14}  {verdict}".rstrip())
                 ok = ok and verdict != "FAIL"
     return "\n".join(lines), ok
 
