@@ -37,14 +37,27 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command()
 def demo(
     weeks: Annotated[int, typer.Option(min=1, max=60, help="How many weeks to fast-forward.")] = 12,
+    pairs: Annotated[int, typer.Option(help="How many pairs (1-50), spread over time zones and countries.")] = 3,
+    kind: Annotated[str, typer.Option(help="Program kind: sponsorship | mentoring | reverse-mentoring.")] = (
+        "sponsorship"),
+    seed: Annotated[int, typer.Option(help="Draws people, pairs and behaviour: one seed, one identical run.")] = 7,
+    jsonl: Annotated[Path | None, typer.Option(
+        help="Also write every delivered message and simulated tap as JSON lines to this file.")] = None,
     interactive: Annotated[bool, typer.Option(help="Answer Aisha's prompts yourself.")] = False,
     db: Annotated[Path | None, typer.Option(help="SQLite file to use (default: a fresh temporary file).")] = None,
 ) -> None:
     """Run a whole program on a fast-forwarded clock in the terminal (SQLite, no chat credentials)."""
-    from adapters.console.demo import run_demo
+    from adapters.console.demo import DemoOptions, run_demo
 
+    problem = DemoOptions(weeks=weeks, pairs=pairs, kind=kind, seed=seed).check()
+    if problem:
+        _fail(problem)
     path = db or Path(tempfile.mkdtemp(prefix="momentum-demo-")) / "momentum-demo.db"
-    raise typer.Exit(run_demo(weeks, path, interactive))
+    if jsonl is None:
+        raise typer.Exit(run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed))
+    with jsonl.open("w", encoding="utf-8") as stream:
+        code = run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed, jsonl=stream)
+    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")
