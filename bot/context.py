@@ -102,10 +102,10 @@ def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) 
         fresh_wins = [(t, at) for t, at in wins.get(r.pair_id, []) if when - at <= WIN_SHELF_LIFE]
         out[r.id] = Digest(
             goals=tuple(t for t, _ in goals.get(r.pair_id, [])),
-            new_goals=tuple(t for t, at in goals.get(r.pair_id, []) if at > since),
+            new_goals=tuple(t for t, at in goals.get(r.pair_id, []) if at >= since),
             wins=tuple(t for t, _ in fresh_wins),
-            new_wins=tuple(t for t, at in fresh_wins if at > since),
-            ask=next((t for t, at in asks.get(r.pair_id, []) if at > since), None),
+            new_wins=tuple(t for t, at in fresh_wins if at >= since),
+            ask=next((t for t, at in asks.get(r.pair_id, []) if at >= since), None),
             meetings_since=sum(1 for (at,) in meets.get(r.pair_id, []) if at > since),
             last_contact=r.last_touch_at, since=since,
             trend=tuple(int(x) for (x,) in reversed(trend.get(r.pair_id, []))),

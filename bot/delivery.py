@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bot import metrics
-from bot.context import context_from_row, digests_for, load_rows
+from bot.context import context_from_row, digests_for, history_for, load_rows
 from bot.journey import RETIRED, Kind
 from bot.messages import Buttons, Message
 from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
@@ -201,13 +201,14 @@ class DeliveryWorker:
     async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
         with self.m.db.engine.connect() as conn:
             rows = load_rows(conn, ids)
-            digests = digests_for(conn, rows)
+            digests = digests_for(conn, rows, now)
             people = self._people(conn, rows)
+            histories = {r.pair_id: history_for(conn, r.pair_id) for r in rows if r.kind in ("review", "wrapup")}
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(r: Any) -> Outcome:
             async with sem:
-                return await self._deliver_one(r, now, digests.get(r.id), people)
+                return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
         outcomes = await asyncio.gather(*(one(r) for r in rows))
         return self._record(list(outcomes), now)
@@ -260,7 +261,8 @@ class DeliveryWorker:
             return "snoozed"
         return None
 
-    async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any]) -> Outcome:
+    async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any],
+                           history: Any = None) -> Outcome:
         out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
                       kind=r.kind, pair_id=r.pair_id, platform=r.platform)
         reason = self._cancel_reason(r, now)
@@ -286,7 +288,7 @@ class DeliveryWorker:
             ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
                               credentials=self.m.box.decrypt_json(r.credentials_enc)
                               if (r.credentials_enc and self.m.box) else {})
-            ctx = context_from_row(r, now, dig)
+            ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
             if r.kind == Kind.NUDGE:
@@ -349,8 +351,8 @@ class DeliveryWorker:
                 conn.execute(
                     update(P).where(P.c.id == bindparam("pid")).values(
                         status="sent", platform_ref=bindparam("ref"), sent_at=now, lease_owner=None,
-                        lease_until=None, last_error=None),
-                    [{"pid": o.prompt_id, "ref": o.ref} for o in sent],
+                        lease_until=None, last_error=None, phase=func.coalesce(bindparam("phase"), P.c.phase)),
+                    [{"pid": o.prompt_id, "ref": o.ref, "phase": o.meta.get("phase")} for o in sent],
                 )
                 checkins = [o for o in sent if o.kind == Kind.CHECKIN]
                 if checkins:

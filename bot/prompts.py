@@ -605,10 +605,12 @@ def review_form(prompt_id: int, partner: str) -> Form:
 
 def actions_list(actions: tuple[str, ...]) -> str:
     """The sponsor's logged actions ("I made the intro") as a recap: "made the intro, we reviewed it"."""
-    out = []
-    for a in actions[-3:]:
-        out.append(a[2:] if a.startswith("I ") else a[:1].lower() + a[1:])
-    return ", ".join(out)
+    out: list[str] = []
+    for a in reversed(actions):
+        item = a[2:] if a.startswith("I ") else a[:1].lower() + a[1:]
+        if item not in out:
+            out.append(item)
+    return ", ".join(reversed(out[:3]))
 
 
 def wrapup(ctx: PromptContext) -> Message:

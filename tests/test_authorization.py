@@ -11,6 +11,7 @@ Runs on SQLite and PostgreSQL, for Slack and Teams interactions.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,10 +24,10 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.conversation import ACTIONS, FORMS, HOME_ACTIONS
 from bot.interactions import Interaction, Kind, Profile, Response
-from bot.messages import Buttons, Form, Message
+from bot.messages import Buttons, Choice, Form, Message
 from bot.signing import SEP, unsigned
 from storage.db import Database
-from storage.models import AuditLog, Pair, Person, Prompt
+from storage.models import AuditLog, Goal, Pair, Person, Prompt
 from tests.fakes import ADMIN, WS, RecordingPlatform, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
@@ -36,9 +37,8 @@ KENJI = person("UKENJI", "Kenji Sato", "Asia/Tokyo")
 
 # Who receives each prompt kind (the kickoff goes to both together).
 RECIPIENTS: dict[str, tuple[str, ...]] = {
-    "kickoff": ("pair",), "checkin": ("junior",), "prep": ("junior",), "light_touch": ("junior",),
-    "holiday": ("junior",), "shared": ("junior", "senior"), "nudge": ("senior",), "review": ("junior", "senior"),
-    "wrapup": ("junior", "senior"),
+    "kickoff": ("pair",), "followup": ("pair",), "checkin": ("junior",), "prep": ("junior",),
+    "ask_goal": ("junior",), "nudge": ("senior",), "review": ("junior", "senior"), "wrapup": ("junior", "senior"),
 }
 TABLES = ("checkin", "touchpoint", "agenda", "win", "goal", "pair")
 
@@ -117,6 +117,20 @@ async def seed(m: Momentum, fake: RecordingPlatform, plat: str, clock: FakeClock
                              payload={"days": 16, "quarter": 1, "holiday": "Diwali", "date_label": "Thu 12 Nov"},
                              created_at=now))
     await m.deliver_due(now)
+    # Round two: a stalled pair (the kind "keep going / pause / new match" offer on the check-in)
+    # with a goal to ground the digest's action on (the "I did it" button).
+    with m.db.session() as s:
+        pair = s.exec(select(Pair).order_by(Pair.id)).first()  # type: ignore[arg-type]
+        assert pair is not None
+        pair.created_at = now - timedelta(days=40)
+        s.add(pair)
+        s.add(Goal(pair_id=pair.id, author_id=pair.sponsoree_id, text="Lead the Q3 migration",  # type: ignore[arg-type]
+                   created_at=now))
+        for kind, who in (("checkin", pair.sponsoree_id), ("nudge", pair.sponsor_id)):
+            s.add(Prompt(pair_id=pair.id, recipient_id=who, workspace_id=ws_id, kind=kind, strategy=1,  # type: ignore[arg-type]
+                         phase="coach", period=f"t2-{kind}", week=7, due_at=now, next_attempt_at=now,
+                         created_at=now))
+    await m.deliver_due(now)
     out: dict[str, list[Any]] = {}
     for sent in fake.sent:
         out.setdefault(str(sent.message.kind), []).append(sent)
@@ -145,7 +159,7 @@ async def test_every_action_and_form_is_only_for_its_person_and_prompt_kind(setu
     queue: list[tuple[Message, str, Profile, Profile]] = []
     for kind, items in sent.items():
         for it in items:
-            if kind == "kickoff":
+            if RECIPIENTS[kind] == ("pair",):
                 queue.append((it.message, kind, AISHA, SAM))
                 queue.append((it.message, kind, SAM, AISHA))
             else:
@@ -171,7 +185,7 @@ async def test_every_action_and_form_is_only_for_its_person_and_prompt_kind(setu
                 continue
             seen.add(key)
             tried_actions.add(aid)
-            if kind != "kickoff":
+            if RECIPIENTS[kind] != ("pair",):
                 await refused(partner, Kind.ACTION, aid, value, why="partner")
             await refused(LEE if me is SAM else KENJI, Kind.ACTION, aid, value, why="another pair's member")
             await refused(ADMIN, Kind.ACTION, aid, value, why="admin")
@@ -206,7 +220,11 @@ def fill(form: Form) -> dict[str, str]:
     out: dict[str, str] = {}
     for b in form.blocks:
         fid = getattr(b, "field_id", None)
-        if fid:
+        if isinstance(b, Choice):
+            out[b.field_id] = b.options[0].value
+        elif fid == "when":
+            out[fid] = "Thu 15:00"
+        elif fid:
             out[fid] = "true" if type(b).__name__ == "Checkbox" else "PLANTED words for the form"
     return out
 
@@ -215,7 +233,7 @@ async def try_form(m: Momentum, plat: str, form: Form, kind: str, me: Profile, p
                    refused: Any, tried: set[str]) -> None:
     tried.add(form.form_id)
     fields = fill(form)
-    if kind != "kickoff":
+    if RECIPIENTS[kind] != ("pair",):
         await refused(partner, Kind.SUBMIT, form.form_id, form.state, fields, why="partner submits")
     await refused(ADMIN, Kind.SUBMIT, form.form_id, form.state, fields, why="admin submits")
     await refused(me, Kind.SUBMIT, form.form_id, unsigned(form.state), fields, why="form state unsigned")

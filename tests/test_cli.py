@@ -61,7 +61,7 @@ def test_preview_writes_every_message(tmp_path: Path, platform: str) -> None:
     files = sorted((tmp_path / platform).iterdir())
     assert len(files) >= 30
     if platform == "slack":
-        body = json.loads((tmp_path / platform / "checkin-know-s1.json").read_text())
+        body = json.loads((tmp_path / platform / "checkin-know-0.json").read_text())
         assert body["text"] and body["blocks"]
     if platform == "teams":
         card = json.loads((tmp_path / platform / "nudge-coach.json").read_text())

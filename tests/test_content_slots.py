@@ -40,8 +40,8 @@ def test_london_new_york() -> None:
     assert all(s.inside_both and within(s, LONDON) and within(s, NEW_YORK) for s in slots)
     # humane for both: London mid-afternoon, New York past its first half hour
     assert slots[0].start == utc(2026, 1, 13, 14, 30)
-    assert both_zones_label(slots[0], LONDON, NEW_YORK, "Sam") == "Tue 13 Jan, 14:30 your time (09:30 for Sam)"
-    assert both_zones_label(slots[0], NEW_YORK, LONDON, "Priya") == "Tue 13 Jan, 09:30 your time (14:30 for Priya)"
+    assert both_zones_label(slots[0], LONDON, NEW_YORK, "Sam") == "Tue 13 Jan, 14:30 (you), 09:30 (Sam)"
+    assert both_zones_label(slots[0], NEW_YORK, LONDON, "Priya") == "Tue 13 Jan, 09:30 (you), 14:30 (Priya)"
     # different and not adjacent days
     d0, d1 = (local(s, LONDON).date() for s in slots)
     assert (d1 - d0).days >= 2
@@ -60,7 +60,7 @@ def test_tokyo_london_summer_overlap() -> None:
     check_common(slots, after, TOKYO)
     assert all(s.inside_both and within(s, TOKYO) and within(s, LONDON) for s in slots)
     assert slots[0].start == utc(2026, 6, 9, 8)  # Tokyo 17:00, London 09:00 (BST)
-    assert both_zones_label(slots[0], TOKYO, LONDON, "Ana") == "Tue 9 Jun, 17:00 your time (09:00 for Ana)"
+    assert both_zones_label(slots[0], TOKYO, LONDON, "Ana") == "Tue 9 Jun, 17:00 (you), 09:00 (Ana)"
 
 
 def test_tokyo_london_winter_has_no_overlap_and_compromises() -> None:
@@ -84,7 +84,7 @@ def test_new_york_sydney_no_overlap_fallback() -> None:
             assert time(7) <= t.time() and (t + timedelta(minutes=30)).time() <= time(21)
         assert within(s, NEW_YORK) or within(s, SYDNEY)  # the best compromise: 30 minutes outside, not 60
     assert slots[0].start == utc(2026, 6, 9, 21, 30)  # Tue 17:30 New York = Wed 07:30 Sydney
-    assert both_zones_label(slots[0], NEW_YORK, SYDNEY, "Kenji") == "Tue 9 Jun, 17:30 your time (Wed 07:30 for Kenji)"
+    assert both_zones_label(slots[0], NEW_YORK, SYDNEY, "Kenji") == "Tue 9 Jun, 17:30 (you), Wed 07:30 (Kenji)"
 
 
 def test_new_york_sydney_do_overlap_in_january() -> None:
@@ -125,8 +125,8 @@ def test_dst_change_week() -> None:
     after = utc(2026, 3, 5, 12)
     slots = propose_slots(after, LONDON, NEW_YORK)
     assert [s.start for s in slots] == [utc(2026, 3, 6, 14, 30), utc(2026, 3, 9, 14)]
-    assert both_zones_label(slots[0], LONDON, NEW_YORK, "Sam") == "Fri 6 Mar, 14:30 your time (09:30 for Sam)"
-    assert both_zones_label(slots[1], LONDON, NEW_YORK, "Sam") == "Mon 9 Mar, 14:00 your time (10:00 for Sam)"
+    assert both_zones_label(slots[0], LONDON, NEW_YORK, "Sam") == "Fri 6 Mar, 14:30 (you), 09:30 (Sam)"
+    assert both_zones_label(slots[1], LONDON, NEW_YORK, "Sam") == "Mon 9 Mar, 14:00 (you), 10:00 (Sam)"
     assert all(within(s, LONDON) and within(s, NEW_YORK) for s in slots)
 
 

@@ -189,7 +189,8 @@ async def test_prompt_delivered_answered_and_card_replaced(
     assert prompt.activity_id is None  # proactive: a new message in the person's 1:1 chat
     user = next(u for u in roster if u.chat == prompt.conversation_id)
     card = teams_server.fake.card(prompt)
-    first = submits(card)[0]
+    # the first button that answers in place (the kickoff's "fill in our agreement" opens a form)
+    first = next(a for a in submits(card) if a["data"].get(render.ACTION_KEY) != "kickoff.agree")
     reply_to = prompt.response_id
     assert reply_to
     r = await teams_server.post(acts.card_submit(teams_server.fake.url, user, first["data"], reply_to))
