@@ -248,10 +248,10 @@ def preview(
     platform: Annotated[str, typer.Option(help="slack | teams | text")] = "slack",
 ) -> None:
     """Write every message the bot can send, rendered for a platform, one file each."""
-    from bot.preview import sample_forms, sample_messages
+    from bot.preview import all_kinds, sample_forms
 
     out.mkdir(parents=True, exist_ok=True)
-    messages = sample_messages()
+    messages = all_kinds()
     if platform == "text":
         for name, msg in messages.items():
             (out / f"{name}.txt").write_text(msg.as_plain_text() + "\n", encoding="utf-8")
@@ -272,6 +272,41 @@ def preview(
     else:
         _fail("--platform must be slack, teams or text")
     typer.echo(f"Wrote {len(list(out.iterdir()))} file(s) to {out}")
+
+
+journey_app = typer.Typer(no_args_is_help=True, help="Journey files: the words and phases of a program kind.")
+app.add_typer(journey_app, name="journey")
+
+
+@journey_app.command("check")
+def journey_check(file: Annotated[Path, typer.Argument(help="A journey file (YAML).")]) -> None:
+    """Validate a journey file; print each problem with its line number (exit 1 when invalid)."""
+    from bot.content.journey import JourneyError, check_text
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
+    try:
+        j = check_text(text, str(file))
+    except JourneyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    slots = len(j.words)
+    typer.echo(f"{file}: ok: a {j.kind} journey, {len(j.phases)} phases ({', '.join(p.key for p in j.phases)}), "
+               f"{slots} word slots. Attach it with `program journey <name>` (paste the file below the command).")
+
+
+@journey_app.command("show")
+def journey_show(kind: Annotated[str, typer.Argument(help="sponsorship | mentoring | reverse-mentoring")]) -> None:
+    """Print a built-in journey file, as a starting point for a program's own."""
+    from importlib import resources
+
+    from bot.content.journey import KINDS
+
+    if kind not in KINDS:
+        _fail(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+    typer.echo(resources.files("bot.content").joinpath("journeys", f"{kind}.yml").read_text(encoding="utf-8"))
 
 
 def main() -> None:
