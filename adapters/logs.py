@@ -43,3 +43,7 @@ def configure(level: str = "INFO", *, json_format: bool = True) -> None:
     # Bolt logs the body of a request whose signature fails at INFO: bodies are people's words.
     logging.getLogger("slack_bolt").setLevel("WARNING")
     logging.getLogger("aiohttp.access").setLevel("WARNING")
+    # The Agents SDK logs every connector call (conversation ids) at INFO and each failed one at ERROR,
+    # retried 429s included; adapters/teams logs what matters (status, Teams' code, attempts) itself.
+    logging.getLogger("microsoft_agents").setLevel("WARNING")
+    logging.getLogger("microsoft_agents.hosting.core.connector").setLevel("CRITICAL")

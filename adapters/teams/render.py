@@ -1,6 +1,6 @@
 """Neutral ``Message``/``Form`` -> Adaptive Card 1.5 (what Teams renders) and Bot Framework attachments.
 
-No botbuilder import here: cards are plain dicts, so the preview command and the schema tests
+No SDK import here: cards are plain dicts, so the preview command and the schema tests
 need nothing but this module.  User-supplied text is escaped for Teams' markdown subset.
 """
 

@@ -188,7 +188,8 @@ class FakeConnector:
             return refused
         await self._record(request, 201, body)
         n = next(self._ids)
-        return web.json_response({"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url}, status=201)
+        # Teams answers with the new conversation id (and an activityId only when an activity was sent).
+        return web.json_response({"id": f"a:created-{n}", "serviceUrl": self.url}, status=201)
 
     async def _send(self, request: web.Request) -> web.Response:
         body = await self._body(request)

@@ -17,6 +17,7 @@ from tests.teams.fake_connector import FakeConnector
 from tests.teams.jwks import KeyServer
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
+TENANT_ID = "72f988bf-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
@@ -27,10 +28,28 @@ def keys() -> Iterator[KeyServer]:
 
 
 @pytest.fixture
-async def secured(momentum: Any, teams_fake: FakeConnector, keys: KeyServer) -> AsyncIterator[TeamsServer]:
+def entra_tokens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Outbound calls need an Entra token (MSAL); tests cannot reach Entra, so MSAL hands out a fake one."""
+    from microsoft_agents.authentication.msal import MsalAuth
+
+    asked: list[str] = []
+
+    async def fake_token(self: Any, resource_url: str, scopes: list[str], force_refresh: bool = False) -> str:
+        asked.append(resource_url)
+        return "fake-entra-token"
+
+    monkeypatch.setattr(MsalAuth, "get_access_token", fake_token)
+    return asked
+
+
+@pytest.fixture
+async def secured(
+    momentum: Any, teams_fake: FakeConnector, keys: KeyServer, entra_tokens: list[str]
+) -> AsyncIterator[TeamsServer]:
     settings = TeamsSettings(
         MICROSOFT_APP_ID=APP_ID,
         MICROSOFT_APP_PASSWORD="not-a-real-secret",
+        MICROSOFT_APP_TENANT_ID=TENANT_ID,
         TEAMS_OPENID_METADATA_URL=keys.metadata_url,
     )
     server, runner = await start_server(momentum, settings, teams_fake)
