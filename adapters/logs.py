@@ -47,3 +47,4 @@ def configure(level: str = "INFO", *, json_format: bool = True) -> None:
     # retried 429s included; adapters/teams logs what matters (status, Teams' code, attempts) itself.
     logging.getLogger("microsoft_agents").setLevel("WARNING")
     logging.getLogger("microsoft_agents.hosting.core.connector").setLevel("CRITICAL")
+    logging.getLogger("microsoft_agents.activity").setLevel("CRITICAL")  # malformed input: we answer 400

@@ -171,6 +171,11 @@ def load_reference(address: Mapping[str, Any]) -> ConversationReference:
     return ConversationReference.model_validate(data)
 
 
+def channel_account(data: Mapping[str, Any]) -> ChannelAccount:
+    """An SDK channel account from a stored ``{"id", "name", "aadObjectId"}`` (absent fields left unset)."""
+    return ChannelAccount.model_validate({k: v for k, v in data.items() if v is not None})
+
+
 def card_activity(payload: Mapping[str, Any], activity_id: str | None = None) -> Activity:
     """Our activity dict (``render.activity_for_card``) as an SDK ``Activity``."""
     data = dict(payload)
@@ -326,7 +331,7 @@ class TeamsPlatform:
         bot = dict(address.get("bot") or {})
         params = ConversationParameters(
             is_group=False,
-            agent=ChannelAccount(id=bot.get("id"), name=bot.get("name")) if bot.get("id") else None,
+            agent=channel_account(bot) if bot.get("id") else None,
             members=[ChannelAccount(id=user["id"])],
             tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}},
@@ -344,7 +349,7 @@ class TeamsPlatform:
             result["address"] = new_address
             ctx.activity.id = None  # a new message, not a reply to the create-conversation event
             # The create event's "from" is who our message goes to (the SDK replies to the sender).
-            ctx.activity.from_property = ChannelAccount(id=user["id"], name=user.get("name"))
+            ctx.activity.from_property = channel_account(user)
             response = await ctx.send_activity(card_activity(payload))
             result["id"] = (response.id if response else "") or ""
 
