@@ -39,11 +39,21 @@ TEAMS_PLATFORM_KEY: web.AppKey[TeamsPlatform] = web.AppKey("teams_platform", Tea
 TEAMS_ADAPTER_KEY: web.AppKey[CloudAdapter] = web.AppKey("teams_adapter", CloudAdapter)
 
 
+class _NoUserTokens:
+    """Stands in for the SDK's user-token client (OAuth sign-in, SSO), which Momentum never uses."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"Momentum signs nobody in: the user-token client has no {name!r}")
+
+    async def close(self) -> None:
+        return None
+
+
 class _ClientFactory(RestChannelServiceClientFactory):
     """The SDK's client factory, with two differences:
 
-    - the user-token client (OAuth sign-in, SSO) never asks Entra for a token: Momentum signs nobody
-      in, and the SDK would otherwise acquire that token on every turn;
+    - no user-token client (OAuth sign-in, SSO): Momentum signs nobody in, and the SDK would otherwise
+      acquire an Entra token and open an HTTP session for it on every turn, proactive sends included;
     - in local development mode connector calls carry no token (Emulator, the loopback fakes),
       proactive ones included (the SDK would otherwise ask Entra for a token for an empty app id).
     """
@@ -60,7 +70,7 @@ class _ClientFactory(RestChannelServiceClientFactory):
         )
 
     async def create_user_token_client(self, context, claims_identity, use_anonymous=False):  # type: ignore[no-untyped-def]
-        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
+        return _NoUserTokens()
 
 
 class _Request:

@@ -197,3 +197,24 @@ async def test_secrets_never_reach_the_logs(
         )
     text = caplog.text
     assert token not in text and "not-a-real-secret" not in text and "my secret note" not in text
+
+
+async def test_a_normal_install_and_roster_read_log_no_warnings(
+    secured: TeamsServer, keys: KeyServer, entra_tokens: list[str], momentum: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With auth on (a real install), a team install reads the roster and a person installs for
+    themselves: no warning from us or the SDK, no Python warning (botbuilder's msrest used to)."""
+    import warnings
+
+    for u in (acts.ADMIN, acts.SAM, acts.RIA):
+        secured.fake.add_member(u.teams_id, u.aad, u.name, u.email)
+    token = {"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
+    with warnings.catch_warnings(record=True) as python_warnings, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        assert (await secured.post(acts.team_install(secured.fake.url, acts.ADMIN), headers=token)).status == 201
+        assert (await secured.post(acts.personal_install(secured.fake.url, acts.SAM), headers=token)).status == 201
+    noisy = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noisy == []
+    assert [str(w.message) for w in python_warnings] == []
+    assert _people(momentum) == 3 and entra_tokens  # the roster was read, with an Entra token
+    assert all(c.status < 300 for c in secured.fake.calls)
