@@ -87,6 +87,20 @@ def test_every_teams_card_shows_no_literal_markup(tmp_path: Path) -> None:
     assert bold_runs > 20  # bold spans are there, and they render
 
 
+def test_teams_cards_link_only_where_the_bot_links(tmp_path: Path) -> None:
+    """No accidental links: "<HH:MM>" in a usage line is an autolink to markdown-it unless broken."""
+    cards = preview(tmp_path, "teams")
+    hrefs = [
+        href
+        for card in cards.values()
+        for raw, _ in teams_visible(card)
+        for href in re.findall(r'<a href="([^"]*)"', _MD.render(raw))
+    ]
+    assert all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs), hrefs
+    help_text = " ".join(raw for raw, _ in teams_visible(cards["help"]))
+    assert "HH:MM" in help_text and "<a " not in _MD.render(help_text)
+
+
 def test_teams_bold_spans_really_render_bold(tmp_path: Path) -> None:
     cards = preview(tmp_path, "teams")
     texts = [raw for card in cards.values() for raw, _ in teams_visible(card) if "**" in raw]
@@ -143,6 +157,7 @@ def test_every_slack_message_shows_no_literal_markup(tmp_path: Path) -> None:
         ("1. nor this", "1. nor this"),
         ("snake_case and 5 * 3", "snake_case and 5 * 3"),
         ("quarter(s) win [--private] <text>", "quarter(s) win [--private] <text>"),
+        ("time <weekday> <HH:MM> or <me@example.com>", "time <weekday> <\u2060HH:MM> or <\u2060me@example.com>"),
     ],
 )
 def test_text_a_person_wrote_shows_exactly_as_typed_on_teams(typed: str, shown: str) -> None:
@@ -154,5 +169,5 @@ def test_text_a_person_wrote_shows_exactly_as_typed_on_teams(typed: str, shown: 
     rendered = _MD.render(raw)
     assert "<strong>" not in rendered and "<em>" not in rendered and "<a " not in rendered and "<li>" not in rendered
     assert html.unescape(_TAG.sub("", rendered)).strip() == shown
-    if not re.search(r"[*_\[\]\\-]|\d\.", typed) or typed.startswith(("snake", "quarter")):
+    if not re.search(r"[*_\[\]\\<-]|\d\.", typed) or typed.startswith(("snake", "quarter")):
         assert raw == typed  # nothing markdown would read: no escaping at all

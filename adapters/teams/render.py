@@ -59,6 +59,10 @@ MAX_INLINE_FILE_CHARS = 12_000
 _EMPHASIS = re.compile(r"(?<![\s])[*_]|[*_](?![\s]|$)")
 _LINE_START_LIST = re.compile(r"^([ \t]*)([-+*]|\d+[.)])(?=[ \t])", re.MULTILINE)
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+# "<scheme:...>" and "<a@b.c>" are autolinks to markdown-it (so "<HH:MM>" in a usage line became a link to
+# "HH:MM"). A WORD JOINER after "<" (invisible, unlike a backslash on Teams mobile) keeps it text.
+_AUTOLINK = re.compile(r"<(?=[A-Za-z][A-Za-z0-9.+-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)")
+WORD_JOINER = "\u2060"
 _ESCAPABLE_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
@@ -70,6 +74,7 @@ def escape(text: str) -> str:
     """
     out = _ESCAPABLE_BACKSLASH.sub(r"\\\\", text)  # a backslash that would escape the next character
     out = _EMPHASIS.sub(_escape_emphasis, out)
+    out = _AUTOLINK.sub("<" + WORD_JOINER, out)
     if "](" in out:
         out = out.replace("[", "\\[").replace("]", "\\]")
     return out
