@@ -218,3 +218,29 @@ async def test_a_normal_install_and_roster_read_log_no_warnings(
     assert [str(w.message) for w in python_warnings] == []
     assert _people(momentum) == 3 and entra_tokens  # the roster was read, with an Entra token
     assert all(c.status < 300 for c in secured.fake.calls)
+
+
+async def test_with_auth_on_replies_and_proactive_sends_carry_the_bots_entra_token(
+    secured: TeamsServer, keys: KeyServer, entra_tokens: list[str]
+) -> None:
+    from bot.messages import Message, para
+    from bot.ports import Recipient, WorkspaceRef
+
+    token = {"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
+    r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers=token)
+    assert r.status == 201
+    (reply,) = secured.fake.sent()
+    assert reply.conversation_id == acts.SAM.chat and reply.authorization == "Bearer fake-entra-token"
+    # A proactive send (the weekly prompt) from the platform: the same credential, asked for Bot Framework.
+    address = {
+        "serviceUrl": secured.fake.url,
+        "channelId": "msteams",
+        "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+        "user": acts.RIA.account(),
+        "conversation": {"id": acts.RIA.chat, "conversationType": "personal", "tenantId": acts.TENANT},
+    }
+    ws = WorkspaceRef(id=1, platform="teams", external_id=acts.TENANT)
+    await secured.platform.send(ws, Recipient(2, acts.RIA.aad, "Ria", address), Message("Hi", (para("Hi"),)))
+    proactive = secured.fake.sent()[-1]
+    assert proactive.conversation_id == acts.RIA.chat and proactive.authorization == "Bearer fake-entra-token"
+    assert entra_tokens and all(a == "https://api.botframework.com" for a in entra_tokens)
