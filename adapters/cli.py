@@ -232,10 +232,10 @@ def teams_package(
 ) -> None:
     """Write the Teams app package (manifest.json, icons, zip) for upload to Teams."""
     from adapters.teams.package import write_package
-    from adapters.teams.settings import load_teams_settings
+    from adapters.teams.settings import load_package_settings
 
     try:
-        ts = load_teams_settings()
+        ts = load_package_settings()  # the app id and links only: packaging never needs the secret
     except ConfigError as exc:
         _fail(str(exc))
     zip_path = write_package(out, ts, url)

@@ -54,3 +54,7 @@ BODY_LOGGERS = ("slack_bolt", "slack_sdk", "slack", "botbuilder", "botframework"
 def quiet_libraries() -> None:
     for name in BODY_LOGGERS:
         logging.getLogger(name).setLevel("WARNING")
+    # The Agents SDK logs each failed connector call at ERROR, retried 429s included; adapters/teams
+    # logs what matters (status, Teams' code, attempts) itself. Malformed input: we answer 400.
+    logging.getLogger("microsoft_agents.hosting.core.connector").setLevel("CRITICAL")
+    logging.getLogger("microsoft_agents.activity").setLevel("CRITICAL")

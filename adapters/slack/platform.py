@@ -78,12 +78,13 @@ class SlackPlatform:
         finally:
             self._opening.pop(key, None)
 
-    async def post(self, team: str, channel: str, message: Message) -> dict[str, Any]:
+    async def post(self, team: str, channel: str, message: Message, *, thread_ts: str | None = None) -> dict[str, Any]:
         payload = render_message(message)
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
         data = await self.api.call(
             team,
             "chat.postMessage",
-            json={"channel": channel, **payload, "unfurl_links": False, "unfurl_media": False},
+            json={"channel": channel, **payload, **extra, "unfurl_links": False, "unfurl_media": False},
         )
         return {"channel": str(data.get("channel", channel)), "ts": str(data.get("ts", ""))}
 

@@ -9,15 +9,19 @@ the HTTP answer.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -37,7 +41,12 @@ from adapters.slack.render import (
     render_message,
 )
 from adapters.slack.settings import SlackSettings
-from adapters.slack.store import AsyncEncryptedInstallationStore, AsyncStateStore, EncryptedInstallationStore
+from adapters.slack.store import (
+    AsyncEncryptedInstallationStore,
+    AsyncStateStore,
+    EncryptedInstallationStore,
+    OrgInstallRefused,
+)
 from bot import directory
 from bot.app import Momentum
 from bot.interactions import Interaction, Kind, Profile, Response
@@ -53,6 +62,11 @@ SUBMIT_BUDGET_S = 2.5  # Slack closes a view_submission after 3 s
 DEFER_MAX_S = 1.5
 BACKGROUND_CONCURRENCY = 2
 TOKEN_TTL_S = 300.0
+# Direct messages people write: plain ones, ones with a file attached, thread replies also sent to
+# the conversation. Edits, deletions, joins and every bot's posts (ours too) are not people talking.
+PEOPLE_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+WORDS: dict[str, Any] = yaml.safe_load((Path(__file__).with_name("words.yml")).read_text(encoding="utf-8"))
+FILE_ACK = Message(text=WORDS["file_ack"], blocks=(para(WORDS["file_ack"]),))
 SORRY = Message(
     text="Sorry, something went wrong on my side. Please try again in a minute.",
     blocks=(para("Sorry, something went wrong on my side. Please try again in a minute."),),
@@ -214,8 +228,9 @@ class SlackRuntime:
         channel: str | None = None,
         message_ref: dict[str, str] | None = None,
         ephemeral_container: bool = False,
+        thread_ts: str | None = None,
     ) -> None:
-        """Render a core ``Response`` in Slack terms."""
+        """Render a core ``Response`` in Slack terms (``thread_ts``: answer inside that thread)."""
         if resp.duplicate:
             return
         if resp.form is not None:
@@ -227,7 +242,7 @@ class SlackRuntime:
                 )
             else:
                 _LOGGER.info("form %s without a trigger_id; sent as text", resp.form.form_id)
-                await self._reply(team, user, Message(text=resp.form.title), respond, channel)
+                await self._reply(team, user, Message(text=resp.form.title), respond, channel, thread_ts)
         reply = resp.reply
         if resp.update is not None:
             if message_ref and message_ref.get("channel") and message_ref.get("ts"):
@@ -241,12 +256,14 @@ class SlackRuntime:
             text = " ".join(resp.errors.values())
             reply = Message(text=text, blocks=(para(text),))
         if reply is not None:
-            await self._reply(team, user, reply, respond if resp.ephemeral else None, channel)
+            await self._reply(team, user, reply, respond if resp.ephemeral else None, channel, thread_ts)
         if resp.attachment is not None:
             target = channel if channel and channel.startswith("D") else await self.dm_channel(team, user)
             await self.platform.upload(team, target, resp.attachment)
 
-    async def _reply(self, team: str, user: str, message: Message, respond: Any, channel: str | None) -> None:
+    async def _reply(
+        self, team: str, user: str, message: Message, respond: Any, channel: str | None, thread_ts: str | None = None
+    ) -> None:
         if respond is not None:
             # response_url: private to the person ("ephemeral"), no scope needed.
             result = await respond(**render_message(message), response_type="ephemeral", replace_original=False)
@@ -255,7 +272,7 @@ class SlackRuntime:
                 return
             _LOGGER.info("response_url answered %s; posting to the DM instead", status)
         target = channel if channel and channel.startswith("D") else await self.dm_channel(team, user)
-        await self.platform.post(team, target, message)
+        await self.platform.post(team, target, message, thread_ts=thread_ts if target == channel else None)
 
     async def _handle(self, interaction: Interaction) -> Response:
         return await self.momentum.handle(interaction)
@@ -285,6 +302,7 @@ class SlackRuntime:
                 installation_store=self.install_store,
                 installation_store_bot_only=True,
                 state_store=AsyncStateStore(self.momentum.db.engine),
+                callback_options=AsyncCallbackOptions(success=self._install_succeeded, failure=self._install_failed),
             )
             kwargs["installation_store"] = self.install_store
         app = AsyncApp(**kwargs)
@@ -438,6 +456,20 @@ class SlackRuntime:
     async def on_view_closed(self, ack: Any) -> None:
         await ack()
 
+    async def _install_succeeded(self, args: AsyncSuccessArgs) -> BoltResponse:
+        return await args.default.success(args)
+
+    async def _install_failed(self, args: AsyncFailureArgs) -> BoltResponse:
+        if isinstance(args.error, OrgInstallRefused):
+            words = WORDS["org_install_refused"]
+            page = (
+                "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Momentum</title></head><body>"
+                f"<h2>{html.escape(words['title'])}</h2><p>{html.escape(words['body'])}</p></body></html>"
+            )
+            _LOGGER.info("slack org-wide install refused: enterprise=%s", args.error.enterprise_id)
+            return BoltResponse(status=400, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+        return await args.default.failure(args)
+
     async def on_home_opened(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         if event.get("tab") != "home" or not event.get("user"):
             return
@@ -454,8 +486,11 @@ class SlackRuntime:
         await self.api.call(team, "views.publish", json={"user_id": user, "view": render_home(home)})
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-        # Only people writing to the bot in its DM; not our own posts, edits, joins or other bots.
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        # Only people writing to the bot in its DM (with a file, or a thread reply sent to the DM too);
+        # never edits, deletions or any bot's posts: answering those could loop.
+        if event.get("channel_type") != "im" or event.get("subtype") not in PEOPLE_MESSAGE_SUBTYPES:
+            return
+        if event.get("bot_id") or event.get("bot_profile"):
             return
         user, channel = event.get("user"), event.get("channel")
         if not user or not channel or user == context.bot_user_id:
@@ -468,45 +503,82 @@ class SlackRuntime:
         self.spawn(self._message(team, str(user), str(channel), event, event_id))
 
     async def _message(self, team: str, user: str, channel: str, event: dict[str, Any], event_id: str | None) -> None:
-        interaction = Interaction(
-            platform="slack",
-            workspace=team,
-            user=user,
-            kind=Kind.MESSAGE,
-            text=normalise_text(str(event.get("text", ""))),
-            event_id=event_id,
-            profile=await self.profile(team, user),
-            message_ref={"channel": channel, "ts": str(event.get("ts", ""))},
-        )
-        try:
-            resp = await self._handle(interaction)
-        except Exception:
-            _LOGGER.exception("core failed on a direct message")
-            resp = Response(reply=SORRY)
-        await self.show(resp, team=team, user=user, channel=channel)
+        # A reply in a thread is answered in that thread (Slack: thread_ts names the thread's parent).
+        thread_ts = str(event["thread_ts"]) if event.get("thread_ts") else None
+        text = normalise_text(str(event.get("text", "") or ""))
+        has_files = bool(event.get("files")) or event.get("subtype") == "file_share"
+        if text.strip():
+            interaction = Interaction(
+                platform="slack",
+                workspace=team,
+                user=user,
+                kind=Kind.MESSAGE,
+                text=text,
+                event_id=event_id,
+                profile=await self.profile(team, user),
+                message_ref={"channel": channel, "ts": str(event.get("ts", ""))},
+            )
+            try:
+                resp = await self._handle(interaction)
+            except Exception:
+                _LOGGER.exception("core failed on a direct message")
+                resp = Response(reply=SORRY)
+            await self.show(resp, team=team, user=user, channel=channel, thread_ts=thread_ts)
+        if has_files:
+            # Files are acknowledged, never downloaded or processed (we ask for no files:read scope).
+            await self.platform.post(team, channel, FILE_ACK, thread_ts=thread_ts)
 
     async def on_user_change(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         user = event.get("user")
         if not isinstance(user, dict) or not user.get("id"):
             return
-        team = str(user.get("team_id") or body.get("team_id") or context.team_id or "")
         profile = profile_from_user(user)
-        self.platform.remember_profile(team, profile)
-        self.spawn(asyncio.to_thread(self.refresh_person, team, profile))
+        teams = user_change_teams(body, user, context)
+        enterprise = str(body.get("enterprise_id") or (user.get("enterprise_user") or {}).get("enterprise_id") or "")
+        for team in teams:
+            self.platform.remember_profile(team, profile)
+        self.spawn(asyncio.to_thread(self.refresh_everywhere, teams, enterprise, profile))
 
-    def refresh_person(self, team: str, profile: Profile) -> None:
-        """Refresh a person we already know (we do not collect the whole directory)."""
+    def refresh_everywhere(self, teams: list[str], enterprise: str, profile: Profile) -> None:
+        """Refresh the person in every workspace of ours that knows them: the envelope's team first (the
+        event's ``user.team_id`` can name another team, as in Slack's own example and on Enterprise
+        Grid), then the user's own teams, and on Grid (user ids are org-wide) any workspace we serve."""
+        done: set[str] = set()
+        for team in teams:
+            if team not in done and self.refresh_person(team, profile):
+                done.add(team)
+        if enterprise:
+            for team in self.momentum_slack_teams_knowing(profile.external_id):
+                if team not in done and self.refresh_person(team, profile):
+                    done.add(team)
+
+    def momentum_slack_teams_knowing(self, external_id: str) -> list[str]:
+        from sqlmodel import select
+
+        from storage.models import Person, Workspace
+
+        with self.momentum.db.session() as s:
+            rows = s.exec(
+                select(Workspace.external_id)
+                .join(Person, Person.workspace_id == Workspace.id)  # type: ignore[arg-type]
+                .where(Workspace.platform == "slack", Person.external_id == external_id)
+            ).all()
+        return [str(r) for r in rows]
+
+    def refresh_person(self, team: str, profile: Profile) -> bool:
+        """Refresh a person we already know (we do not collect the whole directory); False: unknown here."""
         with self.momentum.db.session() as s:
             ws = directory.get_workspace(s, "slack", team)
             person = directory.get_person(s, ws.id, profile.external_id) if ws and ws.id else None
             known, reason = person is not None, person.unreachable_reason if person else None
         if not known:
-            return
+            return False
         self.momentum.upsert_person("slack", team, profile)
         if profile.deleted:
             self.momentum.mark_unreachable("slack", team, profile.external_id, "user_deactivated")
         elif reason == "user_deactivated":
             self.momentum.mark_unreachable("slack", team, profile.external_id, None)
+        return True
 
     async def on_app_uninstalled(self, body: dict[str, Any]) -> None:
         await self._gone(body, "app_uninstalled")
@@ -565,3 +637,16 @@ class SlackRuntime:
 
 
 Startup = Callable[[web.Application], Awaitable[None]]
+
+
+def user_change_teams(body: dict[str, Any], user: dict[str, Any], context: Any) -> list[str]:
+    """Teams where a ``user_change`` may concern someone we know: the envelope's team first."""
+    candidates: list[Any] = [body.get("team_id"), getattr(context, "team_id", None)]
+    candidates += [a.get("team_id") for a in body.get("authorizations") or [] if isinstance(a, dict)]
+    candidates += [user.get("team_id"), (user.get("profile") or {}).get("team")]
+    candidates += list((user.get("enterprise_user") or {}).get("teams") or [])
+    return _unique(str(c) for c in candidates if c)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

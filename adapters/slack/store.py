@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.error import BoltError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
@@ -28,6 +29,15 @@ _LOGGER = logging.getLogger(__name__)
 
 PREFIX = "enc:"
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+
+
+class OrgInstallRefused(BoltError):
+    """An Enterprise Grid organization-wide install: Momentum keys installs by workspace, so it refuses
+    them (Bolt shows the failure page, ``SlackRuntime._install_failed`` says why and what to do)."""
+
+    def __init__(self, enterprise_id: str | None) -> None:
+        super().__init__("organization-wide installs are not supported; install per workspace")
+        self.enterprise_id = enterprise_id
 
 
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
@@ -91,11 +101,15 @@ class AsyncEncryptedInstallationStore(AsyncInstallationStore):
         return _LOGGER
 
     async def async_save(self, installation: Installation) -> None:
+        if installation.is_enterprise_install:
+            raise OrgInstallRefused(installation.enterprise_id)  # nothing is stored
         await asyncio.to_thread(self.store.save, installation)
         if self.on_saved is not None:
             await self.on_saved(installation)
 
     async def async_save_bot(self, bot: Bot) -> None:
+        if bot.is_enterprise_install:
+            raise OrgInstallRefused(bot.enterprise_id)
         await asyncio.to_thread(self.store.save_bot, bot)
 
     async def async_find_bot(

@@ -1,1 +1,1 @@
-"""Microsoft Teams adapter (botbuilder CloudAdapter); every botbuilder import stays in this package."""
+"""Microsoft Teams adapter (Microsoft 365 Agents SDK CloudAdapter); every SDK import stays in this package."""

@@ -3,7 +3,11 @@
 - messages typed to the bot (its @mention stripped, other mentions rewritten to ``<@AAD_ID>``)
   become COMMAND (first word is a command) or MESSAGE interactions;
 - Action.Submit clicks on our cards become ACTION (buttons) or SUBMIT (forms) interactions, and
-  the clicked card is replaced by the answer (``update_activity`` with the activity's ``replyToId``);
+  the clicked card is replaced by the answer (``update_activity`` on the clicked card: the
+  activity's ``replyToId``, else ``channelData.legacy.replyToId``, else the thread's message id);
+- Action.Execute clicks (``adaptiveCard/action`` invokes) become the same interactions and the
+  answer card comes back in the invoke response, which refreshes the card in place for the person
+  who clicked (Universal Actions); every other invoke gets a 200 with an empty invoke response;
 - conversationUpdate / installationUpdate store the tenant, the people (team rosters via the paged
   members API) and the conversation references proactive prompts need; uninstalls stop delivery.
 
@@ -17,15 +21,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from botbuilder.core import TurnContext
-from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
-from botbuilder.schema.teams import TeamsChannelAccount
+from microsoft_agents.activity import Activity, ActivityTypes, ChannelAccount
+from microsoft_agents.hosting.core import ConnectorClientBase, TurnContext
+from pydantic import BaseModel
 
 from adapters.teams import render
-from adapters.teams.platform import TeamsPlatform, describe_failure, reference_dict
+from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
 from bot.commandspec import COMMAND_NAMES
 from bot.interactions import Interaction, Kind, Profile, Response
 from bot.messages import Message, para
@@ -39,23 +43,59 @@ _LOGGER = logging.getLogger(__name__)
 LOCAL_TENANT = "local-dev"  # the Emulator sends no tenant
 UNINSTALLED = "app_uninstalled"
 ROSTER_PAGE_SIZE = 500  # Teams' maximum page size for pagedmembers
+CARD_ACTION_INVOKE = "adaptiveCard/action"
+# Universal Actions invoke response types (learn.microsoft.com: adaptive-cards universal-action-model).
+INVOKE_CARD = "application/vnd.microsoft.card.adaptive"
+INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
+INVOKE_ERROR = "application/vnd.microsoft.error"
+_THREAD_MESSAGE_ID = re.compile(r";messageid=(\d+)")
+
+Account = ChannelAccount | Mapping[str, Any]
+
+
+def account_dict(account: Any) -> dict[str, Any]:
+    """A channel account (SDK model with Teams' extra fields, or a dict) as a camelCase dict."""
+    if account is None:
+        return {}
+    if isinstance(account, BaseModel):
+        return account.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return dict(account) if isinstance(account, Mapping) else {}
+
+
+def entity_dicts(activity: Activity) -> list[dict[str, Any]]:
+    return [account_dict(e) for e in activity.entities or []]
+
+
+def channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    if isinstance(data, BaseModel):
+        return data.model_dump(by_alias=True, exclude_none=True)
+    return data if isinstance(data, dict) else {}
+
+
+def clicked_card_id(activity: Activity) -> str:
+    """The id of the card a click came from: ``replyToId``; Teams sometimes sends it only in
+    ``channelData.legacy.replyToId``; in a channel thread the conversation id names the root."""
+    if activity.reply_to_id:
+        return str(activity.reply_to_id)
+    legacy = channel_data(activity).get("legacy")
+    if isinstance(legacy, dict) and legacy.get("replyToId"):
+        return str(legacy["replyToId"])
+    m = _THREAD_MESSAGE_ID.search(activity.conversation.id if activity.conversation else "")
+    return m.group(1) if m else ""
 
 
 def tenant_of(activity: Activity) -> str:
-    data = activity.channel_data or {}
-    tenant = (data.get("tenant") or {}).get("id") if isinstance(data, dict) else None
+    tenant = (channel_data(activity).get("tenant") or {}).get("id")
     if not tenant and activity.conversation is not None:
         tenant = activity.conversation.tenant_id
     return str(tenant or LOCAL_TENANT)
 
 
-def external_id(account: ChannelAccount | Mapping[str, Any] | None) -> str:
+def external_id(account: Account | None) -> str:
     """AAD object id when Teams gives it (always, in Teams), else the channel user id (Emulator)."""
-    if account is None:
-        return ""
-    if isinstance(account, Mapping):
-        return str(account.get("aadObjectId") or account.get("id") or "")
-    return str(getattr(account, "aad_object_id", None) or account.id or "")
+    data = account_dict(account)
+    return str(data.get("aadObjectId") or data.get("id") or "")
 
 
 def is_personal(activity: Activity) -> bool:
@@ -85,6 +125,8 @@ class MomentumTeamsBot:
             await self.on_conversation_update(ctx)
         elif kind == ActivityTypes.installation_update:
             await self.on_installation_update(ctx)
+        elif kind == ActivityTypes.invoke:
+            await self.on_invoke(ctx)
         else:
             _LOGGER.debug("teams activity ignored: type=%s", kind)
 
@@ -92,20 +134,43 @@ class MomentumTeamsBot:
 
     async def on_message(self, ctx: TurnContext) -> None:
         activity = ctx.activity
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and (render.ACTION_KEY in value or render.FORM_KEY in value):
+            interaction = self._click(ctx, value)
+            if interaction is None:
+                return
+        else:
+            base = self._base(ctx)
+            if base is None:
+                return
+            text = await self._neutral_text(ctx, base["workspace"])
+            if not text:
+                return
+            first = text.split(maxsplit=1)[0].lower().lstrip("/")
+            kind = Kind.COMMAND if first in COMMAND_NAMES else Kind.MESSAGE
+            interaction = Interaction(kind=kind, text=text, **base)
+        _LOGGER.info("teams inbound: kind=%s tenant=%s", interaction.kind, interaction.workspace)
+        response = await self.momentum.handle(interaction)
+        await self.show(ctx, response, is_submit=interaction.kind in (Kind.ACTION, Kind.SUBMIT))
+
+    def _base(self, ctx: TurnContext) -> dict[str, Any] | None:
+        """What every interaction from this activity carries (None: no sender we can name)."""
+        activity = ctx.activity
         tenant = tenant_of(activity)
-        user = external_id(activity.from_property)
-        if not user:
-            return
-        self._remember(tenant, activity.from_property)
+        sender = activity.from_property
+        user = external_id(sender)
+        if not user or sender is None:
+            return None
+        self._remember(tenant, sender)
         profile = Profile(
             external_id=user,
-            name=activity.from_property.name or None,
+            name=sender.name or None,
             # Teams sends the sender's IANA zone and locale with each message they write.
             tz=activity.local_timezone or None,
             locale=activity.locale or None,
         )
-        address = reference_dict(TurnContext.get_conversation_reference(activity)) if is_personal(activity) else None
-        base: dict[str, Any] = dict(
+        address = reference_dict(reference_of(activity)) if is_personal(activity) else None
+        return dict(
             platform="teams",
             workspace=tenant,
             user=user,
@@ -113,52 +178,84 @@ class MomentumTeamsBot:
             event_id=activity.id,
             address=address,
         )
-        value = activity.value if isinstance(activity.value, dict) else None
-        if value and (render.ACTION_KEY in value or render.FORM_KEY in value):
-            message_ref = {
-                "activity_id": activity.reply_to_id or "",
-                "conversation_id": activity.conversation.id,
-            }
-            if render.FORM_KEY in value:
-                fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
-                interaction = Interaction(
-                    kind=Kind.SUBMIT,
-                    action_id=str(value[render.FORM_KEY]),
-                    value=str(value.get(render.STATE_KEY) or ""),
-                    fields=fields,
-                    message_ref=message_ref,
-                    **base,
-                )
+
+    def _click(self, ctx: TurnContext, value: Mapping[str, Any]) -> Interaction | None:
+        """A click on one of our cards (Action.Submit data, or Action.Execute ``action.data``)."""
+        base = self._base(ctx)
+        if base is None:
+            return None
+        activity = ctx.activity
+        message_ref = {
+            "activity_id": clicked_card_id(activity),
+            "conversation_id": activity.conversation.id if activity.conversation else "",
+        }
+        if render.FORM_KEY in value:
+            fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
+            return Interaction(
+                kind=Kind.SUBMIT,
+                action_id=str(value[render.FORM_KEY]),
+                value=str(value.get(render.STATE_KEY) or ""),
+                fields=fields,
+                message_ref=message_ref,
+                **base,
+            )
+        return Interaction(
+            kind=Kind.ACTION,
+            action_id=str(value[render.ACTION_KEY]),
+            value=str(value.get(render.VALUE_KEY) or ""),
+            message_ref=message_ref,
+            **base,
+        )
+
+    # --- invokes ------------------------------------------------------------------------------
+
+    async def on_invoke(self, ctx: TurnContext) -> None:
+        """Every invoke gets an invoke response (the SDK answers 501 to an invoke nobody answered)."""
+        name = ctx.activity.name or ""
+        try:
+            if name == CARD_ACTION_INVOKE:
+                body = await self.on_card_action(ctx)
             else:
-                interaction = Interaction(
-                    kind=Kind.ACTION,
-                    action_id=str(value[render.ACTION_KEY]),
-                    value=str(value.get(render.VALUE_KEY) or ""),
-                    message_ref=message_ref,
-                    **base,
-                )
-        else:
-            text = await self._neutral_text(ctx, tenant)
-            if not text:
-                return
-            first = text.split(maxsplit=1)[0].lower().lstrip("/")
-            kind = Kind.COMMAND if first in COMMAND_NAMES else Kind.MESSAGE
-            interaction = Interaction(kind=kind, text=text, **base)
-        _LOGGER.info("teams inbound: kind=%s tenant=%s", interaction.kind, tenant)
+                _LOGGER.info("teams invoke answered empty: name=%s", name or "(none)")
+                body = None
+        except Exception as exc:
+            _LOGGER.error("teams invoke failed: name=%s error=%s", name, type(exc).__name__, exc_info=exc)
+            body = {"statusCode": 500, "type": INVOKE_ERROR, "value": {"code": "InternalError", "message": ""}}
+        await set_invoke_response(ctx, body)
+
+    async def on_card_action(self, ctx: TurnContext) -> dict[str, Any]:
+        """Action.Execute on one of our cards: the answer card replaces the clicked card in place."""
+        value = ctx.activity.value if isinstance(ctx.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if not (render.ACTION_KEY in data or render.FORM_KEY in data):
+            # Not a card of ours (or a refresh of one): nothing to change.
+            _LOGGER.info("teams card action not ours: verb=%s", str(action.get("verb") or "")[:40])
+            return {"statusCode": 200, "type": INVOKE_MESSAGE, "value": ""}
+        interaction = self._click(ctx, data)
+        if interaction is None:
+            return {"statusCode": 200, "type": INVOKE_MESSAGE, "value": ""}
+        _LOGGER.info("teams inbound: kind=%s tenant=%s (Action.Execute)", interaction.kind, interaction.workspace)
         response = await self.momentum.handle(interaction)
-        await self.show(ctx, response, is_submit=interaction.kind in (Kind.ACTION, Kind.SUBMIT))
+        card: dict[str, Any] | None = None
+        if response.update is not None and not response.duplicate:
+            card = render.to_card(response.update)
+            response = replace(response, update=None)
+        await self.show(ctx, response)
+        if card is not None:
+            return {"statusCode": 200, "type": INVOKE_CARD, "value": card}
+        return {"statusCode": 200, "type": INVOKE_MESSAGE, "value": ""}
 
     async def _neutral_text(self, ctx: TurnContext, tenant: str) -> str:
         """The message text with the bot's @mention removed and other mentions as ``<@ID>``."""
         activity = ctx.activity
         text = activity.text or ""
         bot_id = activity.recipient.id if activity.recipient else None
-        for entity in activity.entities or []:
-            props = entity.additional_properties if hasattr(entity, "additional_properties") else {}
-            if entity.type != "mention":
+        for entity in entity_dicts(activity):
+            if entity.get("type") != "mention":
                 continue
-            mentioned = props.get("mentioned") or {}
-            shown = props.get("text") or f"<at>{mentioned.get('name', '')}</at>"
+            mentioned = entity.get("mentioned") or {}
+            shown = entity.get("text") or f"<at>{mentioned.get('name', '')}</at>"
             mid = mentioned.get("id")
             if not mid or mid == bot_id:
                 text = text.replace(shown, " ")
@@ -177,7 +274,7 @@ class MomentumTeamsBot:
         if known:
             return known
         try:  # a channel message: the team roster knows the person
-            member = await TeamsInfo.get_member(ctx, teams_id)
+            member = await get_member(ctx, teams_id)
         except Exception as exc:
             _LOGGER.info("teams mention not resolved: %s", describe_failure(exc) or type(exc).__name__)
             return teams_id
@@ -191,9 +288,10 @@ class MomentumTeamsBot:
                 return ext
         return None
 
-    def _remember(self, tenant: str, account: ChannelAccount | None) -> None:
-        if account is not None and account.id:
-            self._teams_to_external[(tenant, account.id)] = external_id(account)
+    def _remember(self, tenant: str, account: Account | None) -> None:
+        data = account_dict(account)
+        if data.get("id"):
+            self._teams_to_external[(tenant, str(data["id"]))] = external_id(data)
 
     # --- showing a Response -------------------------------------------------------------------
 
@@ -204,9 +302,9 @@ class MomentumTeamsBot:
         cards: list[tuple[dict[str, Any], str]] = []
         if response.update is not None:
             replaced = False
-            if is_submit and activity.reply_to_id:
-                payload = render.message_activity(response.update)
-                act = Activity().deserialize({**payload, "id": activity.reply_to_id})
+            clicked = clicked_card_id(activity) if is_submit else ""
+            if clicked:
+                act = card_activity(render.message_activity(response.update), clicked)
                 act.conversation = activity.conversation
                 try:
                     await ctx.update_activity(act)
@@ -273,7 +371,7 @@ class MomentumTeamsBot:
 
     @staticmethod
     async def _send_card(ctx: TurnContext, card: dict[str, Any], summary: str) -> None:
-        await ctx.send_activity(Activity().deserialize(render.activity_for_card(card, summary)))
+        await ctx.send_activity(card_activity(render.activity_for_card(card, summary)))
 
     # --- installs, rosters, uninstalls --------------------------------------------------------
 
@@ -281,7 +379,7 @@ class MomentumTeamsBot:
         activity = ctx.activity
         tenant = tenant_of(activity)
         bot_id = activity.recipient.id if activity.recipient else None
-        team = (activity.channel_data or {}).get("team") if isinstance(activity.channel_data, dict) else None
+        team = channel_data(activity).get("team")
         for member in activity.members_added or []:
             if member.id == bot_id:
                 await self.installed(ctx, team=team)
@@ -295,7 +393,7 @@ class MomentumTeamsBot:
 
     async def on_installation_update(self, ctx: TurnContext) -> None:
         action = (ctx.activity.action or "").lower()
-        team = (ctx.activity.channel_data or {}).get("team") if isinstance(ctx.activity.channel_data, dict) else None
+        team = channel_data(ctx.activity).get("team")
         if action.startswith("add"):
             await self.installed(ctx, team=team, welcome=False)  # conversationUpdate brings the welcome
         elif action.startswith("remove"):
@@ -340,7 +438,9 @@ class MomentumTeamsBot:
         count = 0
         while True:
             try:
-                page = await TeamsInfo.get_paged_members(ctx, token, ROSTER_PAGE_SIZE)
+                page = await connector(ctx).conversations.get_conversation_paged_members(
+                    roster_conversation(ctx.activity), ROSTER_PAGE_SIZE, token
+                )
             except Exception as exc:
                 _LOGGER.warning("teams roster read failed: %s", describe_failure(exc) or type(exc).__name__)
                 return count
@@ -353,7 +453,7 @@ class MomentumTeamsBot:
 
     async def _store_team_member(self, ctx: TurnContext, tenant: str, member: ChannelAccount) -> None:
         try:
-            full = await TeamsInfo.get_member(ctx, member.id)
+            full: Account = await get_member(ctx, str(member.id))
         except Exception:
             full = member
         await self._store_member(tenant, full, ctx.activity, personal_address=None)
@@ -361,7 +461,7 @@ class MomentumTeamsBot:
     async def _store_member(
         self,
         tenant: str,
-        member: ChannelAccount | TeamsChannelAccount,
+        member: Account,
         activity: Activity,
         *,
         personal_address: bool | None,
@@ -369,38 +469,32 @@ class MomentumTeamsBot:
     ) -> None:
         """Upsert one person. In a 1:1 chat the address is this conversation; from a roster it is
         what ``create_conversation`` needs (service URL, bot, Teams user id, tenant)."""
-        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
-        name = member.name
+        data = account_dict(member)
+        email = data.get("email") or data.get("userPrincipalName")
+        name = data.get("name")
         if personal_address and ctx is not None and not email:
             try:  # the 1:1 chat's own member: Teams tells us their email and AAD id
-                full = await TeamsInfo.get_member(ctx, member.id)
-                email = full.email or full.user_principal_name
-                name = full.name or name
-                if full.aad_object_id and not getattr(member, "aad_object_id", None):
-                    member = full
+                full = account_dict(await get_member(ctx, str(data.get("id") or "")))
+                email = full.get("email") or full.get("userPrincipalName")
+                name = full.get("name") or name
+                if full.get("aadObjectId") and not data.get("aadObjectId"):
+                    data = full
             except Exception as exc:
                 _LOGGER.info("teams member read failed: %s", describe_failure(exc) or type(exc).__name__)
-        ext = external_id(member)
+        ext = external_id(data)
         if not ext:
             return
-        self._remember(tenant, member)
+        self._remember(tenant, data)
+        person = {"id": data.get("id"), "name": name, "aadObjectId": data.get("aadObjectId")}
         if personal_address:
-            address: dict[str, Any] = reference_dict(TurnContext.get_conversation_reference(activity))
-            address["user"] = {
-                "id": member.id,
-                "name": name,
-                "aadObjectId": getattr(member, "aad_object_id", None),
-            }
+            address: dict[str, Any] = reference_dict(reference_of(activity))
+            address["user"] = person
         else:
             address = {
                 "serviceUrl": activity.service_url,
-                "channelId": activity.channel_id,
+                "channelId": str(activity.channel_id or "msteams"),
                 "bot": {"id": activity.recipient.id, "name": activity.recipient.name} if activity.recipient else None,
-                "user": {
-                    "id": member.id,
-                    "name": name,
-                    "aadObjectId": getattr(member, "aad_object_id", None),
-                },
+                "user": person,
                 "conversation": None,
                 "tenantId": tenant,
             }
@@ -412,3 +506,33 @@ class MomentumTeamsBot:
 
     def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
         return self.momentum.person_address("teams", tenant, ext)
+
+
+# --- SDK plumbing -------------------------------------------------------------------------------
+
+
+def connector(ctx: TurnContext) -> Any:
+    """The turn's connector client (the SDK puts one on every turn that has a serviceUrl)."""
+    client = ctx.services.get(ConnectorClientBase)
+    if client is None:
+        raise RuntimeError("no connector client on this turn")
+    return client
+
+
+def roster_conversation(activity: Activity) -> str:
+    """Teams answers roster calls for a team by the team id, elsewhere by the conversation id."""
+    team = channel_data(activity).get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    return activity.conversation.id if activity.conversation else ""
+
+
+async def get_member(ctx: TurnContext, teams_id: str) -> ChannelAccount:
+    return await connector(ctx).conversations.get_conversation_member(roster_conversation(ctx.activity), teams_id)
+
+
+async def set_invoke_response(ctx: TurnContext, body: dict[str, Any] | None, status: int = 200) -> None:
+    """What the HTTP response to this invoke carries (status and JSON body, or no body)."""
+    await ctx.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value={"status": status, "body": body})
+    )

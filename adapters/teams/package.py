@@ -1,6 +1,7 @@
 """The Teams app package: manifest.json (schema 1.29), the two icons (drawn with Pillow) and the zip.
 
 Upload the zip in Teams (Apps > Manage your apps > Upload an app) or the Teams admin center.
+Packaging needs the bot's app id only (``TeamsPackageSettings``), never its credential.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlparse
 
 from PIL import Image, ImageDraw
 
-from adapters.teams.settings import TeamsSettings
+from adapters.teams.settings import TeamsPackageSettings
 from bot.commandspec import COMMANDS, CommandSpec
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def command_list(names: tuple[str, ...]) -> list[dict[str, str]]:
     return [_command(by_name[n]) for n in names if n in by_name][:MAX_COMMANDS]
 
 
-def build_manifest(settings: TeamsSettings, base_url: str | None = None) -> dict[str, Any]:
+def build_manifest(settings: TeamsPackageSettings, base_url: str | None = None) -> dict[str, Any]:
     bot_id = settings.app_id or DEV_BOT_ID
     app_id = settings.manifest_id or (
         settings.app_id if _is_guid(settings.app_id) else str(uuid.uuid5(uuid.NAMESPACE_URL, f"momentum:{bot_id}"))
@@ -145,7 +146,7 @@ def draw_outline_icon(path: Path) -> None:
     img.save(path, "PNG")
 
 
-def write_package(out_dir: Path, settings: TeamsSettings, base_url: str | None = None) -> Path:
+def write_package(out_dir: Path, settings: TeamsPackageSettings, base_url: str | None = None) -> Path:
     """Write manifest.json, color.png, outline.png and the zip to upload to Teams; return the zip path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

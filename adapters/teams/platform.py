@@ -1,6 +1,6 @@
 """``TeamsPlatform``: the core's ``Platform`` port for Microsoft Teams (proactive sends, updates, pacing).
 
-Sends go through botbuilder's ``CloudAdapter`` (``continue_conversation`` with a stored conversation
+Sends go through the Agents SDK's ``CloudAdapter`` (``continue_conversation`` with a stored conversation
 reference, or ``create_conversation`` for a 1:1 chat when we only know the person from a team roster).
 Teams' documented limits (30 requests/s per app per tenant, 7 messages/s per conversation) are
 respected by pacing every outbound call per tenant and per conversation; 429/412/502/504 and
@@ -10,6 +10,7 @@ connection errors are retried with backoff honouring Retry-After, then reported 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -18,15 +19,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import (
+from microsoft_agents.activity import (
     Activity,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import AuthenticationConstants, TurnContext
 
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
@@ -107,21 +107,31 @@ class CallFailure:
 
 
 def describe_failure(exc: BaseException) -> CallFailure | None:
-    """Status, Teams error code and Retry-After of a failed connector call (None: not a call failure)."""
-    if isinstance(exc, HttpOperationError):
-        response = exc.response
-        status = getattr(response, "status_code", None)
-        headers = getattr(response, "headers", {}) or {}
-        retry_after = _retry_after(headers.get("Retry-After"))
-        code = ""
-        err = getattr(exc, "error", None)
-        inner = getattr(err, "error", None)
-        if inner is not None and getattr(inner, "code", None):
-            code = str(inner.code)
-        return CallFailure(status, code or f"http_{status}", retry_after)
-    if isinstance(exc, ClientRequestError | aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
+    """Status, Teams error code and Retry-After of a failed connector call (None: not a call failure).
+
+    The SDK's connector raises ``aiohttp.ClientResponseError`` carrying the status, the response
+    headers and (for sends and updates) the body, whose ``error.code`` names Teams' reason.
+    """
+    if isinstance(exc, aiohttp.ClientResponseError):
+        status = exc.status
+        retry_after = _retry_after((exc.headers or {}).get("Retry-After"))
+        return CallFailure(status, _error_code(exc.message) or f"http_{status}", retry_after)
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
         return CallFailure(None, "connection_error", None)
     return None
+
+
+def _error_code(body: str | None) -> str:
+    """``error.code`` of a connector error body (``{"error": {"code": ..., "message": ...}}``)."""
+    if not body or not body.lstrip().startswith("{"):
+        return ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return str(code) if code else ""
 
 
 def _retry_after(value: Any) -> float | None:
@@ -146,9 +156,32 @@ def to_platform_error(failure: CallFailure) -> PlatformError:
 def reference_dict(reference: ConversationReference) -> dict[str, Any]:
     """A conversation reference as the dict we store; without ``activityId`` so that proactive
     messages start a new message instead of replying to whatever the person last wrote."""
-    out = dict(reference.serialize())
+    out = reference.model_dump(by_alias=True, exclude_none=True, mode="json")
     out.pop("activityId", None)
     return out
+
+
+def reference_of(activity: Activity) -> ConversationReference:
+    return activity.get_conversation_reference()
+
+
+def load_reference(address: Mapping[str, Any]) -> ConversationReference:
+    """A stored address (the dict ``reference_dict`` made) as the SDK's ``ConversationReference``."""
+    data = {k: v for k, v in address.items() if k != "activityId"}
+    return ConversationReference.model_validate(data)
+
+
+def channel_account(data: Mapping[str, Any]) -> ChannelAccount:
+    """An SDK channel account from a stored ``{"id", "name", "aadObjectId"}`` (absent fields left unset)."""
+    return ChannelAccount.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+def card_activity(payload: Mapping[str, Any], activity_id: str | None = None) -> Activity:
+    """Our activity dict (``render.activity_for_card``) as an SDK ``Activity``."""
+    data = dict(payload)
+    if activity_id:
+        data["id"] = activity_id
+    return Activity.model_validate(data)
 
 
 class TeamsPlatform:
@@ -241,8 +274,7 @@ class TeamsPlatform:
         tenant = workspace.external_id
         conversation = address.get("conversation") or {}
         if conversation.get("id") and address.get("serviceUrl"):
-            address.pop("activityId", None)
-            reference = ConversationReference().deserialize(address)
+            reference = load_reference(address)
             activity_id = await self._call(
                 tenant, conversation["id"], lambda: self._continue_and_send(reference, activity)
             )
@@ -265,18 +297,20 @@ class TeamsPlatform:
         conversation = address.get("conversation") or {}
         if not activity_id or not conversation.get("id"):
             raise PlatformError("bad_message_ref", retryable=False)
-        reference = ConversationReference().deserialize(dict(address))
+        reference = load_reference(address)
         payload = render.message_activity(message)
 
         async def update(ctx: TurnContext) -> None:
-            act = Activity().deserialize({**payload, "id": activity_id})
+            act = card_activity(payload, str(activity_id))
             act.conversation = ctx.activity.conversation
             await ctx.update_activity(act)
 
         await self._call(
             workspace.external_id,
             conversation["id"],
-            lambda: self.adapter.continue_conversation(reference, update, self.settings.app_id),
+            lambda: self.adapter.continue_conversation(
+                self.settings.app_id, reference.get_continuation_activity(), update
+            ),
         )
 
     async def _continue_and_send(self, reference: ConversationReference, payload: dict[str, Any]) -> str:
@@ -284,10 +318,10 @@ class TeamsPlatform:
 
         async def logic(ctx: TurnContext) -> None:
             ctx.activity.id = None  # a new message, not a reply to the continuation event
-            response = await ctx.send_activity(Activity().deserialize(payload))
+            response = await ctx.send_activity(card_activity(payload))
             result["id"] = (response.id if response else "") or ""
 
-        await self.adapter.continue_conversation(reference, logic, self.settings.app_id)
+        await self.adapter.continue_conversation(self.settings.app_id, reference.get_continuation_activity(), logic)
         return result.get("id", "")
 
     async def _create_and_send(
@@ -297,7 +331,7 @@ class TeamsPlatform:
         bot = dict(address.get("bot") or {})
         params = ConversationParameters(
             is_group=False,
-            bot=ChannelAccount(id=bot.get("id"), name=bot.get("name")) if bot else None,
+            agent=channel_account(bot) if bot.get("id") else None,
             members=[ChannelAccount(id=user["id"])],
             tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}},
@@ -305,8 +339,7 @@ class TeamsPlatform:
         result: dict[str, Any] = {}
 
         async def logic(ctx: TurnContext) -> None:
-            ref = TurnContext.get_conversation_reference(ctx.activity)
-            new_address = reference_dict(ref)
+            new_address = reference_dict(reference_of(ctx.activity))
             new_address["user"] = {**user, **(new_address.get("user") or {})} if new_address.get("user") else user
             if bot:
                 new_address["bot"] = bot
@@ -314,18 +347,19 @@ class TeamsPlatform:
             conv.setdefault("tenantId", tenant)
             conv.setdefault("conversationType", "personal")
             result["address"] = new_address
-            act = Activity().deserialize(payload)
-            reply = TurnContext.apply_conversation_reference(act, ConversationReference().deserialize(new_address))
             ctx.activity.id = None  # a new message, not a reply to the create-conversation event
-            response = await ctx.send_activity(reply)
+            # The create event's "from" is who our message goes to (the SDK replies to the sender).
+            ctx.activity.from_property = channel_account(user)
+            response = await ctx.send_activity(card_activity(payload))
             result["id"] = (response.id if response else "") or ""
 
         await self.adapter.create_conversation(
             self.settings.app_id,
-            logic,
+            address.get("channelId") or TEAMS_CHANNEL,
+            address["serviceUrl"],
+            AuthenticationConstants.AGENTS_SDK_SCOPE,
             params,
-            channel_id=address.get("channelId") or TEAMS_CHANNEL,
-            service_url=address["serviceUrl"],
+            logic,
         )
         return result["address"], result.get("id", "")
 

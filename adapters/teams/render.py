@@ -1,7 +1,19 @@
 """Neutral ``Message``/``Form`` -> Adaptive Card 1.5 (what Teams renders) and Bot Framework attachments.
 
-No botbuilder import here: cards are plain dicts, so the preview command and the schema tests
-need nothing but this module.  User-supplied text is escaped for Teams' markdown subset.
+No SDK import here: cards are plain dicts, so the preview command and the schema tests
+need nothing but this module.
+
+Markdown that every Adaptive Cards renderer shows (Teams desktop, web and mobile, Outlook, the
+``adaptivecards`` JS renderer): TextBlock markdown is a small subset (bold, italic, links, bullet and
+numbered lists).  So:
+
+- bold and italic markers sit tight around words (``**Recorded:** We met``): a run that starts or
+  ends in whitespace is not closed by CommonMark-style renderers and shows literal asterisks;
+- there are no code spans: a word in backticks (the core writes command names so) becomes bold;
+- escaping touches only what that subset would interpret (emphasis markers that could open or close,
+  link brackets followed by ``](``, list markers at a line start).  Teams mobile shows a backslash
+  literally (microsoft/AdaptiveCards#5590, #4677), so nothing else is escaped: plain prose, the bot's
+  own included, reaches the card unchanged.
 """
 
 from __future__ import annotations
@@ -42,47 +54,105 @@ RESERVED_KEYS = frozenset({ACTION_KEY, VALUE_KEY, FORM_KEY, STATE_KEY, "msteams"
 # Teams rejects activities above ~28 KB; keep a CSV preview well below that.
 MAX_INLINE_FILE_CHARS = 12_000
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()~|<>#])")
-_LINE_START = re.compile(r"^(\s*)([-+]|\d+\.)(\s)", re.MULTILINE)
+# An emphasis marker can open or close a run unless whitespace (or the text's edge) is on both sides;
+# "_" inside a word (snake_case) never does in CommonMark, so it stays.
+_EMPHASIS = re.compile(r"(?<![\s])[*_]|[*_](?![\s]|$)")
+_LINE_START_LIST = re.compile(r"^([ \t]*)([-+*]|\d+[.)])(?=[ \t])", re.MULTILINE)
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+# "<scheme:...>" and "<a@b.c>" are autolinks to markdown-it (so "<HH:MM>" in a usage line became a link to
+# "HH:MM"). A WORD JOINER after "<" (invisible, unlike a backslash on Teams mobile) keeps it text.
+_AUTOLINK = re.compile(r"<(?=[A-Za-z][A-Za-z0-9.+-]{1,31}:[^\s<>]*>|[^\s<>@]+@[^\s<>]+>)")
+WORD_JOINER = "\u2060"
+_ESCAPABLE_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
 def escape(text: str) -> str:
-    """Escape user text for Teams' TextBlock markdown (no accidental bold, links or lists)."""
-    out = _MD_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(_escape_list_marker, out)
+    """Escape text for Adaptive Cards markdown, minimally: only what the subset would interpret.
+
+    Prose without markdown-looking characters is returned unchanged (the bot's own words never gain
+    a backslash); ``**bold**``, ``_it_``, ``[x](url)`` and ``- item`` written by a person stay literal.
+    """
+    out = _ESCAPABLE_BACKSLASH.sub(r"\\\\", text)  # a backslash that would escape the next character
+    out = _EMPHASIS.sub(_escape_emphasis, out)
+    out = _AUTOLINK.sub("<" + WORD_JOINER, out)
+    if "](" in out:
+        out = out.replace("[", "\\[").replace("]", "\\]")
+    return out
+
+
+def block_markdown(markdown: str) -> str:
+    """A TextBlock's whole markdown: list markers that begin a line are escaped (only there are they
+    markers; a span cannot know whether it starts a line, so this runs on the joined text)."""
+    return _LINE_START_LIST.sub(_escape_list_marker, markdown)
+
+
+def _escape_emphasis(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    start, end = m.start(), m.end()
+    text = m.string
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if ch == "_" and before.isalnum() and after.isalnum():
+        return ch  # snake_case: intraword underscores never emphasise
+    return "\\" + ch
 
 
 def _escape_list_marker(m: re.Match[str]) -> str:
     marker = m.group(2)
-    marker = f"{marker[:-1]}\\." if marker.endswith(".") else f"\\{marker}"
-    return f"{m.group(1)}{marker}{m.group(3)}"
+    if marker.startswith("\\"):
+        return m.group(0)
+    marker = f"{marker[:-1]}\\{marker[-1]}" if marker[-1] in ".)" else f"\\{marker}"
+    return f"{m.group(1)}{marker}"
+
+
+def _tight(body: str, mark: str) -> str:
+    """``mark`` around ``body`` with the body's outer whitespace moved outside the markers."""
+    core = body.strip()
+    if not core:
+        return body
+    lead = body[: len(body) - len(body.lstrip())]
+    trail = body[len(body.rstrip()) :]
+    return f"{lead}{mark}{core}{mark}{trail}"
 
 
 def _safe_url(url: str) -> str | None:
     return url if url.startswith(("https://", "http://", "mailto:")) and not re.search(r"[\s()]", url) else None
 
 
+def text_markdown(text: str, *, bold: bool = False, italic: bool = False, whole_block: bool = True) -> str:
+    """A run of text as Adaptive Cards markdown; words in backticks read as bold (no code spans here).
+    ``whole_block``: the text is a TextBlock's whole text (else a span inside one)."""
+    parts: list[str] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(text):
+        parts.append(escape(text[pos : m.start()]))
+        parts.append(escape(m.group(1)) if bold else _tight(escape(m.group(1)), "**"))
+        pos = m.end()
+    parts.append(escape(text[pos:]))
+    body = "".join(parts)
+    if whole_block:
+        body = block_markdown(body)
+    if bold:
+        body = _tight(body, "**")
+    if italic:
+        body = _tight(body, "_")
+    return body
+
+
 def span_markdown(span: Span) -> str:
     if isinstance(span, Text):
-        body = escape(span.text)
-        if not body.strip():
-            return body
-        if span.bold:
-            body = f"**{body}**"
-        if span.italic:
-            body = f"_{body}_"
-        return body
+        return text_markdown(span.text, bold=span.bold, italic=span.italic, whole_block=False)
     if isinstance(span, Link):
         url = _safe_url(span.url)
         label = escape(span.label)
         return f"[{label}]({url})" if url else f"{label} ({escape(span.url)})"
     # Mention: Adaptive Card mentions need the msteams.entities extension, which the 1.5 schema
     # forbids on the card (additionalProperties: false); a bold name reads the same on a phone.
-    return f"**{escape(span.name)}**"
+    return _tight(escape(span.name), "**")
 
 
 def spans_markdown(spans: tuple[Span, ...]) -> str:
-    return "".join(span_markdown(s) for s in spans)
+    return block_markdown("".join(span_markdown(s) for s in spans))
 
 
 def _action_submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
@@ -104,7 +174,7 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
         return [
             {
                 "type": "TextBlock",
-                "text": escape(block.text),
+                "text": text_markdown(block.text),
                 "size": "Medium",
                 "weight": "Bolder",
                 "wrap": True,
@@ -125,7 +195,8 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
     if isinstance(block, Fields):
         if not block.items:
             return []
-        return [{"type": "FactSet", "facts": [{"title": escape(k), "value": escape(v)} for k, v in block.items]}]
+        facts = [{"title": text_markdown(k), "value": text_markdown(v)} for k, v in block.items]
+        return [{"type": "FactSet", "facts": facts}]
     if isinstance(block, Buttons):
         if not block.buttons:
             return []
@@ -152,7 +223,7 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
             return [choice]
         # In a message a choice is a row of one-tap buttons that send the field id with the value.
         return [
-            {"type": "TextBlock", "text": escape(block.label), "wrap": True, "weight": "Bolder"},
+            {"type": "TextBlock", "text": text_markdown(block.label), "wrap": True, "weight": "Bolder"},
             {
                 "type": "ActionSet",
                 "actions": [_action_submit(o.label, button_data(block.field_id, o.value)) for o in block.options],
@@ -194,7 +265,7 @@ def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
         "version": CARD_VERSION,
-        "body": body or [{"type": "TextBlock", "text": escape(fallback), "wrap": True}],
+        "body": body or [{"type": "TextBlock", "text": text_markdown(fallback), "wrap": True}],
         "fallbackText": fallback,
     }
     if actions:
@@ -213,7 +284,7 @@ def to_card(message: Message) -> dict[str, Any]:
 def form_card(form: Form, errors: dict[str, str] | None = None) -> dict[str, Any]:
     """A Form as a card: title, inputs and one Action.Submit carrying the form id and state."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": escape(form.title), "size": "Medium", "weight": "Bolder", "wrap": True}
+        {"type": "TextBlock", "text": text_markdown(form.title), "size": "Medium", "weight": "Bolder", "wrap": True}
     ]
     for block in form.blocks:
         body.extend(_block(block, in_form=True))
@@ -224,7 +295,9 @@ def form_card(form: Form, errors: dict[str, str] | None = None) -> dict[str, Any
 
 
 def errors_body(errors: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"type": "TextBlock", "text": escape(msg), "color": "Attention", "wrap": True} for msg in errors.values()]
+    return [
+        {"type": "TextBlock", "text": text_markdown(msg), "color": "Attention", "wrap": True} for msg in errors.values()
+    ]
 
 
 def errors_card(errors: dict[str, str]) -> dict[str, Any]:
@@ -280,8 +353,10 @@ def file_card(attachment: Attachment) -> dict[str, Any]:
                 "isSubtle": True,
                 "size": "Small",
                 "wrap": True,
-                "text": f"Showing the first {shown_rows} of {total_rows} lines. The full file is "
-                "available with `momentum export` on the server.",
+                "text": text_markdown(
+                    f"Showing the first {shown_rows} of {total_rows} lines. The full file is "
+                    "available with `momentum export` on the server."
+                ),
             }
         )
     return _card(body, f"{title}: {total_rows} lines of {attachment.mime}")

@@ -46,6 +46,7 @@ class FakeSlack:
         self.rejected_429 = 0
         self._ts = 1_700_000_000
         self.oauth_token = "xoxb-oauth-secret-0000000000-abcdefghijkl"
+        self.org_install = False  # answer oauth.v2.access as an Enterprise Grid org-wide install
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -223,6 +224,19 @@ class FakeSlack:
             return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
         if method == "files.completeUploadExternal":
             return {**ok, "files": [{"id": f["id"]} for f in body.get("files", [])]}
+        if method == "oauth.v2.access" and self.org_install:
+            return {
+                **ok,
+                "app_id": "A1",
+                "authed_user": {"id": "UINSTALLER"},
+                "scope": "chat:write,commands",
+                "token_type": "bot",
+                "access_token": self.oauth_token,
+                "bot_user_id": "UBOT",
+                "team": None,
+                "enterprise": {"id": "E1", "name": "Org"},
+                "is_enterprise_install": True,
+            }
         if method == "oauth.v2.access":
             return {
                 **ok,

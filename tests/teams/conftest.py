@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,19 +54,31 @@ class TeamsServer:
             return r
 
 
+LOOPBACK = ("http://127.0.0.1", "http://localhost")
+
+
 @pytest.fixture(autouse=True)
 def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botbuilder fetches signing keys with ``requests``; in tests that must never leave the machine."""
+    """Signing keys are fetched with ``urllib`` (PyJWT) and tokens with ``requests`` (MSAL); in tests
+    neither may leave the machine (aiohttp calls go to the serviceUrl, which is always the fake)."""
 
     def refuse(self: requests.Session, method: str, url: str, *a: Any, **k: Any) -> Any:
-        if not url.startswith(("http://127.0.0.1", "http://localhost")):
+        if not url.startswith(LOOPBACK):
             raise AssertionError(f"test tried to reach {url}")
         return _real_request(self, method, url, *a, **k)
 
+    def refuse_urlopen(url: Any, *a: Any, **k: Any) -> Any:
+        target = url if isinstance(url, str) else url.full_url
+        if not target.startswith(LOOPBACK):
+            raise AssertionError(f"test tried to reach {target}")
+        return _real_urlopen(url, *a, **k)
+
     monkeypatch.setattr(requests.Session, "request", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse_urlopen)
 
 
 _real_request = requests.Session.request
+_real_urlopen = urllib.request.urlopen
 
 
 @pytest.fixture

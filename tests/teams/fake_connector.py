@@ -31,6 +31,7 @@ class Call:
     status: int
     tenant: str | None = None
     response_id: str | None = None  # the activity id the fake answered with (Teams' replyToId on clicks)
+    authorization: str | None = None  # the bearer token the bot sent (auth on: an Entra token)
 
 
 @dataclass
@@ -173,7 +174,16 @@ class FakeConnector:
         cid = unquote(request.match_info.get("cid", ""))
         aid = request.match_info.get("aid")
         self.calls.append(
-            Call(request.method, request.path, cid, unquote(aid) if aid else None, body, status, _tenant(body))
+            Call(
+                request.method,
+                request.path,
+                cid,
+                unquote(aid) if aid else None,
+                body,
+                status,
+                _tenant(body),
+                authorization=request.headers.get("Authorization"),
+            )
         )
 
     async def _body(self, request: web.Request) -> Any:
@@ -188,7 +198,8 @@ class FakeConnector:
             return refused
         await self._record(request, 201, body)
         n = next(self._ids)
-        return web.json_response({"id": f"a:created-{n}", "activityId": None, "serviceUrl": self.url}, status=201)
+        # Teams answers with the new conversation id (and an activityId only when an activity was sent).
+        return web.json_response({"id": f"a:created-{n}", "serviceUrl": self.url}, status=201)
 
     async def _send(self, request: web.Request) -> web.Response:
         body = await self._body(request)

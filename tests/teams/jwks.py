@@ -1,4 +1,4 @@
-"""A loopback OpenID metadata + JWKS server (threaded: botbuilder fetches keys with blocking ``requests``)."""
+"""A loopback OpenID metadata + JWKS server (threaded: PyJWT fetches keys with blocking ``urllib``)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from tests.teams.fake_connector import FakeConnector
 from tests.teams.jwks import KeyServer
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
+TENANT_ID = "72f988bf-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
@@ -27,10 +28,28 @@ def keys() -> Iterator[KeyServer]:
 
 
 @pytest.fixture
-async def secured(momentum: Any, teams_fake: FakeConnector, keys: KeyServer) -> AsyncIterator[TeamsServer]:
+def entra_tokens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Outbound calls need an Entra token (MSAL); tests cannot reach Entra, so MSAL hands out a fake one."""
+    from microsoft_agents.authentication.msal import MsalAuth
+
+    asked: list[str] = []
+
+    async def fake_token(self: Any, resource_url: str, scopes: list[str], force_refresh: bool = False) -> str:
+        asked.append(resource_url)
+        return "fake-entra-token"
+
+    monkeypatch.setattr(MsalAuth, "get_access_token", fake_token)
+    return asked
+
+
+@pytest.fixture
+async def secured(
+    momentum: Any, teams_fake: FakeConnector, keys: KeyServer, entra_tokens: list[str]
+) -> AsyncIterator[TeamsServer]:
     settings = TeamsSettings(
         MICROSOFT_APP_ID=APP_ID,
         MICROSOFT_APP_PASSWORD="not-a-real-secret",
+        MICROSOFT_APP_TENANT_ID=TENANT_ID,
         TEAMS_OPENID_METADATA_URL=keys.metadata_url,
     )
     server, runner = await start_server(momentum, settings, teams_fake)
@@ -178,3 +197,50 @@ async def test_secrets_never_reach_the_logs(
         )
     text = caplog.text
     assert token not in text and "not-a-real-secret" not in text and "my secret note" not in text
+
+
+async def test_a_normal_install_and_roster_read_log_no_warnings(
+    secured: TeamsServer, keys: KeyServer, entra_tokens: list[str], momentum: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With auth on (a real install), a team install reads the roster and a person installs for
+    themselves: no warning from us or the SDK, no Python warning (botbuilder's msrest used to)."""
+    import warnings
+
+    for u in (acts.ADMIN, acts.SAM, acts.RIA):
+        secured.fake.add_member(u.teams_id, u.aad, u.name, u.email)
+    token = {"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
+    with warnings.catch_warnings(record=True) as python_warnings, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        assert (await secured.post(acts.team_install(secured.fake.url, acts.ADMIN), headers=token)).status == 201
+        assert (await secured.post(acts.personal_install(secured.fake.url, acts.SAM), headers=token)).status == 201
+    noisy = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noisy == []
+    assert [str(w.message) for w in python_warnings] == []
+    assert _people(momentum) == 3 and entra_tokens  # the roster was read, with an Entra token
+    assert all(c.status < 300 for c in secured.fake.calls)
+
+
+async def test_with_auth_on_replies_and_proactive_sends_carry_the_bots_entra_token(
+    secured: TeamsServer, keys: KeyServer, entra_tokens: list[str]
+) -> None:
+    from bot.messages import Message, para
+    from bot.ports import Recipient, WorkspaceRef
+
+    token = {"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
+    r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers=token)
+    assert r.status == 201
+    (reply,) = secured.fake.sent()
+    assert reply.conversation_id == acts.SAM.chat and reply.authorization == "Bearer fake-entra-token"
+    # A proactive send (the weekly prompt) from the platform: the same credential, asked for Bot Framework.
+    address = {
+        "serviceUrl": secured.fake.url,
+        "channelId": "msteams",
+        "bot": {"id": acts.BOT_ID, "name": acts.BOT_NAME},
+        "user": acts.RIA.account(),
+        "conversation": {"id": acts.RIA.chat, "conversationType": "personal", "tenantId": acts.TENANT},
+    }
+    ws = WorkspaceRef(id=1, platform="teams", external_id=acts.TENANT)
+    await secured.platform.send(ws, Recipient(2, acts.RIA.aad, "Ria", address), Message("Hi", (para("Hi"),)))
+    proactive = secured.fake.sent()[-1]
+    assert proactive.conversation_id == acts.RIA.chat and proactive.authorization == "Bearer fake-entra-token"
+    assert entra_tokens and all(a == "https://api.botframework.com" for a in entra_tokens)

@@ -10,15 +10,16 @@ import jsonschema
 from PIL import Image
 
 from adapters.teams.package import MAX_COMMANDS, build_manifest, write_package
-from adapters.teams.settings import TeamsSettings
+from adapters.teams.settings import TeamsPackageSettings, TeamsSettings
 from bot.commandspec import COMMAND_NAMES
 from tests.conftest import require_schema
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 
 
-def prod_settings() -> TeamsSettings:
-    return TeamsSettings(MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD="secret", TEAMS_APP_NAME="Momentum")
+def prod_settings() -> TeamsPackageSettings:
+    # Packaging needs the app id only: no secret, no tenant.
+    return TeamsPackageSettings(MICROSOFT_APP_ID=APP_ID, TEAMS_APP_NAME="Momentum")
 
 
 def px(img: Image.Image, x: int, y: int) -> tuple[int, ...]:
@@ -79,3 +80,27 @@ def test_dev_package_uses_placeholder_ids_and_is_still_schema_valid(tmp_path: Pa
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest_errors(manifest) == []
     assert manifest["bots"][0]["botId"] == "00000000-0000-0000-0000-000000000000"
+
+
+def test_teams_package_command_runs_with_the_app_id_alone(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from adapters.cli import app
+
+    for var in ("MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID", "MICROSOFT_APP_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
+    result = CliRunner().invoke(app, ["teams-package", "--out", str(tmp_path), "--url", "https://m.example.com"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["bots"][0]["botId"] == APP_ID and manifest["validDomains"] == ["m.example.com"]
+    # Serving still refuses the same environment: the endpoint needs a credential and the tenant.
+    import pytest
+
+    from adapters.teams.settings import load_teams_settings
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_teams_settings()
+    assert "MICROSOFT_APP_PASSWORD" in str(err.value) and "MICROSOFT_APP_TENANT_ID" in str(err.value)
+    assert isinstance(TeamsSettings, type)

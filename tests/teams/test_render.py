@@ -81,11 +81,17 @@ def test_form_card_has_inputs_and_one_submit_with_form_id_and_state() -> None:
 
 
 def test_user_text_cannot_inject_markdown_links_or_mentions() -> None:
+    from markdown_it import MarkdownIt
+
     evil = "**bold** [click](https://evil.example) <at>Everyone</at>\n- not a list\n1. nor this"
     card = render.to_card(Message(text=evil, blocks=(Paragraph((Text(evil),)),)))
     text = card["body"][0]["text"]
-    assert "**bold**" not in text and "](https://" not in text and "<at>" not in text
+    shown = MarkdownIt("js-default").render(text)  # the parser adaptivecards.js uses
+    for markup in ("<strong>", "<em>", "<a ", "<li>", "<ol", "<ul"):
+        assert markup not in shown, markup
     assert "\\*\\*bold\\*\\*" in text and "\n\\- not a list" in text and "\n1\\. nor this" in text
+    # "<at>" is only a mention with msteams.entities on the activity, which our cards never carry.
+    assert "msteams" not in json.dumps(card) and "&lt;at&gt;Everyone&lt;/at&gt;" in shown
     assert card["fallbackText"] == evil  # plain text stays plain
 
 
@@ -95,7 +101,7 @@ def test_links_and_mentions_render_as_markdown() -> None:
     texts = " ".join(b.get("text", "") for b in card["body"])
     assert "**Sam \\*Sponsor\\***" in texts  # a mention reads as the bold, escaped name
     assert "[Privacy](https://example.com/privacy)" in texts
-    assert "_ Be honest_" in texts or "_Be honest_" in texts or "_ Be honest_" in texts
+    assert " _Be honest_" in texts and "**- it's private.**" in texts  # markers tight around the words
 
 
 def test_unsafe_link_urls_are_not_clickable() -> None:
