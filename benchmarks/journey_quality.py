@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 KINDS = ("sponsorship", "mentoring", "reverse-mentoring")
 SEATS = ("junior", "senior")
 DIGEST_KINDS = ("nudge", "digest")
+PERSON_WORDS = ("agenda", "shared_note")  # messages that carry what the partner wrote
 WINDOW_WEEKS = 8
 WORK_START, WORK_END = 9, 18  # local hours, Monday-Friday
 TARGET_MSGS = {"junior": 1.2, "senior": 1.0}
@@ -91,6 +92,18 @@ def inside_working_hours(slot_utc: str, tz: str) -> bool:
     return at.weekday() < 5 and WORK_START <= at.hour < WORK_END
 
 
+def windows_overlap(slot_utc: str, zones: Sequence[str]) -> bool:
+    """Whether the people's working days (09-18 local, Mon-Fri) overlap at all in the slot's week."""
+    day = datetime.fromisoformat(slot_utc.replace("Z", "+00:00"))
+    start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    for half_hours in range(7 * 48):
+        t = start.timestamp() + half_hours * 1800
+        at = datetime.fromtimestamp(t, tz=ZoneInfo("UTC")).isoformat()
+        if all(inside_working_hours(at, z) for z in zones):
+            return True
+    return False
+
+
 def in_christmas_week(local_time: str) -> bool:
     d = datetime.fromisoformat(local_time).date()
     return date(d.year, 12, 25) <= d or d <= date(d.year, 1, 1)
@@ -130,28 +143,39 @@ def _kind(records: list[dict[str, Any]], weeks: int) -> dict[str, Any]:
         rates = [len(v) / weeks for v in per_person.values()]
         repeats_year = repeats_window = run = 0
         holidays: list[float] = []
+        keyed_only = any(r.get("action") for r in mine)  # the core names its suggested actions
         for recs in per_person.values():
             keyed: dict[str, list[int]] = defaultdict(list)
             for r in recs:
+                if keyed_only and not r.get("action"):
+                    continue  # no suggested action in it (a partner's note, an agenda, an alert)
                 keyed[action_key(r)].append(int(r.get("week", 0)))
             for ws in keyed.values():
                 repeats_year = max(repeats_year, max_in_window(ws, 52))
                 repeats_window = max(repeats_window, max_in_window(ws, WINDOW_WEEKS))
             by_prompt: dict[str, list[str]] = defaultdict(list)
             for r in recs:
+                if r.get("prompt_kind") in PERSON_WORDS:
+                    continue  # what the partner wrote, not the bot's words
                 by_prompt[r.get("prompt_kind", "")].append(r.get("text", ""))
             run = max([run, *(longest_run(v) for v in by_prompt.values())])
             holidays.append(sum(1 for r in recs if r.get("prompt_kind") == "holiday" or r.get("holiday") is True)
                             / years)
         counts = [words(r.get("text", "")) for r in mine]
-        slots_total = slots_inside = 0
+        slots_total = slots_inside = slots_possible = slots_possible_inside = 0
         for r in mine:
             for slot in r.get("slots") or ():
                 zones = [tz_of.get((r.get("pair", ""), s)) or r.get("tz", "UTC") for s in SEATS]
                 slots_total += 1
-                slots_inside += all(inside_working_hours(slot, z) for z in zones)
+                inside = all(inside_working_hours(slot, z) for z in zones)
+                slots_inside += inside
+                if windows_overlap(slot, zones):
+                    slots_possible += 1
+                    slots_possible_inside += inside
         digests = [r for r in mine if r.get("prompt_kind") in DIGEST_KINDS]
-        judged = [r for r in digests if "grounded" in r]
+        # Grounded where there was something to ground on (a new ask, win or goal): "groundable".
+        judged = ([r for r in digests if r.get("groundable") is True] if any("groundable" in r for r in digests)
+                  else [r for r in digests if "grounded" in r])
         xmas = [r for r in mine if r.get("local_time") and in_christmas_week(r["local_time"])]
         out[seat] = {
             "role": mine[0].get("role", seat),
@@ -172,6 +196,8 @@ def _kind(records: list[dict[str, Any]], weeks: int) -> dict[str, Any]:
             "holidays_per_person_year_mean": sum(holidays) / len(holidays),
             "slots": slots_total,
             "slots_inside_share": (slots_inside / slots_total) if slots_total else None,
+            "slots_possible": slots_possible,
+            "slots_possible_inside_share": (slots_possible_inside / slots_possible) if slots_possible else None,
             "digests": len(digests),
             "grounded_share": (sum(1 for r in judged if r.get("grounded") is True) / len(judged)) if judged else None,
             "christmas_week_messages": len(xmas),
@@ -209,9 +235,13 @@ def checks(seat: str, m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          f"{m['holidays_per_person_year_max']:.1f}, {m['holidays_per_person_year_mean']:.1f}",
          f"<= {TARGET_HOLIDAYS:.0f}", v(m["holidays_per_person_year_max"] <= TARGET_HOLIDAYS)),
         ("proposed slots inside both people's hours", f"{_pct(m['slots_inside_share'])} of {m['slots']}",
-         "100%", v(None if m["slots_inside_share"] is None else m["slots_inside_share"] >= 1.0)),
-        ("digests with a grounded action", f"{_pct(m['grounded_share'])} of {m['digests']}",
-         "100% (report)" if m["digests"] else "n/a", ""),
+         "report", ""),
+        ("  ... where their working days overlap at all",
+         f"{_pct(m.get('slots_possible_inside_share'))} of {m.get('slots_possible', 0)}", "100%",
+         v(None if m.get("slots_possible_inside_share") is None else m["slots_possible_inside_share"] >= 1.0)),
+        ("digests with a grounded action (of those with news)", f"{_pct(m['grounded_share'])} of {m['digests']}",
+         "100%" if m["grounded_share"] is not None else "n/a",
+         v(None if m["grounded_share"] is None else m["grounded_share"] >= 1.0)),
         ("messages in the Dec 25 - Jan 1 week", f"{m['christmas_week_messages']} "
                                                 f"({m['christmas_week_persons']} people)", "report", ""),
     ]

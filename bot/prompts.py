@@ -311,11 +311,25 @@ def momentum_buttons(prompt_id: int) -> Buttons:
     return Buttons(tuple(Button(Actions.CHECKIN_MOMENTUM, labels[n], f"{prompt_id}:{n}") for n in range(1, 6)))
 
 
+BOOK_WEEKS = frozenset({2, 6, 10})  # no meeting rhythm yet: "book your next chat" (three times at most)
+ASK_GOAL_EVERY = 8  # with nothing to go on, the digest asks for the sponsoree's goal every eighth digest
+RESTART_DAYS = (21, 35)  # stalled this long: one small restart step each week (about two tries)
+OFFER_DAYS = (35, 49)  # then the kind offer: keep going, pause, or a new match
+
+
+def restarting(ctx: PromptContext) -> bool:
+    return RESTART_DAYS[0] <= ctx.pair.stalled_days < RESTART_DAYS[1]
+
+
+def offering(ctx: PromptContext) -> bool:
+    return OFFER_DAYS[0] <= ctx.pair.stalled_days < OFFER_DAYS[1]
+
+
 def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]]:
     """The check-in's one suggestion: restart small when stalled, a greeting before the partner's
     holiday, a light touch after quiet weeks, booking a slot when the pair has no rhythm, else the
     phase's tip. Returns (label, line, meta, extra paragraphs)."""
-    if ctx.pair.stalled_days:
+    if restarting(ctx):
         return ws(ctx, "strategy.restart"), pick(ctx, "checkin.restart"), {"restart": True}, []
     hol = _upcoming_holiday(ctx)
     if hol is not None:
@@ -323,9 +337,9 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
         line = pick(ctx, "checkin.holiday")
         text = plain_fill(line.text, holiday=hol.name, when=when_label(hol.day, today), **_names(ctx))
         return ws(ctx, "strategy.holiday"), line.model_copy(update={"text": text}), {"holiday": True}, []
-    if ctx.pair.quiet_days >= 14:
+    if 14 <= ctx.pair.quiet_days < 21 or (ctx.pair.quiet_days >= 49 and ctx.week % 3 == 0):
         return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), pick(ctx, "checkin.light"), {}, []
-    if not ctx.pair.rhythm and ctx.week >= 2 and ctx.week % 2 == 0:
+    if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
         lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
         return ws(ctx, "strategy.book"), pick(ctx, "checkin.book"), {"slots": starts}, lines
     line = pick(ctx, f"checkin.tip.{ctx.stage}")
@@ -338,8 +352,10 @@ def checkin(ctx: PromptContext) -> Message:
     opener = pick(ctx, "checkin.opener")
     mb.add(Paragraph(fill(opener.text, **n)), status_buttons(ctx))
     tip_label, tip, meta, extra = _tip(ctx)
+    meta = dict(meta)
     mb.add(Paragraph((Text(tip_label + ":", bold=True), Text(" "), *fill(tip.text, **n))), *extra)
-    if ctx.pair.stalled_days >= 35:
+    if offering(ctx):
+        meta["offer_restart"] = True
         mb.add(Buttons((
             Button(Actions.RESTART_KEEP, label(ctx, "keep_going"), _v(ctx, "keep"), "primary"),
             Button(Actions.RESTART_PAUSE, label(ctx, "restart_pause"), _v(ctx, "pause")),
@@ -452,7 +468,7 @@ def _digest_ordinal(week: int) -> int:
 def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:
     """The ONE action: grounded in what is new (the ask, a win, a goal), restart when stalled,
     asking for a goal when there is nothing to go on, else the phase's rotation."""
-    if ctx.pair.stalled_days:
+    if restarting(ctx):
         return pick(ctx, "digest.action.restart"), {}, False
     if d.ask:
         return pick(ctx, "digest.action.ask", _digest_ordinal(ctx.week)), {"ask": cut(d.ask)}, True
@@ -460,8 +476,8 @@ def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str],
         return pick(ctx, "digest.action.win", _digest_ordinal(ctx.week)), {"win": cut(d.new_wins[0])}, True
     if d.new_goals:
         return pick(ctx, "digest.action.goal", _digest_ordinal(ctx.week)), {"goal": cut(d.new_goals[0])}, True
-    if not d.goals:
-        return pick(ctx, "digest.action.nothing_new", _digest_ordinal(ctx.week)), {}, False
+    if not d.goals and _digest_ordinal(ctx.week) % ASK_GOAL_EVERY == 1:
+        return pick(ctx, "digest.action.nothing_new", _digest_ordinal(ctx.week) // ASK_GOAL_EVERY), {}, False
     return pick(ctx, f"digest.action.{ctx.stage}", _digest_ordinal(ctx.week)), {}, False
 
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 from bot.messages import Buttons, Fields, Footnote, Heading, Inline, Link, Mention, Message, Paragraph, Text
 from bot.messages import Choice as ChoiceBlock
 
-META_KEYS = ("action", "holiday", "slots", "grounded")
+META_KEYS = ("action", "holiday", "slots", "grounded", "groundable")
 SEATS = ("senior", "junior")
 
 

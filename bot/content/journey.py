@@ -182,17 +182,14 @@ def phase_for(j: Journey, week: int, length: int, ev: Evidence) -> str:
 
 def rotate(lines: tuple[Line, ...], person: int | str, slot: str, ordinal: int) -> Line:
     """The ``ordinal``-th pick of ``slot`` for ``person``: a fixed shuffle of the texts per person and
-    slot, walked in order. Within any run of ``len(lines)`` picks no text repeats, and turns follow
-    each other without repeating the last text of the previous turn as the first of the next."""
+    slot, walked cyclically. Within any ``len(lines)`` consecutive ordinals no text repeats, and two
+    picks ``k`` ordinals apart differ unless ``k`` is a multiple of ``len(lines)``."""
     n = len(lines)
     if n == 1:
         return lines[0]
-    turn, pos = divmod(max(0, ordinal), n)
     order = list(range(n))
     random.Random(zlib.crc32(f"{person}:{slot}".encode())).shuffle(order)
-    if turn % 2 == 1:  # odd turns walk the shuffle backwards, shifted so no text meets itself at the seam
-        order = order[::-1][1:] + order[::-1][:1]
-    return lines[order[pos]]
+    return lines[order[max(0, ordinal) % n]]
 
 
 # --- loading -----------------------------------------------------------------------------------
