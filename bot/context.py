@@ -23,6 +23,7 @@ T = Touchpoint.__table__  # type: ignore[attr-defined]
 
 SponsorP = aliased(Person, name="sp")
 SponsoreeP = aliased(Person, name="se")
+RecipientP = aliased(Person, name="rc")  # an admin's alert goes to neither of the pair
 
 WIN_SHELF_LIFE = timedelta(weeks=8)  # wins older than this leave the digest
 STALLED_AFTER = timedelta(days=21)  # no two-way contact for this long: the restart path
@@ -59,12 +60,15 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(SponsoreeP.name).label("se_name"), col(SponsoreeP.external_id).label("se_ext"),
             col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
             col(SponsoreeP.country).label("se_country"), col(SponsoreeP.email).label("se_email"),
+            col(RecipientP.name).label("rc_name"), col(RecipientP.external_id).label("rc_ext"),
+            col(RecipientP.address).label("rc_address"),
         )
         .join(Pair, col(Pair.id) == col(Prompt.pair_id))
         .join(Program, col(Program.id) == col(Pair.program_id))
         .join(Workspace, col(Workspace.id) == col(Program.workspace_id))
         .join(SponsorP, col(SponsorP.id) == col(Pair.sponsor_id))
         .join(SponsoreeP, col(SponsoreeP.id) == col(Pair.sponsoree_id))
+        .join(RecipientP, col(RecipientP.id) == col(Prompt.recipient_id))
         .where(col(Prompt.id).in_(prompt_ids))
     )
     return list(conn.execute(q).all())

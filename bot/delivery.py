@@ -55,6 +55,7 @@ LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 # What one person sends the other: held through the recipient's snooze or pause, never cancelled.
 PARTNER_SENT = frozenset({Kind.AGENDA.value, Kind.SHARED_NOTE.value})
+OUTLIVE_PAIR = frozenset({Kind.WRAPUP.value, Kind.FORWARD_ALERT.value, Kind.STALL_ALERT.value, *PARTNER_SENT})
 
 P = Prompt.__table__  # type: ignore[attr-defined]
 Pa = Pair.__table__  # type: ignore[attr-defined]
@@ -216,7 +217,9 @@ class DeliveryWorker:
     # --- one prompt ---------------------------------------------------------------------------------
 
     def _cancel_reason(self, r: Any, now: datetime) -> str | None:
-        closing = r.kind == Kind.WRAPUP and r.pair_status == "ended"  # the wrap-up outlives its pair
+        # The wrap-up, what one person shares with the other at the end, and the admins' alerts
+        # outlive the pair.
+        closing = r.kind in OUTLIVE_PAIR and r.pair_status == "ended"
         if (r.pair_status != "active" and not closing) or r.program_status != "active":
             return f"pair {r.pair_status}"
         if r.ws_status != "active":
@@ -295,14 +298,15 @@ class DeliveryWorker:
                 done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
                              if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")
                 out.meta["done"] = done
-            recipient_ext = r.se_ext if r.recipient_id == r.sponsoree_id else r.sp_ext
+            recipient_ext = r.rc_ext
             message = self.m.signer.message(message, f"pair:{r.pair_id}" if r.audience == "pair" else recipient_ext)
             sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
             sponsoree = Recipient(r.sponsoree_id, r.se_ext, r.se_name, r.se_address)
             if r.audience == "pair":
                 sending = platform.send_group(ws, [sponsor, sponsoree], message)
             else:
-                sending = platform.send(ws, sponsoree if r.recipient_id == r.sponsoree_id else sponsor, message)
+                recipient = Recipient(r.recipient_id, r.rc_ext, r.rc_name, r.rc_address)
+                sending = platform.send(ws, recipient, message)
             # Pacing and in-place 429 waits can be long: a send that outlives the lease could meet a
             # second copy from the replica that takes the prompt over, so it is cut off in time.
             try:

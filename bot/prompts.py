@@ -337,11 +337,11 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
         line = pick(ctx, "checkin.holiday")
         text = plain_fill(line.text, holiday=hol.name, when=when_label(hol.day, today), **_names(ctx))
         return ws(ctx, "strategy.holiday"), line.model_copy(update={"text": text}), {"holiday": True}, []
-    if 14 <= ctx.pair.quiet_days < 21 or (ctx.pair.quiet_days >= 49 and ctx.week % 3 == 0):
-        return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), pick(ctx, "checkin.light"), {}, []
     if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
         lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
-        return ws(ctx, "strategy.book"), pick(ctx, "checkin.book"), {"slots": starts}, lines
+        return ws(ctx, "strategy.book"), pick(ctx, "checkin.book", ctx.week // 4), {"slots": starts}, lines
+    if 14 <= ctx.pair.quiet_days < 21 or (ctx.pair.quiet_days >= 49 and ctx.week % 3 == 0):
+        return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), pick(ctx, "checkin.light"), {}, []
     line = pick(ctx, f"checkin.tip.{ctx.stage}")
     return ws(ctx, f"strategy.{line.strategy or 1}"), line, {}, []
 

@@ -94,7 +94,8 @@ async def test_action_execute_on_our_prompt_answers_and_refreshes_the_card_in_pl
     await _paired(teams_server)
     prompt = await deliver_until_buttons(teams_server, momentum, clock)
     user = next(u for u in roster if u.chat == prompt.conversation_id)
-    first = next(a for a in submits(teams_server.fake.card(prompt)) if a["data"].get(render.ACTION_KEY) != "kickoff.agree")
+    first = next(a for a in submits(teams_server.fake.card(prompt))
+                 if a["data"].get(render.ACTION_KEY) != "kickoff.agree")  # that one opens a form
     assert prompt.response_id
     status, body = await post_json(teams_server, _execute(teams_server, user, first["data"], prompt.response_id))
     assert status == 200 and body["statusCode"] == 200
@@ -118,7 +119,8 @@ async def test_submit_without_reply_to_id_still_updates_the_clicked_card(
     await _paired(teams_server)
     prompt = await deliver_until_buttons(teams_server, momentum, clock)
     user = next(u for u in roster if u.chat == prompt.conversation_id)
-    first = next(a for a in submits(teams_server.fake.card(prompt)) if a["data"].get(render.ACTION_KEY) != "kickoff.agree")
+    first = next(a for a in submits(teams_server.fake.card(prompt))
+                 if a["data"].get(render.ACTION_KEY) != "kickoff.agree")  # that one opens a form
     click = acts.card_submit(teams_server.fake.url, user, first["data"], prompt.response_id or "")
     del click["replyToId"]
     assert click["channelData"]["legacy"]["replyToId"] == prompt.response_id
