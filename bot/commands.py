@@ -15,10 +15,10 @@ from bot import csvio, directory, privacy, reports
 from bot.actor import Ctx, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
-from bot.content.journey import JourneyError, builtin, check_text
+from bot.content.journey import Evidence, Journey, JourneyError, builtin, check_text, journey_for, phase_for
 from bot.errors import UserError
 from bot.interactions import Profile, Response
-from bot.journey import PROGRAM_KINDS, Kind, journey, stage_for, stage_name
+from bot.journey import PROGRAM_KINDS, Kind, stage_for
 from bot.messages import (
     Attachment,
     Button,
@@ -89,7 +89,7 @@ def help_message(admin: bool, intro: str | None = None) -> Message:
     mb.add(Fields(tuple((c.usage, c.help) for c in COMMANDS if not c.admin)))
     if admin:
         mb.add(para("Admin commands:"), Fields(tuple((c.usage, c.help) for c in COMMANDS if c.admin)))
-    mb.add(foot("Your check-in answers and notes are private to you unless you choose to share them."))
+    mb.add(foot(privacy_line(builtin("sponsorship"), "junior", "Your partner")))
     return mb.build(text="Momentum commands: " + ", ".join(c.name for c in COMMANDS if admin or not c.admin))
 
 
@@ -111,6 +111,12 @@ def _next_prompt(c: Ctx, person: Person) -> Prompt | None:
     ).first()
 
 
+def privacy_line(j: Journey, seat: str, partner_first: str) -> str:
+    """What the partner sees, in the same words as the check-in footer and the digest."""
+    slot = "privacy.checkin" if seat == "junior" else "privacy.digest"
+    return j.text(slot).replace("{partner}", partner_first)
+
+
 def me_message(c: Ctx) -> Message:
     me = c.me
     tz = me.tz or c.ws.default_tz
@@ -123,16 +129,23 @@ def me_message(c: Ctx) -> Message:
         assert prog is not None
         senior = pair.sponsor_id == me.id
         partner = c.person(pair.sponsoree_id if senior else pair.sponsor_id)
-        j = journey(prog.kind)
+        j = journey_for(prog.kind, prog.journey_yaml)
         week = max(0, week_index(pair.start_date, c.now))
+        phase = j.phase(phase_for(j, week, prog.length_weeks, Evidence(
+            meetings=pair.meetings, agreed=pair.agreed_at is not None, checkins=pair.checkins_answered)))
+        rhythm = {1: "every week", 2: "every 2 weeks", 4: "monthly"}.get(
+            pair.meet_every, "not set yet: meet thu 15:00 2w")
+        first = partner.name.split()[0] if partner.name else "your partner"
         mb.add(Heading(f"{prog.name}: you and {partner.name}"))
         mb.add(Fields((
-            ("Your role", j.senior if senior else j.junior),
-            ("Week", f"{week} \u00b7 {stage_name(prog.kind, stage_for(prog.kind, week))}"),
+            ("Your role", j.role("senior" if senior else "junior")),
+            ("Week", f"{week} \u00b7 {phase.name}"),
+            ("Meeting rhythm", rhythm),
             ("Last contact", pair.last_touch_at.astimezone(zone(tz)).strftime("%a %d %b") if pair.last_touch_at
              else "not recorded yet"),
             ("Pair status", pair.status),
         )))
+        mb.add(foot(privacy_line(j, "senior" if senior else "junior", first)))
     nxt = _next_prompt(c, me)
     state = "opted out" if me.opted_out else "paused" if me.paused else (
         f"snoozed until {me.snoozed_until.astimezone(zone(tz)):%a %d %b}" if me.snoozed_until and

@@ -1,15 +1,14 @@
-"""The journey: program kinds, phases by week, role names and prompt kinds.
+"""Prompt kinds and the small stable helpers the planner needs (variants, strategy rotation).
 
-Strategy 1 of the four momentum strategies ("slow to go fast") is the shape of
-the journey itself: getting to know each other first, then coaching, then
-sponsorship.  Each program kind names its phases and roles in its own words.
+The journeys themselves (phases, roles, words per program kind) are data: ``bot.content.journey``.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from enum import StrEnum
+
+from bot.content.journey import builtin
 
 
 class Kind(StrEnum):
@@ -37,58 +36,11 @@ RETIRED = frozenset({Kind.LIGHT_TOUCH.value, Kind.HOLIDAY.value, Kind.SHARED.val
 
 PROGRAM_KINDS = ("sponsorship", "mentoring", "reverse-mentoring")
 
-# Stages are the core's neutral phase keys; each program kind names them.
-KNOW, COACH, ADVOCATE = "know", "coach", "advocate"
-STAGES = (KNOW, COACH, ADVOCATE)
-
-
-@dataclass(frozen=True)
-class JourneyShape:
-    """When each stage starts (week index) and what this kind calls things."""
-
-    coach_from: int
-    advocate_from: int
-    stage_names: dict[str, str]
-    senior: str  # pair.sponsor_id plays this role
-    junior: str  # pair.sponsoree_id plays this role
-
-
-JOURNEYS: dict[str, JourneyShape] = {
-    "sponsorship": JourneyShape(
-        5, 13,
-        {KNOW: "Getting to know each other", COACH: "Coaching", ADVOCATE: "Sponsorship"},
-        "sponsor", "sponsoree",
-    ),
-    "mentoring": JourneyShape(
-        5, 13,
-        {KNOW: "Getting to know each other", COACH: "Learning together", ADVOCATE: "Stretch and visibility"},
-        "mentor", "mentee",
-    ),
-    # In reverse mentoring the junior person teaches: pair.sponsor_id is still the senior
-    # leader (the one who opens doors), pair.sponsoree_id the junior mentor.
-    "reverse-mentoring": JourneyShape(
-        5, 13,
-        {KNOW: "Getting to know each other", COACH: "Exploring new perspectives", ADVOCATE: "Applying and advocating"},
-        "mentee (leader)", "reverse mentor",
-    ),
-}
-
-
-def journey(kind: str) -> JourneyShape:
-    return JOURNEYS.get(kind, JOURNEYS["sponsorship"])
-
 
 def stage_for(kind: str, week: int) -> str:
-    j = journey(kind)
-    if week >= j.advocate_from:
-        return ADVOCATE
-    if week >= j.coach_from:
-        return COACH
-    return KNOW
-
-
-def stage_name(kind: str, stage: str) -> str:
-    return journey(kind).stage_names.get(stage, stage)
+    """The provisional phase of a planned prompt: its kind's first phase. The phase a message is
+    written for is decided when it is sent, from what the pair did (``content.journey.phase_for``)."""
+    return builtin(kind).phases[0].key
 
 
 def checkin_strategy(week: int) -> int:

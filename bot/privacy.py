@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
+from bot.content.journey import builtin
 from bot.planner import replan_person
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Prompt, Touchpoint, Win
 
@@ -43,6 +44,8 @@ def my_data(s: Session, person: Person) -> str:
                     for a in s.exec(select(Agenda).where(Agenda.author_id == person.id)).all()],
         "prompts_received": len(s.exec(select(Prompt.id).where(Prompt.recipient_id == person.id)).all()),
         "pair_ids": pair_ids,
+        # The same words as the check-in footer and the digest: what the partner sees of you.
+        "what_your_partner_sees": builtin("sponsorship").text("privacy.checkin").replace("{partner}", "Your partner"),
     }
     return json.dumps(out, indent=2, sort_keys=True, default=str)
 

@@ -112,7 +112,7 @@ async def seed(m: Momentum, fake: RecordingPlatform, plat: str, clock: FakeClock
         for kind, seats in RECIPIENTS.items():
             for seat in seats:
                 s.add(Prompt(pair_id=pair.id, recipient_id=people[seat], workspace_id=ws_id, kind=kind,  # type: ignore[arg-type]
-                             strategy=1, phase="coach", period=f"t-{kind}-{seat}", week=6,
+                             strategy=1, phase="coach", period=f"t-{kind}-{seat}", week=1 if kind == "nudge" else 6,
                              audience="pair" if seat == "pair" else "one", due_at=now, next_attempt_at=now,
                              payload={"days": 16, "quarter": 1, "holiday": "Diwali", "date_label": "Thu 12 Nov"},
                              created_at=now))

@@ -199,12 +199,16 @@ async def test_the_digest_leads_with_news_quotes_it_and_says_only_what_the_foote
     assert r.update is not None and done.label in r.update.text
 
 
-async def test_my_data_and_help_say_the_same_as_the_footer(lite: Momentum) -> None:
+async def test_my_data_help_and_me_say_the_same_as_the_footer(lite: Momentum) -> None:
     await setup_program(lite, [(SAM, AISHA)])
+    promise = "sees your momentum as one word, never your notes unless you share one"
+    assert promise in builtin("sponsorship").text("privacy.checkin")
     r = await command(lite, AISHA, "help")
-    footer = builtin("sponsorship").text("privacy.checkin")
-    assert r.reply is not None
-    assert "one word" in footer and "never your notes unless you share one" in footer
+    assert r.reply is not None and promise in r.reply.as_plain_text()
+    r = await command(lite, AISHA, "me")
+    assert r.reply is not None and "Sam " + promise in r.reply.as_plain_text()
+    r = await command(lite, AISHA, "my-data")
+    assert r.attachment is not None and promise in r.attachment.content
 
 
 # --- nothing dropped ----------------------------------------------------------------------------

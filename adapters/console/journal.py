@@ -23,16 +23,9 @@ def role_for(program_kind: str, seat: str) -> str:
 
     The one place that asks the journey module, so it can be repointed when the journey changes.
     """
-    try:
-        from bot.journey import journey
+    from bot.content.journey import builtin
 
-        shape = journey(program_kind)
-        name = getattr(shape, seat, None)
-        if isinstance(name, str) and name:
-            return name
-    except Exception:  # a journey rewrite must not break the demo's journal
-        pass
-    return {"senior": "sponsor", "junior": "sponsoree"}[seat]
+    return builtin(program_kind).role(seat)
 
 
 def _spans(spans: Inline) -> str:
