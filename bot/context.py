@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from bot.content.journey import Evidence, journey_for, phase_for
+from bot.content.journey import Evidence, Journey, journey_for, phase_for
 from bot.prompts import Digest, History, PairState, PersonView, PromptContext
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Program, Prompt, Touchpoint, Win, Workspace
 
@@ -48,7 +48,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
                 "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
             col(Pair.last_two_way_at), col(Pair.meet_every), col(Pair.booked_at), col(Pair.ignored_digests),
             col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.restarts), col(Pair.last_digest_at),
-            col(Pair.checkins_answered),
+            col(Pair.checkins_answered), col(Pair.phase_index),
             col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
             col(Program.default_tz), col(Program.status).label("program_status"),
             col(Program.length_weeks), col(Program.journey_yaml),
@@ -128,6 +128,16 @@ def history_for(conn: Connection, pair_id: int) -> History:
     return History(meetings=int(meetings), wins=int(wins), actions=tuple(actions))
 
 
+def effective_phase(j: Journey, week: int, length: int, ev: Evidence, reached: int) -> str:
+    """Phases only move forward while the pair is in touch; a stalled pair is met where trust starts
+    again (no advocacy for a pair that went quiet)."""
+    computed = phase_for(j, week, length, ev)
+    if ev.stalled:
+        return computed
+    keys = [p.key for p in j.phases]
+    return keys[max(keys.index(computed), min(reached, len(keys) - 1))]
+
+
 def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: History | None = None
                      ) -> PromptContext:
     g = r._mapping
@@ -150,7 +160,8 @@ def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: 
     )
     return PromptContext(
         prompt_id=g["id"], kind=g["kind"], program_name=g["program_name"], program_kind=g["program_kind"],
-        week=g["week"], stage=phase_for(j, int(g["week"] or 0), length, ev), strategy=g["strategy"] or 1,
+        week=g["week"], stage=effective_phase(j, int(g["week"] or 0), length, ev, int(g["phase_index"] or 0)),
+        strategy=g["strategy"] or 1,
         variant=g["variant"], role="junior" if junior else "senior",
         me=sponsoree if junior else sponsor, partner=sponsor if junior else sponsoree,
         sponsor=sponsor, sponsoree=sponsoree, now=now,

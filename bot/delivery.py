@@ -84,6 +84,10 @@ class DeliveryStats:
             self.reasons[k] += v
 
 
+def context_stalled(ctx: Any) -> bool:
+    return bool(ctx.pair.stalled_days)
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 16):04x}"
 
@@ -294,6 +298,9 @@ class DeliveryWorker:
             ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
+            if "phase" in out.meta and not context_stalled(ctx):
+                keys = [p.key for p in ctx.j.phases]
+                out.meta["phase_index"] = keys.index(out.meta["phase"]) if out.meta["phase"] in keys else None
             if r.kind == Kind.NUDGE:
                 done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
                              if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")
@@ -379,6 +386,13 @@ class DeliveryWorker:
                         update(P).where(P.c.id == bindparam("pid")).values(payload=bindparam("pl")),
                         [{"pid": o.prompt_id, "pl": {"action": o.meta.get("action"), "done": o.meta.get("done")}}
                          for o in digests],
+                    )
+                phased = [o for o in sent if o.meta.get("phase_index") is not None]
+                if phased:  # phases only move forward
+                    conn.execute(
+                        update(Pa).where(Pa.c.id == bindparam("pid"), Pa.c.phase_index < bindparam("idx"))
+                        .values(phase_index=bindparam("idx")),
+                        [{"pid": o.pair_id, "idx": int(o.meta["phase_index"])} for o in phased],
                     )
                 addr = [{"pid": pid, "a": a} for o in sent for pid, a in o.addresses.items()]
                 if addr:

@@ -340,9 +340,11 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
     if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
         lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
         return ws(ctx, "strategy.book"), pick(ctx, "checkin.book", ctx.week // 4), {"slots": starts}, lines
-    if 14 <= ctx.pair.quiet_days < 21 or (ctx.pair.quiet_days >= 49 and ctx.week % 3 == 0):
-        return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), pick(ctx, "checkin.light"), {}, []
-    line = pick(ctx, f"checkin.tip.{ctx.stage}")
+    long_quiet = ctx.pair.quiet_days >= 49  # past the restart window: light touches and tips take turns
+    if 14 <= ctx.pair.quiet_days < 21 or (long_quiet and ctx.week % 2 == 0):
+        line = pick(ctx, "checkin.light", ctx.week // 2 if long_quiet else ctx.week)
+        return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), line, {}, []
+    line = pick(ctx, f"checkin.tip.{ctx.stage}", ctx.week // 2 if long_quiet else ctx.week)
     return ws(ctx, f"strategy.{line.strategy or 1}"), line, {}, []
 
 
@@ -462,7 +464,7 @@ def prep_form(prompt_id: int, partner: str) -> Form:
 def _digest_ordinal(week: int) -> int:
     """Digests come weekly for three weeks, then every other week: count them, so the rotation walks
     its list without gaps."""
-    return week if week <= 3 else 3 + (week - 3) // 2
+    return week if week <= 3 else 3 + (week - 2) // 2
 
 
 def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:

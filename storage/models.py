@@ -117,6 +117,7 @@ class Pair(SQLModel, table=True):
     restarts: int = 0  # restart steps sent while stalled
     stall_reported_at: datetime | None = None
     last_digest_at: datetime | None = None
+    phase_index: int = 0  # the furthest phase a message was sent in (phases do not move back)
 
 
 class Prompt(SQLModel, table=True):
