@@ -470,14 +470,14 @@ def _digest_ordinal(week: int) -> int:
 def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:
     """The ONE action: grounded in what is new (the ask, a win, a goal), restart when stalled,
     asking for a goal when there is nothing to go on, else the phase's rotation."""
-    if restarting(ctx):
-        return pick(ctx, "digest.action.restart"), {}, False
     if d.ask:
         return pick(ctx, "digest.action.ask", _digest_ordinal(ctx.week)), {"ask": cut(d.ask)}, True
     if d.new_wins:
         return pick(ctx, "digest.action.win", _digest_ordinal(ctx.week)), {"win": cut(d.new_wins[0])}, True
     if d.new_goals:
         return pick(ctx, "digest.action.goal", _digest_ordinal(ctx.week)), {"goal": cut(d.new_goals[0])}, True
+    if restarting(ctx):  # news from a quiet pair is the best restart of all; without news, a small step
+        return pick(ctx, "digest.action.restart"), {}, False
     if not d.goals and _digest_ordinal(ctx.week) % ASK_GOAL_EVERY == 1:
         return pick(ctx, "digest.action.nothing_new", _digest_ordinal(ctx.week) // ASK_GOAL_EVERY), {}, False
     return pick(ctx, f"digest.action.{ctx.stage}", _digest_ordinal(ctx.week)), {}, False
@@ -545,7 +545,7 @@ def nudge(ctx: PromptContext) -> Message:
 
 def ask_goal(ctx: PromptContext) -> Message:
     return MessageBuilder(kind=Kind.ASK_GOAL).add(
-        Paragraph(fill(pick(ctx, "ask_goal.text").text, **_names(ctx))),
+        Paragraph(fill(pick(ctx, "ask_goal.text", ctx.week // ASK_GOAL_EVERY).text, **_names(ctx))),
         Buttons((Button(Actions.GOAL_OPEN, label(ctx, "set_goal"), _v(ctx, "open"), "primary"),)),
     ).build(meta={"phase": ctx.stage})
 
@@ -596,7 +596,10 @@ def followup(ctx: PromptContext) -> Message:
 
 def review(ctx: PromptContext) -> Message:
     which = "final" if ctx.payload.get("review") == "final" else "mid"
-    mb = MessageBuilder(kind=Kind.REVIEW).add(Paragraph(w(ctx, f"review.{which}")))
+    mb = MessageBuilder(kind=Kind.REVIEW)
+    if ctx.period.endswith("-later"):  # the reminder "Remind me in 3 days" asked for
+        mb.add(para(ws(ctx, "review.reminder")))
+    mb.add(Paragraph(w(ctx, f"review.{which}")))
     if ctx.pair.agreement:
         mb.add(Paragraph(w(ctx, "review.agreement", agreement=cut(ctx.pair.agreement, 20))))
     h = ctx.history

@@ -81,7 +81,9 @@ class PairInfo:
     scenario: str
 
     def seat(self, external_id: str) -> str:
-        return "senior" if external_id == self.sponsor.external_id else "junior"
+        if external_id == self.sponsor.external_id:
+            return "senior"
+        return "junior" if external_id == self.sponsoree.external_id else "admin"  # an admin's alert
 
 
 @dataclass

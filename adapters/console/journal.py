@@ -25,7 +25,7 @@ def role_for(program_kind: str, seat: str) -> str:
     """
     from bot.content.journey import builtin
 
-    return builtin(program_kind).role(seat)
+    return builtin(program_kind).role(seat) if seat in ("senior", "junior") else seat
 
 
 def _spans(spans: Inline) -> str:
