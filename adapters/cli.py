@@ -88,9 +88,14 @@ def db_check() -> None:
 
 def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.app import Momentum
+    from bot.content.journey import JourneyError, validate_all
     from storage.db import Database
     from storage.migrate import NotMigrated, check_migrated
 
+    try:
+        validate_all()  # the packaged journeys are data: a broken file stops start-up, not a send
+    except JourneyError as exc:
+        _fail(f"journey files: {exc}")
     database = Database(settings.database_url)
     try:
         check_migrated(database.engine)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 import tempfile
@@ -263,15 +262,9 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"machine: {os.cpu_count()} CPUs, {cpu}"
+    from benchmarks._seed import machine as described  # one machine line for every benchmark
+
+    return described()
 
 
 def read(paths: Iterable[Path]) -> list[dict[str, Any]]:

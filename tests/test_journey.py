@@ -14,13 +14,14 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from adapters.cli import app
+from adapters.console.journal import visible_text
 from bot import preview, prompts
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.content.journey import KINDS, JourneyError, builtin, check_text, rotate
 from bot.interactions import Kind as IK
 from bot.journey import Kind
-from bot.messages import Buttons, Footnote, Heading, Link, Message, Paragraph, Text
+from bot.messages import Buttons, Link, Message, Paragraph
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
 
@@ -31,14 +32,7 @@ ADVOCACY = re.compile(r"\b(sponsor\w*|advoca\w*|nominat\w*|put (?:\w+ )?name for
 
 
 def visible(m: Message) -> str:
-    out: list[str] = []
-    for b in m.blocks:
-        if isinstance(b, Heading):
-            out.append(b.text)
-        elif isinstance(b, Paragraph | Footnote):
-            out.append("".join(s.text if isinstance(s, Text) else s.label if isinstance(s, Link) else s.name
-                               for s in b.spans))
-    return "\n".join(out)
+    return visible_text(m)
 
 
 # --- the words as data ---------------------------------------------------------------------------

@@ -224,7 +224,8 @@ class FakeSlack:
             return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
         if method == "files.completeUploadExternal":
             return {**ok, "files": [{"id": f["id"]} for f in body.get("files", [])]}
-        if method == "oauth.v2.access" and self.org_install:
+        if method == "oauth.v2.access":  # a workspace install, or an Enterprise Grid org-wide one
+            org = self.org_install
             return {
                 **ok,
                 "app_id": "A1",
@@ -233,22 +234,9 @@ class FakeSlack:
                 "token_type": "bot",
                 "access_token": self.oauth_token,
                 "bot_user_id": "UBOT",
-                "team": None,
-                "enterprise": {"id": "E1", "name": "Org"},
-                "is_enterprise_install": True,
-            }
-        if method == "oauth.v2.access":
-            return {
-                **ok,
-                "app_id": "A1",
-                "authed_user": {"id": "UINSTALLER"},
-                "scope": "chat:write,commands",
-                "token_type": "bot",
-                "access_token": self.oauth_token,
-                "bot_user_id": "UBOT",
-                "team": {"id": "T2", "name": "Two"},
-                "enterprise": None,
-                "is_enterprise_install": False,
+                "team": None if org else {"id": "T2", "name": "Two"},
+                "enterprise": {"id": "E1", "name": "Org"} if org else None,
+                "is_enterprise_install": org,
             }
         return ok
 
