@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import CheckIn, Pair, Person, Program, Win
@@ -108,28 +111,51 @@ def cell(value: object) -> object:
     return value
 
 
+EXPORT_COLUMNS = ["program", "kind", "sponsor_name", "sponsor_email", "sponsoree_name", "sponsoree_email",
+                  "status", "started", "last_contact", "checkins_sent", "checkins_answered",
+                  "avg_momentum", "wins_shared", "same_unit"]
+
+
+def _line(values: list[object]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow([cell(v) for v in values])
+    return buf.getvalue()
+
+
+def export_lines(s: Session, workspace_id: int, batch: int = 2000) -> Iterator[str]:
+    """The export as CSV lines, header first: one query joining pairs, people and programs with the
+    activity aggregated per pair in SQL, read in batches (no per-pair queries, no id lists)."""
+    yield _line(list(EXPORT_COLUMNS))
+    progs = select(col(Program.id)).where(Program.workspace_id == workspace_id)
+    pairs = select(col(Pair.id)).where(col(Pair.program_id).in_(progs))
+    mom = (select(col(CheckIn.pair_id).label("pair_id"), func.avg(col(CheckIn.momentum)).label("avg"))
+           .where(col(CheckIn.pair_id).in_(pairs)).group_by(col(CheckIn.pair_id)).subquery())
+    wins = (select(col(Win.pair_id).label("pair_id"), func.count().label("n"))
+            .where(col(Win.shared).is_(True), col(Win.pair_id).in_(pairs)).group_by(col(Win.pair_id)).subquery())
+    sp, se = aliased(Person), aliased(Person)
+    q = (
+        sa_select(col(Program.name), col(Program.kind), col(sp.name), col(sp.email), col(se.name), col(se.email),
+                  col(Pair.status), col(Pair.start_date), col(Pair.last_touch_at), col(Pair.checkins_sent),
+                  col(Pair.checkins_answered), mom.c.avg, wins.c.n, col(Pair.same_unit))
+        .select_from(Pair)
+        .join(Program, col(Program.id) == col(Pair.program_id))
+        .outerjoin(sp, col(sp.id) == col(Pair.sponsor_id))
+        .outerjoin(se, col(se.id) == col(Pair.sponsoree_id))
+        .outerjoin(mom, mom.c.pair_id == col(Pair.id))
+        .outerjoin(wins, wins.c.pair_id == col(Pair.id))
+        .where(col(Program.workspace_id) == workspace_id)
+        .order_by(col(Pair.id))
+        .execution_options(yield_per=batch)
+    )
+    for (prog, kind, sp_name, sp_email, se_name, se_email, status, started, last, sent, answered,
+         avg, won, same) in s.execute(q):
+        yield _line([
+            prog, kind, sp_name or "", sp_email or "", se_name or "", se_email or "", status, started.isoformat(),
+            last.date().isoformat() if last else "", sent, answered,
+            f"{float(avg):.1f}" if avg is not None else "", won or 0, "yes" if same else "no",
+        ])
+
+
 def export(s: Session, workspace_id: int) -> str:
     """One line per pair: who, status, activity counts. No notes, no check-in words."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["program", "kind", "sponsor_name", "sponsor_email", "sponsoree_name", "sponsoree_email",
-                "status", "started", "last_contact", "checkins_sent", "checkins_answered",
-                "avg_momentum", "wins_shared", "same_unit"])
-    progs = {p.id: p for p in s.exec(select(Program).where(Program.workspace_id == workspace_id)).all()}
-    if not progs:
-        return buf.getvalue()
-    pairs = s.exec(select(Pair).where(col(Pair.program_id).in_(list(progs))).order_by(col(Pair.id))).all()
-    people = {p.id: p for p in s.exec(select(Person).where(Person.workspace_id == workspace_id)).all()}
-    mom = dict(s.exec(select(CheckIn.pair_id, func.avg(CheckIn.momentum)).group_by(col(CheckIn.pair_id))).all())
-    wins = dict(s.exec(select(Win.pair_id, func.count()).where(col(Win.shared).is_(True))
-                       .group_by(col(Win.pair_id))).all())
-    for p in pairs:
-        prog, sp, se = progs[p.program_id], people.get(p.sponsor_id), people.get(p.sponsoree_id)
-        avg = mom.get(p.id or 0)
-        w.writerow([cell(v) for v in (
-            prog.name, prog.kind, sp.name if sp else "", (sp.email or "") if sp else "",
-            se.name if se else "", (se.email or "") if se else "", p.status, p.start_date.isoformat(),
-            p.last_touch_at.date().isoformat() if p.last_touch_at else "", p.checkins_sent, p.checkins_answered,
-            f"{float(avg):.1f}" if avg is not None else "", wins.get(p.id or 0, 0), "yes" if p.same_unit else "no",
-        )])
-    return buf.getvalue()
+    return "".join(export_lines(s, workspace_id))

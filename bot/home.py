@@ -60,7 +60,7 @@ def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
                 ("Active pairs", str(rep.active_pairs)),
                 ("Engagement", f"{rep.engagement:.0f}%"),
                 ("Response rate", f"{rep.response_rate:.0f}%"),
-                ("Stalled pairs", str(len(rep.stalled))),
+                ("Stalled pairs", str(rep.stalled_count)),
             )), Buttons((Button(Actions.HOME_REPORT, "Full report", "report"),
                          Button(Actions.HOME_EXPORT, "Export CSV", "export"))))
         return mb.build(text="Your Momentum home")

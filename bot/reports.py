@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.messages import Fields, Heading, Message, MessageBuilder, foot, para
-from storage.models import CheckIn, Pair, Person, Program, Prompt
+from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 
 ENGAGED_DAYS = 14
 STALLED_DAYS = 21
 RESPONSE_WINDOW = timedelta(weeks=8)
+STALLED_LISTED = 8  # stalled pairs named in the report (all are counted)
 
 
 @dataclass
@@ -35,7 +38,8 @@ class Report:
     checkins_answered: int = 0
     momentum_recent: float | None = None
     momentum_before: float | None = None
-    stalled: list[StalledPair] = field(default_factory=list)
+    stalled: list[StalledPair] = field(default_factory=list)  # the longest-stalled first, at most a few
+    stalled_count: int = 0
     dead: dict[str, int] = field(default_factory=dict)
     unreachable: dict[str, int] = field(default_factory=dict)
     pay_it_forward: int = 0
@@ -59,18 +63,6 @@ class Report:
         return f"{self.momentum_before:.1f} {arrow} {self.momentum_recent:.1f}/5 (last 4 weeks vs the 4 before)"
 
 
-def _avg(s: Session, pair_ids: list[int], start: datetime, end: datetime) -> float | None:
-    if not pair_ids:
-        return None
-    v = s.exec(
-        select(func.avg(CheckIn.momentum)).where(
-            CheckIn.pair_id.in_(pair_ids), CheckIn.momentum.is_not(None),  # type: ignore[attr-defined,union-attr]
-            CheckIn.created_at >= start, CheckIn.created_at < end,
-        )
-    ).one()
-    return float(v) if v is not None else None
-
-
 def suggest(days: int | None, unanswered: int) -> str:
     if days is None:
         return "No contact yet: check the kickoff landed and offer to help book a first chat."
@@ -79,60 +71,86 @@ def suggest(days: int | None, unanswered: int) -> str:
     return "Quiet for a while: a short note to the sponsor offering a shared-experience idea often restarts it."
 
 
-def build(s: Session, workspace_id: int, now: datetime, program: str | None = None) -> Report:
-    progs = list(s.exec(select(Program).where(Program.workspace_id == workspace_id)).all())
-    if program:
-        progs = [p for p in progs if p.name.lower() == program.lower()]
-    rep = Report(program=", ".join(p.name for p in progs) or "no programs")
-    prog_ids = [p.id for p in progs]
-    if not prog_ids:
+def _programs(workspace_id: int, program: str | None) -> SelectOfScalar[int | None]:
+    q = select(col(Program.id)).where(Program.workspace_id == workspace_id)
+    return q.where(func.lower(Program.name) == program.lower()) if program else q
+
+
+def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def build(s: Session, workspace_id: int, now: datetime, program: str | None = None,
+          stalled_limit: int = STALLED_LISTED) -> Report:
+    """A handful of grouped queries per call, whatever the number of pairs: programs and pairs
+    are narrowed with subqueries on the workspace/program, never with lists of ids."""
+    progs = _programs(workspace_id, program)
+    names = s.exec(select(Program.name).where(col(Program.id).in_(progs)).order_by(col(Program.id))).all()
+    rep = Report(program=", ".join(names) or "no programs")
+    if not names:
         return rep
-    pairs = list(s.exec(select(Pair).where(Pair.program_id.in_(prog_ids))).all())  # type: ignore[attr-defined]
-    active = [p for p in pairs if p.status == "active"]
-    rep.active_pairs, rep.paused_pairs = len(active), sum(1 for p in pairs if p.status == "paused")
+    pair_ids = select(col(Pair.id)).where(col(Pair.program_id).in_(progs))
+    active = and_(col(Pair.program_id).in_(progs), col(Pair.status) == "active")
+    active_ids = select(col(Pair.id)).where(active)
     engaged_since = now - timedelta(days=ENGAGED_DAYS)
     stalled_since = now - timedelta(days=STALLED_DAYS)
-    names = {p.id: p.name for p in s.exec(select(Person).where(col(Person.id).in_(
-        {x.sponsor_id for x in pairs} | {x.sponsoree_id for x in pairs}))).all()}
-    for p in active:
-        last = p.last_touch_at
-        if last is not None and last >= engaged_since:
-            rep.engaged_pairs += 1
-        reference = last or p.created_at
-        if reference < stalled_since:
-            days = (now - last).days if last else None
-            rep.stalled.append(StalledPair(p.id or 0, names.get(p.sponsor_id, "?"), names.get(p.sponsoree_id, "?"),
-                                           days, suggest(days, p.unanswered_checkins)))
-    ids = [p.id for p in pairs]
-    since = now - RESPONSE_WINDOW
-    if ids:
-        row = s.exec(
-            select(func.count(), func.count(col(Prompt.answered_at))).where(
-                Prompt.pair_id.in_(ids), Prompt.kind == "checkin", Prompt.status == "sent",  # type: ignore[attr-defined]
-                Prompt.sent_at >= since,  # type: ignore[operator]
-            )
-        ).one()
-        rep.checkins_sent, rep.checkins_answered = int(row[0]), int(row[1])
-        for reason, n in s.exec(
-            select(Prompt.last_error, func.count()).where(Prompt.pair_id.in_(ids), Prompt.status == "dead")  # type: ignore[attr-defined]
-            .group_by(Prompt.last_error)
+    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    is_active = col(Pair.status) == "active"
+    row = s.exec(select(
+        _count(is_active), _count(col(Pair.status) == "paused"),
+        _count(and_(is_active, col(Pair.last_touch_at) >= engaged_since)),
+        _count(and_(is_active, two_way < stalled_since)),
+    ).where(col(Pair.program_id).in_(progs))).one()
+    rep.active_pairs, rep.paused_pairs, rep.engaged_pairs, rep.stalled_count = (int(x) for x in row)
+    if rep.stalled_count and stalled_limit > 0:
+        sp, se = aliased(Person), aliased(Person)
+        for pid, sponsor, sponsoree, last, unanswered in s.exec(
+            select(col(Pair.id), col(sp.name), col(se.name), col(Pair.last_two_way_at), col(Pair.unanswered_checkins))  # type: ignore[call-overload]
+            .join(sp, col(sp.id) == col(Pair.sponsor_id)).join(se, col(se.id) == col(Pair.sponsoree_id))
+            .where(active, two_way < stalled_since)
+            # never in touch first, then the longest silence
+            .order_by(case((col(Pair.last_two_way_at).is_(None), 0), else_=1), two_way, col(Pair.id))
+            .limit(stalled_limit)
         ).all():
-            rep.dead[reason or "unknown"] = int(n)
-        rep.pay_it_forward = int(s.exec(
-            select(func.count()).where(Prompt.pair_id.in_(ids), Prompt.answer == "forward")  # type: ignore[attr-defined]
-        ).one())
-    active_ids = [p.id for p in active if p.id is not None]
-    rep.momentum_recent = _avg(s, active_ids, now - timedelta(weeks=4), now + timedelta(seconds=1))
-    rep.momentum_before = _avg(s, active_ids, now - timedelta(weeks=8), now - timedelta(weeks=4))
-    people = {x.sponsor_id for x in active} | {x.sponsoree_id for x in active}
-    if people:
-        for reason, n in s.exec(
-            select(Person.unreachable_reason, func.count()).where(
-                and_(Person.id.in_(people), Person.unreachable_reason.is_not(None)))  # type: ignore[attr-defined,union-attr]
-            .group_by(Person.unreachable_reason)
-        ).all():
-            rep.unreachable[reason or "unknown"] = int(n)
-    rep.stalled.sort(key=lambda x: -(x.days or 10_000))
+            days = (now - last).days if last is not None else None
+            rep.stalled.append(StalledPair(pid or 0, sponsor or "?", sponsoree or "?", days,
+                                           suggest(days, unanswered)))
+    sent, answered = s.exec(
+        select(func.count(), func.count(col(Prompt.answered_at))).where(
+            col(Prompt.pair_id).in_(pair_ids), Prompt.kind == "checkin", Prompt.status == "sent",
+            col(Prompt.sent_at) >= now - RESPONSE_WINDOW,
+        )
+    ).one()
+    rep.checkins_sent, rep.checkins_answered = int(sent), int(answered)
+    for reason, n in s.exec(
+        select(Prompt.last_error, func.count())
+        .where(Prompt.status == "dead", col(Prompt.pair_id).in_(pair_ids))
+        .group_by(col(Prompt.last_error))
+    ).all():
+        key = reason or "unknown"
+        rep.dead[key] = rep.dead.get(key, 0) + int(n)
+    split = now - timedelta(weeks=4)
+    momentum, at = col(CheckIn.momentum), col(CheckIn.created_at)
+    recent, before = s.exec(
+        select(func.avg(case((at >= split, momentum))), func.avg(case((at < split, momentum))))
+        .where(col(CheckIn.pair_id).in_(active_ids), momentum.is_not(None),
+               at >= now - timedelta(weeks=8), at < now + timedelta(seconds=1))
+    ).one()
+    rep.momentum_recent = float(recent) if recent is not None else None
+    rep.momentum_before = float(before) if before is not None else None
+    in_active = or_(col(Person.id).in_(select(col(Pair.sponsor_id)).where(active)),
+                    col(Person.id).in_(select(col(Pair.sponsoree_id)).where(active)))
+    for reason, n in s.exec(
+        select(Person.unreachable_reason, func.count())
+        .where(Person.workspace_id == workspace_id, col(Person.unreachable_reason).is_not(None), in_active)
+        .group_by(col(Person.unreachable_reason))
+    ).all():
+        rep.unreachable[reason or "unknown"] = int(n)
+    audit_pair = AuditLog.__table__.c.detail["pair_id"].as_integer()  # type: ignore[attr-defined]
+    rep.pay_it_forward = int(s.exec(
+        select(func.count(func.distinct(col(AuditLog.actor_id)))).where(
+            AuditLog.workspace_id == workspace_id, AuditLog.action == "pay_it_forward", audit_pair.in_(pair_ids))
+    ).one())
     return rep
 
 
@@ -148,12 +166,13 @@ def render(rep: Report) -> Message:
             ("Momentum", rep.trend),
         )),
     )
-    if rep.stalled:
-        mb.add(para(f"Stalled pairs (no touch for {STALLED_DAYS}+ days): {len(rep.stalled)}"))
+    if rep.stalled_count:
+        mb.add(para(f"Stalled pairs (no two-way contact for {STALLED_DAYS}+ days): {rep.stalled_count}"))
         mb.add(Fields(tuple(
             (f"{x.sponsor} \u2194 {x.sponsoree}",
-             (f"{x.days} days since the last touch. " if x.days is not None else "never in touch. ") + x.action)
-            for x in rep.stalled[:8]
+             (f"{x.days} days since the last two-way contact. " if x.days is not None
+              else "no two-way contact yet. ") + x.action)
+            for x in rep.stalled[:STALLED_LISTED]
         )))
     else:
         mb.add(para("No stalled pairs. \u2728"))
@@ -162,6 +181,6 @@ def render(rep: Report) -> Message:
         items += [(f"Can't reach: {k}", f"{v} people") for k, v in sorted(rep.unreachable.items())]
         mb.add(Fields(tuple(items[:10])))
     if rep.pay_it_forward:
-        mb.add(para(f"{rep.pay_it_forward} sponsoree(s) want to pay it forward."))
+        mb.add(para(f"{rep.pay_it_forward} participant(s) want to pay it forward in a next cohort."))
     mb.add(foot("Aggregates and activity signals only: private notes never appear here."))
     return mb.build(text=f"Program health: {rep.active_pairs} active pairs, {rep.engagement:.0f}% engaged")

@@ -126,6 +126,7 @@ class Prompt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("pair_id", "recipient_id", "kind", "period", name="uq_prompt_key"),
         Index("ix_prompt_due", "status", "next_attempt_at"),
+        Index("ix_prompt_kind_sent", "kind", "sent_at"),  # the report: check-ins sent in a window
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -157,7 +158,10 @@ class Prompt(SQLModel, table=True):
 class CheckIn(SQLModel, table=True):
     """A sponsoree's (or sponsor's) answer to a check-in. ``note`` is private unless ``shared``."""
 
-    __table_args__ = (UniqueConstraint("prompt_id", name="uq_checkin_prompt"),)
+    __table_args__ = (
+        UniqueConstraint("prompt_id", name="uq_checkin_prompt"),
+        Index("ix_checkin_created", "created_at"),  # the report: momentum in a window
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     prompt_id: int | None = Field(default=None, foreign_key="prompt.id")

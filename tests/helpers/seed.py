@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bot.journey import stage_for
 from bot.timing import monday_of
-from storage.models import Pair, Person, Program, Prompt, Workspace
+from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Workspace
 
 TZS = (
     "Europe/London",
@@ -207,3 +207,102 @@ def seed_due_prompts(
 def count_by_status(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {str(s): int(n) for s, n in conn.execute(select(P.c.status, func.count()).group_by(P.c.status))}
+
+
+C = CheckIn.__table__  # type: ignore[attr-defined]
+T = Touchpoint.__table__  # type: ignore[attr-defined]
+A = AuditLog.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class History:
+    prompts: int
+    checkins: int
+    touchpoints: int
+
+
+def seed_history(engine: Engine, seeded: Seeded, now: datetime, *, weeks: int = 52) -> History:
+    """``weeks`` of weekly check-ins (sent to the sponsoree, about 60% answered with a momentum score),
+    meetings and light touches, some dead deliveries and unreachable people, a few pay-it-forward
+    volunteers; each pair's counters and last contact dates follow its history. Deterministic: pair
+    ``k``'s rhythm depends on ``k`` only (every 9th pair goes quiet, every 13th never answers)."""
+    n_prompts = n_checkins = n_touch = 0
+    pair_rows: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for lo in range(0, len(seeded.pair_ids), 2000):
+            prompts: list[dict[str, Any]] = []
+            checkins: list[dict[str, Any]] = []
+            touches: list[dict[str, Any]] = []
+            part = range(lo, min(lo + 2000, len(seeded.pair_ids)))
+            for k in part:
+                pid, spo, see = seeded.pair_ids[k], seeded.sponsors[k], seeded.sponsorees[k]
+                quiet_from = weeks - (3 + k % 6) if k % 9 == 0 else weeks  # goes quiet 3-8 weeks ago
+                ghost = k % 13 == 0
+                sent = answered = unanswered = meetings = 0
+                last_touch: datetime | None = None
+                last_two_way: datetime | None = None
+                for w in range(weeks):
+                    at = now - timedelta(weeks=weeks - w, hours=k % 24)
+                    dead = (k + w) % 97 == 0
+                    answer = not dead and not ghost and w < quiet_from and (k + w) % 5 < 3
+                    prompts.append({
+                        "pair_id": pid, "recipient_id": see, "workspace_id": seeded.workspace_id, "kind": "checkin",
+                        "strategy": 1, "phase": "", "period": f"w{w}", "week": w, "variant": 0, "audience": "one",
+                        "due_at": at, "status": "dead" if dead else "sent", "attempts": 1, "next_attempt_at": at,
+                        "lease_owner": None, "lease_until": None, "platform_ref": None,
+                        "last_error": ("account_inactive" if k % 2 else "channel_not_found") if dead else None,
+                        "payload": None, "sent_at": None if dead else at,
+                        "answered_at": at + timedelta(hours=3) if answer else None,
+                        "answer": "met" if answer else None, "created_at": at,
+                    })
+                    if dead:
+                        continue
+                    sent += 1
+                    if not answer:
+                        unanswered += 1
+                        continue
+                    answered, unanswered = answered + 1, 0
+                    met = (k + w) % 2 == 0
+                    checkins.append({
+                        "prompt_id": None, "pair_id": pid, "author_id": see, "status": "met" if met else "light",
+                        "momentum": 1 + (k + 3 * w) % 5, "note": None, "shared": False,
+                        "created_at": at + timedelta(hours=3), "updated_at": at + timedelta(hours=3),
+                    })
+                    touches.append({
+                        "pair_id": pid, "author_id": see if met else spo, "kind": "meeting" if met else "light",
+                        "source": "checkin", "source_key": None, "note": None, "shared": False,
+                        "occurred_at": at + timedelta(hours=3),
+                    })
+                    last_touch = at + timedelta(hours=3)
+                    if met:
+                        last_two_way, meetings = last_touch, meetings + 1
+                pair_rows.append({
+                    "b_id": pid, "b_sent": sent, "b_answered": answered, "b_unanswered": unanswered,
+                    "b_touch": last_touch, "b_two_way": last_two_way,
+                    "b_meetings": meetings,
+                    "b_status": "paused" if k % 50 == 7 else "active",
+                })
+            _insert(conn, P, prompts)
+            _insert(conn, C, checkins)
+            _insert(conn, T, touches)
+            n_prompts += len(prompts)
+            n_checkins += len(checkins)
+            n_touch += len(touches)
+        conn.execute(
+            update(Pa).where(Pa.c.id == bindparam("b_id")).values(
+                checkins_sent=bindparam("b_sent"), checkins_answered=bindparam("b_answered"),
+                unanswered_checkins=bindparam("b_unanswered"), last_touch_at=bindparam("b_touch"),
+                last_two_way_at=bindparam("b_two_way"), meetings=bindparam("b_meetings"),
+                status=bindparam("b_status"),
+            ),
+            pair_rows,
+        )
+        gone = seeded.sponsorees[::211]
+        conn.execute(update(Pe).where(Pe.c.id.in_(gone)).values(unreachable_reason="account_inactive"))
+        _insert(conn, A, [
+            {"workspace_id": seeded.workspace_id, "actor_id": seeded.sponsorees[k], "action": "pay_it_forward",
+             "target": f"U{2 * k + 1:07d}", "ok": True, "detail": {"pair_id": seeded.pair_ids[k]},
+             "at": now - timedelta(days=k % 30)}
+            for k in range(0, len(seeded.pair_ids), 97)
+        ])
+    return History(n_prompts, n_checkins, n_touch)
