@@ -655,7 +655,7 @@ async def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) 
         pair.agreement_lead = f["lead"][:300]
     if c.me.id == pair.sponsoree_id and not c.s.exec(select(Goal).where(Goal.pair_id == pair.id)).first():
         # the sponsoree's "where this should lead" is their first goal: it leads the next digest
-        c.s.add(Goal(pair_id=pair.id, author_id=c.me.id, text=f["lead"][:300], created_at=c.now))
+        c.s.add(Goal(pair_id=pair.id, author_id=c.me.id, text=f["lead"][:300], created_at=c.now))  # type: ignore[arg-type]
     commands.set_rhythm(c, pair, every, weekday, at)
     c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
     share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"agreement-{p.id}-{c.me.id}",
