@@ -22,7 +22,7 @@ from bot.content.journey import KINDS, JourneyError, builtin, check_text, rotate
 from bot.interactions import Kind as IK
 from bot.journey import Kind
 from bot.messages import Buttons, Link, Message, Paragraph
-from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
+from storage.models import AuditLog, CheckIn, Goal, Pair, Person, Program, Prompt
 from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
@@ -366,3 +366,31 @@ async def test_momentum_word_in_the_digest_never_numbers(lite: Momentum) -> None
     with pytest.raises(KeyError):
         builtin("sponsorship").lines("no.such.slot")
     assert CheckIn  # the table the footer speaks about
+
+
+async def test_the_kickoff_agreement_sets_the_rhythm_the_first_goal_and_reaches_the_partner(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    await setup_program(lite, [(SAM, AISHA)])
+    await _deliver_days(lite, clock, 2)
+    kickoff = next(s.message for s in fake.sent if s.message.kind == "kickoff")
+    assert len(visible(kickoff).split()) <= 60 and "another part of the company" in visible(kickoff)
+    r = await click(lite, AISHA, kickoff, "kickoff.agree")
+    assert r.form is not None
+    bad = await act(lite, AISHA, IK.SUBMIT, action_id=r.form.form_id, value=r.form.state,
+                    fields={"want": "Honest feedback", "lead": "A team lead role by Q4", "rhythm": "1", "when": "noon"})
+    assert bad.errors and "when" in bad.errors, "a kind inline error; nothing saved"
+    with lite.db.session() as s:
+        assert s.exec(select(Pair)).one().agreed_at is None
+    ok = await act(lite, AISHA, IK.SUBMIT, action_id=r.form.form_id, value=r.form.state,
+                   fields={"want": "Honest feedback", "lead": "A team lead role by Q4", "rhythm": "1",
+                           "when": "Thu 15:00"})
+    assert ok.reply and "shared with Sam" in ok.reply.text
+    with lite.db.session() as s:
+        pair = s.exec(select(Pair)).one()
+        assert pair.agreed_at is not None and pair.meet_every == 1 and pair.meet_weekday == 3
+        assert pair.meet_time == "15:00" and pair.agreement_lead == "A team lead role by Q4"
+        goals = s.exec(select(Goal)).all()
+        assert [g.text for g in goals] == ["A team lead role by Q4"]
+    await lite.deliver_due()
+    shared = [s.message for s in fake.to("USAM") if s.message.kind == "shared_note"]
+    assert shared and "A team lead role by Q4" in visible(shared[0])
