@@ -60,14 +60,38 @@ def demo(
     raise typer.Exit(code)
 
 
+def _database(url: str | None):  # type: ignore[no-untyped-def]
+    """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.db import Database, normalise_url
+
+    try:
+        backend = make_url(normalise_url(url)).get_backend_name()
+    except ArgumentError:
+        _fail("DATABASE_URL: not a database URL; use sqlite:///path/to/momentum.db or "
+              "postgresql://user:password@host:5432/dbname")
+    if backend not in ("sqlite", "postgresql"):
+        _fail(f"DATABASE_URL: unsupported database {backend!r}; use sqlite:/// or postgresql://")
+    try:
+        database = Database(url)
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # a configuration problem, said in one line
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        _fail(f"DATABASE_URL: cannot open the database: {reason}")
+    return database
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema at DATABASE_URL (default: ./momentum.db)."""
-    from storage.db import Database
     from storage.migrate import upgrade
 
     s = _settings()
-    database = Database(s.database_url)
+    database = _database(s.database_url)
     upgrade(database.engine)
     typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
 
@@ -75,10 +99,9 @@ def db_upgrade() -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Exit 0 when the schema is current, 1 (naming the command to run) when not."""
-    from storage.db import Database
     from storage.migrate import NotMigrated, check_migrated
 
-    database = Database(_settings().database_url)
+    database = _database(_settings().database_url)
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
@@ -89,20 +112,17 @@ def db_check() -> None:
 def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.app import Momentum
     from bot.content.journey import JourneyError, validate_all
-    from storage.db import Database
     from storage.migrate import NotMigrated, check_migrated
 
     try:
         validate_all()  # the packaged journeys are data: a broken file stops start-up, not a send
     except JourneyError as exc:
         _fail(f"journey files: {exc}")
-    database = Database(settings.database_url)
+    database = _database(settings.database_url)
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
         _fail(str(exc))
-    except Exception as exc:
-        _fail(f"DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
     return Momentum(database, settings)
 
 

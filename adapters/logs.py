@@ -9,8 +9,16 @@ import sys
 from pythonjsonlogger import json as jsonlogger
 
 # Slack tokens, bearer tokens and JWTs: never in logs, even if a library prints them.
-_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+|"
-                     r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
+_SECRET = re.compile(
+    r"(xox[abposre]-[A-Za-z0-9.-]+"  # Slack bot, user, app-level and refresh tokens
+    r"|xoxe\.xox[a-z]-[A-Za-z0-9.-]+"  # Slack rotating-token refresh tokens (xoxe.xoxp-...)
+    r"|xapp-[A-Za-z0-9-]+"
+    r"|Bearer\s+[A-Za-z0-9._~+/=-]+"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"  # JWTs
+    r"|(?<=[\"'\s(,{])(?:client_secret|refresh_token|access_token|bot_token|user_token|password|passphrase"
+    r"|secret_key|signing_secret)[\"']?\s*[:=]\s*[\"']?[^\"'\s,&)}]+)",  # key=value / "key": "value"
+    re.IGNORECASE,
+)
 
 
 class Redact(logging.Filter):

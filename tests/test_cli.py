@@ -75,3 +75,19 @@ def test_export_command_writes_the_admin_csv(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     text = (tmp_path / "pairs.csv").read_text()
     assert text.startswith("program,kind,sponsor_name") and "Aisha Khan" in text and text.count("\n") == 4
+
+
+@pytest.mark.parametrize("url,says", [
+    ("garbage", "not a database URL"),
+    ("mysql://x@y/z", "unsupported database 'mysql'"),
+    ("postgresql://postgres@127.0.0.1:1/test", "cannot open the database"),
+    ("sqlite:////nonexistent/dir/x.db", "cannot open the database"),
+])
+@pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("plan",), ("worker",), ("serve",)])
+def test_a_bad_database_url_is_one_line_naming_the_variable(tmp_path: Path, url: str, says: str,
+                                                             command: tuple[str, ...]) -> None:
+    run = momentum(*command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: ") and says in lines[0], run.stderr
+    assert "Traceback" not in run.stderr + run.stdout

@@ -46,3 +46,23 @@ def test_database_errors_do_not_echo_written_values(tmp_path: Path) -> None:
         with pytest.raises(IntegrityError) as err:
             s.commit()
     assert "PRIVATE-VALUE" not in str(err.value)
+
+
+@pytest.mark.parametrize("secret", [
+    "xoxb-1111-2222-abcdefghijkl", "xoxp-1-2-3-abc", "xoxe.xoxp-1-Mi0yLTExMTEtMjIyMi1hYmM", "xoxe-1-My0xLTI",
+    "xapp-1-A111-222-abc", "Bearer ya29.a0Af-xyz", " client_secret=8f742231b10e8888", ' "refresh_token": "xrt-9999"',
+    " password='hunter22'", " {'bot_token': 'tok-333'", " MOMENTUM passphrase: correct-horse-battery",
+])
+def test_every_token_shape_is_redacted(secret: str) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Redact())
+    log = logging.getLogger("test.redact.shapes")
+    log.addHandler(handler)
+    try:
+        log.warning("installation: %s", "{" + secret + "}")
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    value = secret.split("=")[-1].split(":")[-1].strip(" '\"{}")
+    assert value not in out and "[redacted]" in out, out

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from adapters.slack.guard import RequestGuard
 from adapters.slack.paths import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH
 from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
@@ -32,7 +33,18 @@ def mount(app: web.Application, momentum: Momentum, settings: SlackSettings) -> 
         raise ConfigError(str(exc)) from None
     momentum.register_platform(runtime.platform)
     app[SLACK_RUNTIME] = runtime
-    app.router.add_post(EVENTS_PATH, runtime.handle_events)
+    assert settings.signing_secret is not None  # settings.configured
+    guard = RequestGuard(settings.signing_secret.get_secret_value())
+
+    async def events(request: web.Request) -> web.Response:
+        refusal = guard.check(await request.read(), request.headers)  # aiohttp keeps the body for Bolt
+        if refusal is not None:
+            if refusal.status != 200:
+                _LOGGER.warning("slack request refused: %s", refusal.text)
+            return web.Response(status=refusal.status, text=refusal.text)
+        return await runtime.handle_events(request)
+
+    app.router.add_post(EVENTS_PATH, events)
     if settings.oauth_enabled:
         app.router.add_get(INSTALL_PATH, runtime.handle_install)
         app.router.add_get(REDIRECT_PATH, runtime.handle_oauth_redirect)

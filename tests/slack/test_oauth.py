@@ -89,3 +89,29 @@ async def test_bad_state_is_refused(oauth_server: SlackServer) -> None:
     async with oauth_server.session.get(oauth_server.url + "/slack/oauth_redirect?" + q) as r:
         assert r.status >= 400
     assert oauth_server.fake.of("oauth.v2.access") == []
+
+
+async def test_the_oauth_flow_at_debug_logs_no_token(oauth_server: SlackServer) -> None:
+    import io
+    import logging
+
+    from adapters.logs import Redact, configure, quiet_libraries
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure("DEBUG", json_format=False)
+    buf = io.StringIO()
+    capture = logging.StreamHandler(buf)
+    capture.addFilter(Redact())  # as the server's own handler
+    root.addHandler(capture)
+    try:
+        await _install(oauth_server)
+        logging.getLogger("bot.probe").debug("probe-line")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        quiet_libraries()
+    out = buf.getvalue()
+    assert "probe-line" in out
+    token = oauth_server.fake.oauth_token
+    assert token not in out and "client-secret" not in out and "temp-code" not in out

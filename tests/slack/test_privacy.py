@@ -223,3 +223,49 @@ async def test_forget_leaves_no_bytes_in_the_database_files(
     after = files()
     left = [x.decode() for x in secrets if x in after]
     assert not left, f"still on disk after forget: {left}"
+
+
+async def test_a_replayed_signed_command_is_processed_once(slack_server: SlackServer, momentum: Momentum) -> None:
+    await _pair(slack_server)
+    form = {"team_id": "T1", "user_id": "USAM", "command": "/momentum", "text": "win Replayed once",
+            "response_url": slack_server.fake.response_url("cmd"), "trigger_id": "1.2.3"}
+    import urllib.parse
+    body = urllib.parse.urlencode(form)
+    headers = slack_server.signer.headers(body, content_type="application/x-www-form-urlencoded")
+    for _ in range(3):
+        status, _ = await slack_server.post(body, headers)
+        assert status == 200
+    await slack_server.settle()
+    with momentum.db.session() as s:
+        assert [w.text for w in s.exec(select(Win)).all()] == ["Replayed once"]
+
+
+@pytest.mark.parametrize("body,headers", [
+    (b"\xff\xfe not utf-8", {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
+    (b"\xff\xfe not utf-8", {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v0=00"}),
+    (b"payload=%7B%7D", {"X-Slack-Request-Timestamp": "\u0661\u0662\u0663", "X-Slack-Signature": "v0=00"}),
+    (b"payload=%7B%7D", {}),
+])
+async def test_unsigned_or_badly_signed_requests_get_401_without_a_traceback(
+        slack_server: SlackServer, body: bytes, headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    async with slack_server.session.post(slack_server.url + "/slack/events", data=body,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  **headers}) as r:
+        assert r.status == 401
+    assert not [rec for rec in caplog.records if rec.exc_info or rec.levelno >= logging.ERROR]
+
+
+async def test_a_signed_body_that_is_not_utf8_gets_400(slack_server: SlackServer,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    body = b"payload=\xff\xfe"
+    import hashlib as _h
+    import hmac as _hm
+    import time as _t
+    ts = str(int(_t.time()))
+    from tests.slack.conftest import SIGNING_SECRET
+    sig = "v0=" + _hm.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, _h.sha256).hexdigest()
+    async with slack_server.session.post(slack_server.url + "/slack/events", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig}) as r:
+        assert r.status == 400
+    assert not [rec for rec in caplog.records if rec.exc_info]
