@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from adapters.slack import shapes
 from adapters.slack.guard import RequestGuard
 from adapters.slack.paths import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH
 from adapters.slack.runtime import SlackRuntime
@@ -37,11 +38,16 @@ def mount(app: web.Application, momentum: Momentum, settings: SlackSettings) -> 
     guard = RequestGuard(settings.signing_secret.get_secret_value())
 
     async def events(request: web.Request) -> web.Response:
-        refusal = guard.check(await request.read(), request.headers)  # aiohttp keeps the body for Bolt
+        body = await request.read()  # aiohttp keeps the body for Bolt
+        refusal = guard.check(body, request.headers)
         if refusal is not None:
             if refusal.status != 200:
                 _LOGGER.warning("slack request refused: %s", refusal.text)
             return web.Response(status=refusal.status, text=refusal.text)
+        wrong = shapes.problem(body.decode("utf-8"), request.headers.get("Content-Type", ""))
+        if wrong is not None:  # signed but not a shape we handle: 400, logged once without the body
+            _LOGGER.warning("slack request rejected: %s", wrong)
+            return web.Response(status=400, text="bad request")
         return await runtime.handle_events(request)
 
     app.router.add_post(EVENTS_PATH, events)
