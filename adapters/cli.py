@@ -91,7 +91,9 @@ def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
     from storage.db import Database
     from storage.migrate import NotMigrated, check_migrated
 
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s,
+                        statement_timeout_ms=settings.db_statement_timeout_ms,
+                        lock_timeout_ms=settings.db_lock_timeout_ms)
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
@@ -136,6 +138,11 @@ def serve(
                         "serving /healthz and /metrics only")
     # In Socket Mode Slack arrives over the WebSocket, so the HTTP server carries only Teams and health.
     application = build_app(m, Edges(slack=None, teams=edges.teams) if socket_mode else edges)
+
+    async def close_database(_: web.Application) -> None:
+        m.db.dispose()  # the database executor and the connection pool
+
+    application.on_cleanup.append(close_database)
     if socket_mode:
         if edges.slack is None or not getattr(edges.slack, "app_token", None):
             _fail("SLACK_APP_TOKEN: required for --socket-mode (an app-level token with connections:write)")
