@@ -140,7 +140,8 @@ class SlackRuntime:
     async def _installed(self, installation: Installation) -> None:
         if installation.team_id:
             self._tokens.pop(installation.team_id, None)
-            self.momentum.upsert_workspace("slack", installation.team_id, name=installation.team_name)
+            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", installation.team_id,
+                                       name=installation.team_name)
             _LOGGER.info("slack workspace %s installed", installation.team_id)
 
     async def register_single_workspace(self) -> None:
@@ -154,7 +155,8 @@ class SlackRuntime:
             return
         team = str(data.get("team_id", ""))
         if team:
-            self.momentum.upsert_workspace("slack", team, name=str(data.get("team", "")) or None)
+            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", team,
+                                       name=str(data.get("team", "")) or None)
 
     # --- background work ------------------------------------------------------------------------
 
@@ -481,8 +483,8 @@ class SlackRuntime:
     async def publish_home(self, team: str, user: str) -> None:
         profile = await self.profile(team, user)
         if profile is not None:
-            self.momentum.upsert_person("slack", team, profile)
-        home = self.momentum.app_home("slack", team, user)
+            await self.momentum.db.run(self.momentum.upsert_person, "slack", team, profile)
+        home = await self.momentum.db.run(self.momentum.app_home, "slack", team, user)
         await self.api.call(team, "views.publish", json={"user_id": user, "view": render_home(home)})
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
@@ -591,7 +593,7 @@ class SlackRuntime:
         team = str(body.get("team_id") or "")
         if not team:
             return
-        self.momentum.set_workspace_status("slack", team, "uninstalled", reason)
+        await self.momentum.db.run(self.momentum.set_workspace_status, "slack", team, "uninstalled", reason)
         self._tokens.pop(team, None)
         self.platform.forget_team(team)
         if self.install_store is not None:
