@@ -14,7 +14,7 @@ import inspect
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,20 +136,10 @@ def _async_product_frame(frame: Any) -> str | None:
     return None
 
 
-@pytest.fixture
-def no_sql_on_loop() -> Iterator[list[str]]:
-    """Fail the test when the product runs SQL on the event loop's thread.
-
-    A ``before_cursor_execute`` listener on every engine notes each statement executed on a thread
-    that is running an asyncio event loop (``asyncio.get_running_loop()`` answers there, and only
-    there) *while a coroutine of the product* (``async def`` code in ``bot/`` or ``adapters/``) *is
-    on the stack*: that is async product code holding the loop while the database works. SQL the
-    test itself runs from its own async body (``momentum.plan(...)``, ``momentum.db.session()``,
-    seeding through the synchronous facade) has no product coroutine on its stack and is not the
-    product's doing, so it is allowed. SQL on the database executor or any other thread never is
-    flagged. Violations are collected (raising inside the product could be swallowed by its own
-    error handling) and fail the test at teardown with where they came from.
-    """
+@contextmanager
+def sql_on_loop() -> Iterator[list[str]]:
+    """Collect, while open, every statement the product runs on the event loop's thread (the rule
+    is ``no_sql_on_loop``'s)."""
     found: list[str] = []
 
     def check(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -166,6 +156,24 @@ def no_sql_on_loop() -> Iterator[list[str]]:
         yield found
     finally:
         event.remove(Engine, "before_cursor_execute", check)
+
+
+@pytest.fixture
+def no_sql_on_loop() -> Iterator[list[str]]:
+    """Fail the test when the product runs SQL on the event loop's thread.
+
+    A ``before_cursor_execute`` listener on every engine notes each statement executed on a thread
+    that is running an asyncio event loop (``asyncio.get_running_loop()`` answers there, and only
+    there) *while a coroutine of the product* (``async def`` code in ``bot/`` or ``adapters/``) *is
+    on the stack*: that is async product code holding the loop while the database works. SQL the
+    test itself runs from its own async body (``momentum.plan(...)``, ``momentum.db.session()``,
+    seeding through the synchronous facade) has no product coroutine on its stack and is not the
+    product's doing, so it is allowed. SQL on the database executor or any other thread never is
+    flagged. Violations are collected (raising inside the product could be swallowed by its own
+    error handling) and fail the test at teardown with where they came from.
+    """
+    with sql_on_loop() as found:
+        yield found
     if found:
         shown = "\n  ".join(dict.fromkeys(found))
         pytest.fail(f"SQL ran on the event loop's thread ({len(found)} statement(s)):\n  {shown}")

@@ -125,3 +125,4 @@ async def test_the_executor_copies_context_and_is_bounded(sqlite_db: Database) -
     assert sqlite_db.executor._max_workers == 4
     sqlite_db.dispose()
     assert sqlite_db._executor is None
+
