@@ -67,7 +67,10 @@ def db_upgrade() -> None:
     from storage.migrate import upgrade
 
     s = _settings()
-    database = Database(s.database_url)
+    # A migration may rightly run long (an index on a big table): no statement timeout; lock waits
+    # and connecting keep theirs.
+    database = Database(s.database_url, connect_timeout_s=s.db_connect_timeout_s, statement_timeout_ms=0,
+                        lock_timeout_ms=s.db_lock_timeout_ms)
     upgrade(database.engine)
     typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
 
