@@ -3,6 +3,11 @@
 It holds the database, the clock, the settings and the registered platforms, and
 exposes what the edges need: ``handle`` an interaction, ``plan`` and
 ``deliver_due`` prompts, register installs and people, render App Home.
+
+The event loop never waits on the database: ``handle`` and ``deliver_due`` run their units of
+work on the database executor (``db.run``); the synchronous methods here (installs, people,
+addresses, App Home) are units of work too, and async callers run them with
+``await m.db.run(m.method, ...)``. ``plan`` blocks for seconds and runs in its own thread.
 """
 
 from __future__ import annotations
