@@ -4,9 +4,10 @@ A sampling task wakes every 5 ms and records how late it woke (the loop lag): wh
 works on the database executor the loop stays free and the lag stays near zero; when a unit of
 work runs on the loop itself the lag is the time it held it. Each kind is run ``--rounds`` times,
 one after another, against ``--pairs`` seeded pairs on SQLite (or PostgreSQL with ``--backend
-postgres``). ``--inline`` runs every unit of work on the loop instead (what the core did before
-the database executor), for a side-by-side figure. Printed: the loop lag p50/p99/max and the
-interaction latency p50/p99 per kind.
+postgres``). Then the admin mix: `me` commands while reports run back to back. ``--inline``
+runs every unit of work on the loop instead (what the core did before the database executor),
+for a side-by-side figure. Printed: the loop lag p50/p99/max and the interaction latency
+p50/p99 per kind, and the `me` latency under the admin mix.
 
 Run: ``.venv/bin/python benchmarks/loop_hold.py [--pairs 2000] [--rounds 20] [--inline]``
 """
@@ -128,6 +129,25 @@ async def main() -> None:
             print(f"{name:<20} {pct(all_lags, .5) * 1e3:>11.1f} {pct(all_lags, .99) * 1e3:>11.1f} "
                   f"{max(all_lags, default=0) * 1e3:>11.1f} {statistics.median(took) * 1e3:>15.1f} "
                   f"{pct(took, .99) * 1e3:>15.1f}")
+        # The admin mix: reports run back to back while other people's `me` commands come in.
+        stop = asyncio.Event()
+
+        async def reports() -> None:
+            while not stop.is_set():
+                await cmd(admin, "report")()
+
+        busy = asyncio.create_task(reports())
+        await asyncio.sleep(0.05)
+        took = []
+        for _ in range(args.rounds * 5):
+            started = time.perf_counter()
+            await cmd(junior, "me")()
+            took.append(time.perf_counter() - started)
+            await asyncio.sleep(0.01)
+        stop.set()
+        await busy
+        print(f"admin mix: `me` while reports run back to back: latency p50 {statistics.median(took) * 1e3:.1f} ms, "
+              f"p99 {pct(took, .99) * 1e3:.1f} ms, max {max(took) * 1e3:.1f} ms ({len(took)} commands)")
         db.dispose()
 
 
