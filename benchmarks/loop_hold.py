@@ -140,11 +140,13 @@ async def main() -> None:
         busy = asyncio.create_task(reports())
         await asyncio.sleep(0.05)
         took = []
-        for _ in range(args.rounds * 5):
-            started = time.perf_counter()
+        t0 = time.perf_counter()
+        for i in range(args.rounds * 5):  # one `me` due every 50 ms; latency counts from when it was due
+            due = t0 + i * 0.05
+            if due > time.perf_counter():
+                await asyncio.sleep(due - time.perf_counter())
             await cmd(junior, "me")()
-            took.append(time.perf_counter() - started)
-            await asyncio.sleep(0.01)
+            took.append(time.perf_counter() - due)
         stop.set()
         await busy
         print(f"admin mix: `me` while reports run back to back: latency p50 {statistics.median(took) * 1e3:.1f} ms, "
