@@ -60,7 +60,7 @@ def demo(
     raise typer.Exit(code)
 
 
-def _database(url: str | None):  # type: ignore[no-untyped-def]
+def _database(settings: Settings, statement_timeout_ms: int | None = None):  # type: ignore[no-untyped-def]
     """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2)."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -68,6 +68,7 @@ def _database(url: str | None):  # type: ignore[no-untyped-def]
 
     from storage.db import Database, normalise_url
 
+    url = settings.database_url
     try:
         backend = make_url(normalise_url(url)).get_backend_name()
     except ArgumentError:
@@ -76,7 +77,9 @@ def _database(url: str | None):  # type: ignore[no-untyped-def]
     if backend not in ("sqlite", "postgresql"):
         _fail(f"DATABASE_URL: unsupported database {backend!r}; use sqlite:/// or postgresql://")
     try:
-        database = Database(url)
+        database = Database(url, connect_timeout_s=settings.db_connect_timeout_s,
+                            statement_timeout_ms=settings.db_statement_timeout_ms if statement_timeout_ms is None
+                            else statement_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms)
         with database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # a configuration problem, said in one line
@@ -91,7 +94,9 @@ def db_upgrade() -> None:
     from storage.migrate import upgrade
 
     s = _settings()
-    database = _database(s.database_url)
+    # A migration may rightly run long (an index on a big table): no statement timeout; lock waits
+    # and connecting keep theirs.
+    database = _database(s, statement_timeout_ms=0)
     upgrade(database.engine)
     typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
 
@@ -101,7 +106,7 @@ def db_check() -> None:
     """Exit 0 when the schema is current, 1 (naming the command to run) when not."""
     from storage.migrate import NotMigrated, check_migrated
 
-    database = _database(_settings().database_url)
+    database = _database(_settings())
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
@@ -118,7 +123,7 @@ def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
         validate_all()  # the packaged journeys are data: a broken file stops start-up, not a send
     except JourneyError as exc:
         _fail(f"journey files: {exc}")
-    database = _database(settings.database_url)
+    database = _database(settings)
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
@@ -161,6 +166,11 @@ def serve(
                         "serving /healthz and /metrics only")
     # In Socket Mode Slack arrives over the WebSocket, so the HTTP server carries only Teams and health.
     application = build_app(m, Edges(slack=None, teams=edges.teams) if socket_mode else edges)
+
+    async def close_database(_: web.Application) -> None:
+        m.db.dispose()  # the database executor and the connection pool
+
+    application.on_cleanup.append(close_database)
     if socket_mode:
         if edges.slack is None or not getattr(edges.slack, "app_token", None):
             _fail("SLACK_APP_TOKEN: required for --socket-mode (an app-level token with connections:write)")

@@ -3,6 +3,7 @@ and the scheduler that triggers planning and delivery."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -33,23 +34,37 @@ def teams_wanted() -> bool:
         "MOMENTUM_TEAMS_DEV", "").strip().lower() in {"1", "true", "yes"}
 
 
+HEALTH_TIMEOUT_S = 1.5  # /healthz answers within 2 s whatever the database does
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers a ping in time; 503 with the reason otherwise. The ping runs on
+    the database executor, so a database that hangs never holds the event loop."""
     m = request.app[MOMENTUM_KEY]
-    ok = m.db.ping()
-    return web.json_response({"ok": ok, "database": "reachable" if ok else "unreachable",
-                              "platforms": sorted(m.platforms)}, status=200 if ok else 503)
+    try:
+        ok = await asyncio.wait_for(m.db.run(m.db.ping), HEALTH_TIMEOUT_S)
+        state = "reachable" if ok else "unreachable"
+    except TimeoutError:
+        ok, state = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
+    return web.json_response({"ok": ok, "database": state, "platforms": sorted(m.platforms)},
+                             status=200 if ok else 503)
+
+
+def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:
+    from sqlalchemy import func, select
+
+    from storage.models import Prompt
+
+    with m.db.session() as s:
+        return [(str(st), int(n)) for st, n in s.exec(
+            select(Prompt.status, func.count()).group_by(Prompt.status)).all()]  # type: ignore[call-overload]
 
 
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[MOMENTUM_KEY]
     try:
-        from sqlalchemy import func, select
-
-        from storage.models import Prompt
-
-        with m.db.session() as s:
-            for status, n in s.exec(select(Prompt.status, func.count()).group_by(Prompt.status)).all():  # type: ignore[call-overload]
-                OUTBOX.labels(status).set(n)
+        for status, n in await asyncio.wait_for(m.db.run(_outbox_counts, m), HEALTH_TIMEOUT_S):
+            OUTBOX.labels(status).set(n)
     except Exception as exc:  # metrics must answer even when the database does not
         _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -13,6 +13,7 @@ from bot import directory
 from bot.errors import NotAdmin, UserError
 from bot.interactions import Interaction, Profile
 from bot.messages import Message, MessageBuilder, Paragraph, Text, para
+from bot.ports import WorkspaceRef
 from storage.models import AuditLog, Pair, Person, Program, Workspace
 
 if TYPE_CHECKING:
@@ -20,6 +21,24 @@ if TYPE_CHECKING:
 
 MENTION = re.compile(r"^<@([^>|\s]+)(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class NeedLookups(Exception):
+    """Raised inside a unit of work when the platform must be asked first: the unit rolls back,
+    the facade looks these people up with no transaction open, then runs the unit again."""
+
+    def __init__(self, profiles: set[str], emails: set[str]) -> None:
+        super().__init__(f"{len(profiles)} profile(s), {len(emails)} email(s) to look up")
+        self.profiles, self.emails = profiles, emails
+        self.workspace: WorkspaceRef | None = None  # where to ask (set by the unit of work)
+
+
+@dataclass
+class Lookups:
+    """Platform answers gathered before a unit of work: profiles by external id, by email."""
+
+    profiles: dict[str, Profile | None] = field(default_factory=dict)
+    emails: dict[str, Profile | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -31,6 +50,8 @@ class Ctx:
     me: Person
     now: datetime
     touched_pairs: list[int] = field(default_factory=list)  # new or resumed pairs to plan right away
+    lookups: Lookups = field(default_factory=lambda: Lookups())  # platform answers fetched before the unit
+    plan_after: bool = False  # plan ``touched_pairs`` once the unit of work has committed
     subject: str = ""  # whom the clicked message's buttons are signed for (bot.signing); "" = me
 
     @property
@@ -49,25 +70,30 @@ class Ctx:
                 "A workspace admin can grant access with `admin add @you`."
             )
 
-    async def resolve(self, token: str) -> Person:
+    def resolve(self, token: str) -> Person:
         """A person from ``<@ID>`` or an email address, creating them from the platform profile."""
-        return (await self.resolve_all([token]))[0]
+        return self.resolve_all([token])[0]
 
-    async def resolve_all(self, tokens: list[str]) -> list[Person]:
-        """Several people at once. Every platform call is awaited before anything is written:
-        SQLite holds its write lock from the first write to the commit, and other requests on
-        this event loop must not wait behind a network call."""
+    def resolve_all(self, tokens: list[str]) -> list[Person]:
+        """Several people at once. People not stored yet come from the platform: when a profile
+        has not been looked up yet this raises ``NeedLookups`` (naming every one missing) and the
+        facade asks the platform with no transaction open, then runs the unit of work again."""
         keys = [t.strip().rstrip(",") for t in tokens]
         known: dict[str, Person] = {}
-        fetched: dict[str, Profile] = {}
+        unknown: list[str] = []
         for key in keys:
-            if key in known or key in fetched:
+            if key in known or key in unknown:
                 continue
             p = self._find(key)
             if p is not None:
                 known[key] = p
             else:
-                fetched[key] = await self._fetch(key)
+                unknown.append(key)
+        ids = {m.group(1) for k in unknown if (m := MENTION.match(k)) and m.group(1) not in self.lookups.profiles}
+        emails = {k.lower() for k in unknown if not MENTION.match(k) and k.lower() not in self.lookups.emails}
+        if ids or emails:
+            raise NeedLookups(ids, emails)
+        fetched = {key: self._fetched(key) for key in unknown}
         for key, prof in fetched.items():
             known[key] = directory.upsert_person(self.s, self.now, self.ws.id, prof)  # type: ignore[arg-type]
         return [known[k] for k in keys]
@@ -80,11 +106,11 @@ class Ctx:
             return directory.find_by_email(self.s, self.ws.id, key)  # type: ignore[arg-type]
         raise UserError(f"I need a person as @mention or email address, not {key!r}.")
 
-    async def _fetch(self, key: str) -> Profile:
+    def _fetched(self, key: str) -> Profile:
         m = MENTION.match(key)
         if m:
-            return await self.profile(m.group(1)) or Profile(external_id=m.group(1))
-        prof = await self.lookup_email(key.lower())
+            return self.lookups.profiles.get(m.group(1)) or Profile(external_id=m.group(1))
+        prof = self.lookup_email(key.lower())
         if prof is None:
             raise UserError(
                 f"I couldn't find anyone with the email {key} here. If they haven't used Momentum yet, "
@@ -92,23 +118,11 @@ class Ctx:
             )
         return Profile(**{**prof.__dict__, "email": prof.email or key.lower()})
 
-    async def profile(self, external_id: str) -> Profile | None:
-        plat = self.m.platforms.get(self.ws.platform)
-        if plat is None:
-            return None
-        try:
-            return await plat.profile(directory.workspace_ref(self.ws, self.m.box), external_id)
-        except Exception:
-            return None
-
-    async def lookup_email(self, email: str) -> Profile | None:
-        plat = self.m.platforms.get(self.ws.platform)
-        if plat is None:
-            return None
-        try:
-            return await plat.lookup_email(directory.workspace_ref(self.ws, self.m.box), email)
-        except Exception:
-            return None
+    def lookup_email(self, email: str) -> Profile | None:
+        """The platform's answer for ``email``, looked up before this unit of work (``NeedLookups``)."""
+        if email not in self.lookups.emails:
+            raise NeedLookups(set(), {email})
+        return self.lookups.emails[email]
 
     def pairs_of(self, person: Person, statuses: tuple[str, ...] = ("active", "paused")) -> list[Pair]:
         return list(self.s.exec(

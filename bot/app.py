@@ -3,6 +3,11 @@
 It holds the database, the clock, the settings and the registered platforms, and
 exposes what the edges need: ``handle`` an interaction, ``plan`` and
 ``deliver_due`` prompts, register installs and people, render App Home.
+
+The event loop never waits on the database: ``handle`` and ``deliver_due`` run their units of
+work on the database executor (``db.run``); the synchronous methods here (installs, people,
+addresses, App Home) are units of work too, and async callers run them with
+``await m.db.run(m.method, ...)``. ``plan`` blocks for seconds and runs in its own thread.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Momentum:
         key = self.settings.secret_key
         self.box: SecretBox | None = SecretBox(key.get_secret_value()) if key else None
         self._signer: Signer | None = None
+        self._turns: Any = None  # bot.conversation.Turns, made on the first interaction
 
     @property
     def signer(self) -> Signer:
@@ -94,9 +100,12 @@ class Momentum:
 
     async def handle(self, interaction: Interaction) -> Response:
         """The one entry point for everything people do: buttons, forms, commands, messages."""
-        from bot.conversation import handle  # local import: conversation imports this module's types
+        from bot.conversation import Turns, handle  # local import: conversation imports this module's types
 
-        return await handle(self, interaction)
+        if self._turns is None:
+            self._turns = Turns()
+        async with self._turns.turn(interaction):  # one person's interactions in the order they came
+            return await handle(self, interaction)
 
     # --- installs and people ------------------------------------------------------------------
 

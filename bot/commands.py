@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import col, select
 
 from bot import csvio, directory, privacy, reports
-from bot.actor import Ctx, say
+from bot.actor import Ctx, NeedLookups, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
 from bot.content.journey import Evidence, Journey, JourneyError, builtin, check_text, journey_for, phase_for
@@ -37,7 +36,7 @@ from bot.prompts import Actions
 from bot.timing import in_quiet_hours, monday_of, week_index, zone
 from storage.models import AuditLog, Goal, Pair, Person, Program, Prompt, Touchpoint, Win
 
-Handler = Callable[[Ctx, list[str], str], Awaitable[Response]]
+Handler = Callable[[Ctx, list[str], str], Response]
 HANDLERS: dict[str, Handler] = {}
 ALIASES = {"mydata": "my-data", "pausepair": "pause-pair", "endpair": "end-pair", "hi": "help",
            "hello": "help", "?": "help", "status": "me", "check-in": "checkin", "unsnooze": "resume"}
@@ -66,7 +65,7 @@ def is_command(text: str) -> bool:
     return bool(words) and (words[0].lower() in HANDLERS or words[0].lower() in ALIASES)
 
 
-async def run(c: Ctx, text: str) -> Response:
+def run(c: Ctx, text: str) -> Response:
     words = tokenize(text)
     if not words:
         return Response(reply=help_message(c.is_admin))
@@ -79,7 +78,7 @@ async def run(c: Ctx, text: str) -> Response:
     # everything after the command word, raw (for free text like wins and notes)
     idx = rest.lower().find(words[0].lower())
     raw = rest[idx + len(words[0]):].strip() if idx >= 0 else " ".join(words[1:])
-    return await handler(c, words[1:], raw)
+    return handler(c, words[1:], raw)
 
 
 def help_message(admin: bool, intro: str | None = None) -> Message:
@@ -100,7 +99,7 @@ def reply(*lines: str) -> Response:
 # --- everyone ---------------------------------------------------------------------------------------
 
 @command("help")
-async def _help(c: Ctx, args: list[str], raw: str) -> Response:
+def _help(c: Ctx, args: list[str], raw: str) -> Response:
     return Response(reply=help_message(c.is_admin))
 
 
@@ -170,7 +169,7 @@ def me_message(c: Ctx) -> Message:
 
 
 @command("me")
-async def _me(c: Ctx, args: list[str], raw: str) -> Response:
+def _me(c: Ctx, args: list[str], raw: str) -> Response:
     return Response(reply=me_message(c))
 
 
@@ -184,7 +183,7 @@ def sponsoree_pair(c: Ctx) -> Pair:
 
 
 @command("checkin")
-async def _checkin(c: Ctx, args: list[str], raw: str) -> Response:
+def _checkin(c: Ctx, args: list[str], raw: str) -> Response:
     pair = sponsoree_pair(c)
     from bot.conversation import adhoc_checkin  # avoids an import cycle
 
@@ -222,7 +221,7 @@ def mark_two_way(pair: Pair, now: datetime) -> None:
 
 
 @command("log")
-async def _log(c: Ctx, args: list[str], raw: str) -> Response:
+def _log(c: Ctx, args: list[str], raw: str) -> Response:
     if not args or args[0].lower() not in LOG_KINDS:
         raise UserError("Tell me what to log: `log meeting`, `log light` or `log shared`, optionally with a note.")
     kind = LOG_KINDS[args[0].lower()]
@@ -236,7 +235,7 @@ async def _log(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("win")
-async def _win(c: Ctx, args: list[str], raw: str) -> Response:
+def _win(c: Ctx, args: list[str], raw: str) -> Response:
     private = False
     text = raw
     if text.startswith("--private"):
@@ -257,7 +256,7 @@ async def _win(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("goal")
-async def _goal(c: Ctx, args: list[str], raw: str) -> Response:
+def _goal(c: Ctx, args: list[str], raw: str) -> Response:
     if not raw:
         raise UserError("Add the goal after the command, e.g. `goal Lead a cross-team project by Q3`. "
                         "`goal done <number>` marks one done; `goal list` shows them.")
@@ -298,7 +297,7 @@ def set_rhythm(c: Ctx, pair: Pair, every: int, weekday: int | None, at: str | No
 
 
 @command("meet")
-async def _meet(c: Ctx, args: list[str], raw: str) -> Response:
+def _meet(c: Ctx, args: list[str], raw: str) -> Response:
     usage = "Use `meet <weekday> <HH:MM> [weekly|2w|monthly]`, e.g. `meet thu 15:00 2w` (your local time)."
     if len(args) not in (2, 3) or args[0][:3].lower() not in WEEKDAYS:
         raise UserError(usage)
@@ -322,7 +321,7 @@ async def _meet(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("time")
-async def _time(c: Ctx, args: list[str], raw: str) -> Response:
+def _time(c: Ctx, args: list[str], raw: str) -> Response:
     if len(args) != 2 or args[0][:3].lower() not in WEEKDAYS:
         raise UserError("Use `time <weekday> <HH:MM>`, e.g. `time tue 09:30` (your local time).")
     try:
@@ -371,12 +370,12 @@ def snooze(c: Ctx, person: Person, delta: timedelta) -> str:
 
 
 @command("snooze")
-async def _snooze(c: Ctx, args: list[str], raw: str) -> Response:
+def _snooze(c: Ctx, args: list[str], raw: str) -> Response:
     return reply(snooze(c, c.me, parse_duration(args[0] if args else "1w")))
 
 
 @command("pause")
-async def _pause(c: Ctx, args: list[str], raw: str) -> Response:
+def _pause(c: Ctx, args: list[str], raw: str) -> Response:
     change_person(c, c.me, paused=True)
     c.audit("person.pause", c.me.external_id)
     return reply("Paused. I won't prompt you until you say `resume`. Your partner isn't told anything.")
@@ -388,7 +387,7 @@ def resume(c: Ctx, person: Person) -> str:
 
 
 @command("resume")
-async def _resume(c: Ctx, args: list[str], raw: str) -> Response:
+def _resume(c: Ctx, args: list[str], raw: str) -> Response:
     c.audit("person.resume", c.me.external_id)
     return reply(resume(c, c.me))
 
@@ -399,14 +398,14 @@ def opt_out(c: Ctx) -> None:
 
 
 @command("stop")
-async def _stop(c: Ctx, args: list[str], raw: str) -> Response:
+def _stop(c: Ctx, args: list[str], raw: str) -> Response:
     opt_out(c)
     return reply("You're opted out: no more prompts. Changed your mind? `resume` any time.",
                  "Want a copy of your data, or to have it erased? `my-data`, or ask your program manager.")
 
 
 @command("my-data")
-async def _my_data(c: Ctx, args: list[str], raw: str) -> Response:
+def _my_data(c: Ctx, args: list[str], raw: str) -> Response:
     data = privacy.my_data(c.s, c.me)
     c.audit("person.my_data", c.me.external_id)
     return Response(reply=say("Here's everything Momentum stores about you, including your private notes."),
@@ -432,7 +431,7 @@ def _options(args: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 @command("program")
-async def _program(c: Ctx, args: list[str], raw: str) -> Response:
+def _program(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("program")
     sub = args[0].lower() if args else "list"
     if sub == "list":
@@ -510,7 +509,7 @@ def _program_journey(c: Ctx, args: list[str], raw: str) -> Response:
     return reply(f"{prog.name} now uses its own journey ({len(j.phases)} phases, {len(j.words)} texts).")
 
 
-async def create_pair(c: Ctx, sponsor: Person, sponsoree: Person, prog: Program,
+def create_pair(c: Ctx, sponsor: Person, sponsoree: Person, prog: Program,
                       sponsor_unit: str | None = None, sponsoree_unit: str | None = None) -> tuple[Pair | None, str]:
     """Pair two people; returns (pair or None if it already existed, a warning or '')."""
     if sponsor.id == sponsoree.id:
@@ -540,13 +539,13 @@ async def create_pair(c: Ctx, sponsor: Person, sponsoree: Person, prog: Program,
 
 
 @command("pair")
-async def _pair(c: Ctx, args: list[str], raw: str) -> Response:
+def _pair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("pair")
     if len(args) < 2:
         raise UserError("Use `pair @sponsor @sponsoree [program]` (mentions or email addresses).")
-    sponsor, sponsoree = await c.resolve_all(args[:2])
+    sponsor, sponsoree = c.resolve_all(args[:2])
     prog = c.program(" ".join(args[2:]) or None)
-    pair, warn = await create_pair(c, sponsor, sponsoree, prog)
+    pair, warn = create_pair(c, sponsor, sponsoree, prog)
     if pair is None:
         return reply(f"{sponsor.name} and {sponsoree.name} are already paired in {prog.name}. Nothing changed.")
     c.audit("pair.create", f"{sponsor.external_id}->{sponsoree.external_id}", detail={"program": prog.name,
@@ -558,10 +557,10 @@ async def _pair(c: Ctx, args: list[str], raw: str) -> Response:
     return Response(reply=say(*lines), ephemeral=True)
 
 
-async def _target_pair(c: Ctx, args: list[str], command: str) -> Pair:
+def _target_pair(c: Ctx, args: list[str], command: str) -> Pair:
     if not args:
         raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
-    people = await c.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
+    people = c.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
     if not people:
         raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
     q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
@@ -597,18 +596,18 @@ def _end(c: Ctx, pair: Pair, action: str) -> tuple[Person, Person]:
 
 
 @command("unpair")
-async def _unpair(c: Ctx, args: list[str], raw: str) -> Response:
+def _unpair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("unpair")
-    pair = await _target_pair(c, args, "unpair")
+    pair = _target_pair(c, args, "unpair")
     sp, se = _end(c, pair, "pair.unpair")
     return reply(f"Unpaired {sp.name} and {se.name}. No more prompts go to this pair; nothing was sent to them.")
 
 
 @command("pause-pair")
-async def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
+def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("pause-pair")
     resume_it = bool(args) and args[-1].lower() == "resume"
-    pair = await _target_pair(c, [a for a in args if a.lower() != "resume"], "pause-pair")
+    pair = _target_pair(c, [a for a in args if a.lower() != "resume"], "pause-pair")
     sp, se = c.person(pair.sponsor_id), c.person(pair.sponsoree_id)
     if resume_it:
         pair.status, pair.paused_until, pair.planned_until = "active", None, None
@@ -626,9 +625,9 @@ async def _pause_pair(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("end-pair")
-async def _end_pair(c: Ctx, args: list[str], raw: str) -> Response:
+def _end_pair(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("end-pair")
-    pair = await _target_pair(c, args, "end-pair")
+    pair = _target_pair(c, args, "end-pair")
     sp, se = _end(c, pair, "pair.end")
     prog = c.s.get(Program, pair.program_id)
     assert prog is not None
@@ -660,14 +659,14 @@ def import_form() -> Form:
 
 
 @command("import")
-async def _import(c: Ctx, args: list[str], raw: str) -> Response:
+def _import(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("import")
     if raw.strip():
-        return await import_csv(c, raw)
+        return import_csv(c, raw)
     return Response(form=import_form())
 
 
-async def import_csv(c: Ctx, text: str) -> Response:
+def import_csv(c: Ctx, text: str) -> Response:
     """Validate every row, then import all rows in this one transaction (or none)."""
     progs = {p.name.lower(): p for p in c.s.exec(select(Program).where(Program.workspace_id == c.ws.id,
                                                                           Program.status == "active")).all()}
@@ -686,8 +685,11 @@ async def import_csv(c: Ctx, text: str) -> Response:
                     found[email] = p
                 else:
                     missing[email] = row.line
-    # Look everyone unknown up on the platform first, then write (see Ctx.resolve_all).
-    profiles = await asyncio.gather(*(c.lookup_email(e) for e in missing))
+    # Everyone unknown was looked up on the platform before this unit of work (see Ctx.resolve_all).
+    need = {e for e in missing if e not in c.lookups.emails}
+    if need:
+        raise NeedLookups(set(), need)
+    profiles = [c.lookup_email(e) for e in missing]
     for (email, line), prof in zip(missing.items(), profiles, strict=True):
         if prof is None:
             errors.append(f"Line {line}: nobody with the email {email} in this workspace")
@@ -707,7 +709,7 @@ async def import_csv(c: Ctx, text: str) -> Response:
     created, existing, warnings = 0, 0, []
     for row in parsed.rows:
         try:
-            pair, warn = await create_pair(c, people[row.sponsor], people[row.sponsoree], progs[row.program.lower()],
+            pair, warn = create_pair(c, people[row.sponsor], people[row.sponsoree], progs[row.program.lower()],
                                            row.sponsor_unit, row.unit)
         except UserError as exc:
             c.s.rollback()
@@ -729,7 +731,7 @@ async def import_csv(c: Ctx, text: str) -> Response:
 
 
 @command("export")
-async def _export(c: Ctx, args: list[str], raw: str) -> Response:
+def _export(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("export")
     data = csvio.export(c.s, c.ws.id)  # type: ignore[arg-type]
     c.audit("pairs.export")
@@ -739,13 +741,13 @@ async def _export(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("report")
-async def _report(c: Ctx, args: list[str], raw: str) -> Response:
+def _report(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("report")
     return Response(reply=reports.render(reports.build(c.s, c.ws.id, c.now, raw or None)))  # type: ignore[arg-type]
 
 
 @command("audit")
-async def _audit(c: Ctx, args: list[str], raw: str) -> Response:
+def _audit(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("audit")
     try:
         n = max(1, min(50, int(args[0]))) if args else 20
@@ -765,11 +767,11 @@ async def _audit(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("admin")
-async def _admin(c: Ctx, args: list[str], raw: str) -> Response:
+def _admin(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("admin")
     if len(args) < 2 or args[0].lower() not in ("add", "remove"):
         raise UserError("Use `admin add @person` or `admin remove @person`.")
-    who = await c.resolve(args[1])
+    who = c.resolve(args[1])
     add = args[0].lower() == "add"
     if not add and who.id == c.me.id and not (c.me.is_platform_admin or
                                                (c.me.email or "") in c.m.settings.admin_emails):
@@ -782,11 +784,11 @@ async def _admin(c: Ctx, args: list[str], raw: str) -> Response:
 
 
 @command("forget")
-async def _forget(c: Ctx, args: list[str], raw: str) -> Response:
+def _forget(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("forget")
     if not args:
         raise UserError("Use `forget @person`. This erases their personal data and notes for good.")
-    who = await c.resolve(args[0])
+    who = c.resolve(args[0])
     ext = who.external_id
     counts = privacy.forget(c.s, who, c.now)
     c.audit("person.forget", ext, detail=counts)

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=16, ge=1, le=500, validation_alias="MOMENTUM_WORKER_CONCURRENCY")
     lease_s: int = Field(default=120, ge=5, validation_alias="MOMENTUM_LEASE_SECONDS")
     max_attempts: int = Field(default=8, ge=1, le=50, validation_alias="MOMENTUM_MAX_ATTEMPTS")
+    # PostgreSQL only (SQLite waits for its lock off the event loop, up to its busy timeout); 0 = no limit.
+    db_connect_timeout_s: int = Field(default=5, ge=1, le=120, validation_alias="MOMENTUM_DB_CONNECT_TIMEOUT")
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0, le=3_600_000,
+                                         validation_alias="MOMENTUM_DB_STATEMENT_TIMEOUT_MS")
+    db_lock_timeout_ms: int = Field(default=5_000, ge=0, le=3_600_000, validation_alias="MOMENTUM_DB_LOCK_TIMEOUT_MS")
 
     @field_validator("quiet_hours")
     @classmethod

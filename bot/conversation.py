@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot import commands, directory, metrics, prompts, reports
-from bot.actor import Ctx, say
+from bot.actor import Ctx, Lookups, NeedLookups, say
 from bot.config import parse_hhmm
 from bot.context import load_context
 from bot.errors import NotAdmin, UserError
@@ -27,6 +28,7 @@ from bot.interactions import Interaction, Kind, Profile, Response
 from bot.journey import Kind as PromptKind
 from bot.journey import checkin_strategy, stage_for, variant_for
 from bot.messages import Form, Message, TextInput
+from bot.ports import WorkspaceRef
 from bot.prompts import Actions, PromptContext
 from bot.signing import SEP, parse_prompt_id
 from bot.timing import week_index, zone
@@ -39,8 +41,8 @@ _LOGGER = logging.getLogger(__name__)
 
 SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
 
-ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Awaitable[Response]]
-FormHandler = Callable[[Ctx, Prompt, PromptContext, Interaction], Awaitable[Response]]
+ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Response]
+FormHandler = Callable[[Ctx, Prompt, PromptContext, Interaction], Response]
 Roles = frozenset[str]
 ANYONE: Roles = frozenset({"junior", "senior"})
 SENIOR: Roles = frozenset({"senior"})
@@ -83,7 +85,7 @@ def form(form_id: str, *, kinds: set[PromptKind], roles: Roles = ANYONE) -> Call
     return deco
 
 
-PlainFormHandler = Callable[[Ctx, Interaction], Awaitable[Response]]
+PlainFormHandler = Callable[[Ctx, Interaction], Response]
 PLAIN_FORMS: dict[str, PlainFormHandler] = {}  # forms that act on no prompt (win, import): the person's own data
 
 
@@ -104,80 +106,161 @@ class Refused(UserError):
         self.reason = reason
 
 
+class Turns:
+    """One person's interactions are handled one at a time, in the order they arrive (units of
+    work run in parallel on the database executor, so a quick second click or command must not
+    overtake the first). Locks live only while someone waits on them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, ia: Interaction) -> AsyncIterator[None]:
+        key = (ia.platform, ia.workspace, ia.user)
+        lock, n = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, n + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, n = self._locks[key]
+            if n <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, n - 1)
+
+
+MAX_ROUNDS = 3  # a unit of work asks for platform look-ups at most once or twice
+
+
+@dataclass
+class Outcome:
+    """What one unit of work hands back to the event loop: the response and the pairs to plan."""
+
+    response: Response
+    touched_pairs: list[int]
+
+
 async def handle(m: Momentum, ia: Interaction) -> Response:
+    """Three steps, and the event loop never waits on the database: (1) platform look-ups with no
+    transaction open, (2) one synchronous unit of work on the database executor (``unit``), which
+    may ask for more look-ups (``NeedLookups``: it rolls back, they are made, it runs again),
+    (3) the network effects after it: planning new or resumed pairs (in the planner's thread)."""
     metrics.INTERACTIONS.labels(ia.platform, ia.kind.value).inc()
     now = m.now()
     try:
         profile = ia.profile
         if profile is None:
-            with m.db.session() as s:
-                ws = directory.get_workspace(s, ia.platform, ia.workspace)
-                known = ws is not None and directory.get_person(s, ws.id, ia.user) is not None  # type: ignore[arg-type]
-                ref = directory.workspace_ref(ws, m.box) if ws is not None else None
+            known, ref = await m.db.run(_who, m, ia)
             plat = m.platforms.get(ia.platform)
             if not known and plat is not None and ref is not None:
                 try:
                     profile = await plat.profile(ref, ia.user)
                 except Exception as exc:  # a profile is nice to have, not required
                     _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
-        with m.db.session() as s:
-            if ia.event_id:
-                s.add(ProcessedEvent(platform=ia.platform, event_id=ia.event_id[:200], at=now))
-                try:
-                    s.flush()
-                except IntegrityError:
-                    s.rollback()
-                    return Response(duplicate=True)
-            ws = directory.upsert_workspace(s, now, ia.platform, ia.workspace, name=ia.workspace_name,
-                                            reactivate=False, default_tz=m.settings.default_tz)
-            me = directory.upsert_person(s, now, ws.id, profile or Profile(external_id=ia.user),  # type: ignore[arg-type]
-                                         address=ia.address)
-            s.commit()  # who acted (and the dedupe marker) stands even if the request is refused
-            c = Ctx(m, s, ia, ws, me, now)
-            try:
-                resp = await dispatch(c)
-            except UserError as exc:
-                # Bad input changes nothing: roll back; only the refusal is audited.
-                s.rollback()
-                if isinstance(exc, NotAdmin):
-                    c.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
-                elif isinstance(exc, Refused):
-                    c.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
-                    _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
-                resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
-            except Exception:
-                s.rollback()
-                if ia.event_id:  # let the platform's retry try again
-                    s.execute(delete(ProcessedEvent).where(
-                        ProcessedEvent.platform == ia.platform,  # type: ignore[arg-type]
-                        ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
-                    s.commit()
-                raise
-            return signed(c, resp)
+        lookups = Lookups()
+        first = True
+        for _ in range(MAX_ROUNDS):
+            out = await m.db.run(unit, m, ia, now, profile, lookups, first)
+            first = False
+            if isinstance(out, Outcome):
+                break
+            await look_up(m, out, lookups)
+        else:
+            raise RuntimeError("platform look-ups did not settle")
+        if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
+            await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
+        return out.response
     except Exception:
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
                                                        "action": ia.action_id})
         return Response(reply=SORRY)
 
 
-async def plan_touched(c: Ctx) -> None:
-    """New or resumed pairs get their kickoff planned now, in a worker thread, not in 15 minutes."""
-    if c.touched_pairs:
-        c.s.commit()
-        await asyncio.to_thread(c.m.plan, c.now, pair_ids=list(c.touched_pairs))
-        c.touched_pairs.clear()
+def _who(m: Momentum, ia: Interaction) -> tuple[bool, WorkspaceRef | None]:
+    """Whether the person is stored already, and the workspace to ask the platform in."""
+    with m.db.session() as s:
+        ws = directory.get_workspace(s, ia.platform, ia.workspace)
+        known = ws is not None and directory.get_person(s, ws.id, ia.user) is not None  # type: ignore[arg-type]
+        return known, directory.workspace_ref(ws, m.box) if ws is not None else None
 
 
-async def dispatch(c: Ctx) -> Response:
+async def look_up(m: Momentum, need: NeedLookups, lookups: Lookups) -> None:
+    """Ask the platform for what a unit of work needs (no transaction is open here). A failed
+    look-up counts as "not found", as before."""
+    ref = need.workspace
+    plat = m.platforms.get(ref.platform) if ref is not None else None
+
+    async def profile(ext: str) -> None:
+        try:
+            lookups.profiles[ext] = await plat.profile(ref, ext) if plat is not None and ref else None
+        except Exception:
+            lookups.profiles[ext] = None
+
+    async def email(addr: str) -> None:
+        try:
+            lookups.emails[addr] = await plat.lookup_email(ref, addr) if plat is not None and ref else None
+        except Exception:
+            lookups.emails[addr] = None
+
+    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), *(email(x) for x in sorted(need.emails)))
+
+
+def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
+         first: bool) -> Outcome | NeedLookups:
+    """The interaction's one synchronous unit of work (runs on the database executor): every read
+    and write, the response, its signatures. Returns ``NeedLookups`` (after rolling back) when a
+    command needs the platform first."""
+    with m.db.session() as s:
+        if ia.event_id and first:
+            s.add(ProcessedEvent(platform=ia.platform, event_id=ia.event_id[:200], at=now))
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                return Outcome(Response(duplicate=True), [])
+        ws = directory.upsert_workspace(s, now, ia.platform, ia.workspace, name=ia.workspace_name,
+                                        reactivate=False, default_tz=m.settings.default_tz)
+        me = directory.upsert_person(s, now, ws.id, profile or Profile(external_id=ia.user),  # type: ignore[arg-type]
+                                     address=ia.address)
+        s.commit()  # who acted (and the dedupe marker) stands even if the request is refused
+        c = Ctx(m, s, ia, ws, me, now, lookups=lookups)
+        try:
+            resp = dispatch(c)
+        except NeedLookups as need:
+            s.rollback()
+            need.workspace = directory.workspace_ref(ws, m.box)
+            return need
+        except UserError as exc:
+            # Bad input changes nothing: roll back; only the refusal is audited.
+            s.rollback()
+            c.touched_pairs.clear()
+            if isinstance(exc, NotAdmin):
+                c.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
+            elif isinstance(exc, Refused):
+                c.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
+                _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
+            resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+        except Exception:
+            s.rollback()
+            if ia.event_id:  # let the platform's retry try again
+                s.execute(delete(ProcessedEvent).where(
+                    ProcessedEvent.platform == ia.platform,  # type: ignore[arg-type]
+                    ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
+                s.commit()
+            raise
+        return Outcome(signed(c, resp), list(c.touched_pairs) if c.plan_after else [])
+
+
+def dispatch(c: Ctx) -> Response:
     ia = c.ia
     if ia.kind == Kind.ACTION:
-        return await on_action(c)
+        return on_action(c)
     if ia.kind == Kind.SUBMIT:
-        return await on_submit(c)
+        return on_submit(c)
     if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
-        resp = await commands.run(c, ia.text)
-        await plan_touched(c)
-        return resp
+        c.plan_after = True
+        return commands.run(c, ia.text)
     return Response(reply=say(
         "Hi! I'm a bot, so I only understand a few commands. Try `help`, `me`, `win <text>` or "
         "`log meeting <note>`.",
@@ -255,27 +338,27 @@ def authorised_prompt(c: Ctx, action_id: str, signed_value: str, kinds: frozense
     return p, ctx, answer
 
 
-async def on_action(c: Ctx) -> Response:
+def on_action(c: Ctx) -> Response:
     aid = c.ia.action_id
     if aid in HOME_ACTIONS:
-        return await home_action(c, aid)
+        return home_action(c, aid)
     rule = ACTIONS.get(aid)
     if rule is None:
         raise Refused("unknown action", "I don't recognise that button any more. Try `me` or `help`.")
     p, ctx, answer = authorised_prompt(c, aid, c.ia.value, rule.kinds, rule.roles)
-    return await rule.handler(c, p, ctx, answer)
+    return rule.handler(c, p, ctx, answer)
 
 
-async def on_submit(c: Ctx) -> Response:
+def on_submit(c: Ctx) -> Response:
     fid = c.ia.action_id
     plain_handler = PLAIN_FORMS.get(fid)
     if plain_handler is not None:
-        return await plain_handler(c, c.ia)
+        return plain_handler(c, c.ia)
     rule = FORMS.get(fid)
     if rule is None:
         raise Refused("unknown form", "That form has expired. Please start again.")
     p, ctx, _ = authorised_prompt(c, fid, c.ia.value, rule.kinds, rule.roles, form=True)
-    return await rule.handler(c, p, ctx, c.ia)
+    return rule.handler(c, p, ctx, c.ia)
 
 
 def mark_answered(c: Ctx, p: Prompt, answer: str) -> None:
@@ -303,7 +386,7 @@ def _answered_view(ci: CheckIn, ctx: PromptContext) -> Message:
 
 
 @action(Actions.CHECKIN_STATUS, kinds={PromptKind.CHECKIN})
-async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in prompts.STATUS_LABELS:
         raise UserError("That answer isn't one I know.")
     pair = c.s.get(Pair, p.pair_id)
@@ -338,7 +421,7 @@ async def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respons
 
 
 @action(Actions.CHECKIN_MOMENTUM, kinds={PromptKind.CHECKIN})
-async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in {"1", "2", "3", "4", "5"}:
         raise UserError("Momentum goes from 1 to 5.")
     ci = _checkin(c, p)
@@ -355,12 +438,12 @@ async def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respo
 
 
 @action(Actions.CHECKIN_CHANGE, kinds={PromptKind.CHECKIN})
-async def _change(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _change(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(update=prompts.checkin(ctx))
 
 
 @action(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
-async def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == c.me.id)).first()
     return Response(form=prompts.note_form(p.id, ctx.partner.name, (ci.note or "") if ci else "",  # type: ignore[arg-type]
                                            ci.shared if ci else False))
@@ -432,7 +515,7 @@ def _truthy(v: str | None) -> bool:
 
 
 @form(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
-async def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "note")
     if len(f["note"]) > 1500:
         raise FormErrors({"note": "Please keep the note under 1,500 characters."})
@@ -449,27 +532,27 @@ async def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -
 
 
 @action(Actions.REFRAME_SLOT, kinds={PromptKind.CHECKIN})
-async def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "not_yet")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.slot")))
 
 
 @action(Actions.GHOST_PAUSE, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
-async def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     text = commands.snooze(c, c.me, timedelta(weeks=4))
     mark_answered(c, p, "pause")
     return Response(update=prompts.answered(ctx, "Taking a break: " + text))
 
 
 @action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
-async def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     commands.opt_out(c)
     mark_answered(c, p, "stop")
     return Response(update=prompts.answered(ctx, "You're opted out. Say `resume` any time."))
 
 
 @action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH, kinds={PromptKind.CHECKIN})
-async def _restart(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _restart(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """The kind offer after a stall that two restarts didn't end: keep going, pause, or a new match."""
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
@@ -505,13 +588,13 @@ FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
 @action(Actions.PREP_OPEN, kinds={PromptKind.PREP})
 @action(Actions.REVIEW_OPEN, kinds={PromptKind.REVIEW})
 @action(Actions.WRAPUP_REFLECT, kinds={PromptKind.WRAPUP})
-async def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Buttons that open the prompt's form: prep agenda, review, wrap-up reflection."""
     return Response(form=FORM_OPENERS[c.ia.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
 @form(Actions.PREP_FORM, kinds={PromptKind.PREP})
-async def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "update")
     ag = c.s.exec(select(Agenda).where(Agenda.prompt_id == p.id)).first() or Agenda(
         prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now)
@@ -535,7 +618,7 @@ async def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -
 
 @action(Actions.PREP_SKIP, kinds={PromptKind.PREP})
 @action(Actions.NUDGE_SKIP, kinds={PromptKind.NUDGE}, roles=SENIOR)
-async def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     mark_answered(c, p, "skip")
     if p.kind == PromptKind.NUDGE:
         digest_answered(c, p)
@@ -558,7 +641,7 @@ def digest_answered(c: Ctx, p: Prompt) -> Pair:
 
 
 @action(Actions.NUDGE_DONE, kinds={PromptKind.NUDGE}, roles=SENIOR)
-async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """The sponsor did the digest's one action: it becomes part of the pair's story (reviews and the
     wrap-up quote it)."""
     pair = digest_answered(c, p)
@@ -572,7 +655,7 @@ async def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Res
 
 
 @action(Actions.NUDGE_ASK_GOAL, kinds={PromptKind.NUDGE}, roles=SENIOR)
-async def _nudge_ask_goal(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_ask_goal(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """With nothing new to go on, the sponsor asks for the sponsoree's current goal in one tap."""
     pair = digest_answered(c, p)
     if not c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.ASK_GOAL,
@@ -583,12 +666,12 @@ async def _nudge_ask_goal(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) ->
 
 
 @action(Actions.GOAL_OPEN, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
-async def _goal_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _goal_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(form=prompts.goal_form(ctx))
 
 
 @form(Actions.GOAL_FORM, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
-async def _goal_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _goal_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "goal")
     c.s.add(Goal(pair_id=p.pair_id, author_id=c.me.id, text=f["goal"][:300], created_at=c.now))
     mark_answered(c, p, "goal")
@@ -597,7 +680,7 @@ async def _goal_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -
 
 
 @action(Actions.NUDGE_SNOOZE, kinds={PromptKind.NUDGE}, roles=SENIOR)
-async def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Snoozes the digest, and only the digest: nothing the sponsoree sends is held back or dropped."""
     pair = digest_answered(c, p)
     pair.digest_snoozed_until = c.now + timedelta(weeks=1)
@@ -612,7 +695,7 @@ async def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> R
 
 
 @action(Actions.KICKOFF_BOOKED, kinds={PromptKind.KICKOFF, PromptKind.FOLLOWUP})
-async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
     pair.booked_at = pair.booked_at or c.now
@@ -622,12 +705,12 @@ async def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Respon
 
 
 @action(Actions.KICKOFF_AGREE, kinds={PromptKind.KICKOFF})
-async def _agree_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _agree_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(form=prompts.agreement_form(ctx))
 
 
 @form(Actions.AGREEMENT_FORM, kinds={PromptKind.KICKOFF})
-async def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     """Each person's part of the kickoff agreement: shared with the partner (the form says so); the
     sponsoree's "where this should lead" is what the reviews quote; the rhythm plans prep nudges."""
     f = _fields(ia, "want", "lead")
@@ -666,7 +749,7 @@ async def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) 
 
 
 @form(Actions.REVIEW_FORM, kinds={PromptKind.REVIEW})
-async def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "working")
     text = f"What works: {f['working']}"
     if f.get("change"):
@@ -677,7 +760,7 @@ async def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction)
 
 
 @action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
-async def _review_later(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _review_later(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """"Later" sets a reminder: the same review comes back in three days (once)."""
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
@@ -709,13 +792,13 @@ def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, sha
 
 
 @form(Actions.WRAPUP_FORM, kinds={PromptKind.WRAPUP})
-async def _wrapup_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _wrapup_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "reflection")
     return _reflective(c, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
 
 
 @action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=JUNIOR)
-async def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Pay it forward reaches the program's admins (the audit log, the report, a DM each)."""
     pair = c.s.get(Pair, p.pair_id)
     assert pair is not None
@@ -738,7 +821,7 @@ def win_form(c: Ctx) -> Form:
 
 
 @plain_form(Actions.WIN_FORM)
-async def _win_submit(c: Ctx, ia: Interaction) -> Response:
+def _win_submit(c: Ctx, ia: Interaction) -> Response:
     f = _fields(ia, "win")
     if len(f["win"]) > 1000:
         raise FormErrors({"win": "Please keep it under 1,000 characters."})
@@ -749,12 +832,11 @@ async def _win_submit(c: Ctx, ia: Interaction) -> Response:
 
 
 @plain_form(Actions.IMPORT_FORM)
-async def _import_submit(c: Ctx, ia: Interaction) -> Response:
+def _import_submit(c: Ctx, ia: Interaction) -> Response:
     c.require_admin("import")
     f = _fields(ia, "csv")
-    resp = await commands.import_csv(c, f["csv"])
-    await plan_touched(c)
-    return resp
+    c.plan_after = True
+    return commands.import_csv(c, f["csv"])
 
 
 def adhoc_checkin(c: Ctx, pair: Pair) -> Message:
@@ -777,7 +859,7 @@ def adhoc_checkin(c: Ctx, pair: Pair) -> Message:
     return prompts.checkin(loaded[0])
 
 
-async def home_action(c: Ctx, aid: str) -> Response:
+def home_action(c: Ctx, aid: str) -> Response:
     if aid == Actions.HOME_CHECKIN:
         return Response(reply=adhoc_checkin(c, commands.sponsoree_pair(c)))
     if aid == Actions.HOME_LIGHT:
@@ -793,6 +875,6 @@ async def home_action(c: Ctx, aid: str) -> Response:
     c.require_admin("report" if aid == Actions.HOME_REPORT else "export")
     if aid == Actions.HOME_REPORT:
         return Response(reply=reports.render(reports.build(c.s, c.ws.id, c.now)))  # type: ignore[arg-type]
-    return await commands.HANDLERS["export"](c, [], "")
+    return commands.HANDLERS["export"](c, [], "")
 
 

@@ -84,6 +84,16 @@ class DeliveryStats:
             self.reasons[k] += v
 
 
+@dataclass
+class Loaded:
+    """What one claimed batch needs to be composed: rows, sponsor digests, people, pair histories."""
+
+    rows: list[Any]
+    digests: dict[int, Any]
+    people: dict[int, Any]
+    histories: dict[int, Any]
+
+
 def context_stalled(ctx: Any) -> bool:
     return bool(ctx.pair.stalled_days)
 
@@ -195,7 +205,7 @@ class DeliveryWorker:
         self._started = self._clock()
         while limit is None or total.claimed < limit:
             n = self.batch if limit is None else min(self.batch, limit - total.claimed)
-            ids = self.claim(now, n)
+            ids = await self.m.db.run(self.claim, now, n)
             if not ids:
                 break
             total.merge(await self.deliver_batch(ids, now))
@@ -203,12 +213,22 @@ class DeliveryWorker:
                 break
         return total
 
-    async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
+    def load(self, ids: list[int], now: datetime) -> Loaded:
+        """Everything the batch's messages need, read in one connection (on the database executor)."""
+        _ = self.m.signer  # the signing key may come from the database: read it here, not on the loop
         with self.m.db.engine.connect() as conn:
             rows = load_rows(conn, ids)
-            digests = digests_for(conn, rows, now)
-            people = self._people(conn, rows)
-            histories = {r.pair_id: history_for(conn, r.pair_id) for r in rows if r.kind in ("review", "wrapup")}
+            return Loaded(
+                rows=rows,
+                digests=digests_for(conn, rows, now),
+                people=self._people(conn, rows),
+                histories={r.pair_id: history_for(conn, r.pair_id) for r in rows if r.kind in ("review", "wrapup")},
+            )
+
+    async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
+        """Load (database executor), send (event loop), record (database executor)."""
+        batch = await self.m.db.run(self.load, ids, now)
+        rows, digests, people, histories = batch.rows, batch.digests, batch.people, batch.histories
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(r: Any) -> Outcome:
@@ -216,7 +236,7 @@ class DeliveryWorker:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
         outcomes = await asyncio.gather(*(one(r) for r in rows))
-        return self._record(list(outcomes), now)
+        return await self.m.db.run(self._record, list(outcomes), now)
 
     # --- one prompt ---------------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ def build_scheduler(m: Momentum) -> AsyncIOScheduler:
         await m.deliver_due()
 
     async def prune() -> None:
-        await asyncio.to_thread(prune_events, m)
+        await m.db.run(prune_events, m)  # a unit of work like any other: on the database executor
 
     sched.add_job(_shielded("plan", plan), "interval", seconds=st.plan_interval_s, id="plan",
                   next_run_time=datetime.now(UTC))  # plan once at start-up, then on the interval

@@ -1,11 +1,17 @@
-"""Engine and session setup for SQLite (embedded default) and PostgreSQL."""
+"""Engine and session setup for SQLite (embedded default) and PostgreSQL, and the one bounded
+database executor every unit of work runs in (the event loop never waits on the database)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
@@ -15,6 +21,15 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///momentum.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_WORKERS = 4  # SQLite has one writer at a time: a few threads are plenty
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 10
+DEFAULT_CONNECT_TIMEOUT_S = 5
+DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
+DEFAULT_LOCK_TIMEOUT_MS = 5_000
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def normalise_url(url: str | None) -> str:
@@ -42,7 +57,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+def make_engine(
+    url: str | None = None,
+    *,
+    echo: bool = False,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+) -> Engine:
+    """The engine; PostgreSQL connections carry a connect timeout and statement and lock timeouts
+    (0 turns a timeout off), so a database that hangs surfaces as an error, never as a stuck thread."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -54,7 +78,17 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = connect_timeout_s
+        # connect_args win over the URL's query: keep its own options (e.g. a search_path) too
+        own = parsed.query.get("options", "")
+        own = " ".join(own) if isinstance(own, tuple) else own
+        connect_args["options"] = " ".join(filter(None, (
+            own, f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={lock_timeout_ms}")))
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=PG_POOL_SIZE,
+                         max_overflow=PG_MAX_OVERFLOW, pool_timeout=max(1, connect_timeout_s),
+                         connect_args=connect_args)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -62,11 +96,42 @@ def is_postgres(engine: Engine) -> bool:
 
 
 class Database:
-    """The engine plus a session helper; one per process."""
+    """The engine, a session helper and the database executor; one per process.
 
-    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+    ``await db.run(fn, *args)`` runs one synchronous unit of work on the executor: a thread pool
+    no larger than the connection pool (so a unit never queues for a connection while holding a
+    thread), each call in a copy of the caller's context variables. It is created on first use
+    and shut down by ``dispose``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        echo: bool = False,
+        connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+        statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+        lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, connect_timeout_s=connect_timeout_s,
+                                  statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms)
+        self.workers = SQLITE_WORKERS if self.engine.dialect.name == "sqlite" else PG_POOL_SIZE
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="momentum-db")
+            return self._executor
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(*args, **kwargs)`` (synchronous, may use the database) on the database executor."""
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     @property
     def is_postgres(self) -> bool:
@@ -108,4 +173,8 @@ class Database:
                 _LOGGER.warning("WAL checkpoint after an erase was blocked by a reader; it completes later")
 
     def dispose(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()

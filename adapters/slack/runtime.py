@@ -57,9 +57,6 @@ _LOGGER = logging.getLogger(__name__)
 
 COMMAND = "/momentum"
 SUBMIT_BUDGET_S = 2.5  # Slack closes a view_submission after 3 s
-# Background work yields to acknowledgements: while requests are in flight a job waits, but
-# never longer than this (a trigger_id for views.open lives 3 s; response_url 30 minutes).
-DEFER_MAX_S = 1.5
 BACKGROUND_CONCURRENCY = 2
 TOKEN_TTL_S = 300.0
 # Direct messages people write: plain ones, ones with a file attached, thread replies also sent to
@@ -98,9 +95,6 @@ class SlackRuntime:
         self.settings = settings
         self.seen = SeenEvents()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.inflight = 0  # HTTP requests being answered right now
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._slots = asyncio.Semaphore(BACKGROUND_CONCURRENCY)
         self._tokens: dict[str, tuple[float, str]] = {}
         self.install_store: AsyncEncryptedInstallationStore | None = None
@@ -140,7 +134,8 @@ class SlackRuntime:
     async def _installed(self, installation: Installation) -> None:
         if installation.team_id:
             self._tokens.pop(installation.team_id, None)
-            self.momentum.upsert_workspace("slack", installation.team_id, name=installation.team_name)
+            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", installation.team_id,
+                                       name=installation.team_name)
             _LOGGER.info("slack workspace %s installed", installation.team_id)
 
     async def register_single_workspace(self) -> None:
@@ -154,41 +149,20 @@ class SlackRuntime:
             return
         team = str(data.get("team_id", ""))
         if team:
-            self.momentum.upsert_workspace("slack", team, name=str(data.get("team", "")) or None)
+            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", team,
+                                       name=str(data.get("team", "")) or None)
 
     # --- background work ------------------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` after the current acknowledgements (see ``DEFER_MAX_S``)."""
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._guard(coro, loop.time()))
+        """Run ``coro`` in the background (the acknowledgement goes out first: the core never holds
+        the event loop while it works, so no gate in front of background work is needed)."""
+        task = asyncio.get_running_loop().create_task(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _my_turn(self, born: float) -> None:
-        loop = asyncio.get_running_loop()
-        while self.inflight > 0:
-            left = born + DEFER_MAX_S - loop.time()
-            if left <= 0:
-                return
-            try:
-                await asyncio.wait_for(self._idle.wait(), left)
-            except TimeoutError:
-                return
-
-    def request_started(self) -> None:
-        self.inflight += 1
-        self._idle.clear()
-
-    def request_finished(self) -> None:
-        self.inflight -= 1
-        if self.inflight <= 0:
-            self.inflight = 0
-            self._idle.set()
-
-    async def _guard(self, coro: Coroutine[Any, Any, None], born: float) -> None:
+    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
         try:
-            await self._my_turn(born)
             async with self._slots:
                 await coro
         except PlatformError as exc:
@@ -481,8 +455,8 @@ class SlackRuntime:
     async def publish_home(self, team: str, user: str) -> None:
         profile = await self.profile(team, user)
         if profile is not None:
-            self.momentum.upsert_person("slack", team, profile)
-        home = self.momentum.app_home("slack", team, user)
+            await self.momentum.db.run(self.momentum.upsert_person, "slack", team, profile)
+        home = await self.momentum.db.run(self.momentum.app_home, "slack", team, user)
         await self.api.call(team, "views.publish", json={"user_id": user, "view": render_home(home)})
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
@@ -591,7 +565,7 @@ class SlackRuntime:
         team = str(body.get("team_id") or "")
         if not team:
             return
-        self.momentum.set_workspace_status("slack", team, "uninstalled", reason)
+        await self.momentum.db.run(self.momentum.set_workspace_status, "slack", team, "uninstalled", reason)
         self._tokens.pop(team, None)
         self.platform.forget_team(team)
         if self.install_store is not None:
@@ -602,13 +576,6 @@ class SlackRuntime:
 
     async def handle_events(self, request: web.Request) -> web.Response:
         """POST /slack/events: Events API, slash command and interactivity on one URL."""
-        self.request_started()
-        try:
-            return await self._handle_events(request)
-        finally:
-            self.request_finished()
-
-    async def _handle_events(self, request: web.Request) -> web.Response:
         body = await request.text()
         try:
             bolt_req = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]

@@ -270,7 +270,7 @@ class MomentumTeamsBot:
         teams_id = str(mentioned["id"])
         if mentioned.get("aadObjectId"):
             return str(mentioned["aadObjectId"])
-        known = self._teams_to_external.get((tenant, teams_id)) or self._stored_external_id(tenant, teams_id)
+        known = self._teams_to_external.get((tenant, teams_id)) or await self._stored_external_id(tenant, teams_id)
         if known:
             return known
         try:  # a channel message: the team roster knows the person
@@ -281,8 +281,9 @@ class MomentumTeamsBot:
         await self._store_member(tenant, member, ctx.activity, personal_address=None)
         return external_id(member) or teams_id
 
-    def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
-        for ext, address in self.momentum.addresses("teams", tenant).items():
+    async def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
+        stored = await self.momentum.db.run(self.momentum.addresses, "teams", tenant)
+        for ext, address in stored.items():
             if (address.get("user") or {}).get("id") == teams_id:
                 self._teams_to_external[(tenant, teams_id)] = ext
                 return ext
@@ -343,12 +344,12 @@ class MomentumTeamsBot:
         if self.platform is None:
             return False
         tenant = tenant_of(activity)
-        ws = self.momentum.workspace_ref("teams", tenant)
+        ws = await self.momentum.db.run(self.momentum.workspace_ref, "teams", tenant)
         user = activity.from_property
         if ws is None or user is None:
             return False
         ext = external_id(user)
-        stored = self._stored_address(tenant, ext)
+        stored = await self._stored_address(tenant, ext)
         address = stored or {
             "serviceUrl": activity.service_url,
             "channelId": activity.channel_id,
@@ -363,7 +364,8 @@ class MomentumTeamsBot:
                 )
                 if delivered.addresses:
                     address = dict(delivered.addresses[0])
-                    self.momentum.upsert_person("teams", tenant, Profile(external_id=ext), address=address)
+                    await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant,
+                                               Profile(external_id=ext), address=address)
         except PlatformError as exc:
             _LOGGER.info("teams private answer failed: %s", exc.reason)
             return False
@@ -402,7 +404,8 @@ class MomentumTeamsBot:
     async def installed(self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True) -> None:
         activity = ctx.activity
         tenant = tenant_of(activity)
-        self.momentum.upsert_workspace("teams", tenant, name=(team or {}).get("name") if team else None)
+        await self.momentum.db.run(self.momentum.upsert_workspace, "teams", tenant,
+                                   name=(team or {}).get("name") if team else None)
         if team or not is_personal(activity):
             count = await self.read_roster(ctx, tenant)
             _LOGGER.info("teams installed in a team: tenant=%s people=%d", tenant, count)
@@ -416,7 +419,7 @@ class MomentumTeamsBot:
         await self._store_member(tenant, user, activity, personal_address=True, ctx=ctx)
         _LOGGER.info("teams installed for a person: tenant=%s", tenant)
         if welcome:
-            home = self.momentum.app_home("teams", tenant, external_id(user))
+            home = await self.momentum.db.run(self.momentum.app_home, "teams", tenant, external_id(user))
             await self._send_card(ctx, render.to_card(home), home.text)
 
     async def uninstalled(self, ctx: TurnContext, *, team: Mapping[str, Any] | None) -> None:
@@ -429,7 +432,7 @@ class MomentumTeamsBot:
             return
         user = external_id(activity.from_property)
         if user:
-            self.momentum.mark_unreachable("teams", tenant, user, UNINSTALLED)
+            await self.momentum.db.run(self.momentum.mark_unreachable, "teams", tenant, user, UNINSTALLED)
             _LOGGER.info("teams uninstalled by a person: tenant=%s", tenant)
 
     async def read_roster(self, ctx: TurnContext, tenant: str) -> int:
@@ -498,14 +501,14 @@ class MomentumTeamsBot:
                 "conversation": None,
                 "tenantId": tenant,
             }
-            existing = self._stored_address(tenant, ext)
+            existing = await self._stored_address(tenant, ext)
             if existing and (existing.get("conversation") or {}).get("id"):
                 address = {}  # keep the 1:1 chat we already have
         profile = Profile(external_id=ext, name=name or None, email=email or None)
-        self.momentum.upsert_person("teams", tenant, profile, address=address or None)
+        await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant, profile, address=address or None)
 
-    def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
-        return self.momentum.person_address("teams", tenant, ext)
+    async def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
+        return await self.momentum.db.run(self.momentum.person_address, "teams", tenant, ext)
 
 
 # --- SDK plumbing -------------------------------------------------------------------------------

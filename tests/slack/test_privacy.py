@@ -196,6 +196,7 @@ async def test_forget_leaves_no_bytes_in_the_database_files(
     slack_server.fake.add_user("UZEB", name, email)
     await slack_server.command("program create Pilot", user="UADMIN")
     await slack_server.command("pair <@UKIM|kim> <@UZEB|zeb> Pilot", user="UADMIN")
+    await slack_server.settle()  # two people's commands are not ordered: the pair first, then Zeb's words
     await slack_server.command(f"win {words[0]}", user="UZEB")
     await slack_server.command(f"log meeting {words[1]}", user="UZEB")
     await slack_server.command(f"goal {words[2]}", user="UZEB")
