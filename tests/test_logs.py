@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,20 +19,27 @@ from storage.migrate import upgrade
 from storage.models import Workspace
 
 
-def test_tokens_are_redacted_from_messages_and_tracebacks() -> None:
+@contextmanager
+def redacted_log(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose output goes through the server's redaction filter into a string."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(Redact())
-    log = logging.getLogger("test.redact")
+    log = logging.getLogger(name)
     log.addHandler(handler)
     try:
+        yield log, stream
+    finally:
+        log.removeHandler(handler)
+
+
+def test_tokens_are_redacted_from_messages_and_tracebacks() -> None:
+    with redacted_log("test.redact") as (log, stream):
         log.warning("calling with %s", "xoxb-1234-abcd")
         try:
             raise RuntimeError("Authorization: Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl")
         except RuntimeError:
             log.exception("failed")
-    finally:
-        log.removeHandler(handler)
     out = stream.getvalue()
     assert "xoxb-1234" not in out and "eyJhbGciOi" not in out and out.count("[redacted]") >= 2
 
@@ -54,15 +63,8 @@ def test_database_errors_do_not_echo_written_values(tmp_path: Path) -> None:
     " password='hunter22'", " {'bot_token': 'tok-333'", " MOMENTUM passphrase: correct-horse-battery",
 ])
 def test_every_token_shape_is_redacted(secret: str) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(Redact())
-    log = logging.getLogger("test.redact.shapes")
-    log.addHandler(handler)
-    try:
+    with redacted_log("test.redact.shapes") as (log, stream):
         log.warning("installation: %s", "{" + secret + "}")
-    finally:
-        log.removeHandler(handler)
     out = stream.getvalue()
     value = secret.split("=")[-1].split(":")[-1].strip(" '\"{}")
     assert value not in out and "[redacted]" in out, out
