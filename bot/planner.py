@@ -67,7 +67,7 @@ def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
     pa, pe = _PA.c, Person.__table__.c  # type: ignore[attr-defined]
     since = func.coalesce(pa.last_two_way_at, pa.created_at)
     stalled = conn.execute(
-        select(pa.id, _PR.c.workspace_id, _PR.c.name, since.label("since"))
+        select(pa.id, _PR.c.workspace_id, pa.start_date, since.label("since"))
         .join(_PR, _PR.c.id == pa.program_id)
         .where(pa.status == "active", _PR.c.status == "active", pa.stall_reported_at.is_(None),
                since < now - STALL_ALERT_AFTER)
@@ -76,14 +76,15 @@ def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
         return 0
     emails = sorted(settings.admin_emails)
     rows: list[tuple[Any, ...]] = []
-    for pair_id, ws_id, _program, since_at in stalled:
+    for pair_id, ws_id, start_date, since_at in stalled:
         admins = conn.execute(select(pe.id).where(
             pe.workspace_id == ws_id, pe.forgotten.is_(False),
             or_(pe.is_granted_admin.is_(True), pe.is_platform_admin.is_(True), func.lower(pe.email).in_(emails)),
         )).scalars().all()
         days = (now - since_at).days
         for admin in admins:
-            rows.append((pair_id, admin, ws_id, Kind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", 0, 0, "one",
+            week = max(0, week_index(start_date, now))
+            rows.append((pair_id, admin, ws_id, Kind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0, "one",
                          now, now, "pending", 0, {"days": days}, now))
     _insert(conn, rows)
     conn.execute(update(_PA).where(_PA.c.id.in_([r[0] for r in stalled])).values(stall_reported_at=now))
