@@ -217,7 +217,6 @@ def mark_two_way(pair: Pair, now: datetime) -> None:
     if pair.last_two_way_at is None or pair.last_two_way_at < now:
         pair.last_two_way_at = now
     pair.stall_reported_at = None
-    pair.restarts = 0
 
 
 @command("log")

@@ -47,7 +47,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(Pair.last_touch_at), col(Pair.sponsor_id), col(Pair.sponsoree_id), col(Pair.created_at).label(
                 "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
             col(Pair.last_two_way_at), col(Pair.meet_every), col(Pair.booked_at), col(Pair.ignored_digests),
-            col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.restarts), col(Pair.last_digest_at),
+            col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.last_digest_at),
             col(Pair.checkins_answered), col(Pair.phase_index),
             col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
             col(Program.default_tz), col(Program.status).label("program_status"),

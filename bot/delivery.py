@@ -94,10 +94,6 @@ class Loaded:
     histories: dict[int, Any]
 
 
-def context_stalled(ctx: Any) -> bool:
-    return bool(ctx.pair.stalled_days)
-
-
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 16):04x}"
 
@@ -318,9 +314,6 @@ class DeliveryWorker:
             ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
-            if "phase" in out.meta and not context_stalled(ctx):
-                keys = [p.key for p in ctx.j.phases]
-                out.meta["phase_index"] = keys.index(out.meta["phase"]) if out.meta["phase"] in keys else None
             if r.kind == Kind.NUDGE:
                 done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
                              if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")

@@ -51,7 +51,3 @@ def checkin_strategy(week: int) -> int:
 def variant_for(pair_id: int, kind: str, period: str) -> int:
     """A stable pseudo-random variant: reruns choose the same words, weeks differ."""
     return zlib.crc32(f"{pair_id}:{kind}:{period}".encode()) & 0x7FFFFFFF  # fits a signed INTEGER
-
-
-def pick(options: tuple[str, ...] | list[str], variant: int) -> str:
-    return options[variant % len(options)]

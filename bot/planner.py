@@ -183,7 +183,6 @@ class PairPlanner:
         self.quiet = settings.quiet
         self.now = now
         self._due: dict[tuple[date, int, time, str | None], datetime] = {}
-        self._hols: dict[tuple[str, date], list[tuple[date, str]]] = {}
         self._kick: dict[tuple[datetime, str | None, str | None], datetime] = {}
 
     def local_due(self, monday: date, weekday: int, at: time, tz: str | None) -> datetime:

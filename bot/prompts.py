@@ -706,7 +706,13 @@ COMPOSERS = {
 
 
 def compose(ctx: PromptContext) -> Message:
-    return COMPOSERS[Kind(ctx.kind)](ctx)
+    """The message for a prompt. Its meta names the phase it was written for and, for a pair in touch,
+    that phase's index (delivery records the furthest reached: phases do not move back)."""
+    msg = COMPOSERS[Kind(ctx.kind)](ctx)
+    keys = [p.key for p in ctx.j.phases]
+    if msg.meta.get("phase") in keys and not ctx.pair.stalled_days:
+        msg.meta["phase_index"] = keys.index(msg.meta["phase"])
+    return msg
 
 
 def answered(ctx: PromptContext, text: str) -> Message:

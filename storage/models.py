@@ -114,7 +114,6 @@ class Pair(SQLModel, table=True):
     ignored_digests: int = 0  # consecutive digests with no tap
     junior_offers: int = 0  # kind "take a break?" offers made (at most two each)
     senior_offers: int = 0
-    restarts: int = 0  # restart steps sent while stalled
     stall_reported_at: datetime | None = None
     last_digest_at: datetime | None = None
     phase_index: int = 0  # the furthest phase a message was sent in (phases do not move back)

@@ -36,7 +36,6 @@ def upgrade() -> None:
         b.add_column(sa.Column("ignored_digests", sa.Integer(), nullable=False, server_default="0"))
         b.add_column(sa.Column("junior_offers", sa.Integer(), nullable=False, server_default="0"))
         b.add_column(sa.Column("senior_offers", sa.Integer(), nullable=False, server_default="0"))
-        b.add_column(sa.Column("restarts", sa.Integer(), nullable=False, server_default="0"))
         b.add_column(sa.Column("stall_reported_at", DT(), nullable=True))
         b.add_column(sa.Column("last_digest_at", DT(), nullable=True))
         b.add_column(sa.Column("phase_index", sa.Integer(), nullable=False, server_default="0"))
@@ -46,7 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table("pair", schema=None) as b:
         for c in ("meetings", "agreed_at", "agreement_lead", "last_two_way_at", "meet_every", "meet_weekday",
                   "meet_time", "meet_tz", "booked_at", "digest_snoozed_until", "ignored_digests", "junior_offers",
-                  "senior_offers", "restarts", "stall_reported_at", "last_digest_at", "phase_index"):
+                  "senior_offers", "stall_reported_at", "last_digest_at", "phase_index"):
             b.drop_column(c)
     with op.batch_alter_table("program", schema=None) as b:
         b.drop_column("journey_yaml")
