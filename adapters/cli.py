@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.model.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Momentum: keeps sponsor-sponsoree pairs engaged on Slack and Teams.")
@@ -232,7 +232,7 @@ def export(
     """Write the admin export (pairs and activity counts, no private notes) for one install."""
     from sqlmodel import select
 
-    from bot.csvio import export as export_csv
+    from bot.domain.csvio import export as export_csv
     from storage.models import Workspace
 
     m = _momentum(_settings())
@@ -283,7 +283,7 @@ def preview(
     platform: Annotated[str, typer.Option(help="slack | teams | text")] = "slack",
 ) -> None:
     """Write every message the bot can send, rendered for a platform, one file each."""
-    from bot.preview import all_kinds, sample_forms
+    from bot.chat.preview import all_kinds, sample_forms
 
     out.mkdir(parents=True, exist_ok=True)
     messages = all_kinds()

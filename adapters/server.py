@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from bot.app import Momentum
-from bot.scheduler import build_scheduler
+from bot.outbox.scheduler import build_scheduler
 
 _LOGGER = logging.getLogger(__name__)
 

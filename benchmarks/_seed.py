@@ -89,7 +89,7 @@ def seed_platform_pairs(
     """People (through the core, as an install would store them) and pairs that started weeks ago."""
     from datetime import date
 
-    from bot.interactions import Profile
+    from bot.model.interactions import Profile
     from storage.models import Pair, Program
 
     momentum.upsert_workspace(platform, workspace, name="Bench")

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._seed import count_by_status, database, machine, seed_due_prompts, seed_pairs
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.messages import Message
-from bot.ports import Delivered
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from bot.model.messages import Message
+from bot.model.ports import Delivered
 from storage.db import Database
 from tests.helpers.platforms import SendOnlyPlatform
 

@@ -31,9 +31,9 @@ from sqlalchemy import update
 
 from benchmarks._seed import database, machine, seed_pairs
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.interactions import Interaction, Kind, Profile
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from bot.model.interactions import Interaction, InteractionKind, Profile
 from storage.db import Database
 from storage.models import Person
 from tests.fakes import RecordingPlatform
@@ -102,7 +102,7 @@ async def main() -> None:
 
         def cmd(user: str, text: str) -> Callable[[], Any]:
             async def go() -> None:
-                await m.handle(Interaction("test", "T1", user, Kind.COMMAND, text=text,
+                await m.handle(Interaction("test", "T1", user, InteractionKind.COMMAND, text=text,
                                            profile=Profile(external_id=user)))
             return go
 

@@ -39,8 +39,8 @@ def _rss_mb() -> float:
 
 def child(url: str) -> None:
     """Runs in its own process: plan twice, print one JSON line."""
-    from bot import planner
-    from bot.config import Settings
+    from bot.model.config import Settings
+    from bot.outbox import planner
     from storage.db import Database
 
     db = Database(url)

@@ -41,9 +41,9 @@ def measure(backend: str, pairs: int, runs: int, workdir: Path, weeks: int = WEE
     from sqlalchemy import text
 
     from bot.app import Momentum
-    from bot.clock import FakeClock
-    from bot.config import Settings
-    from bot.interactions import Interaction, Kind, Profile
+    from bot.model.clock import FakeClock
+    from bot.model.config import Settings
+    from bot.model.interactions import Interaction, InteractionKind, Profile
     from storage.db import Database
     from tests.helpers.seed import seed_history
 
@@ -66,7 +66,7 @@ def measure(backend: str, pairs: int, runs: int, workdir: Path, weeks: int = WEE
 
         def command(words: str) -> Callable[[], object]:
             def run() -> object:
-                r = asyncio.run(m.handle(Interaction("test", "T1", admin.external_id, Kind.COMMAND,
+                r = asyncio.run(m.handle(Interaction("test", "T1", admin.external_id, InteractionKind.COMMAND,
                                                      text=words, profile=admin)))
                 assert r.reply is not None and "Only Momentum admins" not in r.reply.text, r.reply
                 return r

@@ -37,8 +37,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.settings import SlackSettings
 from adapters.slack.web import SLACK_RUNTIME, mount
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, Signer

@@ -30,8 +30,8 @@ from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
 from benchmarks._seed import seed_platform_pairs, week_at_once
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Prompt

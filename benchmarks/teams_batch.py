@@ -29,8 +29,8 @@ from adapters.teams.settings import TeamsSettings
 from adapters.teams.web import create_adapter
 from benchmarks._seed import seed_platform_pairs, week_at_once
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Prompt

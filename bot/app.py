@@ -21,13 +21,16 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import delivery, directory, home, planner
-from bot.clock import Clock, SystemClock
-from bot.config import Settings
-from bot.interactions import Interaction, Profile, Response
-from bot.messages import Message
-from bot.ports import Platform, WorkspaceRef
-from bot.signing import Signer, derive_key
+from bot.chat import entry, home
+from bot.domain import people as directory
+from bot.model.clock import Clock, SystemClock
+from bot.model.config import Settings
+from bot.model.deps import Deps
+from bot.model.interactions import Interaction, Profile, Response
+from bot.model.messages import Message
+from bot.model.ports import Platform, WorkspaceRef
+from bot.model.signing import Signer, derive_key
+from bot.outbox import delivery, planner
 from storage.crypto import SecretBox
 from storage.db import Database
 from storage.models import AppSecret, AuditLog
@@ -51,27 +54,46 @@ class Momentum:
         clock: Clock | None = None,
         platforms: Mapping[str, Platform] | None = None,
     ) -> None:
-        self.db = db
-        self.settings = settings or Settings()
-        self.clock: Clock = clock or SystemClock()
-        self.platforms: dict[str, Platform] = dict(platforms or {})
-        key = self.settings.secret_key
-        self.box: SecretBox | None = SecretBox(key.get_secret_value()) if key else None
-        self._signer: Signer | None = None
-        self._turns: Any = None  # bot.conversation.Turns, made on the first interaction
+        settings = settings or Settings()
+        key = settings.secret_key
+        self.deps = Deps(
+            db=db, settings=settings, clock=clock or SystemClock(), platforms=dict(platforms or {}),
+            box=SecretBox(key.get_secret_value()) if key else None, make_signer=self._make_signer,
+        )
+        self._turns = entry.Turns()
+
+    # The facade's parts, for the edges (the core's functions get ``deps``).
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
+    def platforms(self) -> dict[str, Platform]:
+        return self.deps.platforms
+
+    @property
+    def box(self) -> SecretBox | None:
+        return self.deps.box
 
     @property
     def signer(self) -> Signer:
+        return self.deps.signer
+
+    def _make_signer(self) -> Signer:
         """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key), or by a
         random key the database keeps for every replica when none is configured."""
-        if self._signer is None:
-            key = self.settings.secret_key
-            if key:
-                first = key.get_secret_value().split(",")[0].strip()
-                self._signer = Signer(derive_key(first))
-            else:
-                self._signer = Signer(derive_key(self._stored_secret("actions")))
-        return self._signer
+        key = self.settings.secret_key
+        if key:
+            return Signer(derive_key(key.get_secret_value().split(",")[0].strip()))
+        return Signer(derive_key(self._stored_secret("actions")))
 
     def _stored_secret(self, name: str) -> bytes:
         with self.db.session() as s:
@@ -100,12 +122,8 @@ class Momentum:
 
     async def handle(self, interaction: Interaction) -> Response:
         """The one entry point for everything people do: buttons, forms, commands, messages."""
-        from bot.conversation import Turns, handle  # local import: conversation imports this module's types
-
-        if self._turns is None:
-            self._turns = Turns()
         async with self._turns.turn(interaction):  # one person's interactions in the order they came
-            return await handle(self, interaction)
+            return await entry.handle(self.deps, interaction)
 
     # --- installs and people ------------------------------------------------------------------
 
@@ -202,14 +220,14 @@ class Momentum:
     async def deliver_due(
         self, now: datetime | None = None, *, worker_id: str | None = None, limit: int | None = None
     ) -> delivery.DeliveryStats:
-        worker = delivery.DeliveryWorker(self, worker_id=worker_id)
+        worker = delivery.DeliveryWorker(self.deps, worker_id=worker_id)
         return await worker.deliver_due(now or self.now(), limit=limit)
 
     # --- views --------------------------------------------------------------------------------
 
     def app_home(self, platform: str, workspace_external_id: str, user_external_id: str) -> Message:
         """The personal home view (Slack App Home, Teams personal tab / welcome card)."""
-        return home.app_home(self, platform, workspace_external_id, user_external_id)
+        return home.app_home(self.deps, platform, workspace_external_id, user_external_id)
 
     def team_welcome(self) -> Message:
         """What the bot says when it is added to a team or channel."""

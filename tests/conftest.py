@@ -24,8 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.helpers.pg import Unreachable, migrated_schema

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import Momentum
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.messages import Attachment, Button, Buttons, Message
-from bot.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
-from bot.signing import answer_of
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Attachment, Button, Buttons, Message
+from bot.model.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
+from bot.model.signing import answer_of
 
 WS = "T1"
 ADMIN = Profile("UADMIN", "Ada Admin", "admin@example.com", "Europe/London")
@@ -77,12 +77,12 @@ def person(uid: str, name: str, tz: str = "Europe/London", email: str | None = N
     return Profile(uid, name, email or f"{uid.lower()}@example.com", tz, "en-GB", False, country)
 
 
-async def act(m: Momentum, who: Profile, kind: Kind = Kind.COMMAND, platform: str = "test", **kw: Any) -> Response:
+async def act(m: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test", **kw: Any) -> Response:
     return await m.handle(Interaction(platform, WS, who.external_id, kind, profile=who, **kw))
 
 
 async def command(m: Momentum, who: Profile, text: str) -> Response:
-    return await act(m, who, Kind.COMMAND, text=text)
+    return await act(m, who, InteractionKind.COMMAND, text=text)
 
 
 def button(message: Message, action_id: str, answer: str | None = None) -> Button:
@@ -96,7 +96,7 @@ def button(message: Message, action_id: str, answer: str | None = None) -> Butto
 
 async def click(m: Momentum, who: Profile, message: Message, action_id: str, answer: str | None = None) -> Response:
     b = button(message, action_id, answer)
-    return await act(m, who, Kind.ACTION, action_id=b.action_id, value=b.value)
+    return await act(m, who, InteractionKind.ACTION, action_id=b.action_id, value=b.value)
 
 
 async def setup_program(m: Momentum, pairs: list[tuple[Profile, Profile]], name: str = "Pilot",
@@ -104,7 +104,7 @@ async def setup_program(m: Momentum, pairs: list[tuple[Profile, Profile]], name:
     r = await command(m, ADMIN, f"program create {name} {extra}".strip())
     assert r.reply and "Created" in r.reply.text, r.reply
     for sponsor, sponsoree in pairs:
-        await act(m, sponsor, Kind.COMMAND, text="help")  # they introduce themselves (profile stored)
-        await act(m, sponsoree, Kind.COMMAND, text="help")
+        await act(m, sponsor, InteractionKind.COMMAND, text="help")  # they introduce themselves (profile stored)
+        await act(m, sponsoree, InteractionKind.COMMAND, text="help")
         r = await command(m, ADMIN, f"pair <@{sponsor.external_id}> <@{sponsoree.external_id}> {name}")
         assert r.reply and "Paired" in r.reply.text, r.reply.text if r.reply else r

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot import preview
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.conversation import ACTIONS, FORMS, HOME_ACTIONS
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.messages import Buttons, Choice, Form, Message
-from bot.signing import SEP, unsigned
+from bot.chat import preview
+from bot.chat.entry import ACTIONS, FORMS, HOME_ACTIONS
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Buttons, Choice, Form, Message
+from bot.model.signing import SEP, unsigned
 from storage.db import Database
 from storage.models import AuditLog, Goal, Pair, Person, Prompt
 from tests.fakes import ADMIN, WS, RecordingPlatform, person, setup_program
@@ -73,7 +73,7 @@ def refusals(m: Momentum) -> int:
         return len(s.exec(select(AuditLog).where(AuditLog.ok == False)).all())  # noqa: E712
 
 
-async def act(m: Momentum, plat: str, who: Profile, kind: Kind, action_id: str, value: str,
+async def act(m: Momentum, plat: str, who: Profile, kind: InteractionKind, action_id: str, value: str,
               fields: dict[str, str] | None = None) -> Response:
     return await m.handle(Interaction(plat, WS, who.external_id, kind, action_id=action_id, value=value,
                                       fields=fields or {}, profile=who))
@@ -91,7 +91,7 @@ async def seed(m: Momentum, fake: RecordingPlatform, plat: str, clock: FakeClock
     import tests.fakes as f
     orig = f.act
 
-    async def act_on(m_: Momentum, who: Profile, kind: Kind = Kind.COMMAND, platform: str = "test",
+    async def act_on(m_: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test",
                      **kw: Any) -> Response:
         return await orig(m_, who, kind, plat, **kw)
 
@@ -167,7 +167,7 @@ async def test_every_action_and_form_is_only_for_its_person_and_prompt_kind(setu
                 queue.append((it.message, kind, me, SAM if me is AISHA else AISHA))
     seen: set[tuple[str, str, str, str]] = set()
 
-    async def refused(who: Profile, kind_: Kind, aid: str, value: str, fields: dict[str, str] | None = None,
+    async def refused(who: Profile, kind_: InteractionKind, aid: str, value: str, fields: dict[str, str] | None = None,
                       why: str = "") -> None:
         before, n = state(m), refusals(m)
         r = await act(m, plat, who, kind_, aid, value, fields)
@@ -186,11 +186,11 @@ async def test_every_action_and_form_is_only_for_its_person_and_prompt_kind(setu
             seen.add(key)
             tried_actions.add(aid)
             if RECIPIENTS[kind] != ("pair",):
-                await refused(partner, Kind.ACTION, aid, value, why="partner")
-            await refused(LEE if me is SAM else KENJI, Kind.ACTION, aid, value, why="another pair's member")
-            await refused(ADMIN, Kind.ACTION, aid, value, why="admin")
-            await refused(me, Kind.ACTION, aid, raw, why="signature removed")
-            await refused(me, Kind.ACTION, aid, raw + SEP + "AAAAAAAAAAAAAAAAAAAAAA", why="signature forged")
+                await refused(partner, InteractionKind.ACTION, aid, value, why="partner")
+            await refused(LEE if me is SAM else KENJI, InteractionKind.ACTION, aid, value, why="another pair's member")
+            await refused(ADMIN, InteractionKind.ACTION, aid, value, why="admin")
+            await refused(me, InteractionKind.ACTION, aid, raw, why="signature removed")
+            await refused(me, InteractionKind.ACTION, aid, raw + SEP + "AAAAAAAAAAAAAAAAAAAAAA", why="signature forged")
             for other in RECIPIENTS:
                 if other in ACTIONS[aid].kinds:
                     continue
@@ -198,11 +198,11 @@ async def test_every_action_and_form_is_only_for_its_person_and_prompt_kind(setu
                 if pid is None:
                     continue
                 forged = f"{pid}:{answer}"
-                await refused(me, Kind.ACTION, aid, m.signer.sign(aid, forged, me.external_id),
+                await refused(me, InteractionKind.ACTION, aid, m.signer.sign(aid, forged, me.external_id),
                               why=f"correctly signed on a {other} prompt")
             # the intended person: works
             n = refusals(m)
-            r = await act(m, plat, me, Kind.ACTION, aid, value)
+            r = await act(m, plat, me, InteractionKind.ACTION, aid, value)
             assert not is_refusal(r), (aid, r)
             assert refusals(m) == n
             if r.update is not None:
@@ -234,10 +234,10 @@ async def try_form(m: Momentum, plat: str, form: Form, kind: str, me: Profile, p
     tried.add(form.form_id)
     fields = fill(form)
     if RECIPIENTS[kind] != ("pair",):
-        await refused(partner, Kind.SUBMIT, form.form_id, form.state, fields, why="partner submits")
-    await refused(ADMIN, Kind.SUBMIT, form.form_id, form.state, fields, why="admin submits")
-    await refused(me, Kind.SUBMIT, form.form_id, unsigned(form.state), fields, why="form state unsigned")
-    r = await act(m, plat, me, Kind.SUBMIT, form.form_id, form.state, fields)
+        await refused(partner, InteractionKind.SUBMIT, form.form_id, form.state, fields, why="partner submits")
+    await refused(ADMIN, InteractionKind.SUBMIT, form.form_id, form.state, fields, why="admin submits")
+    await refused(me, InteractionKind.SUBMIT, form.form_id, unsigned(form.state), fields, why="form state unsigned")
+    r = await act(m, plat, me, InteractionKind.SUBMIT, form.form_id, form.state, fields)
     assert not is_refusal(r) and not r.errors, (form.form_id, r)
 
 
@@ -253,25 +253,25 @@ async def test_the_reported_attacks_are_refused(setup: Any, clock: FakeClock) ->
     # Aisha writes a private note on her check-in.
     checkin = sent["checkin"][0].message
     status = next(v for a, v in buttons_of(checkin) if a == "checkin.status" and unsigned(v).endswith(":met"))
-    r = await act(m, plat, AISHA, Kind.ACTION, "checkin.status", status)
+    r = await act(m, plat, AISHA, InteractionKind.ACTION, "checkin.status", status)
     note_btn = next(v for a, v in buttons_of(r.update) if a == "checkin.note")  # type: ignore[arg-type]
-    r = await act(m, plat, AISHA, Kind.ACTION, "checkin.note", note_btn)
+    r = await act(m, plat, AISHA, InteractionKind.ACTION, "checkin.note", note_btn)
     assert r.form is not None
-    await act(m, plat, AISHA, Kind.SUBMIT, r.form.form_id, r.form.state, {"note": "MY-PRIVATE-NOTE", "share": "false"})
+    await act(m, plat, AISHA, InteractionKind.SUBMIT, r.form.form_id, r.form.state, {"note": "MY-PRIVATE-NOTE", "share": "false"})
     kickoff_id = ids[("kickoff", pair.sponsoree_id)]
     before = state(m)
     # Sam forges "add a note" on the kickoff both of them can see, signed for the pair as the kickoff is.
     for value in (f"{kickoff_id}:note", m.signer.sign("checkin.note", f"{kickoff_id}:note", f"pair:{pair.id}")):
-        r = await act(m, plat, SAM, Kind.ACTION, "checkin.note", value)
+        r = await act(m, plat, SAM, InteractionKind.ACTION, "checkin.note", value)
         assert r.form is None and is_refusal(r)
         assert "MY-PRIVATE-NOTE" not in repr(r)
     # ... and submits the note form on it.
     forged_state = m.signer.sign("checkin.note", str(kickoff_id), SAM.external_id)
-    r = await act(m, plat, SAM, Kind.SUBMIT, "checkin.note", forged_state, {"note": "WRITTEN-BY-SAM"})
+    r = await act(m, plat, SAM, InteractionKind.SUBMIT, "checkin.note", forged_state, {"note": "WRITTEN-BY-SAM"})
     assert is_refusal(r)
     # A check-in answer on Sam's digest.
     nudge_id = ids[("nudge", pair.sponsor_id)]
-    r = await act(m, plat, SAM, Kind.ACTION, "checkin.status",
+    r = await act(m, plat, SAM, InteractionKind.ACTION, "checkin.status",
                   m.signer.sign("checkin.status", f"{nudge_id}:met", SAM.external_id))
     assert is_refusal(r)
     assert state(m) == before
@@ -287,7 +287,7 @@ async def test_malformed_values_get_a_kind_refusal_without_traceback(
     m, fake, plat = setup
     await seed(m, fake, plat, clock)
     before = state(m)
-    for kind, aid in ((Kind.ACTION, "checkin.status"), (Kind.SUBMIT, "checkin.note"), (Kind.ACTION, "nope")):
+    for kind, aid in ((InteractionKind.ACTION, "checkin.status"), (InteractionKind.SUBMIT, "checkin.note"), (InteractionKind.ACTION, "nope")):
         r = await act(m, plat, AISHA, kind, aid, value, {"note": "x"})
         assert is_refusal(r), r
     assert state(m) == before
@@ -301,7 +301,7 @@ async def test_shared_prompts_keep_one_answer_per_person(setup: Any, clock: Fake
     kick = sent["kickoff"][0].message
     for who in (AISHA, SAM):
         aid, value = buttons_of(kick)[0]
-        r = await act(m, plat, who, Kind.ACTION, aid, value)
+        r = await act(m, plat, who, InteractionKind.ACTION, aid, value)
         assert not is_refusal(r)
     with m.db.engine.connect() as c:
         keys = [row[0] for row in c.execute(text("SELECT source_key FROM touchpoint"))]

@@ -121,7 +121,7 @@ def test_every_teams_card_renders_without_literal_markup_in_the_official_rendere
 
 def test_text_a_person_wrote_renders_as_typed(page: Any) -> None:
     from adapters.teams.render import to_card
-    from bot.messages import Message, Paragraph, Text
+    from bot.model.messages import Message, Paragraph, Text
 
     typed = (
         "**not bold** _nor italic_ [no link](https://evil.example) snake_case 5 * 3 quarter(s) <b>x</b> "

@@ -16,9 +16,9 @@ from sqlmodel import select
 from adapters.console.platform import ConsolePlatform
 from adapters.teams.render import VALUE_KEY
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.interactions import Interaction, Kind
-from bot.signing import answer_of
+from bot.model.clock import FakeClock
+from bot.model.interactions import Interaction, InteractionKind
+from bot.model.signing import answer_of
 from storage.models import CheckIn, Prompt
 from tests.fakes import ADMIN, person
 from tests.slack.conftest import SlackServer, fake_slack, signer, slack_server  # noqa: F401 (fixtures)
@@ -68,14 +68,14 @@ async def test_contract_console(momentum: Momentum, clock: FakeClock) -> None:
     updates: list[Any] = []
 
     async def command(text: str) -> None:
-        await momentum.handle(Interaction("console", "demo", ADMIN.external_id, Kind.COMMAND, text=text, profile=ADMIN))
+        await momentum.handle(Interaction("console", "demo", ADMIN.external_id, InteractionKind.COMMAND, text=text, profile=ADMIN))
 
     def received() -> list[Any]:
         return [x for x in console.sent if x.message.kind == "checkin" and x.to[0].external_id == "UAISHA"]
 
     async def answer(sent: Any) -> None:
         b = next(b for blk in sent.message.blocks for b in getattr(blk, "buttons", ()) if answer_of(b.value) == "met")
-        r = await momentum.handle(Interaction("console", "demo", "UAISHA", Kind.ACTION, action_id=b.action_id,
+        r = await momentum.handle(Interaction("console", "demo", "UAISHA", InteractionKind.ACTION, action_id=b.action_id,
                                               value=b.value, profile=aisha))
         if r.update is not None:
             await console.update(None, {}, r.update)  # type: ignore[arg-type]

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.interactions import Kind
+from bot.model.clock import FakeClock
+from bot.model.interactions import InteractionKind
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Win
 from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
 
@@ -80,7 +80,7 @@ async def test_private_note_stays_private_unless_shared(lite: Momentum, fake: Re
     r = await click(lite, AISHA, r.update, "checkin.note")  # type: ignore[arg-type]
     assert r.form is not None
     secret = "SECRET-NOTE: worried about my manager"
-    r = await act(lite, AISHA, Kind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
+    r = await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
                   fields={"note": secret, "share": "false"})
     assert r.reply and "private" in r.reply.text
     # Admin views never show it: report, export, audit.
@@ -103,7 +103,7 @@ async def test_shared_note_reaches_the_partner(lite: Momentum, fake: RecordingPl
     r = await click(lite, AISHA, msg, "checkin.status", "light")  # type: ignore[arg-type]
     r = await click(lite, AISHA, r.update, "checkin.note")  # type: ignore[arg-type]
     assert r.form is not None
-    await act(lite, AISHA, Kind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
+    await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
               fields={"note": "Great chat, deck by Friday", "share": "true"})
     await lite.deliver_due()
     shared = [s for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
@@ -117,7 +117,7 @@ async def test_empty_note_gets_an_inline_error_and_changes_nothing(lite: Momentu
     r = await click(lite, AISHA, msg, "checkin.status", "met")  # type: ignore[arg-type]
     r = await click(lite, AISHA, r.update, "checkin.note")  # type: ignore[arg-type]
     assert r.form is not None
-    r = await act(lite, AISHA, Kind.SUBMIT, action_id=r.form.form_id, value=r.form.state, fields={"note": "  "})
+    r = await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state, fields={"note": "  "})
     assert r.errors == {"note": "Please fill this in."}
     with lite.db.session() as s:
         assert [c.note for c in s.exec(select(CheckIn)).all()] == [None]
@@ -248,7 +248,7 @@ async def test_csv_import_validates_all_then_imports_atomically(lite: Momentum, 
            "p4@example.com,p5@example.com,Nope,\n")
     r = await command(lite, ADMIN, "import")
     assert r.form is not None
-    r = await act(lite, ADMIN, Kind.SUBMIT, action_id=r.form.form_id, value="", fields={"csv": bad})
+    r = await act(lite, ADMIN, InteractionKind.SUBMIT, action_id=r.form.form_id, value="", fields={"csv": bad})
     assert r.errors and "csv" in r.errors
     for line in ("Line 3", "Line 4", "Line 5", "Line 6"):
         assert line in r.errors["csv"], line
@@ -258,10 +258,10 @@ async def test_csv_import_validates_all_then_imports_atomically(lite: Momentum, 
     good = ("sponsor_email,sponsoree_email,program,unit,sponsor_unit\n"
             "p0@example.com,p1@example.com,Pilot,Sales,Sales\n"
             "p2@example.com,p3@example.com,Pilot,Ops,Finance\n")
-    r = await act(lite, ADMIN, Kind.SUBMIT, action_id="admin.import", value="", fields={"csv": good})
+    r = await act(lite, ADMIN, InteractionKind.SUBMIT, action_id="admin.import", value="", fields={"csv": good})
     assert r.reply and "Imported 2 new pair(s)" in r.reply.as_plain_text()
     assert "same unit" in r.reply.as_plain_text()
-    r = await act(lite, ADMIN, Kind.SUBMIT, action_id="admin.import", value="", fields={"csv": good})
+    r = await act(lite, ADMIN, InteractionKind.SUBMIT, action_id="admin.import", value="", fields={"csv": good})
     assert r.reply and "Imported 0 new pair(s); 2 already existed" in r.reply.as_plain_text()
     with lite.db.session() as s:
         assert len(s.exec(select(Pair)).all()) == 2
@@ -287,13 +287,13 @@ async def test_forget_erases_personal_data(lite: Momentum, fake: RecordingPlatfo
 
 async def test_retried_event_is_processed_once(lite: Momentum, fake: RecordingPlatform) -> None:
     await command(lite, ADMIN, "program create Pilot")
-    r1 = await act(lite, AISHA, Kind.MESSAGE, text="win first", event_id="Ev1")
-    r2 = await act(lite, AISHA, Kind.MESSAGE, text="win first", event_id="Ev1")
+    r1 = await act(lite, AISHA, InteractionKind.MESSAGE, text="win first", event_id="Ev1")
+    r2 = await act(lite, AISHA, InteractionKind.MESSAGE, text="win first", event_id="Ev1")
     assert r2.duplicate and not r1.duplicate
 
 
 async def test_plain_message_gets_a_friendly_pointer(lite: Momentum) -> None:
-    r = await act(lite, AISHA, Kind.MESSAGE, text="hey there, how does this work?")
+    r = await act(lite, AISHA, InteractionKind.MESSAGE, text="hey there, how does this work?")
     assert r.reply and "help" in r.reply.text
 
 
@@ -318,7 +318,7 @@ async def test_unsharing_or_editing_a_note_before_delivery_sends_only_the_latest
     assert form is not None
 
     async def save(text: str, share: str) -> None:
-        await act(lite, AISHA, Kind.SUBMIT, action_id=form.form_id, value=form.state,
+        await act(lite, AISHA, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
                   fields={"note": text, "share": share})
 
     await save("first draft v1", "true")
@@ -344,7 +344,7 @@ async def test_forget_also_erases_words_shared_with_the_partner(lite: Momentum, 
     form = (await click(lite, AISHA, msg, "checkin.status", "met")).update  # type: ignore[arg-type]
     form = (await click(lite, AISHA, form, "checkin.note")).form  # type: ignore[arg-type]
     assert form is not None
-    await act(lite, AISHA, Kind.SUBMIT, action_id=form.form_id, value=form.state,
+    await act(lite, AISHA, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
               fields={"note": "SHARED-SECRET", "share": "true"})
     await command(lite, ADMIN, f"forget <@{AISHA.external_id}>")
     with lite.db.session() as s:

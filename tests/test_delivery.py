@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.delivery import DeliveryWorker
-from bot.ports import FailureScope
+from bot.model.clock import FakeClock
+from bot.model.ports import FailureScope
+from bot.outbox.delivery import DeliveryWorker
 from storage.models import Person, Prompt, Workspace
 from tests.fakes import ADMIN, RecordingPlatform, command, gone, person, rate_limited, setup_program
 

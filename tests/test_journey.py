@@ -15,13 +15,14 @@ from typer.testing import CliRunner
 
 from adapters.cli import app
 from adapters.console.journal import visible_text
-from bot import preview, prompts
 from bot.app import Momentum
-from bot.clock import FakeClock
+from bot.chat import preview
+from bot.content import prompts
 from bot.content.journey import KINDS, JourneyError, builtin, check_text, rotate
-from bot.interactions import Kind as IK
-from bot.journey import Kind
-from bot.messages import Buttons, Link, Message, Paragraph
+from bot.content.kinds import PromptKind
+from bot.model.clock import FakeClock
+from bot.model.interactions import InteractionKind as IK
+from bot.model.messages import Buttons, Link, Message, Paragraph
 from storage.models import AuditLog, CheckIn, Goal, Pair, Person, Program, Prompt
 from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
 
@@ -360,7 +361,7 @@ async def test_holiday_greetings_are_celebratory_and_at_most_four_a_year(
 
 
 async def test_momentum_word_in_the_digest_never_numbers(lite: Momentum) -> None:
-    ctx = preview._ctx(Kind.NUDGE, "coach", 8, "senior", digest=prompts.Digest(trend=(2, 2, 4, 5)))
+    ctx = preview._ctx(PromptKind.NUDGE, "coach", 8, "senior", digest=prompts.Digest(trend=(2, 2, 4, 5)))
     text = visible(prompts.nudge(ctx))
     assert "Momentum: rising" in text and "5" not in text.split("Momentum:")[1].split("\n")[0]
     with pytest.raises(KeyError):

@@ -13,7 +13,7 @@ from adapters.console.journal import links, message_record, role_for, visible_te
 from adapters.console.people import PEOPLE, draw_pairs
 from adapters.console.personas import Persona, draw_scenarios
 from benchmarks.journey_quality import compute, first_sentence, main, max_in_window, render
-from bot.messages import Button, Buttons, Fields, Footnote, Heading, Link, Message, Paragraph, Text
+from bot.model.messages import Button, Buttons, Fields, Footnote, Heading, Link, Message, Paragraph, Text
 from tests.test_cli import momentum
 
 # --- the metrics -----------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from bot.outbox.delivery import DeliveryWorker
 from storage.db import Database
 from storage.models import Prompt
 from tests.fakes import RecordingPlatform

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.app import Momentum
-from bot.clock import FakeClock
+from bot.model.clock import FakeClock
 from storage.models import Pair, Person, Prompt
 from tests.fakes import ADMIN, RecordingPlatform, command, person, setup_program
 

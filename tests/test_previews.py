@@ -162,7 +162,7 @@ def test_every_slack_message_shows_no_literal_markup(tmp_path: Path) -> None:
 )
 def test_text_a_person_wrote_shows_exactly_as_typed_on_teams(typed: str, shown: str) -> None:
     from adapters.teams.render import to_card
-    from bot.messages import Message, Paragraph, Text
+    from bot.model.messages import Message, Paragraph, Text
 
     card = to_card(Message(text=typed, blocks=(Paragraph((Text(typed),)),)))
     raw = card["body"][0]["text"]

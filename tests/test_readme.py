@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters.slack.settings import SlackSettings
 from adapters.teams.settings import TeamsSettings
-from bot.config import Settings
+from bot.model.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

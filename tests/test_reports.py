@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot import csvio, reports
-from bot.clock import FakeClock
+from bot.domain import csvio, reports
+from bot.model.clock import FakeClock
 from storage.db import Database
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 from tests.helpers.seed import seed_history, seed_pairs

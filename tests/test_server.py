@@ -15,7 +15,7 @@ from aiohttp import web
 
 from adapters.server import Edges, build_app
 from bot.app import Momentum
-from bot.config import Settings
+from bot.model.config import Settings
 from storage.db import Database
 
 pytestmark = pytest.mark.usefixtures("no_sql_on_loop")
@@ -106,7 +106,7 @@ async def test_healthz_against_a_postgresql_that_accepts_tcp_but_never_answers(s
 
 
 def test_database_settings_are_validated() -> None:
-    from bot.config import ConfigError, load_settings
+    from bot.model.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="MOMENTUM_DB_STATEMENT_TIMEOUT_MS"):
         load_settings(MOMENTUM_DB_STATEMENT_TIMEOUT_MS=-1)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import select
 
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.timing import in_quiet_hours, local_due, next_allowed, next_allowed_for_all
+from bot.content.timing import in_quiet_hours, local_due, next_allowed, next_allowed_for_all
+from bot.model.clock import FakeClock
 from storage.models import Person, Prompt
 from tests.fakes import command, person, setup_program
 
@@ -69,14 +69,14 @@ async def test_time_zone_change_mid_program_moves_future_prompts(lite: Momentum,
 
 
 def test_country_for_holidays_comes_from_the_locale_when_unknown() -> None:
-    from bot.directory import country_from_locale
+    from bot.domain.people import country_from_locale
 
     assert country_from_locale("en-GB") == "GB" and country_from_locale("pt_BR") == "BR"
     assert country_from_locale("en") is None and country_from_locale(None) is None
 
 
 async def test_default_time_zone_setting_applies_to_new_workspaces(sqlite_db, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    from bot.config import Settings
+    from bot.model.config import Settings
     from tests.fakes import ADMIN
 
     m = Momentum(sqlite_db, Settings(MOMENTUM_ADMINS="admin@example.com", MOMENTUM_DEFAULT_TZ="Asia/Tokyo"), clock)

@@ -30,11 +30,11 @@ from adapters.console.people import ADMIN, MAX_PAIRS, draw_pairs
 from adapters.console.personas import EXTRA_WINS, THEMES, Persona, all_buttons, draw_scenarios, make_pair
 from adapters.console.platform import ConsolePlatform, Sent
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.journey import PROGRAM_KINDS
-from bot.messages import Button, Message
+from bot.content.kinds import PROGRAM_KINDS
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Button, Message
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Pair, Person, Prompt
@@ -151,11 +151,11 @@ class Demo:
         self._seq += 1
         heapq.heappush(self.events, (when, self._seq, job))
 
-    async def act(self, user: str, kind: Kind, **kw: Any) -> Response:
+    async def act(self, user: str, kind: InteractionKind, **kw: Any) -> Response:
         return await self.m.handle(Interaction("console", WS, user, kind, profile=self.people[user], **kw))
 
     async def command(self, user: str, text: str, echo: bool = True) -> Response:
-        resp = await self.act(user, Kind.COMMAND, text=text)
+        resp = await self.act(user, InteractionKind.COMMAND, text=text)
         info = self.by_person.get(user)
         self.journal.write({"type": "command", "week": self.week_now(), "program_kind": self.opts.kind,
                             "pair": info.label if info else "", "person": user, "text": text})
@@ -300,14 +300,14 @@ class Demo:
                             "seat": d.pair.seat(persona.user) if d.pair else "", "button": button.label,
                             "action_id": button.action_id, "prompt_kind": d.prompt_kind,
                             "local_time": now_local.isoformat()})
-        resp = await self.act(persona.user, Kind.ACTION, action_id=button.action_id, value=button.value)
+        resp = await self.act(persona.user, InteractionKind.ACTION, action_id=button.action_id, value=button.value)
         if resp.form is not None:
             form = resp.form
             self.out(f"   \u270e {first} fills in \u201c{form.title}\u201d")
             fields = persona.fill(form)
-            resp = await self.act(persona.user, Kind.SUBMIT, action_id=form.form_id, value=form.state, fields=fields)
+            resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state, fields=fields)
             if resp.errors:
-                resp = await self.act(persona.user, Kind.SUBMIT, action_id=form.form_id, value=form.state,
+                resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
                                       fields=persona.fill(form, resp.errors))
         if resp.update is not None:
             d.current = resp.update
@@ -369,7 +369,7 @@ class Demo:
             if ran and self.any_due(t):
                 await self.deliver(t)  # words shared with the partner go out at once
         self.clock.set(end)
-        resp = await self.act(ADMIN.external_id, Kind.COMMAND, text="report")
+        resp = await self.act(ADMIN.external_id, InteractionKind.COMMAND, text="report")
         self.out("\nPriya (admin) > /momentum report")
         if resp.reply:
             self.out(resp.reply.as_plain_text())

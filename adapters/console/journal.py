@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import IO, Any
 
-from bot.messages import Buttons, Fields, Footnote, Heading, Inline, Link, Mention, Message, Paragraph, Text
-from bot.messages import Choice as ChoiceBlock
+from bot.model.messages import Buttons, Fields, Footnote, Heading, Inline, Link, Mention, Message, Paragraph, Text
+from bot.model.messages import Choice as ChoiceBlock
 
 META_KEYS = ("action", "holiday", "slots", "grounded", "groundable")
 SEATS = ("senior", "junior")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from bot.interactions import Profile
+from bot.model.interactions import Profile
 
 # (country, time zone, locale, people); the first person of a place is listed first in the pool.
 PLACES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (

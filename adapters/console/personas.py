@@ -12,9 +12,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.messages import Button, Buttons, Checkbox, Form, Message, TextInput
-from bot.messages import Choice as ChoiceBlock
-from bot.signing import answer_of as signed_answer
+from bot.model.messages import Button, Buttons, Checkbox, Form, Message, TextInput
+from bot.model.messages import Choice as ChoiceBlock
+from bot.model.signing import answer_of as signed_answer
 
 # Pair scenarios. The first pair is always "engaged"; the next five are a shuffled run of the
 # others (so three pairs already show three behaviours); more pairs draw by weight.

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
-from bot.ports import Delivered, Recipient, WorkspaceRef
+from bot.model.interactions import Profile
+from bot.model.messages import Attachment, Message
+from bot.model.ports import Delivered, Recipient, WorkspaceRef
 
 
 @dataclass

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.settings import SlackSettings
-from bot.ports import FailureScope, PlatformError
+from bot.model.ports import FailureScope, PlatformError
 
 _LOGGER = logging.getLogger(__name__)
 

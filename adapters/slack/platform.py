@@ -13,9 +13,9 @@ import aiohttp
 
 from adapters.slack.api import SlackApi
 from adapters.slack.render import render_message
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
-from bot.ports import Delivered, PlatformError, Recipient, WorkspaceRef
+from bot.model.interactions import Profile
+from bot.model.messages import Attachment, Message
+from bot.model.ports import Delivered, PlatformError, Recipient, WorkspaceRef
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def profile_from_user(user: Mapping[str, Any]) -> Profile:
 
 
 class SlackPlatform:
-    """Implements ``bot.ports.Platform`` for Slack."""
+    """Implements ``bot.model.ports.Platform`` for Slack."""
 
     name = "slack"
     supports_group = True

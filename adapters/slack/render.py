@@ -31,7 +31,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import messages as m
+from bot.model import messages as m
 
 _LOGGER = logging.getLogger(__name__)
 

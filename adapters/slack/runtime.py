@@ -47,11 +47,11 @@ from adapters.slack.store import (
     EncryptedInstallationStore,
     OrgInstallRefused,
 )
-from bot import directory
 from bot.app import Momentum
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.messages import Message, para
-from bot.ports import PlatformError
+from bot.domain import people as directory
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Message, para
+from bot.model.ports import PlatformError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ class SlackRuntime:
             platform="slack",
             workspace=team,
             user=user,
-            kind=Kind.COMMAND,
+            kind=InteractionKind.COMMAND,
             text=normalise_text(str(body.get("text", ""))),
             profile=await self.profile(team, user),
             workspace_name=body.get("team_domain") or None,
@@ -349,7 +349,7 @@ class SlackRuntime:
             platform="slack",
             workspace=team,
             user=user,
-            kind=Kind.ACTION,
+            kind=InteractionKind.ACTION,
             action_id=core_action_id(action_id),
             value=action_value(action),
             profile=await self.profile(team, user),
@@ -387,7 +387,7 @@ class SlackRuntime:
             platform="slack",
             workspace=str(team),
             user=user,
-            kind=Kind.SUBMIT,
+            kind=InteractionKind.SUBMIT,
             action_id=str(meta.get("form_id", "")),
             value=str(meta.get("state", "")),
             fields=form_fields(values),
@@ -486,7 +486,7 @@ class SlackRuntime:
                 platform="slack",
                 workspace=team,
                 user=user,
-                kind=Kind.MESSAGE,
+                kind=InteractionKind.MESSAGE,
                 text=text,
                 event_id=event_id,
                 profile=await self.profile(team, user),

@@ -12,7 +12,7 @@ from adapters.slack.paths import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH
 from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
 from bot.app import Momentum
-from bot.config import ConfigError
+from bot.model.config import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from pydantic import BaseModel
 
 from adapters.teams import render
 from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
-from bot.commandspec import COMMAND_NAMES
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.messages import Message, para
-from bot.ports import PlatformError, Recipient
+from bot.chat.commandspec import COMMAND_NAMES
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Message, para
+from bot.model.ports import PlatformError, Recipient
 
 if TYPE_CHECKING:
     from bot.app import Momentum
@@ -147,11 +147,11 @@ class MomentumTeamsBot:
             if not text:
                 return
             first = text.split(maxsplit=1)[0].lower().lstrip("/")
-            kind = Kind.COMMAND if first in COMMAND_NAMES else Kind.MESSAGE
+            kind = InteractionKind.COMMAND if first in COMMAND_NAMES else InteractionKind.MESSAGE
             interaction = Interaction(kind=kind, text=text, **base)
         _LOGGER.info("teams inbound: kind=%s tenant=%s", interaction.kind, interaction.workspace)
         response = await self.momentum.handle(interaction)
-        await self.show(ctx, response, is_submit=interaction.kind in (Kind.ACTION, Kind.SUBMIT))
+        await self.show(ctx, response, is_submit=interaction.kind in (InteractionKind.ACTION, InteractionKind.SUBMIT))
 
     def _base(self, ctx: TurnContext) -> dict[str, Any] | None:
         """What every interaction from this activity carries (None: no sender we can name)."""
@@ -192,7 +192,7 @@ class MomentumTeamsBot:
         if render.FORM_KEY in value:
             fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
             return Interaction(
-                kind=Kind.SUBMIT,
+                kind=InteractionKind.SUBMIT,
                 action_id=str(value[render.FORM_KEY]),
                 value=str(value.get(render.STATE_KEY) or ""),
                 fields=fields,
@@ -200,7 +200,7 @@ class MomentumTeamsBot:
                 **base,
             )
         return Interaction(
-            kind=Kind.ACTION,
+            kind=InteractionKind.ACTION,
             action_id=str(value[render.ACTION_KEY]),
             value=str(value.get(render.VALUE_KEY) or ""),
             message_ref=message_ref,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from PIL import Image, ImageDraw
 
 from adapters.teams.settings import TeamsPackageSettings
-from bot.commandspec import COMMANDS, CommandSpec
+from bot.chat.commandspec import COMMANDS, CommandSpec
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from microsoft_agents.hosting.core import AuthenticationConstants, TurnContext
 
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
-from bot.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
+from bot.model.interactions import Profile
+from bot.model.messages import Attachment, Message
+from bot.model.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def card_activity(payload: Mapping[str, Any], activity_id: str | None = None) ->
 
 
 class TeamsPlatform:
-    """The Teams implementation of ``bot.ports.Platform``."""
+    """The Teams implementation of ``bot.model.ports.Platform``."""
 
     name = "teams"
     # Teams bots cannot create group chats (Graph can, with delegated permissions we do not ask for),
@@ -415,7 +415,7 @@ def backoff(attempt: int, retry_after: float | None) -> float:
 
 
 def render_group_note(names: Sequence[str]) -> Any:
-    from bot.messages import foot
+    from bot.model.messages import foot
 
     listed = ", ".join(n for n in names if n)
     return foot(f"Teams bots can't start group chats, so I sent this to each of you ({listed}) separately.")

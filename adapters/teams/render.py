@@ -22,7 +22,7 @@ import logging
 import re
 from typing import Any
 
-from bot.messages import (
+from bot.model.messages import (
     Attachment,
     Block,
     Buttons,

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.config import ConfigError, explain
+from bot.model.config import ConfigError, explain
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.content._data import WEEKDAYS, date_label, words
 from bot.content.holidays import is_public_holiday
-from bot.timing import zone
+from bot.content.timing import zone
 
 QUARTER = timedelta(minutes=15)
 LEAD = timedelta(hours=24)  # nobody is asked to meet today

@@ -6,9 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
-from bot.ports import Delivered, Recipient, WorkspaceRef
+from bot.model.interactions import Profile
+from bot.model.messages import Attachment, Message
+from bot.model.ports import Delivered, Recipient, WorkspaceRef
 
 
 class SendOnlyPlatform(ABC):

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from bot.journey import stage_for
-from bot.timing import monday_of
+from bot.content.kinds import stage_for
+from bot.content.timing import monday_of
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Workspace
 
 TZS = (

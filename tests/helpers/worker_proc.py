@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import func, select
 
 from bot.app import Momentum
-from bot.clock import SystemClock
-from bot.config import Settings
-from bot.messages import Buttons, Message
-from bot.ports import Delivered
-from bot.signing import unsigned
+from bot.model.clock import SystemClock
+from bot.model.config import Settings
+from bot.model.messages import Buttons, Message
+from bot.model.ports import Delivered
+from bot.model.signing import unsigned
 from storage.db import Database
 from storage.models import Prompt
 from tests.helpers.platforms import SendOnlyPlatform

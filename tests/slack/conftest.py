@@ -19,7 +19,7 @@ from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
 from adapters.slack.web import SLACK_RUNTIME, mount
 from bot.app import Momentum
-from bot.interactions import Interaction, Response
+from bot.model.interactions import Interaction, Response
 from tests.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.app import Momentum
-from bot.clock import FakeClock
+from bot.model.clock import FakeClock
 from storage.models import Win
 from tests.slack.conftest import SlackServer
 

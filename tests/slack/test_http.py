@@ -6,8 +6,8 @@ import json
 import time
 import urllib.parse
 
-from bot.interactions import Kind, Response
-from bot.messages import Button, Form, Message, TextInput, buttons, para
+from bot.model.interactions import InteractionKind, Response
+from bot.model.messages import Button, Form, Message, TextInput, buttons, para
 from tests.slack.conftest import ScriptedCore, SlackServer
 
 FORM = "application/x-www-form-urlencoded"
@@ -73,7 +73,7 @@ async def test_slash_command_acks_then_replies_ephemeral(slack_server: SlackServ
     assert status == 200 and text == ""
     await slack_server.settle()
     (seen,) = scripted.seen
-    assert seen.kind == Kind.COMMAND and seen.platform == "slack" and seen.workspace == "T1"
+    assert seen.kind == InteractionKind.COMMAND and seen.platform == "slack" and seen.workspace == "T1"
     assert seen.user == "UADMIN"
     assert seen.text == "pair <@USAM> <@UKIM> Pilot & co"
     assert seen.profile is not None and seen.profile.email == "admin@example.com"
@@ -129,7 +129,7 @@ async def test_command_form_opens_modal_and_submit_errors_inline(
     assert status == 200
     assert json.loads(text) == {"response_action": "errors", "errors": {"win": "Tell me what happened."}}
     sub = scripted.seen[-1]
-    assert sub.kind == Kind.SUBMIT and sub.action_id == "win.form" and sub.value == "p=7"
+    assert sub.kind == InteractionKind.SUBMIT and sub.action_id == "win.form" and sub.value == "p=7"
     assert sub.fields == {"win": ""}
 
     scripted.answers.append(Response(reply=Message(text="Shared with Kim.")))
@@ -163,7 +163,7 @@ async def test_button_click_updates_the_original_message(slack_server: SlackServ
     assert status == 200
     await slack_server.settle()
     (click,) = scripted.seen
-    assert click.kind == Kind.ACTION and click.action_id == "checkin.met" and click.value == "p2"
+    assert click.kind == InteractionKind.ACTION and click.action_id == "checkin.met" and click.value == "p2"
     assert click.message_ref == {"channel": "DSAM", "ts": ref["ts"]}
     (update,) = slack_server.fake.of("chat.update")
     assert update["channel"] == "DSAM" and update["ts"] == ref["ts"]
@@ -199,7 +199,7 @@ async def test_direct_message_and_retry_is_not_double_recorded(
     await slack_server.settle()
     assert len(scripted.seen) == 1
     msg = scripted.seen[0]
-    assert msg.kind == Kind.MESSAGE and msg.event_id == "EvDM1" and msg.text == "win closed the deal with <@UKIM>"
+    assert msg.kind == InteractionKind.MESSAGE and msg.event_id == "EvDM1" and msg.text == "win closed the deal with <@UKIM>"
     (post,) = slack_server.fake.of("chat.postMessage")
     assert post["channel"] == "DSAM" and post["text"] == "Logged."
 
@@ -214,7 +214,7 @@ async def test_bot_messages_and_subtypes_are_ignored(slack_server: SlackServer, 
 
 
 async def test_app_uninstalled_parks_the_workspace(slack_server: SlackServer, momentum) -> None:  # type: ignore[no-untyped-def]
-    from bot import directory
+    from bot.domain import people as directory
 
     momentum.upsert_workspace("slack", "T1", name="Acme")
     status, _ = await slack_server.event({"type": "app_uninstalled"}, event_id="EvU")
@@ -226,7 +226,7 @@ async def test_app_uninstalled_parks_the_workspace(slack_server: SlackServer, mo
 
 
 async def test_tokens_revoked_parks_the_workspace(slack_server: SlackServer, momentum) -> None:  # type: ignore[no-untyped-def]
-    from bot import directory
+    from bot.domain import people as directory
 
     momentum.upsert_workspace("slack", "T1", name="Acme")
     await slack_server.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_id="EvR")
@@ -237,8 +237,8 @@ async def test_tokens_revoked_parks_the_workspace(slack_server: SlackServer, mom
 
 
 async def test_user_change_refreshes_a_known_person(slack_server: SlackServer, momentum) -> None:  # type: ignore[no-untyped-def]
-    from bot import directory
-    from bot.interactions import Profile
+    from bot.domain import people as directory
+    from bot.model.interactions import Profile
 
     momentum.upsert_person("slack", "T1", Profile("USAM", name="Sam", tz="America/New_York"))
     user = dict(slack_server.fake.users["USAM"])
@@ -258,7 +258,7 @@ async def test_user_change_refreshes_a_known_person(slack_server: SlackServer, m
 
 
 async def test_attachment_is_uploaded_to_the_dm(slack_server: SlackServer, scripted: ScriptedCore) -> None:
-    from bot.messages import Attachment
+    from bot.model.messages import Attachment
 
     scripted.answers.append(
         Response(reply=Message(text="Here is your data."), attachment=Attachment("my-data.csv", "a,b\n1,2\n"))

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from adapters.slack.web import SLACK_RUNTIME
-from bot import directory
 from bot.app import Momentum
+from bot.domain import people as directory
 from tests.slack.conftest import Signer, SlackServer, slack_settings_for, start_server
 from tests.slack.fake_slack import FakeSlack
 

@@ -16,10 +16,10 @@ import pytest
 
 from adapters.slack.runtime import WORDS
 from adapters.slack.web import SLACK_RUNTIME
-from bot import directory
 from bot.app import Momentum
-from bot.interactions import Kind, Profile, Response
-from bot.messages import Message
+from bot.domain import people as directory
+from bot.model.interactions import InteractionKind, Profile, Response
+from bot.model.messages import Message
 from tests.helpers import payloads
 from tests.slack.conftest import ScriptedCore, Signer, SlackServer, slack_settings_for, start_server
 from tests.slack.fake_slack import FakeSlack
@@ -85,7 +85,7 @@ async def test_dm_with_a_file_reaches_the_core_and_the_file_is_acknowledged(
     assert await send_event(slack_server, body) == 200
     await slack_server.settle()
     (seen,) = scripted.seen
-    assert seen.kind == Kind.MESSAGE and seen.text == "win Shipped the Q3 deck" and seen.user == "USAM"
+    assert seen.kind == InteractionKind.MESSAGE and seen.text == "win Shipped the Q3 deck" and seen.user == "USAM"
     posts = slack_server.fake.of("chat.postMessage")
     assert [p["text"] for p in posts] == ["Saved your win.", WORDS["file_ack"]]
     assert all(p["channel"] == DM for p in posts)

@@ -8,8 +8,8 @@ import pytest
 
 from adapters.slack.api import SlackApi
 from adapters.slack.platform import SlackPlatform
-from bot.messages import Button, Message, buttons, para
-from bot.ports import FailureScope, PlatformError, Recipient, WorkspaceRef
+from bot.model.messages import Button, Message, buttons, para
+from bot.model.ports import FailureScope, PlatformError, Recipient, WorkspaceRef
 from tests.slack.conftest import BOT_TOKEN, slack_settings_for
 from tests.slack.fake_slack import FakeSlack
 

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from adapters.logs import configure, quiet_libraries
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.signing import SEP, unsigned
+from bot.model.clock import FakeClock
+from bot.model.signing import SEP, unsigned
 from storage.models import Agenda, AuditLog, CheckIn, Pair, Prompt, Touchpoint, Win
 from tests.slack.conftest import SlackServer
 

@@ -13,7 +13,7 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
-from bot.messages import (
+from bot.model.messages import (
     Button,
     Checkbox,
     Choice,

@@ -8,7 +8,7 @@ from aiohttp import web
 from adapters.slack.settings import SlackSettings
 from adapters.slack.web import mount, run_socket_mode
 from bot.app import Momentum
-from bot.config import ConfigError
+from bot.model.config import ConfigError
 
 
 def test_mount_refuses_an_unconfigured_slack(momentum: Momentum) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack.settings import load_slack_settings
-from bot.config import ConfigError
+from bot.model.config import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,10 @@
-"""Messages and forms covering every block the core can send (until/beside ``bot.preview``)."""
+"""Messages and forms covering every block the core can send (until/beside ``bot.chat.preview``)."""
 
 from __future__ import annotations
 
 import importlib
 
-from bot.messages import (
+from bot.model.messages import (
     Attachment,
     Button,
     Checkbox,
@@ -93,10 +93,10 @@ def representative_forms() -> dict[str, Form]:
 
 
 def sample_messages() -> dict[str, Message]:
-    """The core's preview samples when ``bot.preview`` exists, plus our representative set."""
+    """The core's preview samples when ``bot.chat.preview`` exists, plus our representative set."""
     out = dict(representative_messages())
     try:
-        preview = importlib.import_module("bot.preview")
+        preview = importlib.import_module("bot.chat.preview")
     except ModuleNotFoundError:
         return out
     samples = getattr(preview, "sample_messages", None)
@@ -106,10 +106,10 @@ def sample_messages() -> dict[str, Message]:
 
 
 def sample_forms() -> dict[str, Form]:
-    """The core's preview forms when ``bot.preview`` exists, plus our representative form."""
+    """The core's preview forms when ``bot.chat.preview`` exists, plus our representative form."""
     out = dict(representative_forms())
     try:
-        preview = importlib.import_module("bot.preview")
+        preview = importlib.import_module("bot.chat.preview")
     except ModuleNotFoundError:
         return out
     forms = getattr(preview, "sample_forms", None)

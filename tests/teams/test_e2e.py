@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import select
 
 from adapters.teams import render
-from bot.clock import FakeClock
+from bot.model.clock import FakeClock
 from storage.models import CheckIn, Person, Prompt, Workspace
 from tests.teams import activities as acts
 from tests.teams.conftest import TeamsServer

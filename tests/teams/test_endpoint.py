@@ -223,8 +223,8 @@ async def test_a_normal_install_and_roster_read_log_no_warnings(
 async def test_with_auth_on_replies_and_proactive_sends_carry_the_bots_entra_token(
     secured: TeamsServer, keys: KeyServer, entra_tokens: list[str]
 ) -> None:
-    from bot.messages import Message, para
-    from bot.ports import Recipient, WorkspaceRef
+    from bot.model.messages import Message, para
+    from bot.model.ports import Recipient, WorkspaceRef
 
     token = {"Authorization": f"Bearer {keys.token(APP_ID, secured.fake.url)}"}
     r = await secured.post(acts.message(secured.fake.url, acts.SAM, "help"), headers=token)

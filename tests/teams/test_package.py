@@ -11,7 +11,7 @@ from PIL import Image
 
 from adapters.teams.package import MAX_COMMANDS, build_manifest, write_package
 from adapters.teams.settings import TeamsPackageSettings, TeamsSettings
-from bot.commandspec import COMMAND_NAMES
+from bot.chat.commandspec import COMMAND_NAMES
 from tests.conftest import require_schema
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
@@ -98,7 +98,7 @@ def test_teams_package_command_runs_with_the_app_id_alone(tmp_path: Path, monkey
     import pytest
 
     from adapters.teams.settings import load_teams_settings
-    from bot.config import ConfigError
+    from bot.model.config import ConfigError
 
     with pytest.raises(ConfigError) as err:
         load_teams_settings()

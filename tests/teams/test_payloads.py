@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from adapters.teams import render
-from bot.clock import FakeClock
+from bot.model.clock import FakeClock
 from storage.models import CheckIn, Prompt
 from tests.helpers import payloads
 from tests.teams import activities as acts

@@ -10,8 +10,8 @@ import pytest
 from adapters.teams.platform import Pacer, TeamsPlatform
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.web import create_adapter
-from bot.messages import Message, para
-from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.model.messages import Message, para
+from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
 from tests.teams import activities as acts
 from tests.teams.conftest import FakeSleep
 from tests.teams.fake_connector import FakeConnector

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from adapters.teams.render import VALUE_KEY
 from bot.app import Momentum
-from bot.clock import FakeClock
-from bot.signing import SEP, answer_of, unsigned
+from bot.model.clock import FakeClock
+from bot.model.signing import SEP, answer_of, unsigned
 from storage.models import AuditLog, CheckIn
 from tests.teams import activities as acts
 from tests.teams.conftest import TeamsServer

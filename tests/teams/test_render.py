@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from adapters.teams import render
-from bot.messages import Button, Message, Paragraph, Text, buttons
+from bot.model.messages import Button, Message, Paragraph, Text, buttons
 from tests.conftest import require_schema
 from tests.teams import samples
 
@@ -105,7 +105,7 @@ def test_links_and_mentions_render_as_markdown() -> None:
 
 
 def test_unsafe_link_urls_are_not_clickable() -> None:
-    from bot.messages import Link
+    from bot.model.messages import Link
 
     card = render.to_card(Message(text="x", blocks=(Paragraph((Link("javascript:alert(1)", "hi"),)),)))
     assert "](" not in card["body"][0]["text"]

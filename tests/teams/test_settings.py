@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.teams.settings import AppType, load_teams_settings
-from bot.config import ConfigError
+from bot.model.config import ConfigError
 
 
 def test_no_app_id_is_local_development_mode() -> None:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from bot.content.journey import builtin
 
 
-class Kind(StrEnum):
+class PromptKind(StrEnum):
     KICKOFF = "kickoff"  # week 0, to the pair together: meet and define the relationship
     CHECKIN = "checkin"  # sponsoree, weekly: met / light touch / not yet; momentum 1-5
     PREP = "prep"  # sponsoree, before the usual meeting: update, question, ask (strategy 2)
@@ -31,7 +31,7 @@ class Kind(StrEnum):
 
 # Kinds the journey no longer sends on their own (folded into the weekly check-in's tip in v2);
 # rows planned by an older release are cancelled at delivery.
-RETIRED = frozenset({Kind.LIGHT_TOUCH.value, Kind.HOLIDAY.value, Kind.SHARED.value})
+RETIRED = frozenset({PromptKind.LIGHT_TOUCH.value, PromptKind.HOLIDAY.value, PromptKind.SHARED.value})
 
 
 PROGRAM_KINDS = ("sponsorship", "mentoring", "reverse-mentoring")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.messages import Fields, Heading, Message, MessageBuilder, foot, para
+from bot.model.messages import Fields, Heading, Message, MessageBuilder, foot, para
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 
 ENGAGED_DAYS = 14

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.messages import Attachment, Form, Message
+from bot.model.messages import Attachment, Form, Message
 
 
-class Kind(StrEnum):
+class InteractionKind(StrEnum):
     ACTION = "action"  # a button or choice in a message
     COMMAND = "command"  # "/momentum ..." on Slack, text typed to the bot on Teams
     MESSAGE = "message"  # free text sent to the bot (may also be a command)
@@ -43,7 +43,7 @@ class Interaction:
     platform: str
     workspace: str  # Slack team id, Teams tenant id, "demo" for the console
     user: str  # the person's external id on that platform
-    kind: Kind
+    kind: InteractionKind
     action_id: str = ""  # button action id, or the form id on submit
     value: str = ""  # button value, or the form state on submit
     text: str = ""  # command text / message text (mentions as <@ID>)

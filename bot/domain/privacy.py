@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from bot.content.journey import builtin
-from bot.planner import replan_person
+from bot.outbox.planner import replan_person
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Prompt, Touchpoint, Win
 
 

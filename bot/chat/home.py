@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlmodel import select
 
-from bot import directory, reports
-from bot.actor import Ctx
-from bot.commands import me_message
-from bot.interactions import Interaction, Kind
-from bot.messages import Button, Buttons, Fields, Heading, Message, MessageBuilder, para
-from bot.prompts import STATUS_LABELS, Actions
-from bot.timing import zone
+from bot.chat.commands import me_message
+from bot.chat.turn import Turn
+from bot.content.prompts import STATUS_LABELS, Actions
+from bot.content.timing import zone
+from bot.domain import people as directory
+from bot.domain import reports
+from bot.model.deps import Deps
+from bot.model.interactions import Interaction, InteractionKind
+from bot.model.messages import Button, Buttons, Fields, Heading, Message, MessageBuilder, para
 from storage.models import CheckIn
-
-if TYPE_CHECKING:
-    from bot.app import Momentum
 
 
 def team_welcome() -> Message:
@@ -29,9 +26,9 @@ def team_welcome() -> Message:
     ).build(text="Momentum is here")
 
 
-def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
-    now = m.now()
-    with m.db.session() as s:
+def app_home(deps: Deps, platform: str, workspace: str, user: str) -> Message:
+    now = deps.now()
+    with deps.db.session() as s:
         ws = directory.get_workspace(s, platform, workspace)
         me = directory.get_person(s, ws.id, user) if ws is not None and ws.id is not None else None
         if ws is None or me is None:
@@ -41,8 +38,8 @@ def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
                      "light-touch ideas and a weekly digest. Your program manager will pair you."),
                 para("Type `help` to see what I can do."),
             ).build()
-        c = Ctx(m, s, Interaction(platform, workspace, user, Kind.ACTION), ws, me, now)
-        mine = me_message(c)
+        turn = Turn(deps, s, Interaction(platform, workspace, user, InteractionKind.ACTION), ws, me, now)
+        mine = me_message(turn)
         mb = MessageBuilder(kind="home", blocks=list(mine.blocks))
         recent = s.exec(select(CheckIn).where(CheckIn.author_id == me.id)
                         .order_by(CheckIn.id.desc()).limit(3)).all()  # type: ignore[union-attr]
@@ -54,7 +51,7 @@ def app_home(m: Momentum, platform: str, workspace: str, user: str) -> Message:
                                              f"momentum {ci.momentum}/5" if ci.momentum else "",
                                              "note" if ci.note else "") if x) or "-")
                 for ci in recent)))
-        if c.is_admin:
+        if turn.is_admin:
             rep = reports.build(s, ws.id, now)  # type: ignore[arg-type]
             mb.add(Heading("Program health (admin)"), Fields((
                 ("Active pairs", str(rep.active_pairs)),

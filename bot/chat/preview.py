@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import prompts
-from bot.commands import help_message, import_form
+from bot.chat.commands import help_message, import_form
+from bot.content import prompts
 from bot.content.journey import KINDS, builtin
-from bot.journey import Kind, checkin_strategy
-from bot.messages import Form, Message
-from bot.prompts import Digest, History, PairState, PersonView, PromptContext
-from bot.reports import Report, StalledPair, render
+from bot.content.kinds import PromptKind, checkin_strategy
+from bot.content.prompts import Digest, History, PairState, PersonView, PromptContext
+from bot.domain.reports import Report, StalledPair, render
+from bot.model.messages import Form, Message
 
 SAMPLE_NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 SAM = PersonView("Sam Rivera", "U0SPONSOR", "America/New_York", "US", "sam@example.com")
@@ -40,48 +40,48 @@ def _ctx(kind: str, stage: str, week: int, role: str = "junior", program_kind: s
 def _kind_messages(pk: str) -> dict[str, Message]:
     j = builtin(pk)
     out: dict[str, Message] = {}
-    out["kickoff"] = prompts.kickoff(_ctx(Kind.KICKOFF, j.phases[0].key, 0, program_kind=pk, pair=PairState()))
-    out["followup"] = prompts.followup(_ctx(Kind.FOLLOWUP, j.phases[0].key, 1, program_kind=pk, pair=PairState()))
+    out["kickoff"] = prompts.kickoff(_ctx(PromptKind.KICKOFF, j.phases[0].key, 0, program_kind=pk, pair=PairState()))
+    out["followup"] = prompts.followup(_ctx(PromptKind.FOLLOWUP, j.phases[0].key, 1, program_kind=pk, pair=PairState()))
     for i, phase in enumerate(j.phases):
         w = 2 + 6 * i
         for offset in range(3):
-            out[f"checkin-{phase.key}-{offset}"] = prompts.checkin(_ctx(Kind.CHECKIN, phase.key, w + offset,
+            out[f"checkin-{phase.key}-{offset}"] = prompts.checkin(_ctx(PromptKind.CHECKIN, phase.key, w + offset,
                                                                         program_kind=pk))
-        out[f"nudge-{phase.key}"] = prompts.nudge(_ctx(Kind.NUDGE, phase.key, w, "senior", program_kind=pk,
+        out[f"nudge-{phase.key}"] = prompts.nudge(_ctx(PromptKind.NUDGE, phase.key, w, "senior", program_kind=pk,
                                                        digest=DIGEST))
-        out[f"nudge-{phase.key}-quiet"] = prompts.nudge(_ctx(Kind.NUDGE, phase.key, w + 2, "senior", program_kind=pk,
+        out[f"nudge-{phase.key}-quiet"] = prompts.nudge(_ctx(PromptKind.NUDGE, phase.key, w + 2, "senior", program_kind=pk,
                                                              digest=Digest(goals=DIGEST.goals, trend=(3,),
                                                                            since=DIGEST.since)))
     first = j.phases[0].key
-    out["checkin-book"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 2, program_kind=pk, pair=PairState()))
-    out["checkin-quiet"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 5, program_kind=pk,
+    out["checkin-book"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 2, program_kind=pk, pair=PairState()))
+    out["checkin-quiet"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 5, program_kind=pk,
                                                 pair=PairState(rhythm=2, quiet_days=16)))
-    out["checkin-restart"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 6, program_kind=pk,
+    out["checkin-restart"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 6, program_kind=pk,
                                                   pair=PairState(rhythm=2, stalled_days=24, quiet_days=24)))
-    out["checkin-offer"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 8, program_kind=pk,
+    out["checkin-offer"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 8, program_kind=pk,
                                                 pair=PairState(rhythm=2, stalled_days=36, quiet_days=36)))
-    out["checkin-slowed"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 6, program_kind=pk, slowed=True))
-    out["checkin-holiday"] = prompts.checkin(_ctx(Kind.CHECKIN, first, 3, program_kind=pk,
+    out["checkin-slowed"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 6, program_kind=pk, slowed=True))
+    out["checkin-holiday"] = prompts.checkin(_ctx(PromptKind.CHECKIN, first, 3, program_kind=pk,
                                                   now=datetime(2026, 7, 1, 9, tzinfo=UTC)))
-    out["nudge-nothing-new"] = prompts.nudge(_ctx(Kind.NUDGE, first, 3, "senior", program_kind=pk,
+    out["nudge-nothing-new"] = prompts.nudge(_ctx(PromptKind.NUDGE, first, 3, "senior", program_kind=pk,
                                                   digest=Digest(since=DIGEST.since)))
-    out["nudge-stalled"] = prompts.nudge(_ctx(Kind.NUDGE, first, 6, "senior", program_kind=pk, digest=DIGEST,
+    out["nudge-stalled"] = prompts.nudge(_ctx(PromptKind.NUDGE, first, 6, "senior", program_kind=pk, digest=DIGEST,
                                               pair=PairState(stalled_days=24)))
-    out["nudge-slowed"] = prompts.nudge(_ctx(Kind.NUDGE, first, 8, "senior", program_kind=pk, digest=DIGEST,
+    out["nudge-slowed"] = prompts.nudge(_ctx(PromptKind.NUDGE, first, 8, "senior", program_kind=pk, digest=DIGEST,
                                              slowed=True))
     meeting = (SAMPLE_NOW + timedelta(days=1)).isoformat()
-    out["prep"] = prompts.prep(_ctx(Kind.PREP, j.phases[1].key if len(j.phases) > 1 else first, 8,
+    out["prep"] = prompts.prep(_ctx(PromptKind.PREP, j.phases[1].key if len(j.phases) > 1 else first, 8,
                                     program_kind=pk, payload={"meeting": meeting}))
-    out["ask_goal"] = prompts.ask_goal(_ctx(Kind.ASK_GOAL, first, 4, program_kind=pk))
+    out["ask_goal"] = prompts.ask_goal(_ctx(PromptKind.ASK_GOAL, first, 4, program_kind=pk))
     hist = History(meetings=9, wins=3, actions=("I made the intro", "I mentioned the win"))
     last = j.phases[-1].key
     for role, who in (("junior", "sponsoree"), ("senior", "sponsor")):
-        out[f"review-mid-{who}"] = prompts.review(_ctx(Kind.REVIEW, last, 26, role, program_kind=pk,
+        out[f"review-mid-{who}"] = prompts.review(_ctx(PromptKind.REVIEW, last, 26, role, program_kind=pk,
                                                        payload={"review": "mid"}, history=hist))
-        out[f"review-final-{who}"] = prompts.review(_ctx(Kind.REVIEW, last, 51, role, program_kind=pk,
+        out[f"review-final-{who}"] = prompts.review(_ctx(PromptKind.REVIEW, last, 51, role, program_kind=pk,
                                                          payload={"review": "final"}, history=hist))
-        out[f"wrapup-{who}"] = prompts.wrapup(_ctx(Kind.WRAPUP, last, 52, role, program_kind=pk, history=hist))
-    ci = _ctx(Kind.CHECKIN, first, 7, program_kind=pk)
+        out[f"wrapup-{who}"] = prompts.wrapup(_ctx(PromptKind.WRAPUP, last, 52, role, program_kind=pk, history=hist))
+    ci = _ctx(PromptKind.CHECKIN, first, 7, program_kind=pk)
     out["checkin-answered-met"] = prompts.checkin_answered(ci, "met", None, False, False)
     out["checkin-answered-done"] = prompts.checkin_answered(ci, "met", 4, True, False)
     out["checkin-answered-not_yet"] = prompts.checkin_answered(ci, "not_yet", None, False, False)
@@ -94,13 +94,13 @@ def sample_messages(kinds: tuple[str, ...] = ("sponsorship",)) -> dict[str, Mess
     for pk in kinds:
         prefix = "" if pk == "sponsorship" else f"{pk}-"
         out.update({prefix + k: v for k, v in _kind_messages(pk).items()})
-    out["agenda"] = prompts.agenda_share(_ctx(Kind.AGENDA, "coach", 7, "senior", payload={
+    out["agenda"] = prompts.agenda_share(_ctx(PromptKind.AGENDA, "coach", 7, "senior", payload={
         "update": "Draft of the migration plan is out", "question": "Who else should review it?",
         "ask": "Could you introduce me to Priya?"}))
-    out["shared_note"] = prompts.shared_note(_ctx(Kind.SHARED_NOTE, "coach", 7, "senior", payload={
+    out["shared_note"] = prompts.shared_note(_ctx(PromptKind.SHARED_NOTE, "coach", 7, "senior", payload={
         "what": "a check-in note", "text": "Great chat: I'll send the deck by Friday."}))
-    out["stall_alert"] = prompts.admin_alert(_ctx(Kind.STALL_ALERT, "coach", 9, "senior", payload={"days": 36}))
-    out["forward_alert"] = prompts.admin_alert(_ctx(Kind.FORWARD_ALERT, "coach", 52, "senior"))
+    out["stall_alert"] = prompts.admin_alert(_ctx(PromptKind.STALL_ALERT, "coach", 9, "senior", payload={"days": 36}))
+    out["forward_alert"] = prompts.admin_alert(_ctx(PromptKind.FORWARD_ALERT, "coach", 52, "senior"))
     out["help"] = help_message(True)
     out["report"] = render(Report(program="Pilot 2026", active_pairs=20, paused_pairs=1, engaged_pairs=14,
                                   checkins_sent=160, checkins_answered=118, momentum_recent=3.8,
@@ -115,13 +115,13 @@ def all_kinds() -> dict[str, Message]:
 
 
 def sample_forms() -> dict[str, Form]:
-    ctx = _ctx(Kind.KICKOFF, "know", 0)
+    ctx = _ctx(PromptKind.KICKOFF, "know", 0)
     return {
         "form-note": prompts.note_form(42, SAM.name),
         "form-prep": prompts.prep_form(42, SAM.name),
         "form-review": prompts.review_form(42, SAM.name),
         "form-wrapup": prompts.wrapup_form(42, SAM.name),
         "form-agreement": prompts.agreement_form(ctx),
-        "form-goal": prompts.goal_form(_ctx(Kind.ASK_GOAL, "know", 4)),
+        "form-goal": prompts.goal_form(_ctx(PromptKind.ASK_GOAL, "know", 4)),
         "form-import": import_form(),
     }

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from bot.interactions import Profile
-from bot.messages import Attachment, Message
+from bot.model.interactions import Profile
+from bot.model.messages import Attachment, Message
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Counter
 from sqlalchemy import delete
 
+from bot.model.deps import Deps
+from bot.outbox import planner
+from bot.outbox.delivery import DeliveryWorker
 from storage.models import ProcessedEvent
-
-if TYPE_CHECKING:
-    from bot.app import Momentum
 
 _LOGGER = logging.getLogger(__name__)
 JOB_ERRORS = Counter("momentum_job_errors_total", "Scheduler job runs that raised", ["job"])
@@ -37,29 +37,29 @@ def _shielded(name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Await
     return run
 
 
-def prune_events(m: Momentum) -> int:
-    with m.db.session() as s:
+def prune_events(deps: Deps) -> int:
+    with deps.db.session() as s:
         res = s.connection().execute(
             delete(ProcessedEvent.__table__).where(  # type: ignore[attr-defined]
-                ProcessedEvent.__table__.c.at < m.now() - EVENT_TTL)  # type: ignore[attr-defined]
+                ProcessedEvent.__table__.c.at < deps.now() - EVENT_TTL)  # type: ignore[attr-defined]
         )
         return int(res.rowcount or 0)
 
 
-def build_scheduler(m: Momentum) -> AsyncIOScheduler:
+def build_scheduler(deps: Deps) -> AsyncIOScheduler:
     """Plan every MOMENTUM_PLAN_INTERVAL seconds, deliver every MOMENTUM_DELIVER_INTERVAL, prune daily."""
-    st = m.settings
+    st = deps.settings
     sched = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                             "misfire_grace_time": 60})
 
     async def plan() -> None:
-        await asyncio.to_thread(m.plan)  # seconds for a large tenant: never on the event loop
+        await asyncio.to_thread(lambda: planner.plan(deps.db, deps.settings, deps.now()))  # seconds for a large tenant: never on the event loop
 
     async def deliver() -> None:
-        await m.deliver_due()
+        await DeliveryWorker(deps).deliver_due(deps.now())
 
     async def prune() -> None:
-        await m.db.run(prune_events, m)  # a unit of work like any other: on the database executor
+        await deps.db.run(prune_events, deps)  # a unit of work like any other: on the database executor
 
     sched.add_job(_shielded("plan", plan), "interval", seconds=st.plan_interval_s, id="plan",
                   next_run_time=datetime.now(UTC))  # plan once at start-up, then on the interval

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.content.journey import Evidence, Journey, journey_for, phase_for
-from bot.prompts import Digest, History, PairState, PersonView, PromptContext
+from bot.content.prompts import Digest, History, PairState, PersonView, PromptContext
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Program, Prompt, Touchpoint, Win, Workspace
 
 G = Goal.__table__  # type: ignore[attr-defined]

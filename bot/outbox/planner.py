@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from bot.config import Settings
 from bot.content.holidays import is_public_holiday
 from bot.content.journey import builtin
-from bot.journey import Kind, checkin_strategy, stage_for, variant_for
-from bot.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
+from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
+from bot.content.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
+from bot.model.config import Settings
 from storage.db import Database
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
@@ -46,8 +46,8 @@ COLS = ("pair_id", "recipient_id", "workspace_id", "kind", "strategy", "phase", 
 _DUE, _NEXT, _PAYLOAD, _CREATED = (COLS.index(c) for c in ("due_at", "next_attempt_at", "payload", "created_at"))
 _WEEK_SPAN = timedelta(days=16)
 _KICKOFF, _CHECKIN, _NUDGE, _PREP, _REVIEW, _WRAPUP, _LIGHT_TOUCH, _FOLLOWUP = (
-    k.value for k in (Kind.KICKOFF, Kind.CHECKIN, Kind.NUDGE, Kind.PREP, Kind.REVIEW, Kind.WRAPUP,
-                      Kind.LIGHT_TOUCH, Kind.FOLLOWUP))
+    k.value for k in (PromptKind.KICKOFF, PromptKind.CHECKIN, PromptKind.NUDGE, PromptKind.PREP, PromptKind.REVIEW, PromptKind.WRAPUP,
+                      PromptKind.LIGHT_TOUCH, PromptKind.FOLLOWUP))
 
 
 @dataclass
@@ -84,7 +84,7 @@ def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
         days = (now - since_at).days
         for admin in admins:
             week = max(0, week_index(start_date, now))
-            rows.append((pair_id, admin, ws_id, Kind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0, "one",
+            rows.append((pair_id, admin, ws_id, PromptKind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0, "one",
                          now, now, "pending", 0, {"days": days}, now))
     _insert(conn, rows)
     conn.execute(update(_PA).where(_PA.c.id.in_([r[0] for r in stalled])).values(stall_reported_at=now))

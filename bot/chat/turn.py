@@ -5,19 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from bot import directory
-from bot.errors import NotAdmin, UserError
-from bot.interactions import Interaction, Profile
-from bot.messages import Message, MessageBuilder, Paragraph, Text, para
-from bot.ports import WorkspaceRef
+from bot.domain import people as directory
+from bot.model.deps import Deps
+from bot.model.errors import NotAdmin, UserError
+from bot.model.interactions import Interaction, Profile
+from bot.model.messages import Message, MessageBuilder, Paragraph, Text, para
+from bot.model.ports import WorkspaceRef
 from storage.models import AuditLog, Pair, Person, Program, Workspace
-
-if TYPE_CHECKING:
-    from bot.app import Momentum
 
 MENTION = re.compile(r"^<@([^>|\s]+)(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -42,24 +40,24 @@ class Lookups:
 
 
 @dataclass
-class Ctx:
-    m: Momentum
-    s: Session
-    ia: Interaction
-    ws: Workspace
+class Turn:
+    deps: Deps
+    session: Session
+    interaction: Interaction
+    workspace: Workspace
     me: Person
     now: datetime
     touched_pairs: list[int] = field(default_factory=list)  # new or resumed pairs to plan right away
     lookups: Lookups = field(default_factory=lambda: Lookups())  # platform answers fetched before the unit
     plan_after: bool = False  # plan ``touched_pairs`` once the unit of work has committed
-    subject: str = ""  # whom the clicked message's buttons are signed for (bot.signing); "" = me
+    subject: str = ""  # whom the clicked message's buttons are signed for (bot.model.signing); "" = me
 
     @property
     def is_admin(self) -> bool:
-        return directory.is_admin(self.me, self.m.settings.admin_emails)
+        return directory.is_admin(self.me, self.deps.settings.admin_emails)
 
     def audit(self, action: str, target: str = "", ok: bool = True, detail: dict[str, Any] | None = None) -> None:
-        self.s.add(AuditLog(workspace_id=self.ws.id, actor_id=self.me.id, action=action, target=target[:200],
+        self.session.add(AuditLog(workspace_id=self.workspace.id, actor_id=self.me.id, action=action, target=target[:200],
                             ok=ok, detail=detail, at=self.now))
 
     def require_admin(self, command: str) -> None:
@@ -95,15 +93,15 @@ class Ctx:
             raise NeedLookups(ids, emails)
         fetched = {key: self._fetched(key) for key in unknown}
         for key, prof in fetched.items():
-            known[key] = directory.upsert_person(self.s, self.now, self.ws.id, prof)  # type: ignore[arg-type]
+            known[key] = directory.upsert_person(self.session, self.now, self.workspace.id, prof)  # type: ignore[arg-type]
         return [known[k] for k in keys]
 
     def _find(self, key: str) -> Person | None:
         m = MENTION.match(key)
         if m:
-            return directory.get_person(self.s, self.ws.id, m.group(1))  # type: ignore[arg-type]
+            return directory.get_person(self.session, self.workspace.id, m.group(1))  # type: ignore[arg-type]
         if EMAIL.match(key):
-            return directory.find_by_email(self.s, self.ws.id, key)  # type: ignore[arg-type]
+            return directory.find_by_email(self.session, self.workspace.id, key)  # type: ignore[arg-type]
         raise UserError(f"I need a person as @mention or email address, not {key!r}.")
 
     def _fetched(self, key: str) -> Profile:
@@ -125,19 +123,19 @@ class Ctx:
         return self.lookups.emails[email]
 
     def pairs_of(self, person: Person, statuses: tuple[str, ...] = ("active", "paused")) -> list[Pair]:
-        return list(self.s.exec(
+        return list(self.session.exec(
             select(Pair).where(or_(col(Pair.sponsor_id) == person.id, col(Pair.sponsoree_id) == person.id),
                                col(Pair.status).in_(statuses))
             .order_by(col(Pair.id))
         ).all())
 
     def person(self, person_id: int) -> Person:
-        p = self.s.get(Person, person_id)
+        p = self.session.get(Person, person_id)
         assert p is not None
         return p
 
     def program(self, name: str | None) -> Program:
-        progs = list(self.s.exec(select(Program).where(Program.workspace_id == self.ws.id,
+        progs = list(self.session.exec(select(Program).where(Program.workspace_id == self.workspace.id,
                                                        Program.status == "active")).all())
         if name:
             for p in progs:

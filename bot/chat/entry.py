@@ -13,36 +13,38 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot import commands, directory, metrics, prompts, reports
-from bot.actor import Ctx, Lookups, NeedLookups, say
-from bot.config import parse_hhmm
-from bot.context import load_context
-from bot.errors import NotAdmin, UserError
-from bot.interactions import Interaction, Kind, Profile, Response
-from bot.journey import Kind as PromptKind
-from bot.journey import checkin_strategy, stage_for, variant_for
-from bot.messages import Form, Message, TextInput
-from bot.ports import WorkspaceRef
-from bot.prompts import Actions, PromptContext
-from bot.signing import SEP, parse_prompt_id
-from bot.timing import week_index, zone
+from bot.chat import commands
+from bot.chat.turn import Lookups, NeedLookups, Turn, say
+from bot.content import prompts
+from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
+from bot.content.prompts import Actions, PromptContext
+from bot.content.timing import week_index, zone
+from bot.domain import people as directory
+from bot.domain import reports
+from bot.model import metrics
+from bot.model.config import parse_hhmm
+from bot.model.deps import Deps
+from bot.model.errors import NotAdmin, UserError
+from bot.model.interactions import Interaction, InteractionKind, Profile, Response
+from bot.model.messages import Form, Message, TextInput
+from bot.model.ports import WorkspaceRef
+from bot.model.signing import SEP, parse_prompt_id
+from bot.outbox import planner
+from bot.outbox.loader import load_context
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, ProcessedEvent, Program, Prompt, Touchpoint, Win
-
-if TYPE_CHECKING:
-    from bot.app import Momentum
 
 _LOGGER = logging.getLogger(__name__)
 
 SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
 
-ActionHandler = Callable[[Ctx, Prompt, PromptContext, str], Response]
-FormHandler = Callable[[Ctx, Prompt, PromptContext, Interaction], Response]
+ActionHandler = Callable[[Turn, Prompt, PromptContext, str], Response]
+FormHandler = Callable[[Turn, Prompt, PromptContext, Interaction], Response]
 Roles = frozenset[str]
 ANYONE: Roles = frozenset({"junior", "senior"})
 SENIOR: Roles = frozenset({"senior"})
@@ -85,7 +87,7 @@ def form(form_id: str, *, kinds: set[PromptKind], roles: Roles = ANYONE) -> Call
     return deco
 
 
-PlainFormHandler = Callable[[Ctx, Interaction], Response]
+PlainFormHandler = Callable[[Turn, Interaction], Response]
 PLAIN_FORMS: dict[str, PlainFormHandler] = {}  # forms that act on no prompt (win, import): the person's own data
 
 
@@ -141,18 +143,18 @@ class Outcome:
     touched_pairs: list[int]
 
 
-async def handle(m: Momentum, ia: Interaction) -> Response:
+async def handle(deps: Deps, ia: Interaction) -> Response:
     """Three steps, and the event loop never waits on the database: (1) platform look-ups with no
     transaction open, (2) one synchronous unit of work on the database executor (``unit``), which
     may ask for more look-ups (``NeedLookups``: it rolls back, they are made, it runs again),
     (3) the network effects after it: planning new or resumed pairs (in the planner's thread)."""
     metrics.INTERACTIONS.labels(ia.platform, ia.kind.value).inc()
-    now = m.now()
+    now = deps.now()
     try:
         profile = ia.profile
         if profile is None:
-            known, ref = await m.db.run(_who, m, ia)
-            plat = m.platforms.get(ia.platform)
+            known, ref = await deps.db.run(_who, deps, ia)
+            plat = deps.platforms.get(ia.platform)
             if not known and plat is not None and ref is not None:
                 try:
                     profile = await plat.profile(ref, ia.user)
@@ -161,15 +163,15 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
         lookups = Lookups()
         first = True
         for _ in range(MAX_ROUNDS):
-            out = await m.db.run(unit, m, ia, now, profile, lookups, first)
+            out = await deps.db.run(unit, deps, ia, now, profile, lookups, first)
             first = False
             if isinstance(out, Outcome):
                 break
-            await look_up(m, out, lookups)
+            await look_up(deps, out, lookups)
         else:
             raise RuntimeError("platform look-ups did not settle")
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
-            await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
+            await asyncio.to_thread(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
         return out.response
     except Exception:
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
@@ -177,19 +179,19 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
         return Response(reply=SORRY)
 
 
-def _who(m: Momentum, ia: Interaction) -> tuple[bool, WorkspaceRef | None]:
+def _who(deps: Deps, ia: Interaction) -> tuple[bool, WorkspaceRef | None]:
     """Whether the person is stored already, and the workspace to ask the platform in."""
-    with m.db.session() as s:
+    with deps.db.session() as s:
         ws = directory.get_workspace(s, ia.platform, ia.workspace)
         known = ws is not None and directory.get_person(s, ws.id, ia.user) is not None  # type: ignore[arg-type]
-        return known, directory.workspace_ref(ws, m.box) if ws is not None else None
+        return known, directory.workspace_ref(ws, deps.box) if ws is not None else None
 
 
-async def look_up(m: Momentum, need: NeedLookups, lookups: Lookups) -> None:
+async def look_up(deps: Deps, need: NeedLookups, lookups: Lookups) -> None:
     """Ask the platform for what a unit of work needs (no transaction is open here). A failed
     look-up counts as "not found", as before."""
     ref = need.workspace
-    plat = m.platforms.get(ref.platform) if ref is not None else None
+    plat = deps.platforms.get(ref.platform) if ref is not None else None
 
     async def profile(ext: str) -> None:
         try:
@@ -206,12 +208,12 @@ async def look_up(m: Momentum, need: NeedLookups, lookups: Lookups) -> None:
     await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), *(email(x) for x in sorted(need.emails)))
 
 
-def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
+def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
          first: bool) -> Outcome | NeedLookups:
     """The interaction's one synchronous unit of work (runs on the database executor): every read
     and write, the response, its signatures. Returns ``NeedLookups`` (after rolling back) when a
     command needs the platform first."""
-    with m.db.session() as s:
+    with deps.db.session() as s:
         if ia.event_id and first:
             s.add(ProcessedEvent(platform=ia.platform, event_id=ia.event_id[:200], at=now))
             try:
@@ -220,25 +222,25 @@ def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, l
                 s.rollback()
                 return Outcome(Response(duplicate=True), [])
         ws = directory.upsert_workspace(s, now, ia.platform, ia.workspace, name=ia.workspace_name,
-                                        reactivate=False, default_tz=m.settings.default_tz)
+                                        reactivate=False, default_tz=deps.settings.default_tz)
         me = directory.upsert_person(s, now, ws.id, profile or Profile(external_id=ia.user),  # type: ignore[arg-type]
                                      address=ia.address)
         s.commit()  # who acted (and the dedupe marker) stands even if the request is refused
-        c = Ctx(m, s, ia, ws, me, now, lookups=lookups)
+        turn = Turn(deps, s, ia, ws, me, now, lookups=lookups)
         try:
-            resp = dispatch(c)
+            resp = dispatch(turn)
         except NeedLookups as need:
             s.rollback()
-            need.workspace = directory.workspace_ref(ws, m.box)
+            need.workspace = directory.workspace_ref(ws, deps.box)
             return need
         except UserError as exc:
             # Bad input changes nothing: roll back; only the refusal is audited.
             s.rollback()
-            c.touched_pairs.clear()
+            turn.touched_pairs.clear()
             if isinstance(exc, NotAdmin):
-                c.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
+                turn.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
             elif isinstance(exc, Refused):
-                c.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
+                turn.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
                 _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
             resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
         except Exception:
@@ -249,18 +251,18 @@ def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, l
                     ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
                 s.commit()
             raise
-        return Outcome(signed(c, resp), list(c.touched_pairs) if c.plan_after else [])
+        return Outcome(signed(turn, resp), list(turn.touched_pairs) if turn.plan_after else [])
 
 
-def dispatch(c: Ctx) -> Response:
-    ia = c.ia
-    if ia.kind == Kind.ACTION:
-        return on_action(c)
-    if ia.kind == Kind.SUBMIT:
-        return on_submit(c)
-    if ia.kind == Kind.COMMAND or commands.is_command(ia.text):
-        c.plan_after = True
-        return commands.run(c, ia.text)
+def dispatch(turn: Turn) -> Response:
+    ia = turn.interaction
+    if ia.kind == InteractionKind.ACTION:
+        return on_action(turn)
+    if ia.kind == InteractionKind.SUBMIT:
+        return on_submit(turn)
+    if ia.kind == InteractionKind.COMMAND or commands.is_command(ia.text):
+        turn.plan_after = True
+        return commands.run(turn, ia.text)
     return Response(reply=say(
         "Hi! I'm a bot, so I only understand a few commands. Try `help`, `me`, `win <text>` or "
         "`log meeting <note>`.",
@@ -273,15 +275,15 @@ HOME_ACTIONS = {Actions.HOME_CHECKIN, Actions.HOME_LIGHT, Actions.HOME_SNOOZE, A
                 Actions.HOME_REPORT, Actions.HOME_EXPORT, Actions.WIN_OPEN}
 
 
-def signed(c: Ctx, resp: Response) -> Response:
-    """Sign every button and form state of what goes back to the person (see ``bot.signing``)."""
-    sig = c.m.signer
+def signed(turn: Turn, resp: Response) -> Response:
+    """Sign every button and form state of what goes back to the person (see ``bot.model.signing``)."""
+    sig = turn.deps.signer
     if resp.update is not None:
-        resp.update = sig.message(resp.update, c.subject or c.me.external_id)
+        resp.update = sig.message(resp.update, turn.subject or turn.me.external_id)
     if resp.reply is not None:
-        resp.reply = sig.message(resp.reply, c.me.external_id)
+        resp.reply = sig.message(resp.reply, turn.me.external_id)
     if resp.form is not None:
-        resp.form = sig.form(resp.form, c.me.external_id)
+        resp.form = sig.form(resp.form, turn.me.external_id)
     return resp
 
 
@@ -290,7 +292,7 @@ def subject_of(p: Prompt, recipient_ext: str) -> str:
     return f"pair:{p.pair_id}" if p.audience == "pair" else recipient_ext
 
 
-def authorised_prompt(c: Ctx, action_id: str, signed_value: str, kinds: frozenset[str],
+def authorised_prompt(turn: Turn, action_id: str, signed_value: str, kinds: frozenset[str],
                       roles: Roles, *, form: bool = False) -> tuple[Prompt, PromptContext, str]:
     """The prompt a click or form acts on, after every check; ``Refused`` otherwise.
 
@@ -304,29 +306,29 @@ def authorised_prompt(c: Ctx, action_id: str, signed_value: str, kinds: frozense
     pid = parse_prompt_id(pid_text)
     if not mac or pid is None:
         raise Refused("malformed value", "That button has expired. Try `me` to see where things are.")
-    p = c.s.get(Prompt, pid)
+    p = turn.session.get(Prompt, pid)
     if p is None:
         raise Refused("unknown prompt", "That prompt no longer exists. Try `me` to see where things are.")
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     if pair is None:
         raise Refused("unknown pair", "That prompt no longer exists. Try `me` to see where things are.")
     if p.audience == "pair":
-        if c.me.id not in (pair.sponsor_id, pair.sponsoree_id):
+        if turn.me.id not in (pair.sponsor_id, pair.sponsoree_id):
             raise Refused("not in the pair")
-        role = "junior" if c.me.id == pair.sponsoree_id else "senior"
+        role = "junior" if turn.me.id == pair.sponsoree_id else "senior"
     else:
-        if c.me.id != p.recipient_id:
+        if turn.me.id != p.recipient_id:
             raise Refused("not the recipient")
         role = "junior" if p.recipient_id == pair.sponsoree_id else "senior"
-    c.subject = subject_of(p, c.me.external_id)
-    if c.m.signer.verify(action_id, signed_value, c.me.external_id if form else c.subject) is None:
+    turn.subject = subject_of(p, turn.me.external_id)
+    if turn.deps.signer.verify(action_id, signed_value, turn.me.external_id if form else turn.subject) is None:
         raise Refused("bad signature", "That button has expired or was changed, so I left everything as it "
                                         "was. Try `me` to see where things are.")
     if p.kind not in kinds:
         raise Refused(f"action not for a {p.kind} prompt")
     if role not in roles:
         raise Refused(f"action not for the {role}")
-    loaded = load_context(c.s.connection(), pid, c.now)
+    loaded = load_context(turn.session.connection(), pid, turn.now)
     if loaded is None:
         raise Refused("unknown prompt", "That prompt no longer exists.")
     ctx = loaded[0]
@@ -338,46 +340,46 @@ def authorised_prompt(c: Ctx, action_id: str, signed_value: str, kinds: frozense
     return p, ctx, answer
 
 
-def on_action(c: Ctx) -> Response:
-    aid = c.ia.action_id
+def on_action(turn: Turn) -> Response:
+    aid = turn.interaction.action_id
     if aid in HOME_ACTIONS:
-        return home_action(c, aid)
+        return home_action(turn, aid)
     rule = ACTIONS.get(aid)
     if rule is None:
         raise Refused("unknown action", "I don't recognise that button any more. Try `me` or `help`.")
-    p, ctx, answer = authorised_prompt(c, aid, c.ia.value, rule.kinds, rule.roles)
-    return rule.handler(c, p, ctx, answer)
+    p, ctx, answer = authorised_prompt(turn, aid, turn.interaction.value, rule.kinds, rule.roles)
+    return rule.handler(turn, p, ctx, answer)
 
 
-def on_submit(c: Ctx) -> Response:
-    fid = c.ia.action_id
+def on_submit(turn: Turn) -> Response:
+    fid = turn.interaction.action_id
     plain_handler = PLAIN_FORMS.get(fid)
     if plain_handler is not None:
-        return plain_handler(c, c.ia)
+        return plain_handler(turn, turn.interaction)
     rule = FORMS.get(fid)
     if rule is None:
         raise Refused("unknown form", "That form has expired. Please start again.")
-    p, ctx, _ = authorised_prompt(c, fid, c.ia.value, rule.kinds, rule.roles, form=True)
-    return rule.handler(c, p, ctx, c.ia)
+    p, ctx, _ = authorised_prompt(turn, fid, turn.interaction.value, rule.kinds, rule.roles, form=True)
+    return rule.handler(turn, p, ctx, turn.interaction)
 
 
-def mark_answered(c: Ctx, p: Prompt, answer: str) -> None:
+def mark_answered(turn: Turn, p: Prompt, answer: str) -> None:
     if p.answered_at is None:
-        p.answered_at = c.now
+        p.answered_at = turn.now
     p.answer = answer[:32]
-    c.s.add(p)
+    turn.session.add(p)
 
 
-def partner_of(c: Ctx, pair: Pair) -> int:
-    return pair.sponsor_id if pair.sponsoree_id == c.me.id else pair.sponsoree_id
+def partner_of(turn: Turn, pair: Pair) -> int:
+    return pair.sponsor_id if pair.sponsoree_id == turn.me.id else pair.sponsoree_id
 
 
-def _checkin(c: Ctx, p: Prompt) -> CheckIn:
+def _checkin(turn: Turn, p: Prompt) -> CheckIn:
     """This person's check-in on ``p`` (only ever the recipient's: check-in actions refuse anyone else)."""
-    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == c.me.id)).first()
+    ci = turn.session.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == turn.me.id)).first()
     if ci is None:
-        ci = CheckIn(prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now,  # type: ignore[arg-type]
-                     updated_at=c.now)
+        ci = CheckIn(prompt_id=p.id, pair_id=p.pair_id, author_id=turn.me.id, created_at=turn.now,  # type: ignore[arg-type]
+                     updated_at=turn.now)
     return ci
 
 
@@ -386,81 +388,81 @@ def _answered_view(ci: CheckIn, ctx: PromptContext) -> Message:
 
 
 @action(Actions.CHECKIN_STATUS, kinds={PromptKind.CHECKIN})
-def _status(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _status(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in prompts.STATUS_LABELS:
         raise UserError("That answer isn't one I know.")
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    ci = _checkin(c, p)
+    ci = _checkin(turn, p)
     first = ci.id is None or (ci.status is None and ci.momentum is None)
-    ci.status, ci.updated_at = answer, c.now
-    c.s.add(ci)
+    ci.status, ci.updated_at = answer, turn.now
+    turn.session.add(ci)
     if first:  # the first answer of any part of this check-in counts once
         pair.unanswered_checkins = 0
         pair.checkins_answered += 1
         metrics.CHECKINS.labels(answer).inc()
     key = f"checkin:{p.id}"
-    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
+    tp = turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
     if answer in ("met", "light"):
         kind = "meeting" if answer == "met" else "light"
         if tp is None:
-            commands.record_touch(c, pair, kind, None, source="checkin", key=key)
+            commands.record_touch(turn, pair, kind, None, source="checkin", key=key)
         elif tp.kind != kind:
             pair.meetings += 1 if kind == "meeting" else -1
             if kind == "meeting":
-                commands.mark_two_way(pair, c.now)
+                commands.mark_two_way(pair, turn.now)
             tp.kind = kind
-            c.s.add(tp)
+            turn.session.add(tp)
     elif tp is not None:
         if tp.kind == "meeting":
             pair.meetings = max(0, pair.meetings - 1)
-        c.s.delete(tp)
-    c.s.add(pair)
-    mark_answered(c, p, answer)
+        turn.session.delete(tp)
+    turn.session.add(pair)
+    mark_answered(turn, p, answer)
     return Response(update=_answered_view(ci, ctx))
 
 
 @action(Actions.CHECKIN_MOMENTUM, kinds={PromptKind.CHECKIN})
-def _momentum(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _momentum(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in {"1", "2", "3", "4", "5"}:
         raise UserError("Momentum goes from 1 to 5.")
-    ci = _checkin(c, p)
+    ci = _checkin(turn, p)
     if ci.id is None or (ci.status is None and ci.momentum is None):
-        pair = c.s.get(Pair, p.pair_id)
+        pair = turn.session.get(Pair, p.pair_id)
         assert pair is not None
         pair.unanswered_checkins = 0
         pair.checkins_answered += 1
-        c.s.add(pair)
-    ci.momentum, ci.updated_at = int(answer), c.now
-    c.s.add(ci)
-    mark_answered(c, p, ci.status or f"m{answer}")
+        turn.session.add(pair)
+    ci.momentum, ci.updated_at = int(answer), turn.now
+    turn.session.add(ci)
+    mark_answered(turn, p, ci.status or f"m{answer}")
     return Response(update=_answered_view(ci, ctx))
 
 
 @action(Actions.CHECKIN_CHANGE, kinds={PromptKind.CHECKIN})
-def _change(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _change(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(update=prompts.checkin(ctx))
 
 
 @action(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
-def _note_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    ci = c.s.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == c.me.id)).first()
+def _note_open(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    ci = turn.session.exec(select(CheckIn).where(CheckIn.prompt_id == p.id, CheckIn.author_id == turn.me.id)).first()
     return Response(form=prompts.note_form(p.id, ctx.partner.name, (ci.note or "") if ci else "",  # type: ignore[arg-type]
                                            ci.shared if ci else False))
 
 
-def partner_away_until(c: Ctx, pair: Pair) -> str | None:
+def partner_away_until(turn: Turn, pair: Pair) -> str | None:
     """When the partner is snoozed or paused: until when (what the sender is told)."""
-    partner = c.person(partner_of(c, pair))
+    partner = turn.person(partner_of(turn, pair))
     if partner.paused:
         return "they resume"
-    if partner.snoozed_until is not None and partner.snoozed_until > c.now:
-        local = partner.snoozed_until.astimezone(zone(partner.tz or c.ws.default_tz))
+    if partner.snoozed_until is not None and partner.snoozed_until > turn.now:
+        local = partner.snoozed_until.astimezone(zone(partner.tz or turn.workspace.default_tz))
         return f"{local:%a} {local.day} {local:%b}"
     return None
 
 
-def share_with_partner(c: Ctx, pair: Pair, kind: PromptKind, key: str, payload: dict[str, str] | None) -> None:
+def share_with_partner(turn: Turn, pair: Pair, kind: PromptKind, key: str, payload: dict[str, str] | None) -> None:
     """Keep the partner's copy of words their author chose to share in step with that choice.
 
     ``payload=None`` (unshared): a copy not yet on its way is withdrawn. New or edited words: the
@@ -468,32 +470,32 @@ def share_with_partner(c: Ctx, pair: Pair, kind: PromptKind, key: str, payload: 
     queued. Words already sent are never sent twice. The partner's snooze or pause only delays a
     copy (delivery holds it until they are back); it never cancels it.
     """
-    partner = partner_of(c, pair)
-    copies = c.s.exec(select(Prompt).where(
+    partner = partner_of(turn, pair)
+    copies = turn.session.exec(select(Prompt).where(
         Prompt.pair_id == pair.id, Prompt.recipient_id == partner, Prompt.kind == kind,
         col(Prompt.period).startswith(key))).all()
     waiting = [x for x in copies if x.status == "pending" and x.attempts == 0 and x.lease_owner is None]
     for x in waiting:
         if payload is None:
-            c.s.delete(x)
+            turn.session.delete(x)
         else:
             x.payload = payload
-            c.s.add(x)
+            turn.session.add(x)
     if payload is None or waiting or any(x.payload == payload for x in copies):
         return
-    queue(c, pair, partner, kind, key if not copies else f"{key}-v{len(copies) + 1}", payload)
+    queue(turn, pair, partner, kind, key if not copies else f"{key}-v{len(copies) + 1}", payload)
 
 
-def queue(c: Ctx, pair: Pair, recipient: int, kind: PromptKind, period: str, payload: dict[str, Any] | None,
+def queue(turn: Turn, pair: Pair, recipient: int, kind: PromptKind, period: str, payload: dict[str, Any] | None,
           due: datetime | None = None) -> None:
     """One message to ``recipient`` now (or at ``due``), outside the weekly plan."""
-    week = max(0, week_index(pair.start_date, c.now))
-    prog = c.s.get(Program, pair.program_id)
+    week = max(0, week_index(pair.start_date, turn.now))
+    prog = turn.session.get(Program, pair.program_id)
     assert prog is not None
-    at = due or c.now
-    c.s.add(Prompt(pair_id=pair.id, recipient_id=recipient, workspace_id=c.ws.id, kind=kind,  # type: ignore[arg-type]
+    at = due or turn.now
+    turn.session.add(Prompt(pair_id=pair.id, recipient_id=recipient, workspace_id=turn.workspace.id, kind=kind,  # type: ignore[arg-type]
                    phase="", period=period[:40], week=week, variant=0, due_at=at, next_attempt_at=at,
-                   payload=payload, created_at=c.now))
+                   payload=payload, created_at=turn.now))
 
 
 def _fields(ia: Interaction, *required: str) -> dict[str, str]:
@@ -515,66 +517,66 @@ def _truthy(v: str | None) -> bool:
 
 
 @form(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
-def _note_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _note_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "note")
     if len(f["note"]) > 1500:
         raise FormErrors({"note": "Please keep the note under 1,500 characters."})
-    ci = _checkin(c, p)
-    ci.note, ci.shared, ci.updated_at = f["note"], _truthy(f.get("share")), c.now
-    c.s.add(ci)
-    c.s.flush()
-    pair = c.s.get(Pair, p.pair_id)
+    ci = _checkin(turn, p)
+    ci.note, ci.shared, ci.updated_at = f["note"], _truthy(f.get("share")), turn.now
+    turn.session.add(ci)
+    turn.session.flush()
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"note-{ci.id}",
+    share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"note-{ci.id}",
                        {"what": "a check-in note", "text": ci.note} if ci.shared else None)
     msg = f"Note saved and shared with {ctx.partner.name}." if ci.shared else "Note saved. It's private to you."
     return Response(reply=say(msg), update=_answered_view(ci, ctx))
 
 
 @action(Actions.REFRAME_SLOT, kinds={PromptKind.CHECKIN})
-def _slot(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    mark_answered(c, p, "not_yet")
+def _slot(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(turn, p, "not_yet")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.slot")))
 
 
 @action(Actions.GHOST_PAUSE, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
-def _ghost_pause(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    text = commands.snooze(c, c.me, timedelta(weeks=4))
-    mark_answered(c, p, "pause")
+def _ghost_pause(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    text = commands.snooze(turn, turn.me, timedelta(weeks=4))
+    mark_answered(turn, p, "pause")
     return Response(update=prompts.answered(ctx, "Taking a break: " + text))
 
 
 @action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
-def _ghost_stop(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    commands.opt_out(c)
-    mark_answered(c, p, "stop")
+def _ghost_stop(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    commands.opt_out(turn)
+    mark_answered(turn, p, "stop")
     return Response(update=prompts.answered(ctx, "You're opted out. Say `resume` any time."))
 
 
 @action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH, kinds={PromptKind.CHECKIN})
-def _restart(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _restart(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """The kind offer after a stall that two restarts didn't end: keep going, pause, or a new match."""
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    mark_answered(c, p, answer)
-    if c.ia.action_id == Actions.RESTART_KEEP:
+    mark_answered(turn, p, answer)
+    if turn.interaction.action_id == Actions.RESTART_KEEP:
         return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.keep_going")))
-    if c.ia.action_id == Actions.RESTART_PAUSE:
-        pair.status, pair.paused_until = "paused", c.now + timedelta(weeks=4)
-        c.s.add(pair)
-        c.audit("pair.pause", f"pair:{pair.id}", detail={"by": "participant", "reason": "stalled"})
+    if turn.interaction.action_id == Actions.RESTART_PAUSE:
+        pair.status, pair.paused_until = "paused", turn.now + timedelta(weeks=4)
+        turn.session.add(pair)
+        turn.audit("pair.pause", f"pair:{pair.id}", detail={"by": "participant", "reason": "stalled"})
         return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_pause")))
-    c.audit("pair.rematch_requested", f"pair:{pair.id}")
-    for admin in admins_of(c):
-        queue(c, pair, admin.id, PromptKind.STALL_ALERT, f"rematch-{p.id}-{admin.id}",  # type: ignore[arg-type]
+    turn.audit("pair.rematch_requested", f"pair:{pair.id}")
+    for admin in admins_of(turn):
+        queue(turn, pair, admin.id, PromptKind.STALL_ALERT, f"rematch-{p.id}-{admin.id}",  # type: ignore[arg-type]
               {"days": ctx.pair.stalled_days})
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_rematch")))
 
 
-def admins_of(c: Ctx) -> list[Person]:
+def admins_of(turn: Turn) -> list[Person]:
     """Who runs the program here: granted or platform admins, and the configured admin emails."""
-    emails = c.m.settings.admin_emails
-    people = c.s.exec(select(Person).where(Person.workspace_id == c.ws.id, Person.forgotten == False)).all()  # noqa: E712
+    emails = turn.deps.settings.admin_emails
+    people = turn.session.exec(select(Person).where(Person.workspace_id == turn.workspace.id, Person.forgotten == False)).all()  # noqa: E712
     return [p for p in people if directory.is_admin(p, emails)]
 
 
@@ -588,28 +590,28 @@ FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
 @action(Actions.PREP_OPEN, kinds={PromptKind.PREP})
 @action(Actions.REVIEW_OPEN, kinds={PromptKind.REVIEW})
 @action(Actions.WRAPUP_REFLECT, kinds={PromptKind.WRAPUP})
-def _open_form(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _open_form(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Buttons that open the prompt's form: prep agenda, review, wrap-up reflection."""
-    return Response(form=FORM_OPENERS[c.ia.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
+    return Response(form=FORM_OPENERS[turn.interaction.action_id](p.id, ctx.partner.name))  # type: ignore[arg-type]
 
 
 @form(Actions.PREP_FORM, kinds={PromptKind.PREP})
-def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _prep_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "update")
-    ag = c.s.exec(select(Agenda).where(Agenda.prompt_id == p.id)).first() or Agenda(
-        prompt_id=p.id, pair_id=p.pair_id, author_id=c.me.id, created_at=c.now)
+    ag = turn.session.exec(select(Agenda).where(Agenda.prompt_id == p.id)).first() or Agenda(
+        prompt_id=p.id, pair_id=p.pair_id, author_id=turn.me.id, created_at=turn.now)
     ag.update_text, ag.question, ag.ask = f["update"][:500], f.get("question", "")[:500], f.get("ask", "")[:500]
     ag.shared = _truthy(f.get("share"))
-    c.s.add(ag)
-    mark_answered(c, p, "agenda")
-    c.s.flush()
-    pair = c.s.get(Pair, p.pair_id)
+    turn.session.add(ag)
+    mark_answered(turn, p, "agenda")
+    turn.session.flush()
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    share_with_partner(c, pair, PromptKind.AGENDA, f"agenda-{ag.id}",
+    share_with_partner(turn, pair, PromptKind.AGENDA, f"agenda-{ag.id}",
                        {"update": ag.update_text, "question": ag.question, "ask": ag.ask} if ag.shared else None)
     if not ag.shared:
         msg = prompts.reply_text(ctx, "reply.agenda_private")
-    elif (until := partner_away_until(c, pair)) is not None:
+    elif (until := partner_away_until(turn, pair)) is not None:
         msg = prompts.reply_text(ctx, "reply.agenda_shared_later", until=until)
     else:
         msg = prompts.reply_text(ctx, "reply.agenda_shared")
@@ -618,103 +620,103 @@ def _prep_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Resp
 
 @action(Actions.PREP_SKIP, kinds={PromptKind.PREP})
 @action(Actions.NUDGE_SKIP, kinds={PromptKind.NUDGE}, roles=SENIOR)
-def _skip(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    mark_answered(c, p, "skip")
+def _skip(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    mark_answered(turn, p, "skip")
     if p.kind == PromptKind.NUDGE:
-        digest_answered(c, p)
+        digest_answered(turn, p)
         return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.not_this_week")))
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.skip")))
 
 
-def answer_key(c: Ctx, p: Prompt) -> str:
+def answer_key(turn: Turn, p: Prompt) -> str:
     """The key of this person's own answer to ``p``: on a message to both, each keeps their own."""
-    return f"prompt:{p.id}:{c.me.id}" if p.audience == "pair" else f"prompt:{p.id}"
+    return f"prompt:{p.id}:{turn.me.id}" if p.audience == "pair" else f"prompt:{p.id}"
 
 
-def digest_answered(c: Ctx, p: Prompt) -> Pair:
+def digest_answered(turn: Turn, p: Prompt) -> Pair:
     """Any tap on a digest shows the sponsor is reading: the slow-down resets."""
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     pair.ignored_digests = 0
-    c.s.add(pair)
+    turn.session.add(pair)
     return pair
 
 
 @action(Actions.NUDGE_DONE, kinds={PromptKind.NUDGE}, roles=SENIOR)
-def _nudge_done(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_done(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """The sponsor did the digest's one action: it becomes part of the pair's story (reviews and the
     wrap-up quote it)."""
-    pair = digest_answered(c, p)
+    pair = digest_answered(turn, p)
     done = str((p.payload or {}).get("done") or "Done")
-    key = answer_key(c, p)
-    if c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
-        c.s.add(Touchpoint(pair_id=pair.id, author_id=c.me.id, kind="advocacy", source="digest",  # type: ignore[arg-type]
-                           source_key=key, note=done[:200], shared=True, occurred_at=c.now))
-    mark_answered(c, p, "done")
+    key = answer_key(turn, p)
+    if turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
+        turn.session.add(Touchpoint(pair_id=pair.id, author_id=turn.me.id, kind="advocacy", source="digest",  # type: ignore[arg-type]
+                           source_key=key, note=done[:200], shared=True, occurred_at=turn.now))
+    mark_answered(turn, p, "done")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.done", done=done)))
 
 
 @action(Actions.NUDGE_ASK_GOAL, kinds={PromptKind.NUDGE}, roles=SENIOR)
-def _nudge_ask_goal(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_ask_goal(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """With nothing new to go on, the sponsor asks for the sponsoree's current goal in one tap."""
-    pair = digest_answered(c, p)
-    if not c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.ASK_GOAL,
+    pair = digest_answered(turn, p)
+    if not turn.session.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.ASK_GOAL,
                                          Prompt.period == f"askgoal-{p.id}")).first():
-        queue(c, pair, pair.sponsoree_id, PromptKind.ASK_GOAL, f"askgoal-{p.id}", None)
-    mark_answered(c, p, "ask_goal")
+        queue(turn, pair, pair.sponsoree_id, PromptKind.ASK_GOAL, f"askgoal-{p.id}", None)
+    mark_answered(turn, p, "ask_goal")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.asked_goal")))
 
 
 @action(Actions.GOAL_OPEN, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
-def _goal_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _goal_open(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(form=prompts.goal_form(ctx))
 
 
 @form(Actions.GOAL_FORM, kinds={PromptKind.ASK_GOAL}, roles=JUNIOR)
-def _goal_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _goal_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "goal")
-    c.s.add(Goal(pair_id=p.pair_id, author_id=c.me.id, text=f["goal"][:300], created_at=c.now))
-    mark_answered(c, p, "goal")
+    turn.session.add(Goal(pair_id=p.pair_id, author_id=turn.me.id, text=f["goal"][:300], created_at=turn.now))
+    mark_answered(turn, p, "goal")
     return Response(reply=say(prompts.reply_text(ctx, "reply.goal_saved")),
                     update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.goal_saved")))
 
 
 @action(Actions.NUDGE_SNOOZE, kinds={PromptKind.NUDGE}, roles=SENIOR)
-def _nudge_snooze(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _nudge_snooze(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Snoozes the digest, and only the digest: nothing the sponsoree sends is held back or dropped."""
-    pair = digest_answered(c, p)
-    pair.digest_snoozed_until = c.now + timedelta(weeks=1)
-    c.s.add(pair)
-    for x in c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.NUDGE,
+    pair = digest_answered(turn, p)
+    pair.digest_snoozed_until = turn.now + timedelta(weeks=1)
+    turn.session.add(pair)
+    for x in turn.session.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.kind == PromptKind.NUDGE,
                                            Prompt.status == "pending", Prompt.attempts == 0,
                                            col(Prompt.lease_owner).is_(None),
                                            col(Prompt.due_at) < pair.digest_snoozed_until)).all():
-        c.s.delete(x)
-    mark_answered(c, p, "snooze")
+        turn.session.delete(x)
+    mark_answered(turn, p, "snooze")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.digest_snoozed")))
 
 
 @action(Actions.KICKOFF_BOOKED, kinds={PromptKind.KICKOFF, PromptKind.FOLLOWUP})
-def _kickoff(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    pair = c.s.get(Pair, p.pair_id)
+def _kickoff(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    pair.booked_at = pair.booked_at or c.now
-    c.s.add(pair)
-    mark_answered(c, p, "booked")
-    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=c.me.name.split()[0])))
+    pair.booked_at = pair.booked_at or turn.now
+    turn.session.add(pair)
+    mark_answered(turn, p, "booked")
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=turn.me.name.split()[0])))
 
 
 @action(Actions.KICKOFF_AGREE, kinds={PromptKind.KICKOFF})
-def _agree_open(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _agree_open(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     return Response(form=prompts.agreement_form(ctx))
 
 
 @form(Actions.AGREEMENT_FORM, kinds={PromptKind.KICKOFF})
-def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _agree_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     """Each person's part of the kickoff agreement: shared with the partner (the form says so); the
     sponsoree's "where this should lead" is what the reviews quote; the rhythm plans prep nudges."""
     f = _fields(ia, "want", "lead")
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     every = int(f.get("rhythm") or "2") if (f.get("rhythm") or "2") in prompts.RHYTHMS else 2
     weekday, at = None, None
@@ -727,21 +729,21 @@ def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Res
         except ValueError:
             raise FormErrors({"when": "Use a weekday and a time, like Thu 15:00."}) from None
     text = f"What I want: {f['want'][:300]}\nWhere this should lead: {f['lead'][:300]}"
-    key = answer_key(c, p)
-    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() or Touchpoint(
-        pair_id=pair.id, author_id=c.me.id, kind="agreement", source="kickoff", source_key=key,  # type: ignore[arg-type]
-        occurred_at=c.now)
+    key = answer_key(turn, p)
+    tp = turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() or Touchpoint(
+        pair_id=pair.id, author_id=turn.me.id, kind="agreement", source="kickoff", source_key=key,  # type: ignore[arg-type]
+        occurred_at=turn.now)
     tp.note, tp.shared = text, True
-    c.s.add(tp)
-    pair.agreed_at = pair.agreed_at or c.now
-    if c.me.id == pair.sponsoree_id or not pair.agreement_lead:
+    turn.session.add(tp)
+    pair.agreed_at = pair.agreed_at or turn.now
+    if turn.me.id == pair.sponsoree_id or not pair.agreement_lead:
         pair.agreement_lead = f["lead"][:300]
-    if c.me.id == pair.sponsoree_id and not c.s.exec(select(Goal).where(Goal.pair_id == pair.id)).first():
+    if turn.me.id == pair.sponsoree_id and not turn.session.exec(select(Goal).where(Goal.pair_id == pair.id)).first():
         # the sponsoree's "where this should lead" is their first goal: it leads the next digest
-        c.s.add(Goal(pair_id=pair.id, author_id=c.me.id, text=f["lead"][:300], created_at=c.now))  # type: ignore[arg-type]
-    commands.set_rhythm(c, pair, every, weekday, at)
-    c.touched_pairs.append(pair.id)  # type: ignore[arg-type]
-    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"agreement-{p.id}-{c.me.id}",
+        turn.session.add(Goal(pair_id=pair.id, author_id=turn.me.id, text=f["lead"][:300], created_at=turn.now))  # type: ignore[arg-type]
+    commands.set_rhythm(turn, pair, every, weekday, at)
+    turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
+    share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"agreement-{p.id}-{turn.me.id}",
                        {"what": "their part of your agreement", "text": text})
     rhythm = prompts.reply_text(ctx, f"rhythm.{prompts.RHYTHMS[str(every)]}")
     msg = prompts.reply_text(ctx, "reply.agreement", rhythm=rhythm + ".")
@@ -749,70 +751,70 @@ def _agree_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Res
 
 
 @form(Actions.REVIEW_FORM, kinds={PromptKind.REVIEW})
-def _review_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _review_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "working")
     text = f"What works: {f['working']}"
     if f.get("change"):
         text += f"\nWhat doesn't: {f['change']}"
     if f.get("next"):
         text += f"\nOne course correction: {f['next']}"
-    return _reflective(c, p, ctx, "review", text[:2000], _truthy(f.get("share")), "their review")
+    return _reflective(turn, p, ctx, "review", text[:2000], _truthy(f.get("share")), "their review")
 
 
 @action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
-def _review_later(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _review_later(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """"Later" sets a reminder: the same review comes back in three days (once)."""
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     period = f"{p.period}-later"[:40]
-    if not p.period.endswith("-later") and not c.s.exec(select(Prompt).where(
-            Prompt.pair_id == pair.id, Prompt.recipient_id == c.me.id, Prompt.kind == PromptKind.REVIEW,
+    if not p.period.endswith("-later") and not turn.session.exec(select(Prompt).where(
+            Prompt.pair_id == pair.id, Prompt.recipient_id == turn.me.id, Prompt.kind == PromptKind.REVIEW,
             Prompt.period == period)).first():
-        queue(c, pair, c.me.id, PromptKind.REVIEW, period, dict(p.payload or {}),  # type: ignore[arg-type]
-              due=c.now + timedelta(days=3))
-    mark_answered(c, p, "later")
+        queue(turn, pair, turn.me.id, PromptKind.REVIEW, period, dict(p.payload or {}),  # type: ignore[arg-type]
+              due=turn.now + timedelta(days=3))
+    mark_answered(turn, p, "later")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.later")))
 
 
-def _reflective(c: Ctx, p: Prompt, ctx: PromptContext, kind: str, text: str, shared: bool, what: str) -> Response:
-    key = answer_key(c, p)
-    tp = c.s.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
+def _reflective(turn: Turn, p: Prompt, ctx: PromptContext, kind: str, text: str, shared: bool, what: str) -> Response:
+    key = answer_key(turn, p)
+    tp = turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first()
     if tp is None:
-        tp = Touchpoint(pair_id=p.pair_id, author_id=c.me.id, kind=kind, source="prompt", source_key=key,
-                        occurred_at=c.now)
+        tp = Touchpoint(pair_id=p.pair_id, author_id=turn.me.id, kind=kind, source="prompt", source_key=key,
+                        occurred_at=turn.now)
     tp.note, tp.shared = text, shared
-    c.s.add(tp)
-    mark_answered(c, p, "done")
-    pair = c.s.get(Pair, p.pair_id)
+    turn.session.add(tp)
+    mark_answered(turn, p, "done")
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    share_with_partner(c, pair, PromptKind.SHARED_NOTE, f"{kind}-{p.id}",
+    share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"{kind}-{p.id}",
                        {"what": what, "text": text} if shared else None)
     msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
     return Response(reply=say(msg), update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.reflect_saved")))
 
 
 @form(Actions.WRAPUP_FORM, kinds={PromptKind.WRAPUP})
-def _wrapup_submit(c: Ctx, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
+def _wrapup_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = _fields(ia, "reflection")
-    return _reflective(c, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
+    return _reflective(turn, p, ctx, "reflection", f["reflection"][:1500], _truthy(f.get("share")), "a reflection")
 
 
 @action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=JUNIOR)
-def _forward(c: Ctx, p: Prompt, ctx: PromptContext, answer: str) -> Response:
+def _forward(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     """Pay it forward reaches the program's admins (the audit log, the report, a DM each)."""
-    pair = c.s.get(Pair, p.pair_id)
+    pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     if p.answer != "forward":
-        c.audit("pay_it_forward", c.me.external_id, detail={"pair_id": pair.id})
-        for admin in admins_of(c):
-            queue(c, pair, admin.id, PromptKind.FORWARD_ALERT, f"forward-{p.id}-{admin.id}", None)  # type: ignore[arg-type]
-    mark_answered(c, p, "forward")
+        turn.audit("pay_it_forward", turn.me.external_id, detail={"pair_id": pair.id})
+        for admin in admins_of(turn):
+            queue(turn, pair, admin.id, PromptKind.FORWARD_ALERT, f"forward-{p.id}-{admin.id}", None)  # type: ignore[arg-type]
+    mark_answered(turn, p, "forward")
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.forward")))
 
 
 # --- home / quick actions and small forms ------------------------------------------------------------
 
-def win_form(c: Ctx) -> Form:
+def win_form(turn: Turn) -> Form:
     return Form(form_id=Actions.WIN_FORM, title="Share a win", submit_label="Save win", blocks=(
         TextInput("win", "Your win", placeholder="What went well? One or two lines.", multiline=True,
                   optional=False, max_length=1000),
@@ -821,60 +823,60 @@ def win_form(c: Ctx) -> Form:
 
 
 @plain_form(Actions.WIN_FORM)
-def _win_submit(c: Ctx, ia: Interaction) -> Response:
+def _win_submit(turn: Turn, ia: Interaction) -> Response:
     f = _fields(ia, "win")
     if len(f["win"]) > 1000:
         raise FormErrors({"win": "Please keep it under 1,000 characters."})
-    pair = commands.sponsoree_pair(c)
+    pair = commands.sponsoree_pair(turn)
     shared = _truthy(f.get("share", "true"))
-    c.s.add(Win(pair_id=pair.id, author_id=c.me.id, text=f["win"], shared=shared, created_at=c.now))  # type: ignore[arg-type]
+    turn.session.add(Win(pair_id=pair.id, author_id=turn.me.id, text=f["win"], shared=shared, created_at=turn.now))  # type: ignore[arg-type]
     return Response(reply=say("Win saved" + (" and shared. \U0001f389" if shared else ", just for you. \U0001f389")))
 
 
 @plain_form(Actions.IMPORT_FORM)
-def _import_submit(c: Ctx, ia: Interaction) -> Response:
-    c.require_admin("import")
+def _import_submit(turn: Turn, ia: Interaction) -> Response:
+    turn.require_admin("import")
     f = _fields(ia, "csv")
-    c.plan_after = True
-    return commands.import_csv(c, f["csv"])
+    turn.plan_after = True
+    return commands.import_csv(turn, f["csv"])
 
 
-def adhoc_checkin(c: Ctx, pair: Pair) -> Message:
+def adhoc_checkin(turn: Turn, pair: Pair) -> Message:
     """A check-in on demand: a prompt row (so answers attach to it) that is never delivered."""
-    prog = c.s.get(Program, pair.program_id)
+    prog = turn.session.get(Program, pair.program_id)
     assert prog is not None
-    week = max(0, week_index(pair.start_date, c.now))
-    period = f"adhoc-{c.now:%Y%m%d}"
-    p = c.s.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == c.me.id,
+    week = max(0, week_index(pair.start_date, turn.now))
+    period = f"adhoc-{turn.now:%Y%m%d}"
+    p = turn.session.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == turn.me.id,
                                       Prompt.kind == PromptKind.CHECKIN, Prompt.period == period)).first()
     if p is None:
-        p = Prompt(pair_id=pair.id, recipient_id=c.me.id, workspace_id=c.ws.id, kind=PromptKind.CHECKIN,  # type: ignore[arg-type]
+        p = Prompt(pair_id=pair.id, recipient_id=turn.me.id, workspace_id=turn.workspace.id, kind=PromptKind.CHECKIN,  # type: ignore[arg-type]
                    strategy=checkin_strategy(week), phase=stage_for(prog.kind, week), period=period, week=week,
-                   variant=variant_for(pair.id or 0, PromptKind.CHECKIN, period), due_at=c.now, next_attempt_at=c.now,
-                   status="sent", sent_at=c.now, created_at=c.now)  # type: ignore[arg-type]
-        c.s.add(p)
-        c.s.flush()
-    loaded = load_context(c.s.connection(), p.id, c.now)  # type: ignore[arg-type]
+                   variant=variant_for(pair.id or 0, PromptKind.CHECKIN, period), due_at=turn.now, next_attempt_at=turn.now,
+                   status="sent", sent_at=turn.now, created_at=turn.now)  # type: ignore[arg-type]
+        turn.session.add(p)
+        turn.session.flush()
+    loaded = load_context(turn.session.connection(), p.id, turn.now)  # type: ignore[arg-type]
     assert loaded is not None
     return prompts.checkin(loaded[0])
 
 
-def home_action(c: Ctx, aid: str) -> Response:
+def home_action(turn: Turn, aid: str) -> Response:
     if aid == Actions.HOME_CHECKIN:
-        return Response(reply=adhoc_checkin(c, commands.sponsoree_pair(c)))
+        return Response(reply=adhoc_checkin(turn, commands.sponsoree_pair(turn)))
     if aid == Actions.HOME_LIGHT:
-        pair = commands.sponsoree_pair(c)
-        commands.record_touch(c, pair, "light", None)
+        pair = commands.sponsoree_pair(turn)
+        commands.record_touch(turn, pair, "light", None)
         return Response(reply=say("Light touch logged. Nice one."))
     if aid == Actions.HOME_SNOOZE:
-        return Response(reply=say(commands.snooze(c, c.me, timedelta(weeks=1))))
+        return Response(reply=say(commands.snooze(turn, turn.me, timedelta(weeks=1))))
     if aid == Actions.HOME_RESUME:
-        return Response(reply=say(commands.resume(c, c.me)))
+        return Response(reply=say(commands.resume(turn, turn.me)))
     if aid == Actions.WIN_OPEN:
-        return Response(form=win_form(c))
-    c.require_admin("report" if aid == Actions.HOME_REPORT else "export")
+        return Response(form=win_form(turn))
+    turn.require_admin("report" if aid == Actions.HOME_REPORT else "export")
     if aid == Actions.HOME_REPORT:
-        return Response(reply=reports.render(reports.build(c.s, c.ws.id, c.now)))  # type: ignore[arg-type]
-    return commands.HANDLERS["export"](c, [], "")
+        return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now)))  # type: ignore[arg-type]
+    return commands.HANDLERS["export"](turn, [], "")
 
 

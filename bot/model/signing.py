@@ -16,7 +16,7 @@ import hmac
 import re
 from dataclasses import replace
 
-from bot.messages import Block, Buttons, Choice, Form, Message, Option
+from bot.model.messages import Block, Buttons, Choice, Form, Message, Option
 
 SEP = "~"
 _MAC_LEN = 16

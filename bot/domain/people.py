@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
-from bot.interactions import Profile
-from bot.ports import WorkspaceRef
+from bot.model.interactions import Profile
+from bot.model.ports import WorkspaceRef
 from storage.crypto import SecretBox
 from storage.models import Person, Workspace
 
@@ -137,7 +137,7 @@ def upsert_person(
     s.flush()
     if moved:
         # A new time zone: unsent prompts were timed for the old one, so plan them again.
-        from bot.planner import replan_person
+        from bot.outbox.planner import replan_person
 
         replan_person(s.connection(), p.id, now)  # type: ignore[arg-type]
     return p

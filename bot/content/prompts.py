@@ -3,7 +3,7 @@
 Pure functions of a ``PromptContext``: no database, no clock, no platform. Every word comes from
 the program's journey file (``bot.content.journeys``); texts are picked by a rotation per person.
 Button values carry ``"<prompt id>:<answer>"`` (signed before they leave the core); the action ids
-are listed in ``Actions`` and handled in ``bot.conversation``.
+are listed in ``Actions`` and handled in ``bot.chat.entry``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from bot.content.calendar import calendar_links
 from bot.content.holidays import Holiday, greetable, when_label
 from bot.content.journey import Journey, Line, builtin, rotate
+from bot.content.kinds import PromptKind
 from bot.content.slots import Availability, Slot, both_zones_label, propose_slots
-from bot.journey import Kind
-from bot.messages import (
+from bot.model.messages import (
     Button,
     Buttons,
     Checkbox,
@@ -350,7 +350,7 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
 
 def checkin(ctx: PromptContext) -> Message:
     n = _names(ctx)
-    mb = MessageBuilder(kind=Kind.CHECKIN)
+    mb = MessageBuilder(kind=PromptKind.CHECKIN)
     opener = pick(ctx, "checkin.opener")
     mb.add(Paragraph(fill(opener.text, **n)), status_buttons(ctx))
     tip_label, tip, meta, extra = _tip(ctx)
@@ -433,7 +433,7 @@ def _meeting_when(ctx: PromptContext) -> str:
 
 def prep(ctx: PromptContext) -> Message:
     line = pick(ctx, "prep.opener", ctx.week // 2)
-    return MessageBuilder(kind=Kind.PREP).add(
+    return MessageBuilder(kind=PromptKind.PREP).add(
         Paragraph(fill(line.text, when=_meeting_when(ctx), **_names(ctx))),
         Buttons((
             Button(Actions.PREP_OPEN, label(ctx, "agenda"), _v(ctx, "open"), "primary"),
@@ -532,7 +532,7 @@ def nudge(ctx: PromptContext) -> Message:
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         ))]
     meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals))
-    return MessageBuilder(kind=Kind.NUDGE).add(
+    return MessageBuilder(kind=PromptKind.NUDGE).add(
         Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
         *news,
         Paragraph((Text("This week:", bold=True), Text(" "), *action)),
@@ -544,7 +544,7 @@ def nudge(ctx: PromptContext) -> Message:
 
 
 def ask_goal(ctx: PromptContext) -> Message:
-    return MessageBuilder(kind=Kind.ASK_GOAL).add(
+    return MessageBuilder(kind=PromptKind.ASK_GOAL).add(
         Paragraph(fill(pick(ctx, "ask_goal.text", ctx.week // ASK_GOAL_EVERY).text, **_names(ctx))),
         Buttons((Button(Actions.GOAL_OPEN, label(ctx, "set_goal"), _v(ctx, "open"), "primary"),)),
     ).build(meta={"phase": ctx.stage})
@@ -561,7 +561,7 @@ def goal_form(ctx: PromptContext) -> Form:
 # --- kickoff, follow-up, reviews, wrap-up ------------------------------------------------------
 
 def kickoff(ctx: PromptContext) -> Message:
-    return MessageBuilder(kind=Kind.KICKOFF).add(
+    return MessageBuilder(kind=PromptKind.KICKOFF).add(
         Paragraph(w(ctx, "kickoff.welcome")),
         Paragraph(w(ctx, "kickoff.why")),
         Paragraph(w(ctx, "kickoff.agenda")),
@@ -588,7 +588,7 @@ def agreement_form(ctx: PromptContext) -> Form:
 def followup(ctx: PromptContext) -> Message:
     n = _names(ctx)
     lines, starts = slot_lines(ctx, f"{n['sponsor']} / {n['sponsoree']}")
-    return MessageBuilder(kind=Kind.FOLLOWUP).add(
+    return MessageBuilder(kind=PromptKind.FOLLOWUP).add(
         Paragraph(w(ctx, "kickoff.followup")), para(ws(ctx, "followup.label") + ":"), *lines,
         Buttons((Button(Actions.KICKOFF_BOOKED, label(ctx, "booked"), _v(ctx, "booked"), "primary"),)),
     ).build(meta={"slots": starts, "phase": ctx.stage})
@@ -596,7 +596,7 @@ def followup(ctx: PromptContext) -> Message:
 
 def review(ctx: PromptContext) -> Message:
     which = "final" if ctx.payload.get("review") == "final" else "mid"
-    mb = MessageBuilder(kind=Kind.REVIEW)
+    mb = MessageBuilder(kind=PromptKind.REVIEW)
     if ctx.period.endswith("-later"):  # the reminder "Remind me in 3 days" asked for
         mb.add(para(ws(ctx, "review.reminder")))
     mb.add(Paragraph(w(ctx, f"review.{which}")))
@@ -636,7 +636,7 @@ def actions_list(actions: tuple[str, ...]) -> str:
 
 def wrapup(ctx: PromptContext) -> Message:
     n = _names(ctx)
-    mb = MessageBuilder(kind=Kind.WRAPUP)
+    mb = MessageBuilder(kind=PromptKind.WRAPUP)
     h = ctx.history or History()
     actions = (ws(ctx, "wrapup.actions", list=actions_list(h.actions)) if h.actions
                else ws(ctx, "wrapup.no_actions"))
@@ -668,7 +668,7 @@ def agenda_share(ctx: PromptContext) -> Message:
         items.append(("Question", str(p["question"])))
     if p.get("ask"):
         items.append(("Ask", str(p["ask"])))
-    return MessageBuilder(kind=Kind.AGENDA).add(
+    return MessageBuilder(kind=PromptKind.AGENDA).add(
         Paragraph((Text(ctx.partner.name, bold=True), Text(" shared an agenda for your next chat:"))),
         Fields(tuple(items)),
         foot("Prepared meetings are easy to say yes to. No reply needed."),
@@ -677,38 +677,38 @@ def agenda_share(ctx: PromptContext) -> Message:
 
 def shared_note(ctx: PromptContext) -> Message:
     what = str(ctx.payload.get("what", "a note"))
-    return MessageBuilder(kind=Kind.SHARED_NOTE).add(
+    return MessageBuilder(kind=PromptKind.SHARED_NOTE).add(
         Paragraph((Text(ctx.partner.name, bold=True), Text(f" shared {what} with you:"))),
         Paragraph((Text(str(ctx.payload.get("text", ""))),)),
     ).build(text=f"{ctx.partner.name} shared {what} with you")
 
 
 def admin_alert(ctx: PromptContext) -> Message:
-    slot = "stall.admin" if ctx.kind == Kind.STALL_ALERT else "payforward.admin"
+    slot = "stall.admin" if ctx.kind == PromptKind.STALL_ALERT else "payforward.admin"
     text = ws(ctx, slot, days=str(ctx.payload.get("days", 35)))
     return MessageBuilder(kind=ctx.kind).add(para(text)).build(text=text)
 
 
 COMPOSERS = {
-    Kind.CHECKIN: checkin,
-    Kind.PREP: prep,
-    Kind.NUDGE: nudge,
-    Kind.KICKOFF: kickoff,
-    Kind.FOLLOWUP: followup,
-    Kind.REVIEW: review,
-    Kind.WRAPUP: wrapup,
-    Kind.AGENDA: agenda_share,
-    Kind.SHARED_NOTE: shared_note,
-    Kind.ASK_GOAL: ask_goal,
-    Kind.STALL_ALERT: admin_alert,
-    Kind.FORWARD_ALERT: admin_alert,
+    PromptKind.CHECKIN: checkin,
+    PromptKind.PREP: prep,
+    PromptKind.NUDGE: nudge,
+    PromptKind.KICKOFF: kickoff,
+    PromptKind.FOLLOWUP: followup,
+    PromptKind.REVIEW: review,
+    PromptKind.WRAPUP: wrapup,
+    PromptKind.AGENDA: agenda_share,
+    PromptKind.SHARED_NOTE: shared_note,
+    PromptKind.ASK_GOAL: ask_goal,
+    PromptKind.STALL_ALERT: admin_alert,
+    PromptKind.FORWARD_ALERT: admin_alert,
 }
 
 
 def compose(ctx: PromptContext) -> Message:
     """The message for a prompt. Its meta names the phase it was written for and, for a pair in touch,
     that phase's index (delivery records the furthest reached: phases do not move back)."""
-    msg = COMPOSERS[Kind(ctx.kind)](ctx)
+    msg = COMPOSERS[PromptKind(ctx.kind)](ctx)
     keys = [p.key for p in ctx.j.phases]
     if msg.meta.get("phase") in keys and not ctx.pair.stalled_days:
         msg.meta["phase_index"] = keys.index(msg.meta["phase"])

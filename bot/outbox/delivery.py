@@ -30,22 +30,20 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bot import metrics
-from bot.context import context_from_row, digests_for, history_for, load_rows
-from bot.journey import RETIRED, Kind
-from bot.messages import Buttons, Message
-from bot.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
-from bot.prompts import compose
+from bot.content.kinds import RETIRED, PromptKind
+from bot.content.prompts import compose
+from bot.model import metrics
+from bot.model.deps import Deps
+from bot.model.messages import Buttons, Message
+from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
 from storage.crypto import DecryptionError
 from storage.models import Pair, Person, Prompt, Workspace
-
-if TYPE_CHECKING:
-    from bot.app import Momentum
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,8 +52,8 @@ BACKOFF_MAX_S = 6 * 3600.0
 LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed since the claim
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 # What one person sends the other: held through the recipient's snooze or pause, never cancelled.
-PARTNER_SENT = frozenset({Kind.AGENDA.value, Kind.SHARED_NOTE.value})
-OUTLIVE_PAIR = frozenset({Kind.WRAPUP.value, Kind.FORWARD_ALERT.value, Kind.STALL_ALERT.value, *PARTNER_SENT})
+PARTNER_SENT = frozenset({PromptKind.AGENDA.value, PromptKind.SHARED_NOTE.value})
+OUTLIVE_PAIR = frozenset({PromptKind.WRAPUP.value, PromptKind.FORWARD_ALERT.value, PromptKind.STALL_ALERT.value, *PARTNER_SENT})
 
 P = Prompt.__table__  # type: ignore[attr-defined]
 Pa = Pair.__table__  # type: ignore[attr-defined]
@@ -124,10 +122,10 @@ class Outcome:
 
 
 class DeliveryWorker:
-    def __init__(self, momentum: Momentum, *, worker_id: str | None = None) -> None:
-        self.m = momentum
+    def __init__(self, deps: Deps, *, worker_id: str | None = None) -> None:
+        self.deps = deps
         self.worker_id = worker_id or default_worker_id()
-        s = momentum.settings
+        s = deps.settings
         self.batch = s.worker_batch
         self.concurrency = s.worker_concurrency
         self.lease = timedelta(seconds=s.lease_s)
@@ -150,7 +148,7 @@ class DeliveryWorker:
     # --- claiming -------------------------------------------------------------------------------
 
     def _live_workspaces(self, conn: Connection) -> list[int]:
-        names = list(self.m.platforms)
+        names = list(self.deps.platforms)
         if not names:
             return []
         rows = conn.execute(
@@ -166,7 +164,7 @@ class DeliveryWorker:
         """
         started = self._clock()
         present = now + self._elapsed()  # ``now`` may be the start of a long deliver_due run
-        with self.m.db.engine.begin() as conn:
+        with self.deps.db.engine.begin() as conn:
             ws = self._live_workspaces(conn)
             if not ws:
                 return []
@@ -201,7 +199,7 @@ class DeliveryWorker:
         self._started = self._clock()
         while limit is None or total.claimed < limit:
             n = self.batch if limit is None else min(self.batch, limit - total.claimed)
-            ids = await self.m.db.run(self.claim, now, n)
+            ids = await self.deps.db.run(self.claim, now, n)
             if not ids:
                 break
             total.merge(await self.deliver_batch(ids, now))
@@ -211,8 +209,8 @@ class DeliveryWorker:
 
     def load(self, ids: list[int], now: datetime) -> Loaded:
         """Everything the batch's messages need, read in one connection (on the database executor)."""
-        _ = self.m.signer  # the signing key may come from the database: read it here, not on the loop
-        with self.m.db.engine.connect() as conn:
+        _ = self.deps.signer  # the signing key may come from the database: read it here, not on the loop
+        with self.deps.db.engine.connect() as conn:
             rows = load_rows(conn, ids)
             return Loaded(
                 rows=rows,
@@ -223,7 +221,7 @@ class DeliveryWorker:
 
     async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
         """Load (database executor), send (event loop), record (database executor)."""
-        batch = await self.m.db.run(self.load, ids, now)
+        batch = await self.deps.db.run(self.load, ids, now)
         rows, digests, people, histories = batch.rows, batch.digests, batch.people, batch.histories
         sem = asyncio.Semaphore(self.concurrency)
 
@@ -232,7 +230,7 @@ class DeliveryWorker:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
         outcomes = await asyncio.gather(*(one(r) for r in rows))
-        return await self.m.db.run(self._record, list(outcomes), now)
+        return await self.deps.db.run(self._record, list(outcomes), now)
 
     # --- one prompt ---------------------------------------------------------------------------------
 
@@ -244,11 +242,11 @@ class DeliveryWorker:
             return f"pair {r.pair_status}"
         if r.ws_status != "active":
             return "workspace uninstalled"
-        if now - r.due_at > STALE_AFTER and r.kind != Kind.KICKOFF and r.kind not in PARTNER_SENT:
+        if now - r.due_at > STALE_AFTER and r.kind != PromptKind.KICKOFF and r.kind not in PARTNER_SENT:
             return "too late"
         if r.kind in RETIRED:
             return "retired kind"
-        if r.kind == Kind.FOLLOWUP and (r.booked_at is not None or r.agreed_at is not None or r.meetings):
+        if r.kind == PromptKind.FOLLOWUP and (r.booked_at is not None or r.agreed_at is not None or r.meetings):
             return "first chat already booked"
         return None
 
@@ -306,20 +304,20 @@ class DeliveryWorker:
         if not self._lease_ok():  # another worker may take it over soon: never send without a lease
             out.status = "released"
             return out
-        platform: Platform = self.m.platforms[r.platform]
+        platform: Platform = self.deps.platforms[r.platform]
         try:
             ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
-                              credentials=self.m.box.decrypt_json(r.credentials_enc)
-                              if (r.credentials_enc and self.m.box) else {})
+                              credentials=self.deps.box.decrypt_json(r.credentials_enc)
+                              if (r.credentials_enc and self.deps.box) else {})
             ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
-            if r.kind == Kind.NUDGE:
+            if r.kind == PromptKind.NUDGE:
                 done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
                              if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")
                 out.meta["done"] = done
             recipient_ext = r.rc_ext
-            message = self.m.signer.message(message, f"pair:{r.pair_id}" if r.audience == "pair" else recipient_ext)
+            message = self.deps.signer.message(message, f"pair:{r.pair_id}" if r.audience == "pair" else recipient_ext)
             sponsor = Recipient(r.sponsor_id, r.sp_ext, r.sp_name, r.sp_address)
             sponsoree = Recipient(r.sponsoree_id, r.se_ext, r.se_name, r.se_address)
             if r.audience == "pair":
@@ -370,7 +368,7 @@ class DeliveryWorker:
         released = [o for o in outcomes if o.status == "released"]
         deferred = [o for o in outcomes if o.status == "deferred"]
         mine = (P.c.id == bindparam("pid"), P.c.status == "sending", P.c.lease_owner == self.worker_id)
-        with self.m.db.engine.begin() as conn:
+        with self.deps.db.engine.begin() as conn:
             if sent:
                 conn.execute(
                     update(P).where(P.c.id == bindparam("pid")).values(
@@ -378,7 +376,7 @@ class DeliveryWorker:
                         lease_until=None, last_error=None, phase=func.coalesce(bindparam("phase"), P.c.phase)),
                     [{"pid": o.prompt_id, "ref": o.ref, "phase": o.meta.get("phase")} for o in sent],
                 )
-                checkins = [o for o in sent if o.kind == Kind.CHECKIN]
+                checkins = [o for o in sent if o.kind == PromptKind.CHECKIN]
                 if checkins:
                     conn.execute(
                         update(Pa).where(Pa.c.id == bindparam("pid")).values(
@@ -387,7 +385,7 @@ class DeliveryWorker:
                             junior_offers=Pa.c.junior_offers + bindparam("offer")),
                         [{"pid": o.pair_id, "offer": int(bool(o.meta.get("offer")))} for o in checkins],
                     )
-                digests = [o for o in sent if o.kind == Kind.NUDGE]
+                digests = [o for o in sent if o.kind == PromptKind.NUDGE]
                 if digests:  # the sponsor's side of the ghost rule, and "what's new since the last digest"
                     conn.execute(
                         update(Pa).where(Pa.c.id == bindparam("pid")).values(

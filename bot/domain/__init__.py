@@ -1,0 +1,1 @@
+"""The program's records as synchronous functions on a session: people, pairs, reports, privacy, CSV."""

@@ -1,0 +1,42 @@
+"""``Deps``: what the core's functions need from the outside world, passed down instead of the facade."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.model.clock import Clock
+from bot.model.config import Settings
+from bot.model.ports import Platform
+from bot.model.signing import Signer
+
+if TYPE_CHECKING:
+    from storage.crypto import SecretBox
+    from storage.db import Database
+
+
+@dataclass
+class Deps:
+    """The database, settings, clock, registered platforms and secrets (the token box, the signing key).
+
+    ``signer`` is made on first use by ``make_signer`` (its key may live in the database, so the first
+    use must happen inside a unit of work on the database executor, never on the event loop)."""
+
+    db: Database
+    settings: Settings
+    clock: Clock
+    platforms: dict[str, Platform]
+    box: SecretBox | None
+    make_signer: Callable[[], Signer]
+    _signer: Signer | None = field(default=None, repr=False)
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = self.make_signer()
+        return self._signer
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,1 @@
+"""What is sent and when: the planner, the delivery worker and the scheduler that triggers them."""
