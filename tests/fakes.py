@@ -28,7 +28,6 @@ class RecordingPlatform:
     """Records every send; can be told to fail the next sends with a PlatformError."""
 
     name: str = "test"
-    supports_group: bool = True
     people: dict[str, Profile] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     updates: list[tuple[Mapping[str, Any], Message]] = field(default_factory=list)
@@ -56,9 +55,6 @@ class RecordingPlatform:
 
     async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
         return next((p for p in self.people.values() if p.email == email), None)
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        self.files.append(attachment)
 
     def to(self, user: str) -> list[Sent]:
         return [s for s in self.sent if user in s.to]

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.model.interactions import Profile
-from bot.model.messages import Attachment, Message
+from bot.model.messages import Message
 from bot.model.ports import Delivered, Recipient, WorkspaceRef
 
 
@@ -30,7 +30,6 @@ class ConsolePlatform:
     people: dict[str, Profile] = field(default_factory=dict)
     out: Callable[[str], None] = print
     name: str = "console"
-    supports_group: bool = True
     sent: list[Sent] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -62,9 +61,6 @@ class ConsolePlatform:
 
     async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
         return next((p for p in self.people.values() if (p.email or "").lower() == email.lower()), None)
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        self.out(f"[file {attachment.filename}, {len(attachment.content)} bytes]")
 
 
 def indent(text: str, prefix: str = "   ") -> str:

@@ -9,7 +9,7 @@ import yaml
 
 from adapters.slack.paths import EVENTS_PATH, REDIRECT_PATH
 from adapters.slack.scopes import BOT_EVENTS, BOT_SCOPES
-from bot.chat.commandspec import usage_hint
+from bot.chat.catalog import usage_hint
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -42,7 +42,6 @@ class SlackPlatform:
     """Implements ``bot.model.ports.Platform`` for Slack."""
 
     name = "slack"
-    supports_group = True
 
     def __init__(self, api: SlackApi, *, profile_ttl_s: float = 3600) -> None:
         self.api = api
@@ -161,12 +160,6 @@ class SlackPlatform:
         return prof
 
     # --- files ----------------------------------------------------------------------------------
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        channel = str((to.address or {}).get("channel", "") or "") or await self.open_dm(
-            workspace.external_id, [to.external_id]
-        )
-        await self.upload(workspace.external_id, channel, attachment)
 
     async def upload(self, team: str, channel: str, attachment: Attachment) -> None:
         """Slack's files_upload_v2 flow: getUploadURLExternal -> POST bytes -> completeUploadExternal."""

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from adapters.teams import render
 from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
-from bot.chat.commandspec import COMMAND_NAMES
+from bot.chat.catalog import COMMAND_NAMES
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Message, para
 from bot.model.ports import PlatformError, Recipient

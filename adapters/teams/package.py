@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from PIL import Image, ImageDraw
 
 from adapters.teams.settings import TeamsPackageSettings
-from bot.chat.commandspec import COMMANDS, CommandSpec
+from bot.chat.catalog import COMMANDS, CommandSpec
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _command(spec: CommandSpec) -> dict[str, str]:
 
 
 def command_list(names: tuple[str, ...]) -> list[dict[str, str]]:
-    by_name = {c.name: c for c in COMMANDS}
+    by_name = dict(COMMANDS)
     return [_command(by_name[n]) for n in names if n in by_name][:MAX_COMMANDS]
 
 

@@ -31,7 +31,7 @@ from microsoft_agents.hosting.core import AuthenticationConstants, TurnContext
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
 from bot.model.interactions import Profile
-from bot.model.messages import Attachment, Message
+from bot.model.messages import Message
 from bot.model.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
 
 _LOGGER = logging.getLogger(__name__)
@@ -190,7 +190,6 @@ class TeamsPlatform:
     name = "teams"
     # Teams bots cannot create group chats (Graph can, with delegated permissions we do not ask for),
     # so a "pair" message goes to each person's 1:1 chat and says so.
-    supports_group = False
 
     def __init__(
         self,
@@ -255,13 +254,6 @@ class TeamsPlatform:
     async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
         # Same reason: emails come from the team roster read at install (TeamsInfo.get_paged_members).
         return None
-
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        """Bots can only upload files after the FileConsentCard flow; we show the CSV in a card."""
-        card = render.file_card(attachment)
-        await self._send_activity(
-            workspace, to, render.activity_for_card(card, attachment.title or attachment.filename)
-        )
 
     # --- mechanics ----------------------------------------------------------------------------
 

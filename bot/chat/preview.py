@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.chat.commands import help_message, import_form
+from bot.chat.catalog import help_message
+from bot.chat.views import import_form
 from bot.content import prompts
 from bot.content.journey import KINDS, builtin
 from bot.content.kinds import PromptKind, checkin_strategy

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, or_, select
 from bot.domain import people as directory
 from bot.model.deps import Deps
 from bot.model.errors import NotAdmin, UserError
-from bot.model.interactions import Interaction, Profile
-from bot.model.messages import Message, MessageBuilder, Paragraph, Text, para
+from bot.model.interactions import Interaction, Profile, Response
+from bot.model.messages import Message, MessageBuilder, para
 from bot.model.ports import WorkspaceRef
 from storage.models import AuditLog, Pair, Person, Program, Workspace
 
@@ -159,5 +159,6 @@ def say(*lines: str, kind: str = "reply") -> Message:
     return mb.build(text=" ".join(lines))
 
 
-def say_spans(*spans: Text, kind: str = "reply") -> Message:
-    return MessageBuilder(kind=kind).add(Paragraph(tuple(spans))).build()
+def reply(*lines: str) -> Response:
+    """A ``Response`` whose reply is ``say(*lines)``."""
+    return Response(reply=say(*lines))

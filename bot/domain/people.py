@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.model.interactions import Profile
 from bot.model.ports import WorkspaceRef
+from bot.outbox.planner import replan_person
 from storage.crypto import SecretBox
 from storage.models import Person, Workspace
 
@@ -137,8 +138,6 @@ def upsert_person(
     s.flush()
     if moved:
         # A new time zone: unsent prompts were timed for the old one, so plan them again.
-        from bot.outbox.planner import replan_person
-
         replan_person(s.connection(), p.id, now)  # type: ignore[arg-type]
     return p
 

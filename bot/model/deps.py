@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.model.clock import Clock
 from bot.model.config import Settings
 from bot.model.ports import Platform
 from bot.model.signing import Signer
-
-if TYPE_CHECKING:
-    from storage.crypto import SecretBox
-    from storage.db import Database
+from storage.crypto import SecretBox
+from storage.db import Database
 
 
 @dataclass

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from bot.model.interactions import Profile
-from bot.model.messages import Attachment, Message
+from bot.model.messages import Message
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,6 @@ class PlatformError(Exception):
 @runtime_checkable
 class Platform(Protocol):
     name: str
-    supports_group: bool  # can open one conversation with several people (Slack group DM)
 
     async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
         """Send a direct message to one person."""
@@ -100,6 +99,3 @@ class Platform(Protocol):
         """Find a person by email (CSV import)."""
         ...
 
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        """Hand a file to one person (exports, my-data)."""
-        ...

