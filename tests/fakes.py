@@ -73,7 +73,8 @@ def person(uid: str, name: str, tz: str = "Europe/London", email: str | None = N
     return Profile(uid, name, email or f"{uid.lower()}@example.com", tz, "en-GB", False, country)
 
 
-async def act(m: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test", **kw: Any) -> Response:
+async def act(m: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test",
+              **kw: Any) -> Response:
     return await m.handle(Interaction(platform, WS, who.external_id, kind, profile=who, **kw))
 
 

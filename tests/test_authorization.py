@@ -91,7 +91,8 @@ async def seed(m: Momentum, fake: RecordingPlatform, plat: str, clock: FakeClock
     import tests.fakes as f
     orig = f.act
 
-    async def act_on(m_: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test",
+    async def act_on(m_: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND,
+                     platform: str = "test",
                      **kw: Any) -> Response:
         return await orig(m_, who, kind, plat, **kw)
 
@@ -257,7 +258,8 @@ async def test_the_reported_attacks_are_refused(setup: Any, clock: FakeClock) ->
     note_btn = next(v for a, v in buttons_of(r.update) if a == "checkin.note")  # type: ignore[arg-type]
     r = await act(m, plat, AISHA, InteractionKind.ACTION, "checkin.note", note_btn)
     assert r.form is not None
-    await act(m, plat, AISHA, InteractionKind.SUBMIT, r.form.form_id, r.form.state, {"note": "MY-PRIVATE-NOTE", "share": "false"})
+    await act(m, plat, AISHA, InteractionKind.SUBMIT, r.form.form_id, r.form.state, {"note": "MY-PRIVATE-NOTE",
+                                                                                     "share": "false"})
     kickoff_id = ids[("kickoff", pair.sponsoree_id)]
     before = state(m)
     # Sam forges "add a note" on the kickoff both of them can see, signed for the pair as the kickoff is.
@@ -287,7 +289,8 @@ async def test_malformed_values_get_a_kind_refusal_without_traceback(
     m, fake, plat = setup
     await seed(m, fake, plat, clock)
     before = state(m)
-    for kind, aid in ((InteractionKind.ACTION, "checkin.status"), (InteractionKind.SUBMIT, "checkin.note"), (InteractionKind.ACTION, "nope")):
+    for kind, aid in ((InteractionKind.ACTION, "checkin.status"), (InteractionKind.SUBMIT, "checkin.note"),
+                      (InteractionKind.ACTION, "nope")):
         r = await act(m, plat, AISHA, kind, aid, value, {"note": "x"})
         assert is_refusal(r), r
     assert state(m) == before

@@ -68,14 +68,16 @@ async def test_contract_console(momentum: Momentum, clock: FakeClock) -> None:
     updates: list[Any] = []
 
     async def command(text: str) -> None:
-        await momentum.handle(Interaction("console", "demo", ADMIN.external_id, InteractionKind.COMMAND, text=text, profile=ADMIN))
+        await momentum.handle(Interaction("console", "demo", ADMIN.external_id, InteractionKind.COMMAND, text=text,
+                                          profile=ADMIN))
 
     def received() -> list[Any]:
         return [x for x in console.sent if x.message.kind == "checkin" and x.to[0].external_id == "UAISHA"]
 
     async def answer(sent: Any) -> None:
         b = next(b for blk in sent.message.blocks for b in getattr(blk, "buttons", ()) if answer_of(b.value) == "met")
-        r = await momentum.handle(Interaction("console", "demo", "UAISHA", InteractionKind.ACTION, action_id=b.action_id,
+        r = await momentum.handle(Interaction("console", "demo", "UAISHA", InteractionKind.ACTION,
+                                              action_id=b.action_id,
                                               value=b.value, profile=aisha))
         if r.update is not None:
             await console.update(None, {}, r.update)  # type: ignore[arg-type]

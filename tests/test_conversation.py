@@ -117,7 +117,8 @@ async def test_empty_note_gets_an_inline_error_and_changes_nothing(lite: Momentu
     r = await click(lite, AISHA, msg, "checkin.status", "met")  # type: ignore[arg-type]
     r = await click(lite, AISHA, r.update, "checkin.note")  # type: ignore[arg-type]
     assert r.form is not None
-    r = await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state, fields={"note": "  "})
+    r = await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
+                  fields={"note": "  "})
     assert r.errors == {"note": "Please fill this in."}
     with lite.db.session() as s:
         assert [c.note for c in s.exec(select(CheckIn)).all()] == [None]

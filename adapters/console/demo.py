@@ -305,7 +305,8 @@ class Demo:
             form = resp.form
             self.out(f"   \u270e {first} fills in \u201c{form.title}\u201d")
             fields = persona.fill(form)
-            resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state, fields=fields)
+            resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
+                                  fields=fields)
             if resp.errors:
                 resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
                                       fields=persona.fill(form, resp.errors))

@@ -55,7 +55,8 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("program")
     sub = args[0].lower() if args else "list"
     if sub == "list":
-        progs = turn.session.exec(select(Program).where(Program.workspace_id == turn.workspace.id).order_by(Program.id)).all()  # type: ignore[arg-type]
+        progs = turn.session.exec(select(Program).where(
+            Program.workspace_id == turn.workspace.id).order_by(Program.id)).all()  # type: ignore[arg-type]
         if not progs:
             return reply("No programs yet. Create one: `program create Pilot sponsorship --weeks 52`.")
         lines = []
@@ -75,7 +76,9 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         if len(pos) > 1 and pos[-1].lower() in PROGRAM_KINDS:
             kind = pos.pop().lower()
         name = " ".join(pos)[:100]
-        if turn.session.exec(select(Program).where(Program.workspace_id == turn.workspace.id, Program.name == name)).first():
+        if turn.session.exec(select(Program).where(
+            Program.workspace_id == turn.workspace.id,
+                                                   Program.name == name)).first():
             raise UserError(f"A program called {name!r} already exists.")
         try:
             weeks = int(opts.get("weeks", str(builtin(kind).default_weeks)))
@@ -157,7 +160,8 @@ def _target_pair(turn: Turn, args: list[str], command: str) -> Pair:
     q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
     for p in people:
         q = q.where(or_(col(Pair.sponsor_id) == p.id, col(Pair.sponsoree_id) == p.id))
-    pairs = [p for p in turn.session.exec(q).all() if turn.session.get(Program, p.program_id).workspace_id == turn.workspace.id]  # type: ignore[union-attr]
+    pairs = [p for p in turn.session.exec(q).all() if turn.session.get(Program,  # type: ignore[union-attr]
+                                                                       p.program_id).workspace_id == turn.workspace.id]
     if not pairs:
         raise UserError(f"{' and '.join(p.name for p in people)} {'is' if len(people) == 1 else 'are'} "
                         "not in an active pair.")
@@ -209,7 +213,8 @@ def _end_pair(turn: Turn, args: list[str], raw: str) -> Response:
         if turn.session.exec(select(Prompt).where(Prompt.pair_id == pair.id, Prompt.recipient_id == person_id,
                                          Prompt.kind == PromptKind.WRAPUP, Prompt.period == "end")).first():
             continue
-        turn.session.add(Prompt(pair_id=pair.id, recipient_id=person_id, workspace_id=turn.workspace.id, kind=PromptKind.WRAPUP,  # type: ignore[arg-type]
+        turn.session.add(Prompt(pair_id=pair.id, recipient_id=person_id, workspace_id=turn.workspace.id,  # type: ignore[arg-type]
+                                kind=PromptKind.WRAPUP,
                        phase=stage_for(prog.kind, week), period="end", week=week,
                        variant=variant_for(pair.id, PromptKind.WRAPUP, "end"), due_at=turn.now,  # type: ignore[arg-type]
                        next_attempt_at=turn.now, created_at=turn.now))
@@ -227,7 +232,8 @@ def _import(turn: Turn, args: list[str], raw: str) -> Response:
 
 def import_csv(turn: Turn, text: str) -> Response:
     """Validate every row, then import all rows in this one transaction (or none)."""
-    progs = {p.name.lower(): p for p in turn.session.exec(select(Program).where(Program.workspace_id == turn.workspace.id,
+    progs = {p.name.lower(): p for p in turn.session.exec(select(Program).where(
+            Program.workspace_id == turn.workspace.id,
                                                                           Program.status == "active")).all()}
     default = next(iter(progs.values())).name if len(progs) == 1 else None
     parsed = csvio.parse(text, default)
@@ -314,7 +320,8 @@ def _audit(turn: Turn, args: list[str], raw: str) -> Response:
         raise UserError("Use `audit` or `audit 50`.") from None
     rows = turn.session.exec(select(AuditLog).where(AuditLog.workspace_id == turn.workspace.id)
                     .order_by(AuditLog.id.desc()).limit(n)).all()  # type: ignore[union-attr]
-    names = {p.id: p.name for p in turn.session.exec(select(Person).where(Person.workspace_id == turn.workspace.id)).all()}
+    names = {p.id: p.name for p in turn.session.exec(select(Person).where(
+            Person.workspace_id == turn.workspace.id)).all()}
     items = tuple(
         (f"{r.at:%Y-%m-%d %H:%M} UTC", f"{names.get(r.actor_id, 'system') if r.actor_id else 'system'}: "
          f"{r.action}{' ' + r.target if r.target else ''}{'' if r.ok else ' (refused)'}")

@@ -236,7 +236,8 @@ def _restart(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
 def admins_of(turn: Turn) -> list[Person]:
     """Who runs the program here: granted or platform admins, and the configured admin emails."""
     emails = turn.deps.settings.admin_emails
-    people = turn.session.exec(select(Person).where(Person.workspace_id == turn.workspace.id, Person.forgotten == False)).all()  # noqa: E712
+    people = turn.session.exec(select(Person).where(Person.workspace_id == turn.workspace.id,
+                                                    Person.forgotten == False)).all()  # noqa: E712
     return [p for p in people if directory.is_admin(p, emails)]
 
 

@@ -50,7 +50,8 @@ def _kind_messages(pk: str) -> dict[str, Message]:
                                                                         program_kind=pk))
         out[f"nudge-{phase.key}"] = prompts.nudge(_ctx(PromptKind.NUDGE, phase.key, w, "senior", program_kind=pk,
                                                        digest=DIGEST))
-        out[f"nudge-{phase.key}-quiet"] = prompts.nudge(_ctx(PromptKind.NUDGE, phase.key, w + 2, "senior", program_kind=pk,
+        out[f"nudge-{phase.key}-quiet"] = prompts.nudge(_ctx(PromptKind.NUDGE, phase.key, w + 2, "senior",
+                                                             program_kind=pk,
                                                              digest=Digest(goals=DIGEST.goals, trend=(3,),
                                                                            since=DIGEST.since)))
     first = j.phases[0].key

@@ -57,7 +57,8 @@ class Turn:
         return directory.is_admin(self.me, self.deps.settings.admin_emails)
 
     def audit(self, action: str, target: str = "", ok: bool = True, detail: dict[str, Any] | None = None) -> None:
-        self.session.add(AuditLog(workspace_id=self.workspace.id, actor_id=self.me.id, action=action, target=target[:200],
+        self.session.add(AuditLog(workspace_id=self.workspace.id, actor_id=self.me.id, action=action,
+                                  target=target[:200],
                             ok=ok, detail=detail, at=self.now))
 
     def require_admin(self, command: str) -> None:

@@ -138,7 +138,8 @@ def adhoc_checkin(turn: Turn, pair: Pair) -> Message:
     if p is None:
         p = Prompt(pair_id=pair.id, recipient_id=turn.me.id, workspace_id=turn.workspace.id, kind=PromptKind.CHECKIN,  # type: ignore[arg-type]
                    strategy=checkin_strategy(week), phase=stage_for(prog.kind, week), period=period, week=week,
-                   variant=variant_for(pair.id or 0, PromptKind.CHECKIN, period), due_at=turn.now, next_attempt_at=turn.now,
+                   variant=variant_for(pair.id or 0, PromptKind.CHECKIN,
+                                       period), due_at=turn.now, next_attempt_at=turn.now,
                    status="sent", sent_at=turn.now, created_at=turn.now)  # type: ignore[arg-type]
         turn.session.add(p)
         turn.session.flush()

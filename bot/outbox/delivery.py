@@ -53,7 +53,8 @@ LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 # What one person sends the other: held through the recipient's snooze or pause, never cancelled.
 PARTNER_SENT = frozenset({PromptKind.AGENDA.value, PromptKind.SHARED_NOTE.value})
-OUTLIVE_PAIR = frozenset({PromptKind.WRAPUP.value, PromptKind.FORWARD_ALERT.value, PromptKind.STALL_ALERT.value, *PARTNER_SENT})
+OUTLIVE_PAIR = frozenset({PromptKind.WRAPUP.value, PromptKind.FORWARD_ALERT.value, PromptKind.STALL_ALERT.value,
+                          *PARTNER_SENT})
 
 P = Prompt.__table__  # type: ignore[attr-defined]
 Pa = Pair.__table__  # type: ignore[attr-defined]

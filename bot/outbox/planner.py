@@ -46,7 +46,8 @@ COLS = ("pair_id", "recipient_id", "workspace_id", "kind", "strategy", "phase", 
 _DUE, _NEXT, _PAYLOAD, _CREATED = (COLS.index(c) for c in ("due_at", "next_attempt_at", "payload", "created_at"))
 _WEEK_SPAN = timedelta(days=16)
 _KICKOFF, _CHECKIN, _NUDGE, _PREP, _REVIEW, _WRAPUP, _LIGHT_TOUCH, _FOLLOWUP = (
-    k.value for k in (PromptKind.KICKOFF, PromptKind.CHECKIN, PromptKind.NUDGE, PromptKind.PREP, PromptKind.REVIEW, PromptKind.WRAPUP,
+    k.value for k in (PromptKind.KICKOFF, PromptKind.CHECKIN, PromptKind.NUDGE, PromptKind.PREP, PromptKind.REVIEW,
+                      PromptKind.WRAPUP,
                       PromptKind.LIGHT_TOUCH, PromptKind.FOLLOWUP))
 
 
@@ -84,7 +85,8 @@ def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
         days = (now - since_at).days
         for admin in admins:
             week = max(0, week_index(start_date, now))
-            rows.append((pair_id, admin, ws_id, PromptKind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0, "one",
+            rows.append((pair_id, admin, ws_id, PromptKind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0,
+                         "one",
                          now, now, "pending", 0, {"days": days}, now))
     _insert(conn, rows)
     conn.execute(update(_PA).where(_PA.c.id.in_([r[0] for r in stalled])).values(stall_reported_at=now))

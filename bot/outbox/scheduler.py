@@ -53,7 +53,8 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
                                                             "misfire_grace_time": 60})
 
     async def plan() -> None:
-        await asyncio.to_thread(lambda: planner.plan(deps.db, deps.settings, deps.now()))  # seconds for a large tenant: never on the event loop
+        # seconds for a large tenant: never on the event loop
+        await asyncio.to_thread(lambda: planner.plan(deps.db, deps.settings, deps.now()))
 
     async def deliver() -> None:
         await DeliveryWorker(deps).deliver_due(deps.now())

@@ -84,21 +84,28 @@ async def test_slash_command_acks_then_replies_ephemeral(slack_server: SlackServ
 
 
 async def test_slow_core_still_acks_at_once(slack_server: SlackServer, momentum, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The real core, with a unit of work that really blocks its thread (a slow query, a lock wait):
+    Slack still gets its ack at once, and the answer follows when the unit finishes."""
     import asyncio
+    import threading
 
-    gate = asyncio.Event()
+    from bot.chat import entry
 
-    async def slow(_):  # type: ignore[no-untyped-def]
-        await gate.wait()
-        return Response(reply=Message(text="done"))
+    gate = threading.Event()
+    real_unit = entry.unit
 
-    monkeypatch.setattr(momentum, "handle", slow)
-    status, _ = await asyncio.wait_for(slack_server.command("report"), timeout=3)
+    def blocking_unit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert gate.wait(30), "the test never released the unit of work"
+        return real_unit(*args, **kwargs)
+
+    monkeypatch.setattr(entry, "unit", blocking_unit)
+    status, _ = await asyncio.wait_for(slack_server.command("help"), timeout=3)
     assert status == 200
-    assert slack_server.fake.responses == []  # acknowledged before the core answered
+    await asyncio.sleep(0.2)
+    assert slack_server.fake.responses == []  # acknowledged while the core is still blocked
     gate.set()
     await slack_server.settle()
-    assert slack_server.fake.responses[0]["text"] == "done"
+    assert slack_server.fake.responses[0]["text"].startswith("Momentum commands:")
 
 
 async def test_command_form_opens_modal_and_submit_errors_inline(
@@ -199,7 +206,8 @@ async def test_direct_message_and_retry_is_not_double_recorded(
     await slack_server.settle()
     assert len(scripted.seen) == 1
     msg = scripted.seen[0]
-    assert msg.kind == InteractionKind.MESSAGE and msg.event_id == "EvDM1" and msg.text == "win closed the deal with <@UKIM>"
+    assert msg.kind == InteractionKind.MESSAGE and msg.event_id == "EvDM1"
+    assert msg.text == "win closed the deal with <@UKIM>"
     (post,) = slack_server.fake.of("chat.postMessage")
     assert post["channel"] == "DSAM" and post["text"] == "Logged."
 
