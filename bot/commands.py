@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from bot import csvio, directory, privacy, reports
+from bot import bulk, csvio, directory, privacy, reports
 from bot.actor import Ctx, NeedLookups, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
@@ -670,20 +670,20 @@ def import_csv(c: Ctx, text: str) -> Response:
     progs = {p.name.lower(): p for p in c.s.exec(select(Program).where(Program.workspace_id == c.ws.id,
                                                                           Program.status == "active")).all()}
     default = next(iter(progs.values())).name if len(progs) == 1 else None
-    parsed = csvio.parse(text, default)
+    parsed = csvio.parse(text, default)  # the row limit (csvio.MAX_ROWS) is checked here
     errors = list(parsed.errors)
-    found: dict[str, Person] = {}
-    missing: dict[str, int] = {}  # email -> first line
     for row in parsed.rows:
         if row.program.lower() not in progs:
             errors.append(f"Line {row.line}: there's no program {row.program!r}")
+    if errors:  # everything that can be checked without the platform is, before any look-up
+        return _import_refused(c, errors)
+    emails = [e for row in parsed.rows for e in (row.sponsor, row.sponsoree)]
+    found: dict[str, Person] = bulk.find_by_emails(c.s, c.ws.id, emails)  # type: ignore[arg-type]
+    missing: dict[str, int] = {}  # email -> first line
+    for row in parsed.rows:
         for email in (row.sponsor, row.sponsoree):
-            if email not in found and email not in missing:
-                p = directory.find_by_email(c.s, c.ws.id, email)  # type: ignore[arg-type]
-                if p is not None:
-                    found[email] = p
-                else:
-                    missing[email] = row.line
+            if email not in found:
+                missing.setdefault(email, row.line)
     # Everyone unknown was looked up on the platform before this unit of work (see Ctx.resolve_all).
     need = {e for e in missing if e not in c.lookups.emails}
     if need:
@@ -699,12 +699,7 @@ def import_csv(c: Ctx, text: str) -> Response:
                                                    Profile(**{**prof.__dict__, "email": prof.email or email}))
     people = found
     if errors:
-        errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
-        c.s.rollback()
-        c.audit("pairs.import", ok=False, detail={"errors": len(errors)})
-        shown = "\n".join(errors[:15]) + (f"\n... and {len(errors) - 15} more" if len(errors) > 15 else "")
-        return Response(reply=say(f"Nothing was imported: {len(errors)} line(s) need fixing.", shown),
-                        errors={"csv": shown[:1900]})
+        return _import_refused(c, errors)
     created, existing, warnings = 0, 0, []
     for row in parsed.rows:
         try:
@@ -727,6 +722,16 @@ def import_csv(c: Ctx, text: str) -> Response:
     if warnings:
         lines.append("Heads-up, same unit: " + " ".join(warnings[:10]))
     return Response(reply=say(*lines))
+
+
+def _import_refused(c: Ctx, errors: list[str]) -> Response:
+    """Nothing imported: roll back, audit the refusal, show the first lines that need fixing."""
+    errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
+    c.s.rollback()
+    c.audit("pairs.import", ok=False, detail={"errors": len(errors)})
+    shown = "\n".join(errors[:15]) + (f"\n... and {len(errors) - 15} more" if len(errors) > 15 else "")
+    return Response(reply=say(f"Nothing was imported: {len(errors)} line(s) need fixing.", shown),
+                    errors={"csv": shown[:1900]})
 
 
 @command("export")

@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot import commands, directory, metrics, prompts, reports
+from bot import bulk, commands, directory, metrics, prompts, reports
 from bot.actor import Ctx, Lookups, NeedLookups, say
 from bot.config import parse_hhmm
 from bot.context import load_context
@@ -160,8 +160,10 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
                     _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
         lookups = Lookups()
         first = True
+        long_job = bulk.is_long_job(ia)  # long admin jobs (import, export) take the background lane
+        run = m.db.run_background if long_job else m.db.run
         for _ in range(MAX_ROUNDS):
-            out = await m.db.run(unit, m, ia, now, profile, lookups, first)
+            out = await run(unit, m, ia, now, profile, lookups, first)
             first = False
             if isinstance(out, Outcome):
                 break
@@ -169,7 +171,10 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
         else:
             raise RuntimeError("platform look-ups did not settle")
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
-            await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
+            if long_job:  # an import's thousands of new pairs: planned on the background lane too
+                await run(m.plan, now, pair_ids=out.touched_pairs)
+            else:
+                await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
         return out.response
     except Exception:
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
@@ -197,13 +202,10 @@ async def look_up(m: Momentum, need: NeedLookups, lookups: Lookups) -> None:
         except Exception:
             lookups.profiles[ext] = None
 
-    async def email(addr: str) -> None:
-        try:
-            lookups.emails[addr] = await plat.lookup_email(ref, addr) if plat is not None and ref else None
-        except Exception:
-            lookups.emails[addr] = None
+    async def emails() -> None:  # many at once where the platform can (bot.bulk)
+        lookups.emails.update(await bulk.look_up_emails(plat, ref, need.emails))
 
-    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), *(email(x) for x in sorted(need.emails)))
+    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), emails())
 
 
 def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
