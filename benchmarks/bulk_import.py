@@ -1,7 +1,7 @@
 """Benchmark: a 5,000-row CSV import of people all new to Momentum, through the real Slack server,
 against a fake Slack that enforces Slack's documented tiers (users.list Tier 2: 20/min,
 users.lookupByEmail Tier 3: 50/min; 429 + Retry-After beyond), with the production pacing and
-real sleeps; meanwhile another person clicks a check-in button every ``--click-every`` seconds.
+real sleeps; meanwhile another person answers a check-in (a write) every ``--click-every`` seconds.
 
 The workspace holds ``--members`` people (plus deactivated accounts, people without an email,
 bots and Slackbot, as real member lists do). The CSV pairs ``--rows`` sponsorees with
@@ -10,7 +10,7 @@ bots and Slackbot, as real member lists do). The CSV pairs ``--rows`` sponsorees
 429s met, and each click's ack latency (HTTP answer) and answer latency (until its message was
 replaced with chat.update), before and during the import.
 
-Run: ``.venv/bin/python benchmarks/bulk_import.py [--rows 5000] [--members 6000] [--sponsors 900]``
+Run: ``.venv/bin/python benchmarks/bulk_import.py [--rows 5000] [--members 6100] [--sponsors 900]``
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Pair, Person
-from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, SlackServer, Signer
+from storage.models import CheckIn, Pair, Person
+from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, Signer, SlackServer
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.test_privacy import _button
 
@@ -75,16 +75,43 @@ async def checkin_dm(server: SlackServer, momentum: Momentum, clock: FakeClock, 
     raise SystemExit(f"no check-in reached {user}")
 
 
+def click_payload(server: SlackServer, message: dict[str, Any], button: dict[str, Any],
+                  channel: str) -> dict[str, Any]:
+    """A block_actions payload as Slack builds it; every click is a new one (its own action_ts and
+    trigger_id), so none is taken for a replay of another."""
+    CLICKS[0] += 1
+    n = CLICKS[0]
+    return {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": "USAM", "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": f"1337.{n}.efgh",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel, "is_ephemeral": False},
+        "channel": {"id": channel},
+        "message": {"ts": message["ts"], "blocks": message["blocks"]},
+        "response_url": server.fake.response_url("act"),
+        "actions": [{**button, "block_id": "b1", "action_ts": f"{time.time():.6f}"}],
+    }
+
+
+CLICKS = [0]
+
+
 async def click(server: SlackServer, message: dict[str, Any], button: dict[str, Any],
                 channel: str) -> tuple[float, float]:
-    """One click; (ack seconds, answer seconds: until a new chat.update of the message)."""
-    updates = sum(1 for u in server.fake.of("chat.update") if u["ts"] == message["ts"])
+    """One click; (ack seconds, answer seconds: until Slack shows the answer: the message replaced
+    with chat.update, or a reply posted to the click's response_url)."""
+    def shown() -> int:
+        return sum(1 for u in server.fake.of("chat.update") if u["ts"] == message["ts"]) + len(server.fake.responses)
+
+    before = shown()
     started = time.monotonic()
-    status, _ = await server.click(message, button, user="USAM", channel=channel)
+    status, _ = await server.interactive(click_payload(server, message, button, channel))
     ack = time.monotonic() - started
     if status != 200:
         raise SystemExit(f"click answered HTTP {status}")
-    while sum(1 for u in server.fake.of("chat.update") if u["ts"] == message["ts"]) <= updates:
+    while shown() <= before:
         if time.monotonic() - started > 120:
             raise SystemExit("a click was not answered within 120 s")
         await asyncio.sleep(0.01)
@@ -118,9 +145,10 @@ async def run(rows: int, members: int, sponsors: int, click_every: float) -> int
         await server.command("pair <@UKIM|kim> <@USAM|sam> Pilot")
         await server.settle()
         post = await checkin_dm(server, momentum, clock, "USAM")
-        button = _button(post, "checkin.status", "met")
+        # Each click changes the stored answer (met / light touch in turn), so each one writes.
+        buttons = [_button(post, "checkin.status", "met"), _button(post, "checkin.status", "light")]
         message = {"ts": fake.ts_of(post), "blocks": post["blocks"]}
-        idle = [await click(server, message, button, post["channel"]) for _ in range(5)]
+        idle = [await click(server, message, buttons[i % 2], post["channel"]) for i in range(6)]
 
         spons, rees = emails[:sponsors], emails[sponsors:sponsors + rows]
         csv = "import sponsor_email,sponsoree_email,program\n" + "\n".join(
@@ -139,7 +167,7 @@ async def run(rows: int, members: int, sponsors: int, click_every: float) -> int
         clicked_at: list[float] = []
         while not done():
             clicked_at.append(time.monotonic() - started)
-            during.append(await click(server, message, button, post["channel"]))
+            during.append(await click(server, message, buttons[len(during) % 2], post["channel"]))
             end = time.monotonic() + click_every
             while not done() and time.monotonic() < end:
                 await asyncio.sleep(0.02)
@@ -150,6 +178,9 @@ async def run(rows: int, members: int, sponsors: int, click_every: float) -> int
         with db.session() as s:
             pairs = s.exec(select(func.count()).select_from(Pair)).one()
             people = s.exec(select(func.count()).select_from(Person)).one()
+            answer = s.exec(select(CheckIn.status)).one()
+        if answer != ("met" if len(during) % 2 else "light"):
+            raise SystemExit(f"the last click's answer was not stored: {answer}")
         print(f"workspace: {len(fake.users)} member records ({members} people generated); "
               f"CSV: {rows} rows, {rows + sponsors} people new to Momentum")
         print(f"import: {total:.1f} s total (target < 120 s) -> {reply[:90]!r}")
@@ -157,7 +188,8 @@ async def run(rows: int, members: int, sponsors: int, click_every: float) -> int
             n = [c for c in calls if c.method == method]
             print(f"  {method}: {len(n)} calls, {sum(1 for c in n if c.rejected)} answered 429")
         print(f"  stored: {pairs} pairs, {people} people")
-        print(f"clicks while idle:          ack {summary([a for a, _ in idle])}; answer {summary([b for _, b in idle])}")
+        print(f"clicks while idle:          ack {summary([a for a, _ in idle])}; "
+              f"answer {summary([b for _, b in idle])}")
         print(f"clicks during the import:   ack {summary([a for a, _ in during])}; "
               f"answer {summary([b for _, b in during])}")
         print("  (clicked at " + ", ".join(f"{t:.0f}" for t in clicked_at[:40]) + " s into the import)")
@@ -173,7 +205,7 @@ async def run(rows: int, members: int, sponsors: int, click_every: float) -> int
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--rows", type=int, default=5000)
-    ap.add_argument("--members", type=int, default=6000, help="people in the Slack workspace")
+    ap.add_argument("--members", type=int, default=6100, help="people in the Slack workspace")
     ap.add_argument("--sponsors", type=int, default=900, help="distinct sponsors among the rows")
     ap.add_argument("--click-every", type=float, default=1.0, help="seconds between clicks during the import")
     args = ap.parse_args()

@@ -10,13 +10,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from bot import bulk, csvio, directory, privacy, reports
+from bot import bulk, csvio, importing, privacy, reports
 from bot.actor import Ctx, NeedLookups, say
 from bot.commandspec import COMMANDS
 from bot.config import WEEKDAYS, parse_hhmm
 from bot.content.journey import Evidence, Journey, JourneyError, builtin, check_text, journey_for, phase_for
 from bot.errors import UserError
-from bot.interactions import Profile, Response
+from bot.interactions import Response
 from bot.journey import PROGRAM_KINDS, Kind, stage_for
 from bot.messages import (
     Attachment,
@@ -692,31 +692,17 @@ def import_csv(c: Ctx, text: str) -> Response:
     for (email, line), prof in zip(missing.items(), profiles, strict=True):
         if prof is None:
             errors.append(f"Line {line}: nobody with the email {email} in this workspace")
-    if not errors:
-        for (email, _line), prof in zip(missing.items(), profiles, strict=True):
-            assert prof is not None
-            found[email] = directory.upsert_person(c.s, c.now, c.ws.id,  # type: ignore[arg-type]
-                                                   Profile(**{**prof.__dict__, "email": prof.email or email}))
-    people = found
     if errors:
         return _import_refused(c, errors)
-    created, existing, warnings = 0, 0, []
-    for row in parsed.rows:
-        try:
-            pair, warn = create_pair(c, people[row.sponsor], people[row.sponsoree], progs[row.program.lower()],
-                                           row.sponsor_unit, row.unit)
-        except UserError as exc:
-            c.s.rollback()
-            c.touched_pairs.clear()
-            return Response(reply=say(f"Nothing was imported. Line {row.line}: {exc}"),
-                            errors={"csv": f"Line {row.line}: {exc}"})
-        if pair is None:
-            existing += 1
-        else:
-            created += 1
-            if warn:
-                warnings.append(f"Line {row.line}: {people[row.sponsor].name} and {people[row.sponsoree].name} "
-                                f"are in the same unit ({people[row.sponsor].unit}).")
+    fetched = {email: prof for email, prof in zip(missing, profiles, strict=True) if prof is not None}
+    try:  # every check and every row prepared first (reads), then bulk inserts: the write lock is brief
+        done = importing.import_pairs(c.s, c.now, c.ws.id, parsed.rows, progs, found, fetched)  # type: ignore[arg-type]
+    except UserError as exc:
+        c.s.rollback()
+        c.touched_pairs.clear()
+        return Response(reply=say(f"Nothing was imported. {exc}"), errors={"csv": str(exc)[:1900]})
+    c.touched_pairs.extend(done.created)
+    created, existing, warnings = len(done.created), done.existing, done.warnings
     c.audit("pairs.import", detail={"created": created, "unchanged": existing})
     lines = [f"Imported {created} new pair(s); {existing} already existed and were left as they were."]
     if warnings:

@@ -18,7 +18,7 @@ from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.csvio import MAX_ROWS
 from storage.models import CheckIn, Pair, Person
-from tests.slack.conftest import SlackServer, Signer, slack_settings_for, start_server
+from tests.slack.conftest import Signer, SlackServer, slack_settings_for, start_server
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.test_privacy import _button, _dm, _pair
 
