@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from bot.chat import catalog  # noqa: F401  (registers every command)
+from bot.chat import bulk, catalog  # noqa: F401  (registers every command)
 from bot.chat.buttons import home_action
 from bot.chat.registry import is_command, run
 from bot.chat.rules import ACTIONS, FORMS, PLAIN_FORMS, FormErrors, Refused, authorised_prompt, signed
@@ -89,8 +89,10 @@ async def handle(deps: Deps, ia: Interaction) -> Response:
                     _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
         lookups = Lookups()
         first = True
+        long_job = bulk.is_long_job(ia)  # long admin jobs (import, export) take the background lane
+        run = deps.db.run_background if long_job else deps.db.run
         for _ in range(MAX_ROUNDS):
-            out = await deps.db.run(unit, deps, ia, now, profile, lookups, first)
+            out = await run(unit, deps, ia, now, profile, lookups, first)
             first = False
             if isinstance(out, Outcome):
                 break
@@ -98,7 +100,10 @@ async def handle(deps: Deps, ia: Interaction) -> Response:
         else:
             raise RuntimeError("platform look-ups did not settle")
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
-            await asyncio.to_thread(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
+            if long_job:  # an import's thousands of new pairs: planned on the background lane too
+                await run(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
+            else:
+                await asyncio.to_thread(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
         return out.response
     except Exception:
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
@@ -126,13 +131,10 @@ async def look_up(deps: Deps, need: NeedLookups, lookups: Lookups) -> None:
         except Exception:
             lookups.profiles[ext] = None
 
-    async def email(addr: str) -> None:
-        try:
-            lookups.emails[addr] = await plat.lookup_email(ref, addr) if plat is not None and ref else None
-        except Exception:
-            lookups.emails[addr] = None
+    async def emails() -> None:  # many at once where the platform can (bot.chat.bulk)
+        lookups.emails.update(await bulk.look_up_emails(plat, ref, need.emails))
 
-    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), *(email(x) for x in sorted(need.emails)))
+    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), emails())
 
 
 def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
