@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
@@ -34,20 +36,41 @@ def teams_wanted() -> bool:
         "MOMENTUM_TEAMS_DEV", "").strip().lower() in {"1", "true", "yes"}
 
 
+_PROBES: weakref.WeakKeyDictionary[object, Any] = weakref.WeakKeyDictionary()  # Database -> WriteProbe
 HEALTH_TIMEOUT_S = 1.5  # /healthz answers within 2 s whatever the database does
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers a ping in time; 503 with the reason otherwise. The ping runs on
-    the database executor, so a database that hangs never holds the event loop."""
+    """200 when the database answers a ping in time and takes writes; 503 with the reason otherwise
+    ("writes failing: disk full"). Both run on the database executor, so a database that hangs
+    never holds the event loop."""
     m = request.app[MOMENTUM_KEY]
     try:
-        ok = await asyncio.wait_for(m.db.run(m.db.ping), HEALTH_TIMEOUT_S)
-        state = "reachable" if ok else "unreachable"
+        ok, state = await asyncio.wait_for(m.db.run(database_health, m), HEALTH_TIMEOUT_S)
     except TimeoutError:
         ok, state = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
     return web.json_response({"ok": ok, "database": state, "platforms": sorted(m.platforms)},
                              status=200 if ok else 503)
+
+
+def database_health(m: Momentum) -> tuple[bool, str]:
+    """(ok, state): the ping, then the write probe (``storage.faults.WriteProbe``, at most one
+    probe every 2 s); what it finds is reported to the database's ``FaultWatch`` (logged on change)."""
+    from bot.faults import watch_for
+    from storage.faults import DbFault, WriteProbe
+
+    if not m.db.ping():
+        return False, "unreachable"
+    probe = _PROBES.get(m.db)
+    if probe is None:
+        probe = _PROBES.setdefault(m.db, WriteProbe(m.db.engine))
+    fault: DbFault | None = probe.check()
+    watch = watch_for(m.db)
+    if fault is None:
+        watch.succeeded()
+        return True, "reachable"
+    watch.saw(fault)
+    return False, fault.describe()
 
 
 def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:

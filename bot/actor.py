@@ -53,12 +53,15 @@ class Ctx:
     lookups: Lookups = field(default_factory=lambda: Lookups())  # platform answers fetched before the unit
     plan_after: bool = False  # plan ``touched_pairs`` once the unit of work has committed
     subject: str = ""  # whom the clicked message's buttons are signed for (bot.signing); "" = me
+    readonly: bool = False  # writes are failing (bot.faults): the audit trail is best-effort, skipped
 
     @property
     def is_admin(self) -> bool:
         return directory.is_admin(self.me, self.m.settings.admin_emails)
 
     def audit(self, action: str, target: str = "", ok: bool = True, detail: dict[str, Any] | None = None) -> None:
+        if self.readonly:
+            return
         self.s.add(AuditLog(workspace_id=self.ws.id, actor_id=self.me.id, action=action, target=target[:200],
                             ok=ok, detail=detail, at=self.now))
 

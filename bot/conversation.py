@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot import commands, directory, metrics, prompts, reports
+from bot import commands, directory, faults, metrics, prompts, reports
 from bot.actor import Ctx, Lookups, NeedLookups, say
 from bot.config import parse_hhmm
 from bot.context import load_context
@@ -148,33 +148,74 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
     (3) the network effects after it: planning new or resumed pairs (in the planner's thread)."""
     metrics.INTERACTIONS.labels(ia.platform, ia.kind.value).inc()
     now = m.now()
+    watch = faults.watch_for(m.db)
     try:
-        profile = ia.profile
-        if profile is None:
-            known, ref = await m.db.run(_who, m, ia)
-            plat = m.platforms.get(ia.platform)
-            if not known and plat is not None and ref is not None:
-                try:
-                    profile = await plat.profile(ref, ia.user)
-                except Exception as exc:  # a profile is nice to have, not required
-                    _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
-        lookups = Lookups()
-        first = True
-        for _ in range(MAX_ROUNDS):
-            out = await m.db.run(unit, m, ia, now, profile, lookups, first)
-            first = False
-            if isinstance(out, Outcome):
-                break
-            await look_up(m, out, lookups)
+        try:
+            out = await _units(m, ia, now, readonly=False)
+        except Exception as exc:
+            fault = faults.classify(exc)
+            if fault is None or not fault.writes_only:
+                raise
+            # Writes are failing (disk full, read-only): answer what only reads, without the
+            # incidental writes (who acted, the audit trail); what must write fails below.
+            watch.saw(fault)
+            out = await _units(m, ia, now, readonly=True)
         else:
-            raise RuntimeError("platform look-ups did not settle")
+            watch.succeeded()
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
             await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
         return out.response
-    except Exception:
+    except Exception as exc:
+        fault = watch.failed(exc)
+        if fault is not None:  # logged once per state change by the watch, never a traceback per click
+            return Response(reply=say(faults.answer_for(fault)))
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
                                                        "action": ia.action_id})
         return Response(reply=SORRY)
+
+
+async def _units(m: Momentum, ia: Interaction, now: datetime, *, readonly: bool) -> Outcome:
+    profile = ia.profile
+    if profile is None:
+        known, ref = await m.db.run(_who, m, ia)
+        plat = m.platforms.get(ia.platform)
+        if not known and plat is not None and ref is not None and not readonly:
+            try:
+                profile = await plat.profile(ref, ia.user)
+            except Exception as exc:  # a profile is nice to have, not required
+                _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
+    lookups = Lookups()
+    first = True
+    for _ in range(MAX_ROUNDS):
+        out = await m.db.run(readonly_unit if readonly else unit, m, ia, now, profile, lookups, first)
+        first = False
+        if isinstance(out, Outcome):
+            return out
+        await look_up(m, out, lookups)
+    raise RuntimeError("platform look-ups did not settle")
+
+
+def readonly_unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
+                  first: bool) -> Outcome | NeedLookups:
+    """``unit`` while writes fail: nothing incidental is written (no event marker, no profile refresh,
+    no audit row); reads answer as usual and anything that must write fails at its commit."""
+    with m.db.session() as s:
+        ws = directory.get_workspace(s, ia.platform, ia.workspace)
+        me = directory.get_person(s, ws.id, ia.user) if ws is not None and ws.id is not None else None
+        if ws is None or me is None:  # someone new: storing them is the first thing to do
+            return Outcome(Response(reply=say(faults.words()["cant_save"])), [])
+        c = Ctx(m, s, ia, ws, me, now, lookups=lookups, readonly=True)
+        try:
+            resp = dispatch(c)
+        except NeedLookups as need:
+            s.rollback()
+            need.workspace = directory.workspace_ref(ws, m.box)
+            return need
+        except UserError as exc:
+            s.rollback()
+            c.touched_pairs.clear()
+            resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+        return Outcome(signed(c, resp), list(c.touched_pairs) if c.plan_after else [])
 
 
 def _who(m: Momentum, ia: Interaction) -> tuple[bool, WorkspaceRef | None]:

@@ -1,0 +1,130 @@
+"""Riding out database faults: one state per database, logged once per change, retried with backoff.
+
+The kinds come from ``storage.faults.classify``: ``unreachable`` (PostgreSQL down or cut off) and the
+write faults ``disk_full`` and ``read_only`` (reads keep working). Work that hits one reports it to the
+database's ``FaultWatch``, which logs a line only when the state changes:
+
+    database unreachable: <reason>          database reachable again after 12 s
+    database writes failing: disk full      database writes working again after 40 s
+
+``ride_out`` retries a unit of work with exponential backoff and jitter until the fault passes
+(tenacity's ``AsyncRetrying``: a well-kept library, and its retry state gives the attempt number and
+the time since the first failure, which is all the state-change logging needs). It retries only
+database faults; any other error is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Any, TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from bot.content._data import load_yaml
+from storage.db import Database
+from storage.faults import DbFault, classify
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+
+
+@cache
+def words() -> dict[str, str]:
+    raw = load_yaml("faults.yml")
+    return {"cant_save": str(raw["cant_save"]), "unavailable": str(raw["unavailable"])}
+
+
+def answer_for(fault: DbFault) -> str:
+    """What a person is told when their request met ``fault`` (nothing was changed)."""
+    return words()["unavailable" if fault.kind == "unreachable" else "cant_save"]
+
+
+class FaultWatch:
+    """The database's state as work sees it: ``ok``, ``unreachable`` or ``writes failing``. Every
+    caller reports; a line is logged only when the state changes. Thread-safe."""
+
+    def __init__(self, log: logging.Logger | None = None) -> None:
+        self.log = log or _LOGGER
+        self._lock = threading.Lock()
+        self.fault: DbFault | None = None
+        self.since = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.fault is None
+
+    def failed(self, exc: BaseException) -> DbFault | None:
+        """Report an error; returns its fault (``None``: not a database fault, nothing recorded)."""
+        fault = classify(exc)
+        if fault is not None:
+            self.saw(fault)
+        return fault
+
+    def saw(self, fault: DbFault) -> None:
+        with self._lock:
+            before = self.fault
+            if before is not None and before.kind == fault.kind:
+                return
+            if before is None:
+                self.since = time.monotonic()
+            self.fault = fault
+        self.log.warning("database %s", fault.describe().removeprefix("database "),
+                         extra={"db_state": fault.kind, "reason": fault.reason})
+
+    def succeeded(self, *, wrote: bool = True) -> bool:
+        """Report work that reached the database (``wrote``: and saved something). True when that
+        ends a fault."""
+        with self._lock:
+            before = self.fault
+            if before is None or (before.writes_only and not wrote):
+                return False
+            self.fault = None
+            took = time.monotonic() - self.since
+        what = "reachable again" if before.kind == "unreachable" else "writes working again"
+        self.log.warning("database %s after %.0f s", what, took, extra={"db_state": "ok", "after_s": round(took, 1)})
+        return True
+
+
+_WATCHES: weakref.WeakKeyDictionary[Database, FaultWatch] = weakref.WeakKeyDictionary()
+_WATCHES_LOCK = threading.Lock()
+
+
+def watch_for(db: Database) -> FaultWatch:
+    """The one ``FaultWatch`` of a database (per process)."""
+    with _WATCHES_LOCK:
+        w = _WATCHES.get(db)
+        if w is None:
+            w = _WATCHES[db] = FaultWatch()
+        return w
+
+
+def is_fault(exc: BaseException) -> bool:
+    return classify(exc) is not None
+
+
+async def ride_out(watch: FaultWatch, fn: Callable[[], Awaitable[T]], *,
+                   initial_s: float = BACKOFF_INITIAL_S, max_s: float = BACKOFF_MAX_S) -> T:
+    """``await fn()`` until it gets through a database fault: retried with exponential backoff and
+    jitter (``initial_s`` doubling up to ``max_s``), the state logged once when it starts and once
+    when it ends. Errors that are not database faults are raised at once."""
+
+    def note(state: RetryCallState) -> None:
+        if state.outcome is not None and (exc := state.outcome.exception()) is not None:
+            watch.failed(exc)
+
+    retrying = AsyncRetrying(retry=retry_if_exception(is_fault), wait=wait_exponential_jitter(
+        initial=initial_s, max=max_s, jitter=initial_s), before_sleep=note, reraise=True)
+    result: Any = None
+    async for attempt in retrying:
+        with attempt:
+            result = await fn()
+    watch.succeeded()
+    return result  # type: ignore[no-any-return]
