@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
@@ -36,7 +34,6 @@ def teams_wanted() -> bool:
         "MOMENTUM_TEAMS_DEV", "").strip().lower() in {"1", "true", "yes"}
 
 
-_PROBES: weakref.WeakKeyDictionary[object, Any] = weakref.WeakKeyDictionary()  # Database -> WriteProbe
 HEALTH_TIMEOUT_S = 1.5  # /healthz answers within 2 s whatever the database does
 
 
@@ -54,23 +51,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def database_health(m: Momentum) -> tuple[bool, str]:
-    """(ok, state): the ping, then the write probe (``storage.faults.WriteProbe``, at most one
-    probe every 2 s); what it finds is reported to the database's ``FaultWatch`` (logged on change)."""
+    """(ok, state): the ping, then the write probe (at most one every 2 s while writes work; see
+    ``bot.faults.FaultWatch.check_writes``), which also logs a change of state once."""
     from bot.faults import watch_for
-    from storage.faults import DbFault, WriteProbe
 
     if not m.db.ping():
         return False, "unreachable"
-    probe = _PROBES.get(m.db)
-    if probe is None:
-        probe = _PROBES.setdefault(m.db, WriteProbe(m.db.engine))
-    fault: DbFault | None = probe.check()
-    watch = watch_for(m.db)
-    if fault is None:
-        watch.succeeded()
-        return True, "reachable"
-    watch.saw(fault)
-    return False, fault.describe()
+    fault = watch_for(m.db).check_writes()
+    return (True, "reachable") if fault is None else (False, fault.describe())
 
 
 def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:

@@ -161,7 +161,7 @@ async def handle(m: Momentum, ia: Interaction) -> Response:
             watch.saw(fault)
             out = await _units(m, ia, now, readonly=True)
         else:
-            watch.succeeded()
+            await watch.settle()
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
             await asyncio.to_thread(m.plan, now, pair_ids=out.touched_pairs)
         return out.response

@@ -27,7 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from bot.content._data import load_yaml
 from storage.db import Database
-from storage.faults import DbFault, classify
+from storage.faults import DbFault, WriteProbe, classify
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,10 +49,16 @@ def answer_for(fault: DbFault) -> str:
 
 class FaultWatch:
     """The database's state as work sees it: ``ok``, ``unreachable`` or ``writes failing``. Every
-    caller reports; a line is logged only when the state changes. Thread-safe."""
+    caller reports; a line is logged only when the state changes. Thread-safe.
 
-    def __init__(self, log: logging.Logger | None = None) -> None:
+    An outage ends with the first piece of work that reaches the database. Writes failing end only
+    when the write probe (``storage.faults.WriteProbe``) gets through: a full disk still takes some
+    writes (a row that fits in a page already there), and those must not read as a recovery."""
+
+    def __init__(self, db: Database, log: logging.Logger | None = None) -> None:
         self.log = log or _LOGGER
+        self.probe = WriteProbe(db.engine)
+        self._db = weakref.ref(db)
         self._lock = threading.Lock()
         self.fault: DbFault | None = None
         self.since = 0.0
@@ -79,18 +85,37 @@ class FaultWatch:
         self.log.warning("database %s", fault.describe().removeprefix("database "),
                          extra={"db_state": fault.kind, "reason": fault.reason})
 
-    def succeeded(self, *, wrote: bool = True) -> bool:
-        """Report work that reached the database (``wrote``: and saved something). True when that
-        ends a fault."""
+    def succeeded(self, *, probed: bool = False) -> bool:
+        """Report work that reached the database (``probed``: the write probe got through). True
+        when that ends the fault."""
         with self._lock:
             before = self.fault
-            if before is None or (before.writes_only and not wrote):
+            if before is None or (before.writes_only and not probed):
                 return False
             self.fault = None
             took = time.monotonic() - self.since
         what = "reachable again" if before.kind == "unreachable" else "writes working again"
         self.log.warning("database %s after %.0f s", what, took, extra={"db_state": "ok", "after_s": round(took, 1)})
         return True
+
+    def check_writes(self) -> DbFault | None:
+        """Run the write probe (on the database executor: it is SQL) and record what it finds."""
+        fault = self.probe.check(fresh=not self.ok)  # work saw a fault: look again now
+        if fault is None:
+            self.succeeded(probed=True)
+        else:
+            self.saw(fault)
+        return fault
+
+    async def settle(self) -> bool:
+        """After work that got through: end an outage, or, while writes were failing, probe them
+        again. True when the fault ended."""
+        fault, db = self.fault, self._db()
+        if fault is None:
+            return False
+        if not fault.writes_only or db is None:
+            return self.succeeded()
+        return await db.run(self.check_writes) is None and self.ok
 
 
 _WATCHES: weakref.WeakKeyDictionary[Database, FaultWatch] = weakref.WeakKeyDictionary()
@@ -102,7 +127,7 @@ def watch_for(db: Database) -> FaultWatch:
     with _WATCHES_LOCK:
         w = _WATCHES.get(db)
         if w is None:
-            w = _WATCHES[db] = FaultWatch()
+            w = _WATCHES[db] = FaultWatch(db)
         return w
 
 
@@ -126,5 +151,5 @@ async def ride_out(watch: FaultWatch, fn: Callable[[], Awaitable[T]], *,
     async for attempt in retrying:
         with attempt:
             result = await fn()
-    watch.succeeded()
+    await watch.settle()
     return result  # type: ignore[no-any-return]

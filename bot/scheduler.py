@@ -40,7 +40,7 @@ def _shielded(name: str, fn: Callable[[], Awaitable[Any]], watch: FaultWatch | N
                 _LOGGER.exception("scheduled job %s failed", name)
         else:
             # Only a job that always writes (deliver's claim) can say the database is well again.
-            if on_recovery is not None and watch is not None and watch.succeeded():
+            if on_recovery is not None and watch is not None and await watch.settle():
                 on_recovery()
 
     return run

@@ -11,7 +11,7 @@
 
 The last two are *write* faults: reads keep working. Everything else is ``None`` (a bug or bad input).
 
-``probe_writes(engine)`` tries a write that is never kept: one page-sized row into ``app_secret``
+``probe_writes(engine)`` tries a write that is never kept: one page-sized row into the app secrets table
 inside a transaction that is rolled back (SQLite takes the write lock with ``BEGIN IMMEDIATE`` first),
 so a read-only file and a database that cannot grow by a page both show up.
 
@@ -33,8 +33,10 @@ from typing import Any, Literal
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from storage.models import AppSecret
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ PG_READ_ONLY = "25006"
 PG_CONFIG_WORDS = ("password authentication failed", "does not exist", "no pg_hba.conf entry",
                    "invalid dsn", "invalid connection option", "role ", "certificate")
 PROBE_NAME_PREFIX = "health-probe-"
+PROBE_TABLE = str(AppSecret.__tablename__)  # small, no foreign keys; the probe's row is never committed
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,16 @@ PROBE_BUSY_MS = 200  # another writer holding the lock means writes work: never 
 
 
 def probe_writes(engine: Engine) -> DbFault | None:
-    """Try a write that is never kept; the fault when it fails, ``None`` when writes work."""
+    """Try a write that is never kept; the fault when it fails, ``None`` when writes work. A
+    read-only answer is asked once more: the first may come from a connection opened while the file
+    was read-only, which the error has just discarded (``watch_engine``)."""
+    fault = _probe_once(engine)
+    if fault is not None and fault.kind == "read_only":
+        fault = _probe_once(engine)
+    return fault
+
+
+def _probe_once(engine: Engine) -> DbFault | None:
     name = PROBE_NAME_PREFIX + uuid.uuid4().hex[:12]
     try:
         if engine.dialect.name == "sqlite":
@@ -170,41 +182,27 @@ def probe_writes(engine: Engine) -> DbFault | None:
 
 
 def _probe_sqlite(engine: Engine, name: str) -> DbFault | None:
-    raw = engine.raw_connection()
-    try:
-        return _probe_sqlite_on(raw, name)
-    except sqlite3.Error as exc:
-        fault = classify(exc)
-        if fault is not None and fault.kind == "read_only":
-            raw.invalidate()  # opened read-only: the next probe opens the file afresh
-        if fault is None:
-            raise
-        return fault
-    finally:
-        raw.close()
-
-
-def _probe_sqlite_on(raw: Any, name: str) -> DbFault | None:
-    cur = raw.cursor()
-    page = int(cur.execute("PRAGMA page_size").fetchone()[0])
-    busy = int(cur.execute("PRAGMA busy_timeout").fetchone()[0])
-    cur.execute(f"PRAGMA busy_timeout={PROBE_BUSY_MS}")
-    try:
+    with engine.connect() as conn:
+        page = int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+        busy = int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={PROBE_BUSY_MS}")
         try:
-            cur.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-                return None  # someone else is writing right now: writes work
-            raise
-        try:
-            # A row bigger than a page needs a fresh page: a database that cannot grow says so.
-            cur.execute("INSERT INTO app_secret (name, value, created_at) VALUES (?, zeroblob(?), "
-                        "CURRENT_TIMESTAMP)", (name, page))
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except OperationalError as exc:
+                if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+                    return None  # someone else is writing right now: writes work
+                raise
+            try:
+                # A row bigger than a page needs a fresh page: a database that cannot grow says so.
+                conn.exec_driver_sql(f"INSERT INTO {PROBE_TABLE} (name, value, created_at) VALUES "
+                                     "(?, zeroblob(?), CURRENT_TIMESTAMP)", (name, page))
+            finally:
+                conn.rollback()
         finally:
-            raw.rollback()
-    finally:
-        cur.execute(f"PRAGMA busy_timeout={busy}")
-        cur.close()
+            if not conn.invalidated:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+                conn.rollback()
     return None
 
 
@@ -215,7 +213,7 @@ def _probe_postgres(engine: Engine, name: str) -> DbFault | None:
         try:
             conn.execute(text("SET LOCAL lock_timeout = '500ms'"))
             conn.execute(text("SET LOCAL statement_timeout = '1000ms'"))
-            conn.execute(text("INSERT INTO app_secret (name, value, created_at) VALUES "
+            conn.execute(text(f"INSERT INTO {PROBE_TABLE} (name, value, created_at) VALUES "
                               "(:n, decode(repeat('00', 8192), 'hex'), now())"), {"n": name})
         finally:
             conn.rollback()
@@ -223,19 +221,19 @@ def _probe_postgres(engine: Engine, name: str) -> DbFault | None:
 
 
 class WriteProbe:
-    """``probe_writes`` at most once per ``ttl_s`` (health checks may come often; the probe takes
-    SQLite's write lock for a moment). Thread-safe; the last answer is reused within the window."""
+    """``probe_writes`` with a short memory: a success is reused for ``ttl_s`` (health checks may come
+    often and the probe takes SQLite's write lock for a moment); a failure never is, so recovery
+    shows at the next check. Thread-safe."""
 
     def __init__(self, engine: Engine, ttl_s: float = 2.0) -> None:
         self.engine, self.ttl_s = engine, ttl_s
         self._lock = threading.Lock()
-        self._at = -1e18
-        self._last: DbFault | None = None
+        self._ok_at: float | None = None
 
-    def check(self) -> DbFault | None:
+    def check(self, *, fresh: bool = False) -> DbFault | None:
         with self._lock:
-            now = time.monotonic()
-            if now - self._at >= self.ttl_s:
-                self._last = probe_writes(self.engine)
-                self._at = time.monotonic()
-            return self._last
+            if not fresh and self._ok_at is not None and time.monotonic() - self._ok_at < self.ttl_s:
+                return None
+            fault = probe_writes(self.engine)
+            self._ok_at = time.monotonic() if fault is None else None
+            return fault
