@@ -98,9 +98,9 @@ def _wait_for_database(database) -> None:  # type: ignore[no-untyped-def]
     jitter, and the wait is logged once when it starts and once when it ends. A database that
     answers with a configuration error (bad password, no such database) is not waited for."""
     from sqlalchemy import text
-    from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
+    from tenacity import Retrying, retry_if_exception
 
-    from bot.faults import BACKOFF_INITIAL_S, BACKOFF_MAX_S, watch_for
+    from bot.faults import backoff, watch_for
     from storage.faults import classify
 
     watch = watch_for(database)
@@ -114,8 +114,7 @@ def _wait_for_database(database) -> None:  # type: ignore[no-untyped-def]
             watch.failed(exc)
 
     for attempt in Retrying(retry=retry_if_exception(unreachable), before_sleep=note, reraise=True,
-                            wait=wait_exponential_jitter(initial=BACKOFF_INITIAL_S, max=BACKOFF_MAX_S,
-                                                         jitter=BACKOFF_INITIAL_S)):
+                            wait=backoff()):
         with attempt, database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     watch.succeeded()

@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential, wait_random
+from tenacity.wait import wait_base
 
 from bot.content._data import load_yaml
 from storage.db import Database
@@ -131,6 +132,12 @@ def watch_for(db: Database) -> FaultWatch:
         return w
 
 
+def backoff(initial_s: float = BACKOFF_INITIAL_S, max_s: float = BACKOFF_MAX_S) -> wait_base:
+    """Exponential backoff (``initial_s``, doubling, at most ``max_s``) plus up to ``initial_s`` of
+    jitter, so replicas that lost the database together do not come back in step."""
+    return wait_exponential(multiplier=initial_s, max=max_s) + wait_random(0, initial_s)
+
+
 def is_fault(exc: BaseException) -> bool:
     return classify(exc) is not None
 
@@ -145,8 +152,8 @@ async def ride_out(watch: FaultWatch, fn: Callable[[], Awaitable[T]], *,
         if state.outcome is not None and (exc := state.outcome.exception()) is not None:
             watch.failed(exc)
 
-    retrying = AsyncRetrying(retry=retry_if_exception(is_fault), wait=wait_exponential_jitter(
-        initial=initial_s, max=max_s, jitter=initial_s), before_sleep=note, reraise=True)
+    retrying = AsyncRetrying(retry=retry_if_exception(is_fault), wait=backoff(initial_s, max_s), before_sleep=note,
+                             reraise=True)
     result: Any = None
     async for attempt in retrying:
         with attempt:
