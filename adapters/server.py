@@ -61,6 +61,12 @@ def database_health(m: Momentum) -> tuple[bool, str]:
     return (True, "reachable") if fault is None else (False, fault.describe())
 
 
+def _note_fault(m: Momentum, exc: BaseException) -> bool:
+    from bot.faults import watch_for
+
+    return watch_for(m.db).failed(exc) is not None
+
+
 def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:
     from sqlalchemy import func, select
 
@@ -77,7 +83,9 @@ async def metrics(request: web.Request) -> web.Response:
         for status, n in await asyncio.wait_for(m.db.run(_outbox_counts, m), HEALTH_TIMEOUT_S):
             OUTBOX.labels(status).set(n)
     except Exception as exc:  # metrics must answer even when the database does not
-        _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
+        # A database fault is logged once per change of state (bot.faults), not once per scrape.
+        if isinstance(exc, TimeoutError) or not _note_fault(m, exc):
+            _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
