@@ -231,8 +231,12 @@ class DeliveryWorker:
             async with sem:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
-        outcomes = await asyncio.gather(*(one(r) for r in rows))
-        return await self.m.db.run(self._record, list(outcomes), now)
+        outcomes = list(await asyncio.gather(*(one(r) for r in rows)))
+        # What was sent is recorded even through a database outage (its lease would run out and it
+        # would go out again): the record is retried with backoff until the database is back.
+        from bot.faults import ride_out, watch_for
+
+        return await ride_out(watch_for(self.m.db), lambda: self.m.db.run(self._record, outcomes, now))
 
     # --- one prompt ---------------------------------------------------------------------------------
 

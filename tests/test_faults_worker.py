@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -24,7 +25,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from bot.app import Momentum
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.messages import Message
+from bot.ports import Delivered, Recipient, WorkspaceRef
+from storage.db import Database
 from storage.faults import classify
+from tests.fakes import RecordingPlatform
 from tests.helpers.seed import count_by_status, seed_due_prompts, seed_pairs
 from tests.slack.fake_slack import FakeSlack
 
@@ -190,3 +198,45 @@ def test_unreachable_is_told_apart_from_configuration() -> None:
     refused = classify(error("postgresql+psycopg://postgres@127.0.0.1:1/test"))
     assert refused is not None and refused.kind == "unreachable"
     assert classify(error(f"postgresql+psycopg://postgres@{PG_HOSTPORT}/no_such_database_here")) is None
+
+
+@pytest.mark.postgres
+async def test_what_was_sent_as_postgresql_went_away_is_recorded_when_it_is_back(
+        pg_url: str, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """The outage starts while a batch is being sent: the sends stand, the record waits for the
+    database (backoff) instead of being dropped, so nothing is sent twice when it comes back."""
+    caplog.set_level(logging.WARNING, logger="bot.faults")
+    engine = create_engine(pg_url)
+    seeded = seed_pairs(engine, PAIRS, datetime.now(UTC))
+    seed_due_prompts(engine, seeded, datetime.now(UTC))
+    host, port = PG_HOSTPORT.split(":")
+    proxy = Proxy((host, int(port)))
+    await proxy.start()
+    restarted: list[asyncio.Task[None]] = []
+
+    class CutAfterFirstSend(RecordingPlatform):
+        async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:
+            delivered = self._send([to], message)
+            if len(self.sent) == 1:  # PostgreSQL goes away mid-batch and is back two seconds later
+                await proxy.stop()
+                restarted.append(asyncio.create_task(asyncio.sleep(2)))
+                restarted[0].add_done_callback(lambda _: asyncio.ensure_future(proxy.start()))
+            return delivered
+
+    platform = CutAfterFirstSend()
+    db = Database(pg_url.replace(PG_HOSTPORT, f"127.0.0.1:{proxy.port}"), connect_timeout_s=1)
+    try:
+        m = Momentum(db, settings, SystemClock(), {"test": platform})
+        stats = await m.deliver_due()
+        assert stats.sent == 2 * PAIRS and len(platform.sent) == 2 * PAIRS
+        assert count_by_status(engine) == {"sent": 2 * PAIRS}
+        again = await m.deliver_due()
+        assert again.claimed == 0 and len(platform.sent) == 2 * PAIRS
+        said = [r.getMessage() for r in caplog.records if r.name == "bot.faults"]
+        assert [x.split(":")[0].split(" after")[0] for x in said] == [
+            "database unreachable", "database reachable again"], said
+    finally:
+        db.dispose()
+        if proxy.server is not None:
+            await proxy.stop()
+        engine.dispose()
