@@ -1,6 +1,7 @@
-"""`momentum worker` against a PostgreSQL that goes away: it starts while the database is down and
-waits, delivers once it is up, rides out an outage mid-run, and delivers what fell due meanwhile.
-It never exits; each outage is logged once when it starts and once when it ends, never per attempt.
+"""`momentum worker` and `momentum serve` against a PostgreSQL that goes away. The worker starts while
+the database is down and waits, delivers once it is up, rides out an outage mid-run, and delivers what
+fell due meanwhile; `serve` answers /healthz 503 through an outage and 200 after it. Neither exits;
+each outage is logged once when it starts and once when it ends, never per attempt.
 
 PostgreSQL "goes away" behind a TCP proxy on loopback that the test stops (closing every open
 connection, as a crashed or restarted server does, and refusing new ones) and starts again. The
@@ -177,6 +178,65 @@ async def test_the_worker_rides_out_postgresql_going_away(pg_url: str, tmp_path:
             await proxy.stop()
         await fake.stop()
         engine.dispose()
+    assert proc.returncode != 1
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_serve_rides_out_postgresql_going_away(pg_url: str, tmp_path: Path) -> None:
+    import aiohttp
+
+    host, pg_port = PG_HOSTPORT.split(":")
+    proxy = Proxy((host, int(pg_port)))
+    await proxy.start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": pg_url.replace(PG_HOSTPORT, f"127.0.0.1:{proxy.port}"), "HOST": "127.0.0.1",
+                "MOMENTUM_DB_CONNECT_TIMEOUT": "1", "MOMENTUM_DELIVER_INTERVAL": "0.2", "LOG_LEVEL": "INFO"})
+    exe = Path(sys.executable).with_name("momentum")
+    proc = await asyncio.create_subprocess_exec(str(exe), "serve", "--port", str(port), cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    logs = Logs(proc)
+
+    async def health_is(status: int) -> str:
+        """Poll /healthz until it answers ``status``; its ``database`` field."""
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end:
+            assert proc.returncode is None, "\n".join(logs.lines[-20:])
+            try:
+                async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == status:
+                        return str((await r.json())["database"])
+            except aiohttp.ClientConnectionError:
+                pass  # not listening yet
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"/healthz never answered {status}:\n" + "\n".join(logs.lines[-20:]))
+
+    try:
+        assert await health_is(200) == "reachable"
+        await proxy.stop()
+        assert await health_is(503) == "unreachable"
+        await until("the outage line", lambda: logs.count("database unreachable: ") == 1, proc, logs)
+        await asyncio.sleep(3)  # the deliver job runs every 0.2 s: many failed runs, still one line
+        assert logs.count("database unreachable: ") == 1
+        await proxy.start()
+        assert await health_is(200) == "reachable"
+        await until("the recovery line", lambda: logs.count("database reachable again after ") == 1, proc, logs)
+        assert logs.count("database unreachable: ") == 1 and proc.returncode is None
+        assert not any("Traceback" in line for line in logs.lines), "\n".join(logs.lines)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 10)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        await logs.task
+        if proxy.server is not None:
+            await proxy.stop()
     assert proc.returncode != 1
 
 
