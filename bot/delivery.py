@@ -232,11 +232,12 @@ class DeliveryWorker:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
         outcomes = list(await asyncio.gather(*(one(r) for r in rows)))
-        # What was sent is recorded even through a database outage (its lease would run out and it
-        # would go out again): the record is retried with backoff until the database is back.
+        # What was sent is recorded even through a database outage (dropped, its lease would run out
+        # and it would go out again): the record is retried with backoff while the lease holds.
         from bot.faults import ride_out, watch_for
 
-        return await ride_out(watch_for(self.m.db), lambda: self.m.db.run(self._record, outcomes, now))
+        return await ride_out(watch_for(self.m.db), lambda: self.m.db.run(self._record, outcomes, now),
+                              give_up_after_s=max(1.0, self.lease.total_seconds() - (self._clock() - self._claimed_at)))
 
     # --- one prompt ---------------------------------------------------------------------------------
 

@@ -23,7 +23,15 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential, wait_random
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+    wait_random,
+)
 from tenacity.wait import wait_base
 
 from bot.content._data import load_yaml
@@ -143,16 +151,19 @@ def is_fault(exc: BaseException) -> bool:
 
 
 async def ride_out(watch: FaultWatch, fn: Callable[[], Awaitable[T]], *,
-                   initial_s: float = BACKOFF_INITIAL_S, max_s: float = BACKOFF_MAX_S) -> T:
+                   initial_s: float = BACKOFF_INITIAL_S, max_s: float = BACKOFF_MAX_S,
+                   give_up_after_s: float | None = None) -> T:
     """``await fn()`` until it gets through a database fault: retried with exponential backoff and
     jitter (``initial_s`` doubling up to ``max_s``), the state logged once when it starts and once
-    when it ends. Errors that are not database faults are raised at once."""
+    when it ends. Errors that are not database faults are raised at once; with ``give_up_after_s``
+    the last fault is raised once that long has passed."""
 
     def note(state: RetryCallState) -> None:
         if state.outcome is not None and (exc := state.outcome.exception()) is not None:
             watch.failed(exc)
 
     retrying = AsyncRetrying(retry=retry_if_exception(is_fault), wait=backoff(initial_s, max_s), before_sleep=note,
+                             stop=stop_never if give_up_after_s is None else stop_after_delay(give_up_after_s),
                              reraise=True)
     result: Any = None
     async for attempt in retrying:

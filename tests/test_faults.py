@@ -77,6 +77,16 @@ async def test_ride_out_retries_faults_with_backoff_and_logs_each_change_once(
         await ride_out(watch, bug, initial_s=0.001)
     assert calls == 1 and len(messages(caplog)) == 2  # not retried, not logged as a fault
 
+    async def down_for_good() -> None:
+        nonlocal calls
+        calls += 1
+        raise down
+
+    calls = 0
+    with pytest.raises(type(down)):  # a bounded ride gives up with the fault itself
+        await ride_out(watch, down_for_good, initial_s=0.001, max_s=0.002, give_up_after_s=0.05)
+    assert calls >= 2 and len(messages(caplog)) == 3 and not watch.ok
+
 
 async def test_a_scheduled_job_logs_an_outage_once_not_per_run(
         down: BaseException, sqlite_db: Database, caplog: pytest.LogCaptureFixture) -> None:
