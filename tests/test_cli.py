@@ -77,17 +77,21 @@ def test_export_command_writes_the_admin_csv(tmp_path: Path) -> None:
     assert text.startswith("program,kind,sponsor_name") and "Aisha Khan" in text and text.count("\n") == 4
 
 
-@pytest.mark.parametrize("url,says", [
+BAD_URLS = [
     ("garbage", "not a database URL"),
     ("mysql://x@y/z", "unsupported database 'mysql'"),
     ("postgresql://postgres@127.0.0.1:1/test", "cannot open the database"),
     ("sqlite:////nonexistent/dir/x.db", "cannot open the database"),
-])
-@pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("plan",), ("worker",), ("serve",)])
+]
+COMMANDS = [("db", "check"), ("db", "upgrade"), ("plan",), ("worker",), ("serve",)]
+LONG_RUNNING = [("worker",), ("serve",)]  # they wait for an unreachable database (test below)
+
+
+@pytest.mark.parametrize("url,says,command", [
+    (url, says, command) for url, says in BAD_URLS for command in COMMANDS
+    if not (url.startswith("postgresql") and command in LONG_RUNNING)])
 def test_a_bad_database_url_is_one_line_naming_the_variable(tmp_path: Path, url: str, says: str,
                                                              command: tuple[str, ...]) -> None:
-    if command in (("worker",), ("serve",)) and url.startswith("postgresql"):
-        return  # an unreachable database is waited for by the long-running commands (test below)
     run = momentum(*command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
     assert run.returncode == 2, (run.stdout, run.stderr)
     lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
@@ -125,3 +129,17 @@ def test_serve_and_worker_wait_for_an_unreachable_database(tmp_path: Path, comma
     said = [ln for ln in lines if ln.startswith("database unreachable: ")]
     assert len(said) == 1 and "Connection refused" in said[0], "".join(err)
     assert "Traceback" not in out + "".join(err)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_database_that_does_not_exist_is_configuration_not_an_outage(tmp_path: Path, command: str) -> None:
+    """PostgreSQL answers, and says there is no such database: waiting would not help (exit 2, one line)."""
+    from tests.conftest import PG_URL
+
+    url = PG_URL.rsplit("/", 1)[0] + "/no_such_database_for_momentum"
+    run = momentum(command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: cannot open the database") and \
+        "does not exist" in lines[0], run.stderr
