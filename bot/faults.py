@@ -8,9 +8,10 @@ database's ``FaultWatch``, which logs a line only when the state changes:
     database writes failing: disk full      database writes working again after 40 s
 
 ``ride_out`` retries a unit of work with exponential backoff and jitter until the fault passes
-(tenacity's ``AsyncRetrying``: a well-kept library, and its retry state gives the attempt number and
-the time since the first failure, which is all the state-change logging needs). It retries only
-database faults; any other error is raised at once.
+(tenacity's ``AsyncRetrying``, a well-kept library; its ``before_sleep`` hook is where each failed
+attempt is reported to the watch, which stays quiet unless the state changed). It retries only
+database faults; any other error is raised at once. Writes failing end only when the watch's write
+probe gets through (``FaultWatch.check_writes``, also what ``/healthz`` runs).
 """
 
 from __future__ import annotations
