@@ -17,6 +17,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from storage.faults import watch_engine
+
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///momentum.db"
@@ -123,6 +125,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, echo=echo, connect_timeout_s=connect_timeout_s,
                                   statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms)
+        watch_engine(self.engine)  # connections that went read-only are replaced (storage.faults)
         self.workers = SQLITE_WORKERS if self.engine.dialect.name == "sqlite" else PG_POOL_SIZE
         self.background_workers = BACKGROUND_WORKERS
         self._executor: ThreadPoolExecutor | None = None

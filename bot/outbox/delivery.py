@@ -41,6 +41,7 @@ from bot.model import metrics
 from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
 from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.outbox.faults import ride_out, watch_for
 from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
 from storage.crypto import DecryptionError
 from storage.models import Pair, Person, Prompt, Workspace
@@ -230,8 +231,11 @@ class DeliveryWorker:
             async with sem:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
-        outcomes = await asyncio.gather(*(one(r) for r in rows))
-        return await self.deps.db.run(self._record, list(outcomes), now)
+        outcomes = list(await asyncio.gather(*(one(r) for r in rows)))
+        # What was sent is recorded even through a database outage (dropped, its lease would run out
+        # and it would go out again): the record is retried with backoff while the lease holds.
+        return await ride_out(watch_for(self.deps.db), lambda: self.deps.db.run(self._record, outcomes, now),
+                              give_up_after_s=max(1.0, self.lease.total_seconds() - (self._clock() - self._claimed_at)))
 
     # --- one prompt ---------------------------------------------------------------------------------
 
