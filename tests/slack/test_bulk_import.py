@@ -35,7 +35,7 @@ def _replies(server: SlackServer) -> list[str]:
 
 def _count(momentum: Momentum, model: type, *where: object) -> int:
     with momentum.db.session() as s:
-        return len(s.exec(select(model).where(*where)).all())  # type: ignore[call-overload]
+        return len(s.exec(select(model).where(*where)).all())  # type: ignore[call-overload,arg-type]
 
 
 async def _until(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
