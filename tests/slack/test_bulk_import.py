@@ -35,7 +35,7 @@ def _replies(server: SlackServer) -> list[str]:
 
 def _count(momentum: Momentum, model: type, *where: object) -> int:
     with momentum.db.session() as s:
-        return len(s.exec(select(model).where(*where)).all())  # type: ignore[call-overload]
+        return len(s.exec(select(model).where(*where)).all())  # type: ignore[call-overload,arg-type]
 
 
 async def _until(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
@@ -176,3 +176,46 @@ async def test_a_click_during_an_import_is_acked_and_answered_before_the_import_
     assert "Imported 200 new pair(s)" in _replies(server)[-1]
     assert len(fake.of("users.list")) >= math.ceil(len(fake.users) / LIST_PAGE)
     assert not fake.of("users.lookupByEmail")
+
+
+async def test_an_import_busy_in_the_database_leaves_the_interactive_slots_to_clicks(
+        slack_server: SlackServer, momentum: Momentum, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One interactive slot only, and the import held inside its unit of work: the click is still
+    answered (the import runs on the background lane), then the import completes."""
+    import threading
+
+    from bot.domain import importing
+
+    server, fake = slack_server, slack_server.fake
+    emails = fake.add_members(300)
+    await _pair(server)
+    post = await _dm(server, momentum, clock, "USAM", "checkin")
+    met = _button(post, "checkin.status", "met")
+    message = {"ts": fake.ts_of(post), "blocks": post["blocks"]}
+    momentum.db.dispose()  # executors are made again on first use, with these sizes
+    momentum.db.workers = 1
+    inside, release = threading.Event(), threading.Event()
+    real = importing.import_pairs
+
+    def held(*args: object, **kwargs: object) -> importing.Imported:
+        inside.set()
+        release.wait(60)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "import_pairs", held)
+    before = len(fake.responses)
+    await server.command(_csv([(emails[i], emails[i + 1]) for i in range(0, 40, 2)]), user="UADMIN")
+    await _until(inside.is_set)
+
+    def imported() -> bool:
+        return any("Imported" in str(r.get("text", "")) for r in fake.responses[before:])
+
+    status, _ = await server.click(message, met, user="USAM", channel=post["channel"])
+    assert status == 200
+    try:
+        await _until(lambda: any(u["ts"] == message["ts"] for u in fake.of("chat.update")))
+        assert not imported() and _count(momentum, CheckIn, CheckIn.status == "met") == 1
+    finally:
+        release.set()
+    await _until(imported)
+    assert "Imported 20 new pair(s)" in _replies(server)[-1]
