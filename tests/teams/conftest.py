@@ -14,7 +14,8 @@ from aiohttp import web
 
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
-from adapters.teams.web import TEAMS_PLATFORM_KEY, mount
+from adapters.teams.bot import MomentumTeamsBot
+from adapters.teams.web import TEAMS_BOT_KEY, TEAMS_PLATFORM_KEY, mount
 from tests.teams import activities as acts
 from tests.teams.fake_connector import FakeConnector
 
@@ -41,17 +42,26 @@ class TeamsServer:
     def platform(self) -> TeamsPlatform:
         return self.app[TEAMS_PLATFORM_KEY]
 
+    @property
+    def bot(self) -> MomentumTeamsBot:
+        return self.app[TEAMS_BOT_KEY]
+
+    async def settle(self) -> None:
+        """Wait for the work turns left running after their answer (team roster reads)."""
+        await self.bot.rosters.drain()
+
     async def post(
-        self, activity: Any, *, headers: dict[str, str] | None = None, raw: bytes | None = None
+        self, activity: Any, *, headers: dict[str, str] | None = None, raw: bytes | None = None, settle: bool = True
     ) -> aiohttp.ClientResponse:
+        """Post an activity and (``settle``) wait for what its turn left running, as a test must before
+        it looks at the database; ``settle=False`` returns as soon as the endpoint answered."""
         hdrs = {"Content-Type": "application/json", **(headers or {})}
-        if raw is not None:
-            async with self.session.post(self.url, data=raw, headers=hdrs) as r:
-                await r.read()
-                return r
-        async with self.session.post(self.url, json=activity, headers=hdrs) as r:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": activity}
+        async with self.session.post(self.url, headers=hdrs, **kwargs) as r:
             await r.read()
-            return r
+        if settle:
+            await self.settle()
+        return r
 
 
 LOOPBACK = ("http://127.0.0.1", "http://localhost")

@@ -1,0 +1,67 @@
+"""Invoke activities as Teams sends them (learn.microsoft.com, Bot Framework Teams schema), for the invokes
+Momentum does not act on. Before the Agents SDK move the bot answered these 12 with the SDK's 501
+(botbuilder's TeamsActivityHandler raised NotImplemented for each); a fuzz run found them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.teams import activities as acts
+
+# name -> a value Teams sends with it
+INVOKE_VALUES: dict[str, Any] = {
+    "task/fetch": {"data": {"msteams": {"type": "task/fetch"}, "dialog": "x"}, "context": {"theme": "default"}},
+    "task/submit": {"data": {"answer": "yes"}, "context": {"theme": "dark"}},
+    "composeExtension/query": {"commandId": "search", "parameters": [{"name": "q", "value": "x"}],
+                               "queryOptions": {"skip": 0, "count": 25}},
+    "composeExtension/queryLink": {"url": "https://example.com/x"},
+    "composeExtension/anonymousQueryLink": {"url": "https://example.com/x"},
+    "composeExtension/selectItem": {"id": "1"},
+    "composeExtension/submitAction": {"commandId": "c", "commandContext": "message", "data": {},
+                                      "context": {"theme": "default"}},
+    "composeExtension/fetchTask": {"commandId": "c", "commandContext": "compose", "context": {"theme": "default"}},
+    "composeExtension/querySettingUrl": {"commandId": "c", "parameters": []},
+    "composeExtension/setting": {"state": "x"},
+    "fileConsent/invoke": {"type": "fileUpload", "action": "decline", "context": {}},
+    "actionableMessage/executeAction": {"body": "x", "actionId": "y"},
+    "signin/verifyState": {"state": "123456"},
+    "config/fetch": {"data": {}},
+    "tab/fetch": {"tabContext": {"tabEntityId": "x"}, "context": {"theme": "default"}},
+    "healthCheck": {},
+}
+# The 12 that answered 501 in the hardening report's fuzz run.
+FORMERLY_501 = (
+    "task/fetch", "task/submit", "composeExtension/query", "composeExtension/queryLink",
+    "composeExtension/anonymousQueryLink", "composeExtension/selectItem", "composeExtension/submitAction",
+    "composeExtension/fetchTask", "composeExtension/querySettingUrl", "composeExtension/setting",
+    "fileConsent/invoke", "actionableMessage/executeAction",
+)
+
+
+def invoke(service_url: str, user: acts.User, name: str | None, value: Any) -> dict[str, Any]:
+    """An invoke from ``user``'s 1:1 chat."""
+    act = acts._base(service_url, "invoke", acts.personal_conversation(user), user.account())
+    if name is not None:
+        act["name"] = name
+    act["value"] = value
+    return act
+
+
+def card_execute(service_url: str, user: acts.User, data: dict[str, Any], *, kind: str = "Action.Execute",
+                 reply_to: str = "1700000000123") -> dict[str, Any]:
+    """An ``adaptiveCard/action`` invoke (Universal Actions: Action.Execute)."""
+    act = invoke(service_url, user, "adaptiveCard/action",
+                 {"action": {"type": kind, "id": "a1", "verb": "momentum", "data": data}, "trigger": "manual"})
+    act["replyToId"] = reply_to
+    return act
+
+
+def expected_body(name: str) -> Any:
+    """What Momentum answers (with 200) to a well-formed invoke of ``name``."""
+    from adapters.teams.inbound import WORDS
+
+    if name.startswith("task/"):
+        return {"task": {"type": "message", "value": WORDS["invoke"]["no_dialogs"]}}
+    if name.startswith("composeExtension/"):
+        return {"composeExtension": {"type": "message", "text": WORDS["invoke"]["no_search"]}}
+    return None
