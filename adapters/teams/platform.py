@@ -27,6 +27,7 @@ from microsoft_agents.activity import (
 )
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import AuthenticationConstants, ConnectorClientBase, TurnContext
+from pydantic import ValidationError
 
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
@@ -167,8 +168,18 @@ def reference_of(activity: Activity) -> ConversationReference:
 
 def load_reference(address: Mapping[str, Any]) -> ConversationReference:
     """A stored address (the dict ``reference_dict`` made) as the SDK's ``ConversationReference``."""
-    data = {k: v for k, v in address.items() if k != "activityId"}
-    return ConversationReference.model_validate(data)
+    data = _without_none({k: v for k, v in address.items() if k != "activityId"})
+    try:
+        return ConversationReference.model_validate(data)
+    except ValidationError:
+        raise PlatformError("bad_address", retryable=False, scope=FailureScope.PERSON) from None
+
+
+def _without_none(value: Any) -> Any:
+    """Stored addresses keep ``None`` for what Teams did not say (a name); the SDK's models want it absent."""
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def channel_account(data: Mapping[str, Any]) -> ChannelAccount:

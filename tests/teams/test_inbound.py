@@ -126,7 +126,8 @@ def _deserialization_cases(url: str) -> dict[str, dict[str, Any]]:
         "legacy is a number": {**ok, "channelData": {"legacy": 3}},
         "replyToId is a number": {**ok, "replyToId": 17},
         "card data action a list": acts.card_submit(url, acts.SAM, {"momentum_action": [CANARY]}, "1"),
-        "card form input an object": acts.card_submit(url, acts.SAM, {"momentum_form": "win", "text": {"a": CANARY}}, "1"),
+        "card form input an object": acts.card_submit(url, acts.SAM, {"momentum_form": "win", "text": {"a": CANARY}},
+                                                      "1"),
     }
 
 
