@@ -74,6 +74,7 @@ class FakeConnector:
     limit_per_second: int | None = None
     pages_held: asyncio.Event | None = None  # set: member pages wait until it is set (see hold_pages)
     pages_served: int = 0
+    page_delay_s: float = 0.0  # how long each member page takes (benchmarks: Teams' own latency)
     throttled: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _window: dict[str, deque[float]] = field(default_factory=dict)
@@ -248,6 +249,8 @@ class FakeConnector:
     async def _paged(self, request: web.Request) -> web.Response:
         if self.pages_held is not None:
             await self.pages_held.wait()
+        if self.page_delay_s:
+            await asyncio.sleep(self.page_delay_s)
         refused = await self._gate(request, None)
         await self._record(request, refused.status if refused else 200, dict(request.query))
         if refused is not None:
