@@ -352,7 +352,7 @@ class MomentumTeamsBot:
         tenant = tenant_of(activity)
         ws = await self.momentum.db.run(self.momentum.workspace_ref, "teams", tenant)
         user = activity.from_property
-        if ws is None or user is None:
+        if ws is None or user is None or activity.recipient is None:
             return False
         ext = external_id(user)
         stored = await self._stored_address(tenant, ext)
@@ -498,7 +498,7 @@ class MomentumTeamsBot:
 
 def connector(ctx: TurnContext) -> Any:
     """The turn's connector client (the SDK puts one on every turn that has a serviceUrl)."""
-    client = ctx.services.get(ConnectorClientBase)
+    client = ctx.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
     if client is None:
         raise RuntimeError("no connector client on this turn")
     return client

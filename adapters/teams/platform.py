@@ -115,7 +115,7 @@ def describe_failure(exc: BaseException) -> CallFailure | None:
     """
     if isinstance(exc, aiohttp.ClientResponseError):
         status = exc.status
-        retry_after = _retry_after((exc.headers or {}).get("Retry-After"))
+        retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         return CallFailure(status, _error_code(exc.message) or f"http_{status}", retry_after)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
         return CallFailure(None, "connection_error", None)

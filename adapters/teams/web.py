@@ -22,7 +22,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClie
 
 from adapters.teams.auth import AuthError, InboundAuth, connection_manager
 from adapters.teams.bot import MomentumTeamsBot
-from adapters.teams.inbound import BadActivity, parse, quiet_sdk_validation_log
+from adapters.teams.inbound import WORDS, BadActivity, parse, quiet_sdk_validation_log
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
 
@@ -106,7 +106,7 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
         if ctx.activity.type == "invoke":
             return  # the bot set (or the endpoint sends) the invoke response; no chat message
         try:
-            await ctx.send_activity("Sorry, something went wrong on my side. Please try again in a minute.")
+            await ctx.send_activity(WORDS["turn_failed"])
         except Exception:
             _LOGGER.warning("teams could not send the error notice")
 
