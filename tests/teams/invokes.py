@@ -1,4 +1,6 @@
-"""Invoke activities as Teams sends them (learn.microsoft.com, Bot Framework Teams schema), for the invokes
+"""Invoke activities as Teams sends them, and activities the old SDK could not deserialize.
+
+Invokes as Teams sends them (learn.microsoft.com, Bot Framework Teams schema), for the invokes
 Momentum does not act on. Before the Agents SDK move the bot answered these 12 with the SDK's 501
 (botbuilder's TeamsActivityHandler raised NotImplemented for each); a fuzz run found them."""
 
@@ -6,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.teams.inbound import WORDS
 from tests.teams import activities as acts
 
 # name -> a value Teams sends with it
@@ -58,10 +61,33 @@ def card_execute(service_url: str, user: acts.User, data: dict[str, Any], *, kin
 
 def expected_body(name: str) -> Any:
     """What Momentum answers (with 200) to a well-formed invoke of ``name``."""
-    from adapters.teams.inbound import WORDS
-
     if name.startswith("task/"):
         return {"task": {"type": "message", "value": WORDS["invoke"]["no_dialogs"]}}
     if name.startswith("composeExtension/"):
         return {"composeExtension": {"type": "message", "text": WORDS["invoke"]["no_search"]}}
     return None
+
+
+def deserialization_cases(url: str, canary: str) -> dict[str, dict[str, Any]]:
+    """Activities botbuilder's msrest could not deserialize (DeserializationError, a traceback and a 500),
+    and their cousins: well-formed JSON, the wrong types where the Bot Framework schema has objects."""
+    ok = acts.message(url, acts.SAM, f"win {canary}")
+    return {
+        "timestamp not a date": {**ok, "timestamp": f"{canary}-o-clock"},
+        "localTimestamp not a date": {**ok, "localTimestamp": canary},
+        "membersAdded of numbers": {**acts.personal_install(url, acts.SAM), "membersAdded": [1, 2]},
+        "membersAdded without ids": {**acts.personal_install(url, acts.SAM), "membersAdded": [{"name": canary}]},
+        "entities of strings": {**ok, "entities": [canary]},
+        "mention of a number": {**ok, "entities": [{"type": "mention", "mentioned": 5, "text": canary}]},
+        "attachments of numbers": {**ok, "attachments": [7]},
+        "from is a string": {**ok, "from": canary},
+        "conversation id is a number": {**ok, "conversation": {"id": 5}},
+        "text is an object": {**ok, "text": {"t": canary}},
+        "tenant is a string": {**ok, "channelData": {"tenant": canary}},
+        "team id is a list": {**acts.team_install(url, acts.ADMIN), "channelData": {"team": {"id": [canary]}}},
+        "legacy is a number": {**ok, "channelData": {"legacy": 3}},
+        "replyToId is a number": {**ok, "replyToId": 17},
+        "card data action a list": acts.card_submit(url, acts.SAM, {"momentum_action": [canary]}, "1"),
+        "card form input an object": acts.card_submit(url, acts.SAM, {"momentum_form": "win", "text": {"a": canary}},
+                                                      "1"),
+    }

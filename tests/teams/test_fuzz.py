@@ -34,7 +34,7 @@ from tests.helpers.payloads import load, names
 from tests.teams import activities as acts
 from tests.teams.conftest import APP_ID, TENANT_ID, TeamsServer, start_server
 from tests.teams.fake_connector import FakeConnector
-from tests.teams.invokes import FORMERLY_501, INVOKE_VALUES, card_execute, invoke
+from tests.teams.invokes import FORMERLY_501, INVOKE_VALUES, card_execute, deserialization_cases, invoke
 from tests.teams.jwks import KeyServer
 
 FUZZ_SEED = int(os.environ.get("MOMENTUM_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
@@ -69,6 +69,8 @@ def our_activities(url: str) -> dict[str, dict[str, Any]]:
     }
     for name, value in INVOKE_VALUES.items():
         out[f"invoke {name}"] = invoke(url, acts.SAM, name, value)
+    for why, activity in deserialization_cases(url, CANARY).items():  # botbuilder's DeserializationError
+        out[f"malformed: {why}"] = activity
     return out
 
 
@@ -198,6 +200,7 @@ async def test_fuzzed_activities_never_get_5xx_or_a_traceback(
     assert not leaks, f"private words logged {leaks} for {seen}"
 
 
-def test_the_fuzz_covers_the_invokes_that_used_to_get_501() -> None:
+def test_the_fuzz_covers_the_invokes_that_used_to_get_501_and_the_deserialization_error() -> None:
     ours = our_activities("http://127.0.0.1:1/")
     assert {f"invoke {n}" for n in FORMERLY_501} <= set(ours)
+    assert "malformed: timestamp not a date" in ours  # what botbuilder failed to deserialize

@@ -14,7 +14,14 @@ from adapters.teams.inbound import INVOKE_ERROR, WORDS
 from storage.models import AuditLog, CheckIn, Person
 from tests.teams import activities as acts
 from tests.teams.conftest import TeamsServer
-from tests.teams.invokes import FORMERLY_501, INVOKE_VALUES, card_execute, expected_body, invoke
+from tests.teams.invokes import (
+    FORMERLY_501,
+    INVOKE_VALUES,
+    card_execute,
+    deserialization_cases,
+    expected_body,
+    invoke,
+)
 
 CANARY = "private-words-7f3a"  # put in bodies; must never reach a log line
 
@@ -106,37 +113,12 @@ async def test_malformed_dialog_invokes_get_400_with_a_dialog_message(
     assert tracebacks == [] and len(warnings) == 1 and leaks == []
 
 
-def _deserialization_cases(url: str) -> dict[str, dict[str, Any]]:
-    """Activities botbuilder's msrest could not deserialize (DeserializationError, a traceback and a 500),
-    and their cousins: well-formed JSON, the wrong types where the Bot Framework schema has objects."""
-    ok = acts.message(url, acts.SAM, f"win {CANARY}")
-    return {
-        "timestamp not a date": {**ok, "timestamp": f"{CANARY}-o-clock"},
-        "localTimestamp not a date": {**ok, "localTimestamp": CANARY},
-        "membersAdded of numbers": {**acts.personal_install(url, acts.SAM), "membersAdded": [1, 2]},
-        "membersAdded without ids": {**acts.personal_install(url, acts.SAM), "membersAdded": [{"name": CANARY}]},
-        "entities of strings": {**ok, "entities": [CANARY]},
-        "mention of a number": {**ok, "entities": [{"type": "mention", "mentioned": 5, "text": CANARY}]},
-        "attachments of numbers": {**ok, "attachments": [7]},
-        "from is a string": {**ok, "from": CANARY},
-        "conversation id is a number": {**ok, "conversation": {"id": 5}},
-        "text is an object": {**ok, "text": {"t": CANARY}},
-        "tenant is a string": {**ok, "channelData": {"tenant": CANARY}},
-        "team id is a list": {**acts.team_install(url, acts.ADMIN), "channelData": {"team": {"id": [CANARY]}}},
-        "legacy is a number": {**ok, "channelData": {"legacy": 3}},
-        "replyToId is a number": {**ok, "replyToId": 17},
-        "card data action a list": acts.card_submit(url, acts.SAM, {"momentum_action": [CANARY]}, "1"),
-        "card form input an object": acts.card_submit(url, acts.SAM, {"momentum_form": "win", "text": {"a": CANARY}},
-                                                      "1"),
-    }
-
-
-@pytest.mark.parametrize("why", list(_deserialization_cases("http://x/")))
+@pytest.mark.parametrize("why", list(deserialization_cases("http://x/", CANARY)))
 async def test_malformed_activities_get_400_logged_once_without_the_body(
     teams_server: TeamsServer, momentum: Any, why: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG):
-        status, body = await post_json(teams_server, _deserialization_cases(teams_server.fake.url)[why])
+        status, body = await post_json(teams_server, deserialization_cases(teams_server.fake.url, CANARY)[why])
     assert status == 400, (why, status)
     assert isinstance(body, dict) and CANARY not in str(body)
     assert teams_server.fake.calls == [] and _rows(momentum) == (0, 0, 0)
