@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import func, select
 
+from adapters.teams.settings import TeamsSettings
 from bot.app import Momentum
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -29,8 +30,6 @@ HANG_GUARD_S = 60  # only a guard against a turn that waits for the held pages (
 async def server(db: Database, settings: Settings, clock: FakeClock,
                  teams_fake: FakeConnector) -> AsyncIterator[TeamsServer]:
     """The real endpoint on the core over SQLite and PostgreSQL."""
-    from adapters.teams.settings import TeamsSettings
-
     srv, runner = await start_server(Momentum(db, settings, clock), TeamsSettings(), teams_fake)
     yield srv
     await srv.session.close()
