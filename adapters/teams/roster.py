@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from microsoft_agents.activity import Activity
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.teams.inbound import account_dict
 from adapters.teams.platform import TeamsPlatform, describe_failure, reference_of
@@ -82,7 +84,8 @@ class RosterReads:
         self.momentum = momentum
         self.platform = platform
         self._running: dict[tuple[str, str], asyncio.Task[int]] = {}
-        self.completed: list[tuple[str, str, int]] = []  # (tenant, roster id, people stored), for tests and logs
+        # (tenant, roster id, people stored) of the latest readings, for tests and benchmarks
+        self.completed: deque[tuple[str, str, int]] = deque(maxlen=100)
 
     def start(self, activity: Activity, tenant: str, roster_id: str) -> bool:
         """Start reading ``roster_id`` in the background (False: it is being read already)."""
@@ -111,6 +114,8 @@ class RosterReads:
             await self.platform.read_paged_members(tenant, reference, roster_id, store, page_size=PAGE_SIZE)
         except PlatformError as exc:
             _LOGGER.warning("teams roster read stopped after %d people: %s", stored, exc.reason)
+        except SQLAlchemyError as exc:  # the database is away: the next install reads the roster again
+            _LOGGER.warning("teams roster read stopped after %d people: database %s", stored, type(exc).__name__)
         except Exception as exc:  # a connector failure the platform did not classify
             failure = describe_failure(exc)
             if failure is None:

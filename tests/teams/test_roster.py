@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from adapters.teams.settings import TeamsSettings
@@ -77,7 +78,7 @@ async def test_a_2000_member_team_install_is_acknowledged_before_its_roster_is_r
     await server.settle()
     assert people(server) == TEAM_SIZE
     assert fake.pages_served == TEAM_SIZE // 500
-    assert server.bot.rosters.completed == [(acts.TENANT, acts.TEAM_ID, TEAM_SIZE)]
+    assert list(server.bot.rosters.completed) == [(acts.TENANT, acts.TEAM_ID, TEAM_SIZE)]
     # One unit of work per page: one query for who is known, one insert batch (everyone is new).
     assert person_sql == ["SELECT existing", "INSERT INTO PERSON"] * (TEAM_SIZE // 500)
     with server.bot.momentum.db.session() as s:
@@ -151,3 +152,18 @@ async def test_shutdown_cancels_a_reading_that_does_not_finish(
         await server.bot.rosters.close(grace_s=0.05)
     assert server.bot.rosters.running == 0 and people(server) == 0
     assert any("cancelled at shutdown" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_database_failure_ends_the_reading_with_one_warning(
+    server: TeamsServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_away(*_: Any, **__: Any) -> Any:
+        raise OperationalError("INSERT INTO person ...", {}, Exception("server closed the connection"))
+
+    server.fake.add_team(5)
+    monkeypatch.setattr(server.bot.momentum, "store_people", database_away)
+    with caplog.at_level(logging.INFO):
+        assert (await server.post(acts.team_install(server.fake.url, acts.ADMIN))).status == 201
+    stopped = [r for r in caplog.records if "roster read stopped" in r.getMessage()]
+    assert len(stopped) == 1 and "OperationalError" in stopped[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
