@@ -110,7 +110,8 @@ class InboundAuth:
         try:
             return await self.validator.validate_token(parts[1])
         except Exception as exc:  # PyJWT errors, ValueError (audience/issuer), key look-up failures
-            raise AuthError(type(exc).__name__) from None
+            # PyJWT's and the SDK's messages name the check that failed ("Invalid audience."), never the token.
+            raise AuthError(f"{type(exc).__name__}: {str(exc)[:60]}".rstrip(": ")) from None
 
     def check_service_url(self, claims: ClaimsIdentity, service_url: str) -> None:
         """The Bot Framework rule: a token minted for one service must not route replies to another."""

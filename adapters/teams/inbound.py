@@ -36,6 +36,7 @@ INVOKE_CARD = "application/vnd.microsoft.card.adaptive"
 INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
 INVOKE_ERROR = "application/vnd.microsoft.error"
 SDK_ACTIVITY_LOGGER = "microsoft_agents.activity.activity"
+SDK_TOKEN_LOGGER = "microsoft_agents.hosting.core.authorization.jwt.jwt_token_validator"
 
 
 class _Loose(BaseModel):
@@ -272,14 +273,21 @@ class _DropSdkValidationErrors(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith("Validation error for Activity"))
 
 
-_FILTER = _DropSdkValidationErrors()
+class _DropSdkTokenWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno != logging.WARNING
+
+
+_FILTERS = {SDK_ACTIVITY_LOGGER: _DropSdkValidationErrors(), SDK_TOKEN_LOGGER: _DropSdkTokenWarnings()}
 
 
 def quiet_sdk_validation_log() -> None:
-    """Drop the SDK's ERROR-with-traceback-and-input record for an activity that fails its model."""
-    logger = logging.getLogger(SDK_ACTIVITY_LOGGER)
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
+    """Drop the SDK's ERROR-with-traceback-and-input record for an activity that fails its model, and its
+    warning for a refused token: ``web.py`` logs each refusal once, with the reason."""
+    for name, quiet in _FILTERS.items():
+        logger = logging.getLogger(name)
+        if quiet not in logger.filters:
+            logger.addFilter(quiet)
 
 
 # --- reading what was checked ---------------------------------------------------------------------
