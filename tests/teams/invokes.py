@@ -1,8 +1,8 @@
 """Invoke activities as Teams sends them, and activities the old SDK could not deserialize.
 
 Invokes as Teams sends them (learn.microsoft.com, Bot Framework Teams schema), for the invokes
-Momentum does not act on. Before the Agents SDK move the bot answered these 12 with the SDK's 501
-(botbuilder's TeamsActivityHandler raised NotImplemented for each); a fuzz run found them."""
+Momentum does not act on: before the Agents SDK move such invokes were answered 501 (botbuilder's
+TeamsActivityHandler raised NotImplemented for each unhandled name), as the hardening report's fuzz found."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ INVOKE_VALUES: dict[str, Any] = {
     "tab/fetch": {"tabContext": {"tabEntityId": "x"}, "context": {"theme": "default"}},
     "healthCheck": {},
 }
-# The 12 that answered 501 in the hardening report's fuzz run.
+# Twelve names botbuilder's TeamsActivityHandler answered with 501 unless the bot handled them. The hardening
+# report counted 12 fuzzed invokes answered 501 without naming them; these, and every name above, are covered.
 FORMERLY_501 = (
     "task/fetch", "task/submit", "composeExtension/query", "composeExtension/queryLink",
     "composeExtension/anonymousQueryLink", "composeExtension/selectItem", "composeExtension/submitAction",
