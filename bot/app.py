@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.chat import entry, home
 from bot.domain import people as directory
+from bot.domain import roster
 from bot.model.clock import Clock, SystemClock
 from bot.model.config import Settings
 from bot.model.deps import Deps
@@ -179,6 +180,25 @@ class Momentum:
             p = directory.upsert_person(s, self.now(), ws.id, profile, address=address)
             assert p.id is not None
             return PersonInfo(p.id, ws.id, p.external_id, p.name)
+
+    def store_people(
+        self, platform: str, workspace_external_id: str, entries: Sequence[roster.RosterEntry]
+    ) -> roster.RosterStats:
+        """Store a page of a roster in one unit of work (``bot.domain.roster``). Two readers inserting the
+        same newcomer at once: the loser's unit runs again and finds them."""
+        for attempt in (1, 2):
+            try:
+                with self.db.session() as s:
+                    ws = directory.get_workspace(s, platform, workspace_external_id)
+                    if ws is None:
+                        ws = directory.upsert_workspace(s, self.now(), platform, workspace_external_id,
+                                                        default_tz=self.settings.default_tz)
+                    assert ws.id is not None
+                    return roster.store_people(s, self.now(), ws.id, entries)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def mark_unreachable(
         self, platform: str, workspace_external_id: str, external_id: str, reason: str | None

@@ -100,17 +100,23 @@ class InboundAuth:
             # tests) replaces that lookup for this validator only.
             self.validator._jwk_client_manager = _MetadataKeys(settings.openid_metadata_url)  # type: ignore[assignment]
 
-    async def authenticate(self, authorization: str | None, service_url: str) -> ClaimsIdentity:
+    async def authenticate(self, authorization: str | None) -> ClaimsIdentity:
+        """The token's claims (signature, audience, issuer, lifetime checked), before the body is read."""
         if self.settings.dev_mode:
             return ClaimsIdentity()  # anonymous: replies go to serviceUrl without a token
         parts = (authorization or "").split()
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise AuthError("missing Bot Framework token")
         try:
-            claims = await self.validator.validate_token(parts[1])
+            return await self.validator.validate_token(parts[1])
         except Exception as exc:  # PyJWT errors, ValueError (audience/issuer), key look-up failures
-            raise AuthError(type(exc).__name__) from None
+            # PyJWT's and the SDK's messages name the check that failed ("Invalid audience."), never the token.
+            raise AuthError(f"{type(exc).__name__}: {str(exc)[:60]}".rstrip(": ")) from None
+
+    def check_service_url(self, claims: ClaimsIdentity, service_url: str) -> None:
+        """The Bot Framework rule: a token minted for one service must not route replies to another."""
+        if self.settings.dev_mode:
+            return
         claimed = str(claims.get_claim_value(AuthenticationConstants.SERVICE_URL_CLAIM) or "")
         if claimed.rstrip("/").lower() != service_url.rstrip("/").lower():
             raise AuthError("serviceurl claim does not match the activity")
-        return claims

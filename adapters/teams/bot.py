@@ -24,13 +24,27 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from microsoft_agents.activity import Activity, ActivityTypes, ChannelAccount
+from microsoft_agents.activity import Activity, ActivityTypes, AdaptiveCardInvokeValue, ChannelAccount
 from microsoft_agents.hosting.core import ConnectorClientBase, TurnContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from adapters.teams import render
+from adapters.teams.inbound import (
+    CARD_ACTION_INVOKE,
+    INVOKE_CARD,
+    INVOKE_ERROR,
+    INVOKE_MESSAGE,
+    TASK_INVOKES,
+    WORDS,
+    CardData,
+    account_dict,
+    is_click,
+    task_message,
+)
 from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
+from adapters.teams.roster import RosterReads, roster_address
 from bot.chat.catalog import COMMAND_NAMES
+from bot.domain.roster import RosterEntry
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Message, para
 from bot.model.ports import PlatformError, Recipient
@@ -42,24 +56,10 @@ _LOGGER = logging.getLogger(__name__)
 
 LOCAL_TENANT = "local-dev"  # the Emulator sends no tenant
 UNINSTALLED = "app_uninstalled"
-ROSTER_PAGE_SIZE = 500  # Teams' maximum page size for pagedmembers
-CARD_ACTION_INVOKE = "adaptiveCard/action"
-# Universal Actions invoke response types (learn.microsoft.com: adaptive-cards universal-action-model).
-INVOKE_CARD = "application/vnd.microsoft.card.adaptive"
-INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
-INVOKE_ERROR = "application/vnd.microsoft.error"
+COMPOSE_EXTENSION = "composeExtension/"
 _THREAD_MESSAGE_ID = re.compile(r";messageid=(\d+)")
 
 Account = ChannelAccount | Mapping[str, Any]
-
-
-def account_dict(account: Any) -> dict[str, Any]:
-    """A channel account (SDK model with Teams' extra fields, or a dict) as a camelCase dict."""
-    if account is None:
-        return {}
-    if isinstance(account, BaseModel):
-        return account.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return dict(account) if isinstance(account, Mapping) else {}
 
 
 def entity_dicts(activity: Activity) -> list[dict[str, Any]]:
@@ -115,6 +115,7 @@ class MomentumTeamsBot:
         self.momentum = momentum
         self.platform = platform
         self._teams_to_external: dict[tuple[str, str], str] = {}  # (tenant, 29:id) -> external id
+        self.rosters = RosterReads(momentum, platform)
 
     async def on_turn(self, ctx: TurnContext) -> None:
         activity = ctx.activity
@@ -134,9 +135,8 @@ class MomentumTeamsBot:
 
     async def on_message(self, ctx: TurnContext) -> None:
         activity = ctx.activity
-        value = activity.value if isinstance(activity.value, dict) else None
-        if value and (render.ACTION_KEY in value or render.FORM_KEY in value):
-            interaction = self._click(ctx, value)
+        if is_click(activity.value):
+            interaction = self._click(ctx, CardData.check(activity.value))  # type: ignore[arg-type]
             if interaction is None:
                 return
         else:
@@ -179,8 +179,9 @@ class MomentumTeamsBot:
             address=address,
         )
 
-    def _click(self, ctx: TurnContext, value: Mapping[str, Any]) -> Interaction | None:
-        """A click on one of our cards (Action.Submit data, or Action.Execute ``action.data``)."""
+    def _click(self, ctx: TurnContext, data: CardData) -> Interaction | None:
+        """A click on one of our cards (Action.Submit data, or Action.Execute ``action.data``), checked
+        by ``adapters.teams.inbound`` before the turn."""
         base = self._base(ctx)
         if base is None:
             return None
@@ -189,20 +190,21 @@ class MomentumTeamsBot:
             "activity_id": clicked_card_id(activity),
             "conversation_id": activity.conversation.id if activity.conversation else "",
         }
-        if render.FORM_KEY in value:
-            fields = {k: "" if v is None else str(v) for k, v in value.items() if k not in render.RESERVED_KEYS}
+        if data.momentum_form:
             return Interaction(
                 kind=InteractionKind.SUBMIT,
-                action_id=str(value[render.FORM_KEY]),
-                value=str(value.get(render.STATE_KEY) or ""),
-                fields=fields,
+                action_id=data.momentum_form,
+                value=data.momentum_state or "",
+                fields=data.inputs(),
                 message_ref=message_ref,
                 **base,
             )
+        if not data.momentum_action:
+            return None
         return Interaction(
             kind=InteractionKind.ACTION,
-            action_id=str(value[render.ACTION_KEY]),
-            value=str(value.get(render.VALUE_KEY) or ""),
+            action_id=data.momentum_action,
+            value="" if data.momentum_value is None else str(data.momentum_value),
             message_ref=message_ref,
             **base,
         )
@@ -210,13 +212,20 @@ class MomentumTeamsBot:
     # --- invokes ------------------------------------------------------------------------------
 
     async def on_invoke(self, ctx: TurnContext) -> None:
-        """Every invoke gets an invoke response (the SDK answers 501 to an invoke nobody answered)."""
+        """Every invoke gets an invoke response (the SDK answers 501 to an invoke nobody answered); those
+        Teams shows something for get a kind message (Momentum opens no dialogs and has no search)."""
         name = ctx.activity.name or ""
         try:
             if name == CARD_ACTION_INVOKE:
                 body = await self.on_card_action(ctx)
+            elif name in TASK_INVOKES:
+                _LOGGER.info("teams dialog invoke answered with a message: name=%s", name)
+                body = task_message("no_dialogs")
+            elif name.startswith(COMPOSE_EXTENSION):
+                _LOGGER.info("teams message extension invoke answered with a message: name=%s", name[:60])
+                body = {"composeExtension": {"type": "message", "text": WORDS["invoke"]["no_search"]}}
             else:
-                _LOGGER.info("teams invoke answered empty: name=%s", name or "(none)")
+                _LOGGER.info("teams invoke answered empty: name=%s", name[:60] or "(none)")
                 body = None
         except Exception as exc:
             _LOGGER.error("teams invoke failed: name=%s error=%s", name, type(exc).__name__, exc_info=exc)
@@ -225,12 +234,14 @@ class MomentumTeamsBot:
 
     async def on_card_action(self, ctx: TurnContext) -> dict[str, Any]:
         """Action.Execute on one of our cards: the answer card replaces the clicked card in place."""
-        value = ctx.activity.value if isinstance(ctx.activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
-        if not (render.ACTION_KEY in data or render.FORM_KEY in data):
+        try:  # checked by adapters.teams.inbound before the turn
+            action = AdaptiveCardInvokeValue.model_validate(ctx.activity.value).action
+            data = CardData.check(action.data) if is_click(action.data) else None
+        except (ValidationError, ValueError):
+            action, data = None, None
+        if data is None:
             # Not a card of ours (or a refresh of one): nothing to change.
-            _LOGGER.info("teams card action not ours: verb=%s", str(action.get("verb") or "")[:40])
+            _LOGGER.info("teams card action not ours: verb=%s", str(action.verb if action else "")[:40])
             return {"statusCode": 200, "type": INVOKE_MESSAGE, "value": ""}
         interaction = self._click(ctx, data)
         if interaction is None:
@@ -332,12 +343,7 @@ class MomentumTeamsBot:
         # A command typed in a team channel: answers are private to the person (reports, exports,
         # their own settings), so they go to the person's 1:1 chat and the channel gets a pointer.
         delivered = await self._send_privately(activity, cards)
-        note = (
-            "I've answered you in our 1:1 chat."
-            if delivered
-            else "I couldn't open a 1:1 chat with you: add Momentum for yourself (Apps > Momentum > Add) "
-            "and ask me there."
-        )
+        note = WORDS["answered_privately"] if delivered else WORDS["no_private_chat"]
         await self._send_card(ctx, render.to_card(Message(text=note, blocks=(para(note),))), note)
 
     async def _send_privately(self, activity: Activity, cards: list[tuple[dict[str, Any], str]]) -> bool:
@@ -346,7 +352,7 @@ class MomentumTeamsBot:
         tenant = tenant_of(activity)
         ws = await self.momentum.db.run(self.momentum.workspace_ref, "teams", tenant)
         user = activity.from_property
-        if ws is None or user is None:
+        if ws is None or user is None or activity.recipient is None:
             return False
         ext = external_id(user)
         stored = await self._stored_address(tenant, ext)
@@ -407,8 +413,10 @@ class MomentumTeamsBot:
         await self.momentum.db.run(self.momentum.upsert_workspace, "teams", tenant,
                                    name=(team or {}).get("name") if team else None)
         if team or not is_personal(activity):
-            count = await self.read_roster(ctx, tenant)
-            _LOGGER.info("teams installed in a team: tenant=%s people=%d", tenant, count)
+            # The roster is read after this turn is acknowledged, a page at a time (adapters.teams.roster).
+            started = self.rosters.start(activity, tenant, roster_conversation(activity))
+            _LOGGER.info("teams installed in a team: tenant=%s roster=%s", tenant,
+                         "reading" if started else "already being read")
             if welcome:
                 welcome_message = self.momentum.team_welcome()
                 await self._send_card(ctx, render.to_card(welcome_message), welcome_message.text)
@@ -434,25 +442,6 @@ class MomentumTeamsBot:
         if user:
             await self.momentum.db.run(self.momentum.mark_unreachable, "teams", tenant, user, UNINSTALLED)
             _LOGGER.info("teams uninstalled by a person: tenant=%s", tenant)
-
-    async def read_roster(self, ctx: TurnContext, tenant: str) -> int:
-        """Store everyone in the team (AAD id, email, name) so admins can pair them by email."""
-        token: str | None = None
-        count = 0
-        while True:
-            try:
-                page = await connector(ctx).conversations.get_conversation_paged_members(
-                    roster_conversation(ctx.activity), ROSTER_PAGE_SIZE, token
-                )
-            except Exception as exc:
-                _LOGGER.warning("teams roster read failed: %s", describe_failure(exc) or type(exc).__name__)
-                return count
-            for member in page.members or []:
-                await self._store_member(tenant, member, ctx.activity, personal_address=None)
-                count += 1
-            token = page.continuation_token
-            if not token:
-                return count
 
     async def _store_team_member(self, ctx: TurnContext, tenant: str, member: ChannelAccount) -> None:
         try:
@@ -489,23 +478,16 @@ class MomentumTeamsBot:
             return
         self._remember(tenant, data)
         person = {"id": data.get("id"), "name": name, "aadObjectId": data.get("aadObjectId")}
-        if personal_address:
-            address: dict[str, Any] = reference_dict(reference_of(activity))
-            address["user"] = person
-        else:
-            address = {
-                "serviceUrl": activity.service_url,
-                "channelId": str(activity.channel_id or "msteams"),
-                "bot": {"id": activity.recipient.id, "name": activity.recipient.name} if activity.recipient else None,
-                "user": person,
-                "conversation": None,
-                "tenantId": tenant,
-            }
-            existing = await self._stored_address(tenant, ext)
-            if existing and (existing.get("conversation") or {}).get("id"):
-                address = {}  # keep the 1:1 chat we already have
+        if not personal_address:
+            # One unit of work; a 1:1 chat we already have is kept (bot.domain.roster).
+            entry = RosterEntry(external_id=ext, name=name or None, email=email or None,
+                                address=roster_address(activity, tenant, person))
+            await self.momentum.db.run(self.momentum.store_people, "teams", tenant, [entry])
+            return
+        address: dict[str, Any] = reference_dict(reference_of(activity))
+        address["user"] = person
         profile = Profile(external_id=ext, name=name or None, email=email or None)
-        await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant, profile, address=address or None)
+        await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant, profile, address=address)
 
     async def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
         return await self.momentum.db.run(self.momentum.person_address, "teams", tenant, ext)
@@ -516,7 +498,7 @@ class MomentumTeamsBot:
 
 def connector(ctx: TurnContext) -> Any:
     """The turn's connector client (the SDK puts one on every turn that has a serviceUrl)."""
-    client = ctx.services.get(ConnectorClientBase)
+    client = ctx.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
     if client is None:
         raise RuntimeError("no connector client on this turn")
     return client

@@ -26,7 +26,8 @@ from microsoft_agents.activity import (
     ConversationReference,
 )
 from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import AuthenticationConstants, TurnContext
+from microsoft_agents.hosting.core import AuthenticationConstants, ConnectorClientBase, TurnContext
+from pydantic import ValidationError
 
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
@@ -114,7 +115,7 @@ def describe_failure(exc: BaseException) -> CallFailure | None:
     """
     if isinstance(exc, aiohttp.ClientResponseError):
         status = exc.status
-        retry_after = _retry_after((exc.headers or {}).get("Retry-After"))
+        retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         return CallFailure(status, _error_code(exc.message) or f"http_{status}", retry_after)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
         return CallFailure(None, "connection_error", None)
@@ -167,8 +168,18 @@ def reference_of(activity: Activity) -> ConversationReference:
 
 def load_reference(address: Mapping[str, Any]) -> ConversationReference:
     """A stored address (the dict ``reference_dict`` made) as the SDK's ``ConversationReference``."""
-    data = {k: v for k, v in address.items() if k != "activityId"}
-    return ConversationReference.model_validate(data)
+    data = _without_none({k: v for k, v in address.items() if k != "activityId"})
+    try:
+        return ConversationReference.model_validate(data)
+    except ValidationError:
+        raise PlatformError("bad_address", retryable=False, scope=FailureScope.PERSON) from None
+
+
+def _without_none(value: Any) -> Any:
+    """Stored addresses keep ``None`` for what Teams did not say (a name); the SDK's models want it absent."""
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def channel_account(data: Mapping[str, Any]) -> ChannelAccount:
@@ -359,6 +370,48 @@ class TeamsPlatform:
             logic,
         )
         return result["address"], result.get("id", "")
+
+    async def read_paged_members(
+        self,
+        tenant: str,
+        reference: ConversationReference,
+        roster_id: str,
+        on_page: Callable[[list[Any]], Awaitable[None]],
+        *,
+        page_size: int = 500,
+    ) -> None:
+        """Read a team's (or chat's) roster page by page (``getPagedMembers`` with its continuation
+        token) outside any inbound turn, handing each page to ``on_page`` while the next one is read.
+
+        The turn's own connector client is closed when the turn ends, so this opens a proactive turn
+        (``continue_conversation``) for the reading. Each page call is paced and retried like every
+        other call; a page that cannot be read ends the reading with a ``PlatformError``.
+        """
+
+        async def logic(ctx: TurnContext) -> None:
+            client = ctx.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
+            if client is None:
+                raise PlatformError("no_connector", retryable=False)
+
+            def page(token: str | None) -> Awaitable[Any]:
+                return self._call(tenant, f"roster:{roster_id}", lambda: client.conversations
+                                  .get_conversation_paged_members(roster_id, page_size, token))
+
+            reading: asyncio.Task[Any] = asyncio.ensure_future(page(None))
+            try:
+                while True:
+                    result = await reading
+                    token = result.continuation_token or None
+                    if token:
+                        reading = asyncio.ensure_future(page(token))  # the next page while this one is stored
+                    await on_page(list(result.members or []))
+                    if not token:
+                        return
+            finally:
+                if not reading.done():
+                    reading.cancel()
+
+        await self.adapter.continue_conversation(self.settings.app_id, reference.get_continuation_activity(), logic)
 
     async def _call(self, tenant: str, conversation: str, fn: Callable[[], Awaitable[T]]) -> T:
         """One connector call, paced and retried; failures become ``PlatformError``."""

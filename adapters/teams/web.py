@@ -1,8 +1,10 @@
 """``mount``: the Teams endpoint ``POST /api/messages`` (Microsoft 365 Agents SDK ``CloudAdapter``) on aiohttp.
 
-Each request is authenticated first (``adapters.teams.auth``: Bot Framework JWT, serviceurl claim),
-then handed to ``CloudAdapter.process`` with the resulting claims.  Before that, what could never be
-an activity (wrong content type, non-JSON, missing or ill-typed fields) gets a 4xx, never a 500.
+Each request is authenticated first, from its token alone (``adapters.teams.auth``: Bot Framework JWT):
+a missing or bad token is a 401 whatever the body.  Then the body is checked (``adapters.teams.inbound``:
+our shapes and the SDK's ``Activity`` model, the ``value`` of clicks and invokes) and the token's
+serviceurl claim compared with it; what does not fit gets a 4xx (an invoke its 400 invoke response),
+never a 500, logged once as a warning without the body.  Then ``CloudAdapter.process`` runs the turn.
 Invokes are answered by the bot (``adapters.teams.bot``); the SDK answers an invoke nobody answered
 with 501, so the bot always sets an invoke response.  With no ``MICROSOFT_APP_ID`` the endpoint runs
 in local development mode (Emulator): no auth, said loudly at start-up.
@@ -15,13 +17,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClientFactory, TurnContext
-from pydantic import ValidationError
 
 from adapters.teams.auth import AuthError, InboundAuth, connection_manager
 from adapters.teams.bot import MomentumTeamsBot
+from adapters.teams.inbound import WORDS, BadActivity, parse, quiet_sdk_validation_log
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
 
@@ -105,7 +106,7 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
         if ctx.activity.type == "invoke":
             return  # the bot set (or the endpoint sends) the invoke response; no chat message
         try:
-            await ctx.send_activity("Sorry, something went wrong on my side. Please try again in a minute.")
+            await ctx.send_activity(WORDS["turn_failed"])
         except Exception:
             _LOGGER.warning("teams could not send the error notice")
 
@@ -113,33 +114,10 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
     return adapter
 
 
-def _bad_request(reason: str, status: int = 400) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
-
-
-def validate_activity(body: Any) -> str | None:
-    """What makes ``body`` unusable as an inbound activity, or None if it is fine."""
-    if not isinstance(body, dict):
-        return "the body must be a JSON object (an activity)"
-    for key in ("type", "serviceUrl", "channelId"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            return f"activity field {key!r} is required"
-    if not body["serviceUrl"].startswith(("https://", "http://")):
-        return "activity field 'serviceUrl' must be an http(s) URL"
-    for key in ("conversation", "from", "recipient"):
-        if not isinstance(body.get(key), dict) or not isinstance(body[key].get("id"), str) or not body[key]["id"]:
-            return f"activity field '{key}.id' is required"
-    if body.get("channelData") is not None and not isinstance(body["channelData"], dict):
-        return "activity field 'channelData' must be an object"
-    for key in ("entities", "membersAdded", "membersRemoved", "attachments"):
-        if body.get(key) is not None and not isinstance(body[key], list):
-            return f"activity field {key!r} must be a list"
-    try:
-        Activity.model_validate(body)
-    except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "?"
-        return f"activity field {where!r} is not valid"
-    return None
+def _refuse(status: int, reason: str, body: Any = None) -> web.Response:
+    """Answer a request that cannot start a turn, logged once as a warning without its body."""
+    _LOGGER.warning("teams request refused: %d %s", status, reason)
+    return web.json_response(body if body is not None else {"error": reason}, status=status)
 
 
 class _TrackingBot:
@@ -158,34 +136,38 @@ def make_handler(adapter: CloudAdapter, bot: MomentumTeamsBot, settings: TeamsSe
     auth = InboundAuth(settings)
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        # The token first, whatever the body: an unauthenticated request gets 401 and nothing else.
+        try:
+            claims = await auth.authenticate(request.headers.get("Authorization"))
+        except AuthError as exc:
+            return _refuse(401, f"invalid Bot Framework token ({exc})")
         if "application/json" not in request.headers.get("Content-Type", ""):
-            return _bad_request("Content-Type must be application/json", 415)
-        if not settings.dev_mode and not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _bad_request("missing Bot Framework token", 401)  # Bot Framework always sends one
+            return _refuse(415, "Content-Type must be application/json")
         raw = await request.read()
         if len(raw) > MAX_BODY_BYTES:
-            return _bad_request("activity too large", 413)
+            return _refuse(413, "activity too large")
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return _bad_request("the body is not valid JSON")
-        problem = validate_activity(body)
-        if problem:
-            return _bad_request(problem)
-        try:
-            claims = await auth.authenticate(request.headers.get("Authorization"), body["serviceUrl"])
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return _refuse(400, "the body is not valid JSON")
+        service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+        try:  # a token minted for another service: 401 before the body is looked at further
+            if isinstance(service_url, str):
+                auth.check_service_url(claims, service_url)
         except AuthError as exc:
-            _LOGGER.warning("teams request refused: invalid Bot Framework token (%s)", exc)
-            return _bad_request("invalid Bot Framework token", 401)
+            return _refuse(401, f"invalid Bot Framework token ({exc})")
+        try:
+            parse(body)
+        except BadActivity as exc:
+            return _refuse(exc.status, exc.reason, exc.body)
         tracking = _TrackingBot(bot)
         try:
             result = await adapter.process_request(_Request(request, body, claims), tracking)
         except Exception:
             if tracking.started:
                 _LOGGER.exception("teams turn failed after authentication")
-                return _bad_request("internal error", 500)
-            _LOGGER.warning("teams activity rejected before its turn", exc_info=True)
-            return _bad_request("the activity could not be read")
+                return web.json_response({"error": "internal error"}, status=500)
+            return _refuse(400, "the activity could not be read")
         if result.status_code == 202:
             # A message, not an invoke: 201 as botbuilder answered (Bot Framework accepts any 2xx).
             return web.Response(status=201)
@@ -206,6 +188,12 @@ def mount(app: web.Application, momentum: Momentum, settings: TeamsSettings) -> 
     app[TEAMS_PLATFORM_KEY] = platform
     app[TEAMS_ADAPTER_KEY] = adapter
     app.router.add_post(ROUTE, make_handler(adapter, bot, settings))
+
+    async def _close(_: web.Application) -> None:
+        await bot.rosters.close()  # roster reads still running: a few seconds, then cancelled
+
+    app.on_cleanup.append(_close)
+    quiet_sdk_validation_log()
     if settings.dev_mode:
         _LOGGER.warning(
             "TEAMS LOCAL DEVELOPMENT MODE: MICROSOFT_APP_ID is not set, so %s accepts activities WITHOUT "

@@ -12,11 +12,13 @@ import pytest
 import requests
 from aiohttp import web
 
+from adapters.teams.bot import MomentumTeamsBot
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
-from adapters.teams.web import TEAMS_PLATFORM_KEY, mount
+from adapters.teams.web import TEAMS_BOT_KEY, TEAMS_PLATFORM_KEY, mount
 from tests.teams import activities as acts
 from tests.teams.fake_connector import FakeConnector
+from tests.teams.jwks import KeyServer
 
 
 @dataclass
@@ -41,17 +43,26 @@ class TeamsServer:
     def platform(self) -> TeamsPlatform:
         return self.app[TEAMS_PLATFORM_KEY]
 
+    @property
+    def bot(self) -> MomentumTeamsBot:
+        return self.app[TEAMS_BOT_KEY]
+
+    async def settle(self) -> None:
+        """Wait for the work turns left running after their answer (team roster reads)."""
+        await self.bot.rosters.drain()
+
     async def post(
-        self, activity: Any, *, headers: dict[str, str] | None = None, raw: bytes | None = None
+        self, activity: Any, *, headers: dict[str, str] | None = None, raw: bytes | None = None, settle: bool = True
     ) -> aiohttp.ClientResponse:
+        """Post an activity and (``settle``) wait for what its turn left running, as a test must before
+        it looks at the database; ``settle=False`` returns as soon as the endpoint answered."""
         hdrs = {"Content-Type": "application/json", **(headers or {})}
-        if raw is not None:
-            async with self.session.post(self.url, data=raw, headers=hdrs) as r:
-                await r.read()
-                return r
-        async with self.session.post(self.url, json=activity, headers=hdrs) as r:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": activity}
+        async with self.session.post(self.url, headers=hdrs, **kwargs) as r:
             await r.read()
-            return r
+        if settle:
+            await self.settle()
+        return r
 
 
 LOOPBACK = ("http://127.0.0.1", "http://localhost")
@@ -125,3 +136,47 @@ def roster(teams_fake: FakeConnector) -> Iterator[list[acts.User]]:
     for p in people:
         teams_fake.add_member(p.teams_id, p.aad, p.name, p.email)
     yield people
+
+
+# --- authentication on: Bot Framework JWTs signed by a loopback key server -------------------------
+
+APP_ID = "11111111-2222-4333-8444-555555555555"
+TENANT_ID = "72f988bf-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def keys() -> Iterator[KeyServer]:
+    ks = KeyServer()
+    yield ks
+    ks.close()
+
+
+@pytest.fixture
+def entra_tokens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Outbound calls need an Entra token (MSAL); tests cannot reach Entra, so MSAL hands out a fake one."""
+    from microsoft_agents.authentication.msal import MsalAuth
+
+    asked: list[str] = []
+
+    async def fake_token(self: Any, resource_url: str, scopes: list[str], force_refresh: bool = False) -> str:
+        asked.append(resource_url)
+        return "fake-entra-token"
+
+    monkeypatch.setattr(MsalAuth, "get_access_token", fake_token)
+    return asked
+
+
+@pytest.fixture
+async def secured(
+    momentum: Any, teams_fake: FakeConnector, keys: KeyServer, entra_tokens: list[str]
+) -> AsyncIterator[TeamsServer]:
+    settings = TeamsSettings(
+        MICROSOFT_APP_ID=APP_ID,
+        MICROSOFT_APP_PASSWORD="not-a-real-secret",
+        MICROSOFT_APP_TENANT_ID=TENANT_ID,
+        TEAMS_OPENID_METADATA_URL=keys.metadata_url,
+    )
+    server, runner = await start_server(momentum, settings, teams_fake)
+    yield server
+    await server.session.close()
+    await runner.cleanup()

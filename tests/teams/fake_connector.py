@@ -7,6 +7,7 @@ Retry-After, 403 ConversationBlockedByUser, 5xx) and can enforce a requests/seco
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -41,6 +42,7 @@ class Failure:
     retry_after: float | None = None
     times: int = 1
     match: str = ""  # substring of "METHOD path" that the failure applies to
+    after: int = 0  # matching calls let through before the failures start
 
 
 @dataclass
@@ -70,6 +72,9 @@ class FakeConnector:
     members: dict[str, Member] = field(default_factory=dict)  # by Teams user id
     page_size: int = 2  # small pages so tests see the continuation token at work
     limit_per_second: int | None = None
+    pages_held: asyncio.Event | None = None  # set: member pages wait until it is set (see hold_pages)
+    pages_served: int = 0
+    page_delay_s: float = 0.0  # how long each member page takes (benchmarks: Teams' own latency)
     throttled: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _window: dict[str, deque[float]] = field(default_factory=dict)
@@ -85,13 +90,24 @@ class FakeConnector:
         retry_after: float | None = None,
         times: int = 1,
         match: str = "",
+        after: int = 0,
     ) -> None:
-        self.failures.append(Failure(status, code, retry_after, times, match))
+        self.failures.append(Failure(status, code, retry_after, times, match, after))
 
     def add_member(self, teams_id: str, aad: str, name: str, email: str) -> Member:
         m = Member(teams_id, aad, name, email)
         self.members[teams_id] = m
         return m
+
+    def add_team(self, size: int, *, prefix: str = "m") -> list[Member]:
+        """A team roster of ``size`` generated people (Teams ids ``29:{prefix}00001``..., AAD ids, emails)."""
+        return [self.add_member(f"29:{prefix}{n:05d}", f"aad-{prefix}{n:05d}", f"Person {prefix.upper()}{n:05d}",
+                                f"{prefix}{n:05d}@example.com") for n in range(1, size + 1)]
+
+    def hold_pages(self) -> asyncio.Event:
+        """From now on, member pages are served only once the returned event is set."""
+        self.pages_held = asyncio.Event()
+        return self.pages_held
 
     # --- views for assertions -----------------------------------------------------------------
 
@@ -137,6 +153,8 @@ class FakeConnector:
         return self
 
     async def stop(self) -> None:
+        if self.pages_held is not None:
+            self.pages_held.set()  # held requests end, so the server can stop
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -145,6 +163,9 @@ class FakeConnector:
         what = f"{request.method} {request.path}"
         for f in list(self.failures):
             if f.match in what:
+                if f.after > 0:
+                    f.after -= 1
+                    break
                 f.times -= 1
                 if f.times <= 0:
                     self.failures.remove(f)
@@ -226,6 +247,10 @@ class FakeConnector:
         return web.Response(status=200)
 
     async def _paged(self, request: web.Request) -> web.Response:
+        if self.pages_held is not None:
+            await self.pages_held.wait()
+        if self.page_delay_s:
+            await asyncio.sleep(self.page_delay_s)
         refused = await self._gate(request, None)
         await self._record(request, refused.status if refused else 200, dict(request.query))
         if refused is not None:
@@ -238,6 +263,7 @@ class FakeConnector:
         body: dict[str, Any] = {"members": [m.json() for m in page]}
         if nxt < len(everyone):
             body["continuationToken"] = str(nxt)
+        self.pages_served += 1
         return web.json_response(body)
 
     async def _member(self, request: web.Request) -> web.Response:

@@ -61,7 +61,7 @@ async def test_action_execute_from_another_card_gets_a_200_invoke_response(teams
     assert teams_server.fake.calls == []  # nothing sent, nothing changed
 
 
-@pytest.mark.parametrize("invoke_name", ["composeExtension/query", "task/fetch", "fileConsent/invoke", None])
+@pytest.mark.parametrize("invoke_name", ["fileConsent/invoke", "config/fetch", None])
 async def test_every_other_invoke_gets_200_with_an_empty_invoke_response(
     teams_server: TeamsServer, invoke_name: str | None
 ) -> None:
