@@ -745,6 +745,21 @@ def _report(c: Ctx, args: list[str], raw: str) -> Response:
     return Response(reply=reports.render(reports.build(c.s, c.ws.id, c.now, raw or None)))  # type: ignore[arg-type]
 
 
+@command("console")
+def _console(c: Ctx, args: list[str], raw: str) -> Response:
+    """A single-use link to the web console, for this admin only (bot.console)."""
+    from bot import console
+    from bot.content._data import words
+
+    c.require_admin("console")
+    if not c.m.settings.public_url:
+        return reply(words().console_not_configured)
+    url = console.issue_link(c.s, c.me.id, c.now, c.m.settings.public_url)  # type: ignore[arg-type]
+    c.audit("console.link")
+    minutes = int(console.LINK_TTL.total_seconds() // 60)
+    return Response(reply=say(*words().console_link.format(url=url, minutes=minutes).split("\n")))
+
+
 @command("audit")
 def _audit(c: Ctx, args: list[str], raw: str) -> Response:
     c.require_admin("audit")

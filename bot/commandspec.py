@@ -40,6 +40,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("export", "export", "Pairs and activity as CSV (no private notes)", True),
     CommandSpec("report", "report [program]", "Program health", True),
     CommandSpec("audit", "audit [n]", "Who changed what", True),
+    CommandSpec("console", "console", "A sign-in link to the web console (works once, 10 minutes)", True),
     CommandSpec("admin", "admin add|remove @person", "Grant or remove admin rights", True),
     CommandSpec("forget", "forget @person", "Erase a person's personal data", True),
 )
