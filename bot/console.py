@@ -245,8 +245,9 @@ def import_outcomes(s: Session, workspace_id: int, text: str, actor_id: int | No
                 dates[c] = date_type.fromisoformat(v) if v else None
             except ValueError:
                 problems.append(f"Line {n}: {c} {v!r} is not a date like 2026-03-31")
-        parsed.append(Outcome(workspace_id=workspace_id, email=email, uploaded_at=now, promoted_on=dates.get("promoted_on"),
-                              changed_role_on=dates.get("changed_role_on"), left_on=dates.get("left_on")))
+        parsed.append(Outcome(workspace_id=workspace_id, email=email, uploaded_at=now,
+                              promoted_on=dates.get("promoted_on"), changed_role_on=dates.get("changed_role_on"),
+                              left_on=dates.get("left_on")))
     if not parsed and not problems:
         problems.append("The file has a header but no people.")
     if problems:
