@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import jinja2
-from markupsafe import Markup
 from aiohttp import web
+from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from yarl import URL
@@ -339,7 +339,9 @@ async def program_page(request: web.Request) -> web.StreamResponse:
                      request.query.get("by", ""), m.settings.min_group)
     if data is None:
         raise web.HTTPNotFound()
-    charts = json.dumps(chart_data(data["weeks"])).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    charts = json.dumps(chart_data(data["weeks"]))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):  # safe inside <script>
+        charts = charts.replace(ch, esc)
     return render(request, "program.html", charts=Markup(charts), **data)
 
 

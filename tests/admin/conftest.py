@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.interactions import Profile
 from storage.db import Database
 from storage.models import CheckIn, Pair, Person, Touchpoint, Win, Workspace
-from tests.fakes import ADMIN, RecordingPlatform, act, command, person, setup_program
+from tests.fakes import ADMIN, RecordingPlatform, act, person, setup_program
 
 NOTE = "PLANTED-private-note-7f3a"  # must never appear on any console page
 OTHER_ADMIN = Profile("UBOB", "Bob Boss", "bob@other.example", "Europe/Paris", "en-GB", True)

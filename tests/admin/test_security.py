@@ -40,11 +40,10 @@ async def test_a_link_signs_in_once_and_the_cookie_is_safe(world: World, base: s
 
 async def test_the_secure_flag_is_set_off_localhost(world: World, base: str) -> None:
     path = link_for(world, world.admin_id)
-    async with client() as http:
-        async with http.post(base + "/admin/login", data={"token": path.split("token=")[1]},
-                             headers={"Host": "console.example.com"}, allow_redirects=False) as r:
-            assert r.status == 303
-            assert "Secure" in r.headers["Set-Cookie"]
+    async with client() as http, http.post(base + "/admin/login", data={"token": path.split("token=")[1]},
+                         headers={"Host": "console.example.com"}, allow_redirects=False) as r:
+        assert r.status == 303
+        assert "Secure" in r.headers["Set-Cookie"]
 
 
 async def test_an_expired_link_is_refused(world: World, base: str) -> None:
@@ -155,8 +154,9 @@ async def test_an_admin_sees_only_their_own_workspaces(world: World, base: str) 
             from bot import analytics
 
             (other_prog,) = analytics.overview(s, world.other_ws, world.clock.now())
-        for url in (f"/admin/w/{world.other_ws}/", f"/admin/w/{world.other_ws}/pairs", f"/admin/w/{world.other_ws}/audit",
-                    f"/admin/w/{world.other_ws}/export.csv", f"/admin/w/{world.ws}/programs/{other_prog.id}",
+        theirs = f"/admin/w/{world.other_ws}"
+        for url in (f"{theirs}/", f"{theirs}/pairs", f"{theirs}/audit", f"{theirs}/export.csv",
+                    f"/admin/w/{world.ws}/programs/{other_prog.id}",
                     f"/admin/w/{world.ws}/programs/{other_prog.id}/settings"):
             status, html = await page(http, base + url)
             assert status == 404, url
