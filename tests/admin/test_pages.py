@@ -214,3 +214,27 @@ def test_the_public_url_setting_is_validated() -> None:
     with pytest.raises(ConfigError, match="MOMENTUM_MIN_GROUP"):
         load_settings(MOMENTUM_MIN_GROUP=2)
     assert load_settings(MOMENTUM_PUBLIC_URL="https://m.example.com/").public_url == "https://m.example.com"
+
+
+async def test_forget_erases_what_the_console_keeps_about_a_person(world: World, base: str) -> None:
+    from bot import console, privacy
+    from storage.models import ConsoleLink, ConsoleSession, Person, PersonAttribute
+
+    async with client() as http:
+        await sign_in(http, base, link_for(world, world.admin_id))
+    with world.m.db.session() as s:
+        me = s.get(Person, world.admin_id)
+        assert me is not None
+        console.issue_link(s, world.admin_id, world.clock.now(), "http://x")
+        s.add(PersonAttribute(workspace_id=world.ws, person_id=world.admin_id, name="level", value="vp"))
+        s.add(Outcome(workspace_id=world.ws, email="admin@example.com", uploaded_at=world.clock.now()))
+        s.add(Outcome(workspace_id=world.ws, email="someone@example.com", uploaded_at=world.clock.now()))
+    with world.m.db.session() as s:
+        me = s.get(Person, world.admin_id)
+        assert me is not None
+        counts = privacy.forget(s, me, world.clock.now())
+    assert counts["outcomes_deleted"] == 1
+    with world.m.db.session() as s:
+        for table in (ConsoleLink, ConsoleSession, PersonAttribute):
+            assert s.exec(select(table).where(table.person_id == world.admin_id)).all() == []  # type: ignore[attr-defined]
+        assert [o.email for o in s.exec(select(Outcome)).all()] == ["someone@example.com"]
