@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -33,14 +34,26 @@ from sqlmodel import Session, col, select
 
 from bot.commands import TWO_WAY
 from bot.content.journey import builtin
+from bot.journey import Kind
 from bot.reports import ENGAGED_DAYS, RESPONSE_WINDOW, STALLED_DAYS, suggest
-from storage.models import CheckIn, Outcome, Pair, Person, PersonAttribute, Program, Prompt, Touchpoint
+from storage.models import (
+    CheckIn,
+    Outcome,
+    Pair,
+    Person,
+    PersonAttribute,
+    Program,
+    ProgramWeek,
+    Prompt,
+    Touchpoint,
+)
 
 MIN_GROUP_DEFAULT = 5
 MIN_GROUP_RANGE = (3, 10)
 SERIES_WEEKS = 52
 ANSWERS = ("met", "light", "not_yet")
-BUILTIN_DIMENSIONS = ("unit", "location")  # columns of ``person``; anything else is an imported attribute
+BUILTIN_DIMENSIONS = ("unit", "location")
+PROMPT_KINDS = tuple(k.value for k in Kind)  # columns of ``person``; anything else is an imported attribute
 
 
 # --- week buckets, the same on SQLite and PostgreSQL ----------------------------------------------------
@@ -133,11 +146,11 @@ class ProgramHealth:
         return "watch"
 
 
-def overview(s: Session, workspace_id: int, now: datetime) -> list[ProgramHealth]:
-    """Health per program of the workspace: three grouped queries."""
-    progs = _programs(workspace_id)
+def overview(s: Session, workspace_id: int, now: datetime, program_id: int | None = None) -> list[ProgramHealth]:
+    """Health per program of the workspace (or of one program): three grouped queries."""
+    progs = _programs(workspace_id, program_id)
     out: dict[int, ProgramHealth] = {}
-    for p in s.exec(select(Program).where(Program.workspace_id == workspace_id).order_by(col(Program.id))).all():
+    for p in s.exec(select(Program).where(col(Program.id).in_(progs)).order_by(col(Program.id))).all():
         assert p.id is not None
         out[p.id] = ProgramHealth(p.id, p.name, p.kind, p.status, p.start_date, p.length_weeks)
     if not out:
@@ -174,6 +187,11 @@ def overview(s: Session, workspace_id: int, now: datetime) -> list[ProgramHealth
     return list(out.values())
 
 
+def programs(s: Session, workspace_id: int) -> list[Program]:
+    """The workspace's programs, oldest first (no figures: for lists and pickers)."""
+    return list(s.exec(select(Program).where(Program.workspace_id == workspace_id).order_by(col(Program.id))).all())
+
+
 def program(s: Session, workspace_id: int, program_id: int) -> Program | None:
     """The program, only when it belongs to the workspace."""
     return s.exec(select(Program).where(Program.id == program_id, Program.workspace_id == workspace_id)).first()
@@ -194,6 +212,8 @@ class Week:
     sent: int = 0
     failed: int = 0  # still being retried after an error
     dead: int = 0
+    momentum_sum: int = field(default=0, repr=False)  # to add weeks up exactly
+    momentum_n: int = field(default=0, repr=False)
 
     @property
     def engagement(self) -> float | None:
@@ -204,22 +224,77 @@ class Week:
         return _pct(self.checkins_answered, self.checkins_sent)
 
 
+SETTLE = timedelta(days=14)  # a week's figures stop changing this long after it ends (late answers, retries)
+
+
 def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks: int = SERIES_WEEKS) -> list[Week]:
     """One row per calendar week (Monday 00:00 UTC) from the program's start (at most ``weeks`` back)
-    up to the current week: six grouped queries, each grouped by a week index computed in SQL."""
+    up to the current week.
+
+    Weeks that ended more than ``SETTLE`` ago no longer change: they are computed once and kept in the
+    ``programweek`` rollup, so a year of history costs one indexed read. The weeks since are computed live
+    with the same grouped queries, narrowed to their time range (the queries use the timestamp indexes)."""
     prog = program(s, workspace_id, program_id)
-    if prog is None:
+    if prog is None or prog.id is None:
         return []
     first = max(monday(prog.start_date), monday(now.date()) - timedelta(weeks=weeks - 1))
     last = monday(now.date())
     if first > last:
         return []
     n = (last - first).days // 7 + 1
+    starts = [first + timedelta(weeks=i) for i in range(n)]
+    settled = [d for d in starts
+               if datetime.combine(d + timedelta(weeks=1), time(0), tzinfo=now.tzinfo) + SETTLE <= now]
+    kept = {r.week_start: r for r in s.exec(select(ProgramWeek).where(
+        ProgramWeek.program_id == prog.id, col(ProgramWeek.week_start) >= first,
+        col(ProgramWeek.week_start) <= last)).all()}
+    missing = [d for d in settled if d not in kept]
+    out: dict[date, Week] = {d: _from_row(r) for d, r in kept.items()}
+    if missing:
+        lo = min(missing)
+        fresh = _compute(s, prog.id, lo, (max(missing) - lo).days // 7 + 1, now)
+        for w in fresh:
+            if w.start in kept or w.start not in set(missing):
+                continue
+            out[w.start] = w
+            s.add(_to_row(prog.id, w, now))
+        try:
+            with s.begin_nested():  # another request may have stored the same weeks a moment ago
+                s.flush()
+        except IntegrityError:
+            pass
+    live = [d for d in starts if d not in settled]
+    if live:
+        lo = live[0]
+        for w in _compute(s, prog.id, lo, (live[-1] - lo).days // 7 + 1, now):
+            out[w.start] = w
+    return [out.get(d) or Week(d) for d in starts]
+
+
+def _from_row(r: ProgramWeek) -> Week:
+    w = Week(r.week_start, r.active_pairs, r.two_way_pairs, r.checkins_sent, r.checkins_answered,
+             r.momentum_sum / r.momentum_n if r.momentum_n else None,
+             {"met": r.met, "light": r.light, "not_yet": r.not_yet}, r.sent, r.failed, r.dead)
+    w.momentum_sum, w.momentum_n = r.momentum_sum, r.momentum_n
+    return w
+
+
+def _to_row(program_id: int, w: Week, now: datetime) -> ProgramWeek:
+    return ProgramWeek(program_id=program_id, week_start=w.start, active_pairs=w.active_pairs,
+                       two_way_pairs=w.two_way_pairs, checkins_sent=w.checkins_sent,
+                       checkins_answered=w.checkins_answered, momentum_sum=w.momentum_sum, momentum_n=w.momentum_n,
+                       met=w.answers["met"], light=w.answers["light"], not_yet=w.answers["not_yet"], sent=w.sent,
+                       failed=w.failed, dead=w.dead, computed_at=now)
+
+
+def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) -> list[Week]:
+    """The figures of ``n`` weeks from Monday ``first``, straight from the tables: five grouped queries,
+    each grouped by a week index computed in SQL and narrowed to the weeks' time range."""
     origin = datetime.combine(first, time(0), tzinfo=now.tzinfo)
     end = origin + timedelta(weeks=n)
-    o = _at(origin)
+    o, e = _at(origin), _at(end)
     rows = [Week(first + timedelta(weeks=i)) for i in range(n)]
-    pair_ids = select(col(Pair.id)).where(Pair.program_id == prog.id)
+    pair_ids = select(col(Pair.id)).where(Pair.program_id == program_id)
 
     def wk(ts: Any) -> Any:
         return week_index(ts, o)
@@ -232,7 +307,7 @@ def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks:
     delta = [0] * (n + 1)
     for sw, ew, k in s.exec(
         select(started_w, ended_w, func.count())  # type: ignore[call-overload]
-        .where(Pair.program_id == prog.id, created < _at(end)).group_by(started_w, ended_w)
+        .where(Pair.program_id == program_id, created < e).group_by(started_w, ended_w)
     ).all():
         lo, hi = int(sw), min(int(ew), n - 1)  # active in weeks lo..hi (the week it ended counts)
         if hi >= lo:
@@ -247,43 +322,47 @@ def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks:
     for w, k in s.exec(
         select(wk(occurred), func.count(func.distinct(col(Touchpoint.pair_id))))  # type: ignore[call-overload]
         .where(col(Touchpoint.pair_id).in_(pair_ids), col(Touchpoint.kind).in_(sorted(TWO_WAY)),
-               occurred >= o, occurred < _at(end))
+               occurred >= o, occurred < e)
         .group_by(wk(occurred))
     ).all():
         rows[int(w)].two_way_pairs = int(k)
 
-    sent_at = col(Prompt.sent_at)
-    for w, k, a in s.exec(
-        select(wk(sent_at), func.count(), func.count(col(Prompt.answered_at)))  # type: ignore[call-overload]
-        .where(col(Prompt.pair_id).in_(pair_ids), Prompt.kind == "checkin", Prompt.status == "sent",
-               sent_at >= o, sent_at < _at(end))
-        .group_by(wk(sent_at))
-    ).all():
-        rows[int(w)].checkins_sent, rows[int(w)].checkins_answered = int(k), int(a)
-
     at = col(CheckIn.created_at)
     st = col(CheckIn.status)
-    for w, avg, met, light, not_yet in s.exec(
-        select(wk(at), func.avg(col(CheckIn.momentum)), _count(st == "met"), _count(st == "light"),  # type: ignore[call-overload]
-               _count(st == "not_yet"))
-        .where(col(CheckIn.pair_id).in_(pair_ids), at >= o, at < _at(end))
+    score = col(CheckIn.momentum)
+    for w, total, scored, met, light, not_yet in s.exec(
+        select(wk(at), func.coalesce(func.sum(score), 0), func.count(score), _count(st == "met"),  # type: ignore[call-overload]
+               _count(st == "light"), _count(st == "not_yet"))
+        .where(col(CheckIn.pair_id).in_(pair_ids), at >= o, at < e)
         .group_by(wk(at))
     ).all():
         r = rows[int(w)]
-        r.momentum = float(avg) if avg is not None else None
+        r.momentum_sum, r.momentum_n = int(total), int(scored)
+        r.momentum = r.momentum_sum / r.momentum_n if r.momentum_n else None
         r.answers = {"met": int(met), "light": int(light), "not_yet": int(not_yet)}
 
-    # the outbox: sent by when it went, dead and failing by when it was due
-    status = col(Prompt.status)
-    when = case((status == "sent", sent_at), else_=col(Prompt.due_at))
-    failing = and_(status.in_(("pending", "sending")), col(Prompt.last_error).is_not(None))
-    for w, sent, failed, dead in s.exec(
-        select(wk(when), _count(status == "sent"), _count(failing), _count(status == "dead"))  # type: ignore[call-overload]
-        .where(col(Prompt.pair_id).in_(pair_ids), or_(status.in_(("sent", "dead")), failing),
-               when >= o, when < _at(end))
-        .group_by(wk(when))
+    # the outbox: sent by when it went (check-ins sent and answered among them; every kind is named so
+    # the (kind, sent_at) index serves the range), dead and failing by when they were due
+    sent_at, status, kind = col(Prompt.sent_at), col(Prompt.status), col(Prompt.kind)
+    is_checkin = kind == "checkin"
+    for w, sent, ci_sent, ci_answered in s.exec(
+        select(wk(sent_at), func.count(), _count(is_checkin),  # type: ignore[call-overload]
+               _count(and_(is_checkin, col(Prompt.answered_at).is_not(None))))
+        .where(col(Prompt.pair_id).in_(pair_ids), kind.in_(PROMPT_KINDS), status == "sent",
+               sent_at >= o, sent_at < e)
+        .group_by(wk(sent_at))
     ).all():
-        rows[int(w)].sent, rows[int(w)].failed, rows[int(w)].dead = int(sent), int(failed), int(dead)
+        r = rows[int(w)]
+        r.sent, r.checkins_sent, r.checkins_answered = int(sent), int(ci_sent), int(ci_answered)
+    due = col(Prompt.due_at)
+    failing = and_(status.in_(("pending", "sending")), col(Prompt.last_error).is_not(None))
+    for w, failed, dead in s.exec(
+        select(wk(due), _count(failing), _count(status == "dead"))  # type: ignore[call-overload]
+        .where(col(Prompt.pair_id).in_(pair_ids), status.in_(("dead", "pending", "sending")),
+               or_(status == "dead", col(Prompt.last_error).is_not(None)), due >= o, due < e)
+        .group_by(wk(due))
+    ).all():
+        rows[int(w)].failed, rows[int(w)].dead = int(failed), int(dead)
     return rows
 
 
@@ -303,7 +382,6 @@ class Cohort:
     meetings: int = 0
     checkins_sent: int = 0
     checkins_answered: int = 0
-    momentum: float | None = None
 
     @property
     def engagement(self) -> float | None:
@@ -319,8 +397,8 @@ class Cohort:
 
 
 def cohorts(s: Session, workspace_id: int, now: datetime) -> list[Cohort]:
-    """Programs and years side by side: one cohort per program and year the pairs started.
-    Response rate and meetings are over each pair's whole life (the pairs' own counters)."""
+    """Programs and years side by side: one cohort per program and year the pairs started, from the pairs'
+    own counters (one grouped query over pairs): response rate and meetings over each pair's whole life."""
     year = func.extract("year", col(Pair.start_date))
     is_active = col(Pair.status) == "active"
     two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
@@ -337,18 +415,7 @@ def cohorts(s: Session, workspace_id: int, now: datetime) -> list[Cohort]:
         .group_by(col(Program.id), col(Program.name), col(Program.kind), year)
         .order_by(year, col(Program.id))
     )
-    out = {(int(r[0]), int(r[3])): Cohort(int(r[0]), r[1], r[2], int(r[3]), *(int(x) for x in r[4:]))
-           for r in s.exec(q)}
-    for pid, y, avg in s.exec(
-        select(col(Pair.program_id), year, func.avg(col(CheckIn.momentum)))  # type: ignore[call-overload]
-        .join(Pair, col(Pair.id) == col(CheckIn.pair_id))
-        .where(col(Pair.program_id).in_(_programs(workspace_id)), col(CheckIn.momentum).is_not(None))
-        .group_by(col(Pair.program_id), year)
-    ).all():
-        c = out.get((int(pid), int(y)))
-        if c is not None and avg is not None:
-            c.momentum = float(avg)
-    return list(out.values())
+    return [Cohort(int(r[0]), r[1], r[2], int(r[3]), *(int(x) for x in r[4:])) for r in s.exec(q)]
 
 
 # --- pairs: stalled and the table -----------------------------------------------------------------------

@@ -313,7 +313,7 @@ def _program_page(s: Session, ws: int, pid: int, now: datetime, dim: str, k: int
     return {
         "program": prog,
         "weeks": analytics.series(s, ws, pid, now),
-        "health": next((h for h in analytics.overview(s, ws, now) if h.id == pid), None),
+        "health": next(iter(analytics.overview(s, ws, now, pid)), None),
         "dims": dims, "dim": dim,
         "breakdown": analytics.breakdown(s, ws, dim, now, program_id=pid, min_group=k),
         "outcomes": analytics.outcomes(s, ws, pid, min_group=k),
@@ -389,7 +389,7 @@ async def pairs_page(request: web.Request) -> web.StreamResponse:
     pid = int(prog) if prog.isdigit() else None
     total, rows = await run(request, analytics.pairs, ws_id(request), m.now(), pid, status or None, PAGE,
                             (page - 1) * PAGE)
-    progs = await run(request, analytics.overview, ws_id(request), m.now())
+    progs = await run(request, analytics.programs, ws_id(request))
     return render(request, "pairs.html", total=total, rows=rows, page=page, pages=max(1, -(-total // PAGE)),
                   pair_status=status, program_id=pid, programs=progs, statuses=analytics.PAIR_STATUSES)
 
@@ -585,9 +585,9 @@ async def gallery(request: web.Request) -> web.StreamResponse:
 
 
 def _outcomes(s: Session, ws: int, k: int, now: datetime) -> list[tuple[Any, list[analytics.OutcomeRates]]]:
-    progs = analytics.overview(s, ws, now)
+    progs = analytics.programs(s, ws)
     n = int(s.exec(select(func.count()).select_from(Outcome).where(Outcome.workspace_id == ws)).one())
-    return [(p, analytics.outcomes(s, ws, p.id, min_group=k)) for p in progs] if n else []
+    return [(p, analytics.outcomes(s, ws, p.id, min_group=k)) for p in progs if p.id is not None] if n else []
 
 
 async def outcomes_page(request: web.Request, problems: list[str] | None = None, status: int = 200) -> web.Response:

@@ -1,4 +1,4 @@
-"""web console: imported person attributes, HR outcomes, sign-in links and sessions
+"""web console: imported person attributes, HR outcomes, sign-in links and sessions, the weekly rollup
 
 Revision ID: 0007
 Revises: 0005
@@ -74,7 +74,38 @@ def upgrade() -> None:
     op.create_index(op.f("ix_consolesession_person_id"), "consolesession", ["person_id"])
 
 
+    op.create_table(
+        "programweek",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("week_start", sa.Date(), nullable=False),
+        *[sa.Column(c, sa.Integer(), nullable=False) for c in (
+            "active_pairs", "two_way_pairs", "checkins_sent", "checkins_answered", "momentum_sum", "momentum_n",
+            "met", "light", "not_yet", "sent", "failed", "dead")],
+        sa.Column("computed_at", DT(), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["program.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("program_id", "week_start", name="uq_programweek"),
+    )
+    op.create_index("ix_touch_at", "touchpoint", ["occurred_at"])
+    # the 0005 window indexes, covering on PostgreSQL (index-only scans for the report and the console)
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_prompt_kind_sent", table_name="prompt")
+        op.create_index("ix_prompt_kind_sent", "prompt", ["kind", "sent_at"],
+                        postgresql_include=["status", "answered_at", "pair_id"])
+        op.drop_index("ix_checkin_created", table_name="checkin")
+        op.create_index("ix_checkin_created", "checkin", ["created_at"],
+                        postgresql_include=["pair_id", "momentum", "status"])
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_prompt_kind_sent", table_name="prompt")
+        op.create_index("ix_prompt_kind_sent", "prompt", ["kind", "sent_at"])
+        op.drop_index("ix_checkin_created", table_name="checkin")
+        op.create_index("ix_checkin_created", "checkin", ["created_at"])
+    op.drop_index("ix_touch_at", table_name="touchpoint")
+    op.drop_table("programweek")
     op.drop_index(op.f("ix_consolesession_person_id"), table_name="consolesession")
     op.drop_table("consolesession")
     op.drop_index(op.f("ix_consolelink_person_id"), table_name="consolelink")
