@@ -9,7 +9,8 @@ server (``adapters.server.build_app``, the console mounted at ``/admin``) runs o
 own thread; an admin signs in through a link, and each page is fetched ``--runs`` times over HTTP after
 one warm-up: p50 / p95 of the time from request to the last byte (server time plus loopback, which is
 well under a millisecond). The chat `report` runs through the core (``Momentum.handle``). Target: p95 <=
-300 ms for every page and for `report` (the CSV download streams every pair and is shown apart).
+300 ms for every page and for `report` (the CSV download streams every pair, and the very first visit of a
+program computes its settled weeks into the ``programweek`` rollup once; both are shown apart).
 
 Run: ``.venv/bin/python benchmarks/console_bench.py [--pairs 10000] [--weeks 52] [--runs 9] [--backend postgres]``
 """
@@ -164,6 +165,11 @@ def measure(backend: str, pairs: int, weeks: int, runs: int, workdir: Path) -> d
                 "outcomes": f"{b}/outcomes", "program settings": f"{b}/programs/{prog}/settings",
                 "export CSV": f"{b}/export.csv",
             }
+            t = time.perf_counter()  # the first visit of a program computes its settled weeks once
+            status, data, _ = fetch(srv.port, pages["program (by unit)"], cookie)
+            out["program, first visit"] = ((time.perf_counter() - t) * 1000, (time.perf_counter() - t) * 1000,
+                                           len(data))
+            assert status == 200
             for name, path in pages.items():
                 status, data, _ = fetch(srv.port, path, cookie)
                 assert status == 200, (name, status, data[:300])
@@ -209,7 +215,8 @@ def main() -> None:
                   f"touchpoints in {r.pop('seed_s'):.0f} s")
             print(f"  {'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'KB':>7}")
             for name, (p50, p95, size) in r.items():
-                mark = "" if name == "export CSV" else ("  meets" if p95 <= TARGET_MS else "  MISSES the target")
+                apart = name in ("export CSV", "program, first visit")
+                mark = "" if apart else ("  meets" if p95 <= TARGET_MS else "  MISSES the target")
                 print(f"  {name:<22} {p50:>8.1f} {p95:>8.1f} {size / 1024:>7.0f}{mark}", flush=True)
 
 
