@@ -41,7 +41,21 @@ from bot.app import Momentum
 from bot.config import WEEKDAYS
 from bot.content.journey import KINDS
 from bot.interactions import Interaction, Kind, Response
-from bot.messages import Buttons, Checkbox, Choice, Fields, Footnote, Heading, Message, Paragraph, TextInput, plain
+from bot.messages import (
+    Buttons,
+    Checkbox,
+    Choice,
+    Fields,
+    Footnote,
+    Heading,
+    Link,
+    Mention,
+    Message,
+    Paragraph,
+    Text,
+    TextInput,
+    plain,
+)
 from bot.preview import sample_messages
 from storage.models import AuditLog, Outcome, Person, Workspace
 
@@ -128,6 +142,19 @@ def _date(v: datetime | Any) -> str:
     return v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else str(v)
 
 
+def _spans(spans: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Inline spans as the chat clients show them: bold and italic text, links by their label, @mentions."""
+    out: list[dict[str, Any]] = []
+    for x in spans:
+        if isinstance(x, Text):
+            out.append({"text": x.text, "bold": x.bold, "italic": x.italic})
+        elif isinstance(x, Link):
+            out.append({"text": x.label, "url": x.url if x.url.startswith(("https://", "http://")) else ""})
+        elif isinstance(x, Mention):
+            out.append({"text": "@" + x.name, "mention": True})
+    return out
+
+
 def message_html(msg: Message) -> list[dict[str, Any]]:
     """The neutral blocks as simple dicts the gallery template draws (escaped by Jinja)."""
     out: list[dict[str, Any]] = []
@@ -135,7 +162,7 @@ def message_html(msg: Message) -> list[dict[str, Any]]:
         if isinstance(b, Heading):
             out.append({"type": "heading", "text": b.text})
         elif isinstance(b, Paragraph):
-            out.append({"type": "para", "text": plain(b.spans)})
+            out.append({"type": "para", "text": plain(b.spans), "spans": _spans(b.spans)})
         elif isinstance(b, Fields):
             out.append({"type": "fields", "items": list(b.items)})
         elif isinstance(b, Buttons):
@@ -147,7 +174,7 @@ def message_html(msg: Message) -> list[dict[str, Any]]:
         elif isinstance(b, Checkbox):
             out.append({"type": "checkbox", "label": b.label})
         elif isinstance(b, Footnote):
-            out.append({"type": "foot", "text": plain(b.spans)})
+            out.append({"type": "foot", "text": plain(b.spans), "spans": _spans(b.spans)})
     return out
 
 

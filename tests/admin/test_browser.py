@@ -178,7 +178,9 @@ def test_an_admin_uses_the_console_in_a_browser(browser: Any, server: Server) ->
                        ("11-outcomes", "Outcomes"), ("12-messages", "Messages")):
         tab.get_by_role("link", name=link, exact=True).click()
         assert NOTE not in tab.content()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 1282, name  # nothing spills sideways
         shot(tab, name)
+    assert tab.get_by_role("link", name="Teams").count() > 0  # calendar links shown as links, as in chat
     tab.get_by_role("link", name="Stalled pairs").click()
     tab.get_by_role("button", name="Send a kind nudge").first.click()
     assert "A kind nudge is on its way" in tab.inner_text("main")
