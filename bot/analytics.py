@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -224,7 +224,7 @@ class Week:
         return _pct(self.checkins_answered, self.checkins_sent)
 
 
-SETTLE = timedelta(days=14)  # a week's figures stop changing this long after it ends (late answers, retries)
+SETTLE = timedelta(days=7)  # a week's figures stop changing this long after it ends (late answers, retries)
 
 
 def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks: int = SERIES_WEEKS) -> list[Week]:
@@ -632,12 +632,14 @@ def outcomes(s: Session, workspace_id: int, program_id: int, *,
     if prog is None:
         return []
     lo, hi = prog.start_date, prog.start_date + timedelta(weeks=prog.length_weeks)
-    emails = select(func.lower(col(Person.email))).where(
-        Person.workspace_id == workspace_id, col(Person.email).is_not(None),
-        or_(col(Person.id).in_(select(col(Pair.sponsor_id)).where(Pair.program_id == prog.id)),
-            col(Person.id).in_(select(col(Pair.sponsoree_id)).where(Pair.program_id == prog.id))))
-    member = col(Outcome.email).in_(emails)
-    group = case((member, "participants"), else_="baseline")
+    # the participants' emails (stored lower-case, like the outcomes'), either seat, as one derived table
+    seat: list[Any] = [
+        select(col(Person.email).label("email")).join(Pair, seat_id == col(Person.id))
+        .where(Pair.program_id == prog.id, col(Person.email).is_not(None))
+        for seat_id in (col(Pair.sponsor_id), col(Pair.sponsoree_id))
+    ]
+    members = union(*seat).subquery()
+    group = case((members.c.email.is_not(None), "participants"), else_="baseline")
 
     def within(c: Any) -> ColumnElement[bool]:
         return and_(c.is_not(None), c >= lo, c < hi)
@@ -646,6 +648,7 @@ def outcomes(s: Session, workspace_id: int, program_id: int, *,
     got = {g: OutcomeRates(g, int(n), int(p), int(c), int(left)) for g, n, p, c, left in s.exec(
         select(group, func.count(), _count(within(col(Outcome.promoted_on))),  # type: ignore[call-overload]
                _count(within(col(Outcome.changed_role_on))), _count(within(col(Outcome.left_on))))
+        .select_from(Outcome).outerjoin(members, members.c.email == col(Outcome.email))
         .where(Outcome.workspace_id == workspace_id).group_by(group)
     ).all()}
     rows = [got.get(g, OutcomeRates(g, 0, 0, 0, 0)) for g in ("participants", "baseline")]

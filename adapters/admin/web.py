@@ -343,7 +343,6 @@ def _program_page(s: Session, ws: int, pid: int, now: datetime, dim: str, k: int
         "health": next(iter(analytics.overview(s, ws, now, pid)), None),
         "dims": dims, "dim": dim,
         "breakdown": analytics.breakdown(s, ws, dim, now, program_id=pid, min_group=k),
-        "outcomes": analytics.outcomes(s, ws, pid, min_group=k),
     }
 
 

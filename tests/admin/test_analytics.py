@@ -286,7 +286,7 @@ def test_settled_weeks_are_kept_and_read_back_the_same(db: Database, clock: Fake
         fresh = analytics.series(s, seeded.workspace_id, seeded.program_id, now)
     with db.session() as s:
         kept = s.exec(select(ProgramWeek).where(ProgramWeek.program_id == seeded.program_id)).all()
-    settled = [w for w in fresh if w.start + timedelta(weeks=1, days=14) <= now.date()]
+    settled = [w for w in fresh if w.start + timedelta(weeks=1) + analytics.SETTLE <= now.date()]
     assert settled and len(kept) == len(settled) < len(fresh)
     statements: list[str] = []
 
