@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -28,7 +29,17 @@ from bot import analytics, csvio, directory
 from bot.config import WEEKDAYS, parse_hhmm
 from bot.journey import Kind, checkin_strategy, stage_for, variant_for
 from bot.timing import week_index
-from storage.models import AuditLog, ConsoleLink, ConsoleSession, Outcome, Person, Program, Prompt, Workspace
+from storage.models import (
+    AuditLog,
+    ConsoleLink,
+    ConsoleSession,
+    Outcome,
+    Person,
+    PersonAttribute,
+    Program,
+    Prompt,
+    Workspace,
+)
 
 LINK_TTL = timedelta(minutes=10)
 SESSION_IDLE = timedelta(hours=8)
@@ -201,6 +212,10 @@ def preview_import(s: Session, workspace_id: int, text: str) -> list[PreviewLine
         note = f" ({', '.join(unknown)}: looked up in the workspace when you import)" if unknown else ""
         out.append(PreviewLine(r.line, True, f"pair {r.sponsor} with {r.sponsoree} in {progs[r.program.lower()]}"
                                              f"{f', unit {r.unit}' if r.unit else ''}{note}"))
+    extra = attribute_columns(text)
+    if extra and parsed.rows:
+        out.append(PreviewLine(1, True, "also keeps each sponsoree's " + ", ".join(extra)
+                               + " (for breakdowns, shown only in groups)"))
     return sorted(out, key=lambda x: (x.line, x.ok))
 
 
@@ -301,3 +316,60 @@ def update_program(s: Session, workspace_id: int, program_id: int, fields: dict[
     s.add(AuditLog(workspace_id=workspace_id, actor_id=actor_id, action="program.settings", target=prog.name,
                    detail=diff or None, at=now))
     return []
+
+
+ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def attribute_columns(text: str) -> list[str]:
+    """The CSV's extra columns (beyond the import's own): attributes of the sponsoree, e.g. level."""
+    known = {n for names in csvio.HEADERS.values() for n in names}
+    first = text.strip().lstrip("\ufeff").splitlines()[:1]
+    if not first:
+        return []
+    try:
+        dialect: Any = csv.Sniffer().sniff(first[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    header = next(csv.reader(io.StringIO(first[0]), dialect), [])
+    cols = [h.strip().lower().replace(" ", "_") for h in header]
+    return [c for c in cols if c not in known and ATTRIBUTE.match(c)]
+
+
+def import_attributes(s: Session, workspace_id: int, text: str, actor_id: int | None, now: datetime) -> int:
+    """After a committed import: store each extra column as an attribute of the line's sponsoree (what
+    breakdowns group by); an empty cell removes it. Returns how many values were set."""
+    extra = attribute_columns(text)
+    if not extra:
+        return 0
+    body = text.strip().lstrip("\ufeff")
+    try:
+        dialect: Any = csv.Sniffer().sniff(body.splitlines()[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.DictReader(io.StringIO(body), dialect=dialect))
+    norm = [{(k or "").strip().lower().replace(" ", "_"): (v or "").strip() for k, v in r.items() if k} for r in rows]
+    emails = {r.get(n, "").lower() for r in norm for n in csvio.HEADERS["sponsoree"] if r.get(n)}
+    people = {p.email: p.id for p in s.exec(select(Person).where(
+        Person.workspace_id == workspace_id, col(Person.email).in_(sorted(emails)))).all()} if emails else {}
+    wanted: dict[tuple[int, str], str] = {}
+    for r in norm:
+        email = next((r[n].lower() for n in csvio.HEADERS["sponsoree"] if r.get(n)), "")
+        pid = people.get(email)
+        if pid is None:
+            continue
+        for name in extra:
+            wanted[(pid, name)] = r.get(name, "")[:200]
+    if not wanted:
+        return 0
+    ids = sorted({pid for pid, _ in wanted})
+    s.execute(delete(PersonAttribute).where(col(PersonAttribute.person_id).in_(ids),
+                                            col(PersonAttribute.name).in_(extra)))
+    n = 0
+    for (pid, name), value in wanted.items():
+        if value:
+            s.add(PersonAttribute(workspace_id=workspace_id, person_id=pid, name=name, value=value))
+            n += 1
+    s.add(AuditLog(workspace_id=workspace_id, actor_id=actor_id, action="people.attributes",
+                   detail={"columns": extra, "values": n}, at=now))
+    return n

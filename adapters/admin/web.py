@@ -482,8 +482,15 @@ async def import_commit(request: web.Request) -> web.StreamResponse:
     if resp is None or resp.reply is None:
         return problem(request, 409, "Can't import", "Your admin account isn't in this workspace.")
     ok = not resp.errors
+    if ok:
+        signed: Signed = request[SIGNED]
+        await run(request, _attributes, signed.admin, ws_id(request), text, request.app[KEY].m.now())
     return render(request, "import.html", status=200 if ok else 422, lines=None, csv="" if ok else text,
                   result=message_html(resp.reply), imported=ok)
+
+
+def _attributes(s: Session, admin: console.Admin, ws: int, text: str, now: datetime) -> int:
+    return console.import_attributes(s, ws, text, actor(s, admin, ws), now)
 
 
 def _export(s: Session, admin: console.Admin, ws: int, now: datetime) -> str:

@@ -239,3 +239,27 @@ async def test_forget_erases_what_the_console_keeps_about_a_person(world: World,
         for table in (ConsoleLink, ConsoleSession, PersonAttribute):
             assert s.exec(select(table).where(table.person_id == world.admin_id)).all() == []  # type: ignore[attr-defined]
         assert [o.email for o in s.exec(select(Outcome)).all()] == ["someone@example.com"]
+
+
+async def test_extra_import_columns_become_attributes_for_breakdowns(world: World, base: str) -> None:
+    from storage.models import PersonAttribute
+
+    newcomers = [person(f"UN{i}", f"Newcomer {i}") for i in range(6)]
+    for p in newcomers:
+        world.fake.people[p.external_id] = p
+    csv_text = "sponsor_email,sponsoree_email,program,Level\n" + "\n".join(
+        f"un{2 * i}@example.com,un{2 * i + 1}@example.com,Pilot,{'manager' if i < 2 else ''}" for i in range(3))
+    b = f"{base}/admin/w/{world.ws}"
+    async with client() as http:
+        await sign_in(http, base, link_for(world, world.admin_id))
+        _, html = await page(http, b + "/import")
+        async with http.post(b + "/import/preview", data={"csrf": csrf_of(html), "csv": csv_text}) as r:
+            body = await text(r)
+        assert r.status == 200 and "also keeps each sponsoree's level" in body and "Import these 3 line(s)" in body
+        async with http.post(b + "/import/commit", data={"csrf": csrf_of(html), "csv": csv_text}) as r:
+            assert "Imported 3 new pair(s)" in await text(r)
+        status, program = await page(http, f"{b}/programs/{_program_id(world)}?by=level")
+        assert status == 200 and '<option value="level" selected>' in program
+    with world.m.db.session() as s:
+        got = sorted((a.name, a.value) for a in s.exec(select(PersonAttribute)).all())
+    assert got == [("level", "manager"), ("level", "manager")]
