@@ -94,6 +94,9 @@ def build_app(m: Momentum, edges: Edges, *, scheduler: bool = True) -> web.Appli
     app[MOMENTUM_KEY] = m
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    from adapters.admin import build_console
+
+    app.add_subapp("/admin", build_console(m))  # the web console (sign-in links from the chat `console` command)
     if edges.slack is not None:
         from adapters.slack.web import mount as mount_slack
 

@@ -125,7 +125,9 @@ class Prompt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("pair_id", "recipient_id", "kind", "period", name="uq_prompt_key"),
         Index("ix_prompt_due", "status", "next_attempt_at"),
-        Index("ix_prompt_kind_sent", "kind", "sent_at"),  # the report: check-ins sent in a window
+        # the report and the console: what was sent in a window (PostgreSQL answers from the index alone)
+        Index("ix_prompt_kind_sent", "kind", "sent_at",
+              postgresql_include=["status", "answered_at", "pair_id"]),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,7 +161,8 @@ class CheckIn(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("prompt_id", name="uq_checkin_prompt"),
-        Index("ix_checkin_created", "created_at"),  # the report: momentum in a window
+        # the report and the console: momentum and answers in a window (PostgreSQL: from the index alone)
+        Index("ix_checkin_created", "created_at", postgresql_include=["pair_id", "momentum", "status"]),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -177,7 +180,10 @@ class CheckIn(SQLModel, table=True):
 class Touchpoint(SQLModel, table=True):
     """Any contact of the pair: a meeting, a light touch, a shared experience, an advocacy act."""
 
-    __table_args__ = (Index("ix_touch_pair_at", "pair_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_touch_pair_at", "pair_id", "occurred_at"),
+        Index("ix_touch_at", "occurred_at"),  # the console's weekly series: contact in a time range
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id")
@@ -255,3 +261,77 @@ class AppSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+
+
+class PersonAttribute(SQLModel, table=True):
+    """An imported attribute of a person (level, location, ...): what console breakdowns group by."""
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "name", name="uq_person_attribute"),
+        Index("ix_person_attribute_ws_name", "workspace_id", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    person_id: int = Field(foreign_key="person.id")
+    name: str = Field(max_length=64)
+    value: str = Field(max_length=200)
+
+
+class Outcome(SQLModel, table=True):
+    """One line of an HR outcomes CSV (the latest upload per workspace); only ever shown aggregated."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_outcome_ws_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    email: str = Field(max_length=320)
+    promoted_on: date | None = None
+    changed_role_on: date | None = None
+    left_on: date | None = None
+    uploaded_at: datetime
+
+
+class ConsoleLink(SQLModel, table=True):
+    """A single-use sign-in link for the web console: only the SHA-256 of its token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session: only the SHA-256 of the cookie's id is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class ProgramWeek(SQLModel, table=True):
+    """A settled week of a program's figures (the console's weekly series): computed once from the tables
+    when the week is over and no longer changes; counts only."""
+
+    __table_args__ = (UniqueConstraint("program_id", "week_start", name="uq_programweek"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    week_start: date  # Monday, UTC
+    active_pairs: int = 0
+    two_way_pairs: int = 0
+    checkins_sent: int = 0
+    checkins_answered: int = 0
+    momentum_sum: int = 0
+    momentum_n: int = 0
+    met: int = 0
+    light: int = 0
+    not_yet: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    computed_at: datetime

@@ -13,10 +13,11 @@ from bot.chat.changes import create_pair, drop_pending, end_pair
 from bot.chat.registry import command
 from bot.chat.turn import NeedLookups, Turn, reply, say
 from bot.chat.views import import_form
+from bot.content._data import words
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
-from bot.domain import csvio, importing, privacy, reports
+from bot.domain import console, csvio, importing, privacy, reports
 from bot.model.errors import UserError
 from bot.model.interactions import Response
 from bot.model.messages import (
@@ -320,6 +321,18 @@ def _audit(turn: Turn, args: list[str], raw: str) -> Response:
     mb = MessageBuilder(kind="audit").add(Heading(f"Audit: last {len(items)} changes"))
     mb.add(Fields(items) if items else para("Nothing yet."))
     return Response(reply=mb.build())
+
+
+@command("console", "console", admin=True)
+def _console(turn: Turn, args: list[str], raw: str) -> Response:
+    """A single-use link to the web console, for this admin only (bot.domain.console)."""
+    turn.require_admin("console")
+    if not turn.deps.settings.public_url:
+        return reply(words().console_not_configured)
+    url = console.issue_link(turn.session, turn.me.id, turn.now, turn.deps.settings.public_url)  # type: ignore[arg-type]
+    turn.audit("console.link")
+    minutes = int(console.LINK_TTL.total_seconds() // 60)
+    return Response(reply=say(*words().console_link.format(url=url, minutes=minutes).split("\n")))
 
 
 @command("admin", "admin add|remove @person", admin=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.chat.turn import Turn
+from bot.content.kinds import TWO_WAY
 from bot.content.timing import monday_of, zone
 from bot.model.errors import UserError
 from bot.outbox.planner import replan_person
@@ -37,9 +38,6 @@ def record_touch(turn: Turn, pair: Pair, kind: str, note: str | None, source: st
     return tp
 
 
-# Contact both people took part in. One-way taps ("sent a greeting", a light touch) are recorded but
-# neither end a stall nor count as a conversation.
-TWO_WAY = frozenset({"meeting", "shared"})
 
 
 def mark_two_way(pair: Pair, now: datetime) -> None:

@@ -25,6 +25,8 @@ class Words(BaseModel):
     on_day: str
     and_: str
     both_zones: str
+    console_link: str
+    console_not_configured: str
 
 
 @cache

@@ -51,3 +51,8 @@ def checkin_strategy(week: int) -> int:
 def variant_for(pair_id: int, kind: str, period: str) -> int:
     """A stable pseudo-random variant: reruns choose the same words, weeks differ."""
     return zlib.crc32(f"{pair_id}:{kind}:{period}".encode()) & 0x7FFFFFFF  # fits a signed INTEGER
+
+
+# Contact both people took part in. One-way taps ("sent a greeting", a light touch) are recorded but
+# neither end a stall nor count as a conversation.
+TWO_WAY = frozenset({"meeting", "shared"})

@@ -11,7 +11,20 @@ from sqlmodel import Session, col, select
 
 from bot.content.journey import builtin
 from bot.outbox.planner import replan_person
-from storage.models import Agenda, CheckIn, Goal, Pair, Person, Prompt, Touchpoint, Win
+from storage.models import (
+    Agenda,
+    CheckIn,
+    ConsoleLink,
+    ConsoleSession,
+    Goal,
+    Outcome,
+    Pair,
+    Person,
+    PersonAttribute,
+    Prompt,
+    Touchpoint,
+    Win,
+)
 
 
 def _iso(v: Any) -> Any:
@@ -72,6 +85,13 @@ def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:
     conn.execute(update(P).where(P.c.pair_id.in_(their_pairs.scalar_subquery()), P.c.recipient_id != pid,
                                  P.c.kind.in_(("shared_note", "agenda"))).values(payload=None))
     replan_person(conn, pid, now)  # type: ignore[arg-type]
+    # the web console's rows about them: imported attributes, sign-in links and sessions, HR outcomes
+    for table in (PersonAttribute.__table__, ConsoleLink.__table__, ConsoleSession.__table__):  # type: ignore[attr-defined]
+        conn.execute(delete(table).where(table.c.person_id == pid))
+    if person.email:
+        oc = Outcome.__table__  # type: ignore[attr-defined]
+        res = conn.execute(delete(oc).where(oc.c.workspace_id == person.workspace_id, oc.c.email == person.email))
+        counts["outcomes_deleted"] = res.rowcount
     for pair in s.exec(select(Pair).where(or_(col(Pair.sponsor_id) == pid, col(Pair.sponsoree_id) == pid),
                                           col(Pair.status) != "ended")).all():
         pair.status, pair.ended_at = "ended", now

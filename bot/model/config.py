@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=0, le=3_600_000,
                                          validation_alias="MOMENTUM_DB_STATEMENT_TIMEOUT_MS")
     db_lock_timeout_ms: int = Field(default=5_000, ge=0, le=3_600_000, validation_alias="MOMENTUM_DB_LOCK_TIMEOUT_MS")
+    # the web console: where sign-in links point, and the smallest group a breakdown shows
+    public_url: str = Field(default="", validation_alias="MOMENTUM_PUBLIC_URL")
+    min_group: int = Field(default=5, ge=3, le=10, validation_alias="MOMENTUM_MIN_GROUP")
 
     @field_validator("quiet_hours")
     @classmethod
@@ -102,6 +105,14 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Berlin)") from exc
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if v and not re.match(r"^https?://[^/\s]+(/\S*)?$", v):
+            raise ValueError("expected the server's public base URL, e.g. https://momentum.example.com")
         return v
 
     @field_validator("log_level")
