@@ -343,7 +343,7 @@ def _admin(turn: Turn, args: list[str], raw: str) -> Response:
     turn.session.add(who)
     turn.audit("admin.add" if add else "admin.remove", who.external_id)
     key = "added" if add else "removed_platform_admin" if who.is_platform_admin else "removed"
-    return reply(t(f"admin.admin.{key}", person=who.name))
+    return reply(t(f"admin.admin.done.{key}", person=who.name))
 
 
 @command("forget", "forget @person", admin=True)
