@@ -19,16 +19,20 @@ import yaml
 
 from adapters.slack import render as slack_render
 from adapters.teams import render as teams_render
+from adapters.teams import words as teams_words
 from bot.chat.turn import say
 from bot.content import chat_words
-from bot.content.chat_words import WordFieldsError, WordsFileError, placeholders, spans, t
+from bot.content.chat_words import WordFieldsError, Words, WordsFileError, placeholders, spans, t
 from bot.model.messages import Mention, Paragraph, Text
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where the bot's chat words are used; the guard reads these for literals.
 GUARDED = sorted([*ROOT.glob("bot/chat/*.py"), *ROOT.glob("bot/domain/*.py")])
-# Where keys may be asked for (the whole core and the adapters).
-USERS = sorted([*ROOT.glob("bot/**/*.py"), *ROOT.glob("adapters/**/*.py")])
+# Each words file and the code that asks it for words.
+SOURCES: dict[str, tuple[Words, list[Path]]] = {
+    "chat": (chat_words.chat(), sorted(ROOT.glob("bot/**/*.py"))),
+    "teams": (teams_words.WORDS, sorted(ROOT.glob("adapters/teams/*.py"))),
+}
 
 # Calls whose arguments become text a person sees (the message model, replies, refusals, forms).
 USER_VISIBLE = frozenset({
@@ -130,9 +134,9 @@ def _pattern(key: ast.JoinedStr) -> str:
     return "".join(re.escape(str(v.value)) if isinstance(v, ast.Constant) else r"[^.]+" for v in key.values)
 
 
-def _uses() -> Iterator[tuple[str, int, str, bool, set[str] | None]]:
+def _uses(paths: list[Path]) -> Iterator[tuple[str, int, str, bool, set[str] | None]]:
     """(file, line, key or key pattern, is_pattern, keyword names or None when **fields are passed)."""
-    for path in USERS:
+    for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and _name(node.func) in ACCESSORS and node.args):
@@ -153,10 +157,12 @@ def _uses() -> Iterator[tuple[str, int, str, bool, set[str] | None]]:
                     yield where, node.lineno, "(not a literal key) " + ast.unparse(opt), False, names
 
 
-def test_every_key_used_exists_with_the_fields_it_needs() -> None:
-    table = chat_words.table()
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_key_used_exists_with_the_fields_it_needs(source: str) -> None:
+    words, paths = SOURCES[source]
+    table = words.table
     problems = []
-    for where, line, key, prefix, names in _uses():
+    for where, line, key, prefix, names in _uses(paths):
         matched = [k for k in table if re.fullmatch(key, k)] if prefix else [key] if key in table else []
         if not matched:
             problems.append(f"{where}:{line}: no word {key!r}{' (pattern)' if prefix else ''}")
@@ -167,11 +173,13 @@ def test_every_key_used_exists_with_the_fields_it_needs() -> None:
     assert problems == []
 
 
-def test_every_word_in_the_file_is_used() -> None:
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_word_in_the_file_is_used(source: str) -> None:
+    words, paths = SOURCES[source]
     used: set[str] = set()
-    for _where, _line, key, prefix, _names in _uses():
-        used.update(k for k in chat_words.table() if (re.fullmatch(key, k) if prefix else k == key))
-    assert sorted(chat_words.keys() - used) == []
+    for _where, _line, key, prefix, _names in _uses(paths):
+        used.update(k for k in words.table if (re.fullmatch(key, k) if prefix else k == key))
+    assert sorted(words.table.keys() - used) == []
 
 
 def test_the_file_has_no_duplicate_keys_and_only_text() -> None:
@@ -185,7 +193,7 @@ def test_the_file_has_no_duplicate_keys_and_only_text() -> None:
         return loader.construct_mapping(node)
 
     Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    yaml.load((ROOT / "bot/content/data/chat.yml").read_text(encoding="utf-8"), Strict)  # noqa: S506
+    yaml.load((ROOT / "bot/content/data/chat.yml").read_text(encoding="utf-8"), Strict)
     assert all(isinstance(text, str) and text for text, _ in chat_words.table().values())
 
 
@@ -199,7 +207,7 @@ def test_words_come_filled_from_the_file() -> None:
 
 
 def test_an_unknown_key_names_itself() -> None:
-    with pytest.raises(KeyError, match="commands.nope"):
+    with pytest.raises(KeyError, match=r"commands\.nope"):
         t("commands.nope")
 
 
@@ -232,8 +240,10 @@ def test_a_malformed_placeholder_in_the_file_is_refused(template: str) -> None:
 
 def test_a_word_must_be_text() -> None:
     out: dict[str, str] = {}
-    with pytest.raises(WordsFileError, match="admin.x"):
+    with pytest.raises(WordsFileError, match=r"admin\.x"):
         chat_words._flatten({"admin": {"x": 3}}, "", out)
+    with pytest.raises(WordsFileError, match="k: placeholder"):
+        chat_words.Words({"k": "{0}"}, "x.yml")
 
 
 # --- people's words filling a placeholder are still escaped by the renderers -----------------------------

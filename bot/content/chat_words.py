@@ -14,6 +14,9 @@ against the file without running it.
 People's words (names, notes, goals) passed as fields are plain values: ``t`` formats them in once
 and never reads them as a template. ``spans`` keeps them as spans of their own, apart from the
 bot's text.
+
+Adapters keep their own words beside them (``adapters/teams/words.yml``) and read them with a
+``Words`` of their own, checked the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.content._data import load_yaml
 from bot.model.messages import Inline, Span, Text
@@ -34,7 +40,7 @@ class WordFieldsError(TypeError):
 
 
 class WordsFileError(ValueError):
-    """``chat.yml`` has an entry that is not a usable word."""
+    """A words file has an entry that is not a usable word."""
 
 
 def placeholders(template: str, key: str = "?") -> frozenset[str]:
@@ -43,75 +49,97 @@ def placeholders(template: str, key: str = "?") -> frozenset[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise WordsFileError(f"{FILE}: {key}: {exc}") from None
+        raise WordsFileError(f"{key}: {exc}") from None
     for _literal, field, _spec, conversion in parsed:
         if field is None:
             continue
         if not field.isidentifier():
-            raise WordsFileError(f"{FILE}: {key}: placeholder {{{field}}} must be a plain name")
+            raise WordsFileError(f"{key}: placeholder {{{field}}} must be a plain name")
         if conversion is not None:
-            raise WordsFileError(f"{FILE}: {key}: placeholder {{{field}!{conversion}}} may not convert")
+            raise WordsFileError(f"{key}: placeholder {{{field}!{conversion}}} may not convert")
         names.add(field)
     return frozenset(names)
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str, out: dict[str, str]) -> None:
+def _flatten(tree: Mapping[str, Any], prefix: str, out: dict[str, str], file: str = FILE) -> None:
     for name, value in tree.items():
         key = f"{prefix}{name}"
         if isinstance(value, Mapping):
-            _flatten(value, key + ".", out)
+            _flatten(value, key + ".", out, file)
         elif isinstance(value, str):
             out[key] = value
         else:
-            raise WordsFileError(f"{FILE}: {key} must be text or a group of words, not {type(value).__name__}")
+            raise WordsFileError(f"{file}: {key} must be text or a group of words, not {type(value).__name__}")
+
+
+class Words:
+    """One words file, flattened to dotted keys and checked once."""
+
+    def __init__(self, raw: Any, file: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise WordsFileError(f"{file} must be a mapping of areas")
+        flat: dict[str, str] = {}
+        _flatten(raw, "", flat, file)
+        self.file = file
+        self.table = {key: (text, placeholders(text, f"{file}: {key}")) for key, text in flat.items()}
+
+    @classmethod
+    def from_file(cls, path: Path) -> Words:
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")), str(path.name))
+
+    def _entry(self, key: str, fields: Mapping[str, object]) -> str:
+        try:
+            text, wanted = self.table[key]
+        except KeyError:
+            raise KeyError(f"no word {key!r} in {self.file}") from None
+        if wanted != fields.keys():
+            missing = sorted(wanted - fields.keys())
+            extra = sorted(fields.keys() - wanted)
+            raise WordFieldsError(f"word {key!r} in {self.file}: missing {missing}, unexpected {extra}")
+        return text
+
+    def t(self, key: str, /, **fields: object) -> str:
+        """The word at ``key`` with ``fields`` filled in."""
+        text = self._entry(key, fields)
+        return text.format_map(fields) if fields else text
+
+    def spans(self, key: str, /, **fields: str | Span) -> Inline:
+        """The word at ``key`` as spans: the bot's text and each field's value in spans of their own (a
+        ``Mention`` or ``Link`` value is kept as it is). Placeholders here take no format spec."""
+        text = self._entry(key, fields)
+        out: list[Span] = []
+        for literal, field, _spec, _conv in string.Formatter().parse(text):
+            if literal:
+                out.append(Text(literal))
+            if field is not None:
+                value = fields[field]
+                out.append(Text(value) if isinstance(value, str) else value)
+        return tuple(out)
 
 
 @cache
+def chat() -> Words:
+    """The core's chat words (``bot/content/data/chat.yml``), read and checked once."""
+    return Words(load_yaml(FILE), FILE)
+
+
 def table() -> dict[str, tuple[str, frozenset[str]]]:
-    """Every word by its dotted key, with its placeholders (read and checked once)."""
-    raw = load_yaml(FILE)
-    if not isinstance(raw, Mapping):
-        raise WordsFileError(f"{FILE} must be a mapping of areas")
-    flat: dict[str, str] = {}
-    _flatten(raw, "", flat)
-    return {key: (text, placeholders(text, key)) for key, text in flat.items()}
-
-
-def _entry(key: str) -> tuple[str, frozenset[str]]:
-    try:
-        return table()[key]
-    except KeyError:
-        raise KeyError(f"no chat word {key!r} in bot/content/data/{FILE}") from None
-
-
-def _check(key: str, wanted: frozenset[str], fields: Mapping[str, object]) -> None:
-    if wanted != fields.keys():
-        missing = sorted(wanted - fields.keys())
-        extra = sorted(fields.keys() - wanted)
-        raise WordFieldsError(f"chat word {key!r}: missing {missing}, unexpected {extra}")
+    """Every chat word by its dotted key, with its placeholders."""
+    return chat().table
 
 
 def t(key: str, /, **fields: object) -> str:
-    """The word at ``key`` with ``fields`` filled in."""
-    text, wanted = _entry(key)
-    _check(key, wanted, fields)
-    return text.format_map(fields) if wanted else text
+    """The chat word at ``key`` with ``fields`` filled in."""
+    return chat().t(key, **fields)
 
 
 def spans(key: str, /, **fields: str | Span) -> Inline:
-    """The word at ``key`` as spans: the bot's text and each field's value in spans of their own (a
-    ``Mention`` or ``Link`` value is kept as it is). Placeholders here take no format spec."""
-    text, wanted = _entry(key)
-    _check(key, wanted, fields)
-    out: list[Span] = []
-    for literal, field, _spec, _conv in string.Formatter().parse(text):
-        if literal:
-            out.append(Text(literal))
-        if field is not None:
-            value = fields[field]
-            out.append(Text(value) if isinstance(value, str) else value)
-    return tuple(out)
+    """The chat word at ``key`` as spans (people's words in spans of their own)."""
+    return chat().spans(key, **fields)
 
 
 def keys() -> frozenset[str]:
-    return frozenset(table())
+    return frozenset(chat().table)
+
+
+chat()  # read and check the file when the module is imported: a broken word fails at start-up
