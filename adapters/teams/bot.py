@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from adapters.teams import render
 from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
+from adapters.teams.words import t
 from bot.chat.catalog import COMMAND_NAMES
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Message, para
@@ -315,7 +316,7 @@ class MomentumTeamsBot:
             if not replaced:
                 cards.append((render.to_card(response.update), response.update.text))
         if response.errors:
-            cards.append((render.errors_card(response.errors), "Please fix the form"))
+            cards.append((render.errors_card(response.errors), t("form.fix_summary")))
         if response.reply is not None:
             cards.append((render.to_card(response.reply), response.reply.text))
         if response.form is not None:
