@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from adapters.slack import render as slack_render
+from adapters.slack import words as slack_words
 from adapters.teams import render as teams_render
 from adapters.teams import words as teams_words
 from bot.chat.turn import say
@@ -32,6 +33,7 @@ GUARDED = sorted([*ROOT.glob("bot/chat/*.py"), *ROOT.glob("bot/domain/*.py")])
 SOURCES: dict[str, tuple[Words, list[Path]]] = {
     "chat": (chat_words.chat(), sorted(ROOT.glob("bot/**/*.py"))),
     "teams": (teams_words.WORDS, sorted(ROOT.glob("adapters/teams/*.py"))),
+    "slack": (slack_words.WORDS, sorted(ROOT.glob("adapters/slack/*.py"))),
 }
 
 # Calls whose arguments become text a person sees (the message model, replies, refusals, forms).
@@ -139,6 +141,12 @@ def _uses(paths: list[Path]) -> Iterator[tuple[str, int, str, bool, set[str] | N
     for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
+            # The Slack runtime reads its words as a mapping: WORDS["sorry"], WORDS["org_install_refused"].
+            if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "WORDS"
+                    and isinstance(node.slice, ast.Constant)):
+                group = re.escape(str(node.slice.value)) + r"(\..+)?"
+                yield str(path.relative_to(ROOT)), node.lineno, group, True, None
+                continue
             if not (isinstance(node, ast.Call) and _name(node.func) in ACCESSORS and node.args):
                 continue
             if isinstance(node.func, ast.Attribute) and not (
