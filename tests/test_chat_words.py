@@ -270,3 +270,9 @@ def test_peoples_words_in_the_bots_words_stay_escaped_on_slack_and_teams() -> No
     assert "[click](http" not in texts, texts  # not a link on Teams
     para_spans = [s for b in msg.blocks if isinstance(b, Paragraph) for s in b.spans]
     assert all(isinstance(s, Text) for s in para_spans)  # no Mention or Link made from typed words
+
+
+@pytest.mark.parametrize("path", ["bot/content/data/chat.yml", "adapters/teams/words.yml", "adapters/slack/words.yml"])
+def test_the_fast_yaml_loader_reads_the_words_as_the_reference_one_does(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=chat_words._LOADER) == yaml.safe_load(text)
