@@ -21,10 +21,12 @@ from adapters.slack import render as slack_render
 from adapters.slack import words as slack_words
 from adapters.teams import render as teams_render
 from adapters.teams import words as teams_words
+from bot.app import Momentum
 from bot.chat.turn import say
 from bot.content import chat_words
 from bot.content.chat_words import WordFieldsError, Words, WordsFileError, placeholders, spans, t
 from bot.model.messages import Mention, Paragraph, Text
+from tests.fakes import command, person, setup_program
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where the bot's chat words are used; the guard reads these for literals.
@@ -276,3 +278,20 @@ def test_peoples_words_in_the_bots_words_stay_escaped_on_slack_and_teams() -> No
 def test_the_fast_yaml_loader_reads_the_words_as_the_reference_one_does(path: str) -> None:
     text = (ROOT / path).read_text(encoding="utf-8")
     assert yaml.load(text, Loader=chat_words._LOADER) == yaml.safe_load(text)
+
+
+async def test_a_goal_typed_with_markup_comes_back_escaped_through_the_core(lite: Momentum) -> None:
+    """End to end: the words people type come back inside the bot's words (``goal list``, ``goal done``)
+    as text, and Slack's renderer escapes them: no @channel, no mention, no link."""
+    sam, aisha = person("USAM", "Sam Rivera"), person("UAISHA", "Aisha Khan")
+    await setup_program(lite, [(sam, aisha)])
+    typed = "Lead <!channel> & <@UBOSS> {partner}"
+    await command(lite, aisha, f"goal {typed}")
+    listed = await command(lite, aisha, "goal list")
+    done = await command(lite, aisha, "goal done 1")
+    assert listed.reply is not None and done.reply is not None
+    assert done.reply.text == f"Marked done: “{typed}”. Well done!"  # the placeholder in it stays as typed
+    for msg in (listed.reply, done.reply):
+        slack = " ".join(b["text"]["text"] for b in slack_render.render_blocks(msg) if b.get("type") == "section")
+        assert "<!channel>" not in slack and "<@UBOSS>" not in slack
+        assert "&lt;!channel&gt; &amp; &lt;@UBOSS&gt; {partner}" in slack
