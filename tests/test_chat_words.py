@@ -30,7 +30,7 @@ from tests.fakes import command, person, setup_program
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where the bot's chat words are used; the guard reads these for literals.
-GUARDED = sorted([*ROOT.glob("bot/chat/*.py"), *ROOT.glob("bot/domain/*.py")])
+GUARDED = sorted([*ROOT.glob("bot/chat/*.py"), *ROOT.glob("bot/domain/*.py"), ROOT / "bot/content/prompts.py"])
 # Each words file and the code that asks it for words.
 SOURCES: dict[str, tuple[Words, list[Path]]] = {
     "chat": (chat_words.chat(), sorted(ROOT.glob("bot/**/*.py"))),
