@@ -64,10 +64,7 @@ TOKEN_TTL_S = 300.0
 PEOPLE_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 WORDS: dict[str, Any] = yaml.safe_load((Path(__file__).with_name("words.yml")).read_text(encoding="utf-8"))
 FILE_ACK = Message(text=WORDS["file_ack"], blocks=(para(WORDS["file_ack"]),))
-SORRY = Message(
-    text="Sorry, something went wrong on my side. Please try again in a minute.",
-    blocks=(para("Sorry, something went wrong on my side. Please try again in a minute."),),
-)
+SORRY = Message(text=WORDS["sorry"], blocks=(para(WORDS["sorry"]),))
 
 
 async def refresh_best_effort(momentum: Momentum, team: str, profile: Profile) -> None:
@@ -416,7 +413,7 @@ class SlackRuntime:
             return None
         except Exception:
             _LOGGER.exception("core failed on a form submit")
-            await ack(response_action="errors", errors=form_errors(view, {"_": "Sorry, that did not work."}))
+            await ack(response_action="errors", errors=form_errors(view, {"_": WORDS["form_failed"]}))
             return None
         if resp.errors:
             await ack(response_action="errors", errors=form_errors(view, resp.errors))

@@ -35,7 +35,6 @@ from adapters.teams.inbound import (
     INVOKE_ERROR,
     INVOKE_MESSAGE,
     TASK_INVOKES,
-    WORDS,
     CardData,
     account_dict,
     is_click,
@@ -43,6 +42,7 @@ from adapters.teams.inbound import (
 )
 from adapters.teams.platform import TeamsPlatform, card_activity, describe_failure, reference_dict, reference_of
 from adapters.teams.roster import RosterReads, roster_address
+from adapters.teams.words import t
 from bot.chat.catalog import COMMAND_NAMES
 from bot.domain.roster import RosterEntry
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
@@ -223,7 +223,7 @@ class MomentumTeamsBot:
                 body = task_message("no_dialogs")
             elif name.startswith(COMPOSE_EXTENSION):
                 _LOGGER.info("teams message extension invoke answered with a message: name=%s", name[:60])
-                body = {"composeExtension": {"type": "message", "text": WORDS["invoke"]["no_search"]}}
+                body = {"composeExtension": {"type": "message", "text": t("invoke.no_search")}}
             else:
                 _LOGGER.info("teams invoke answered empty: name=%s", name[:60] or "(none)")
                 body = None
@@ -326,7 +326,7 @@ class MomentumTeamsBot:
             if not replaced:
                 cards.append((render.to_card(response.update), response.update.text))
         if response.errors:
-            cards.append((render.errors_card(response.errors), "Please fix the form"))
+            cards.append((render.errors_card(response.errors), t("form.fix_summary")))
         if response.reply is not None:
             cards.append((render.to_card(response.reply), response.reply.text))
         if response.form is not None:
@@ -343,7 +343,7 @@ class MomentumTeamsBot:
         # A command typed in a team channel: answers are private to the person (reports, exports,
         # their own settings), so they go to the person's 1:1 chat and the channel gets a pointer.
         delivered = await self._send_privately(activity, cards)
-        note = WORDS["answered_privately"] if delivered else WORDS["no_private_chat"]
+        note = t("answered_privately") if delivered else t("no_private_chat")
         await self._send_card(ctx, render.to_card(Message(text=note, blocks=(para(note),))), note)
 
     async def _send_privately(self, activity: Activity, cards: list[tuple[dict[str, Any], str]]) -> bool:

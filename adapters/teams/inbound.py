@@ -17,17 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from microsoft_agents.activity import Activity, AdaptiveCardInvokeValue
 from microsoft_agents.activity.teams import TaskModuleRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.teams import render
-
-WORDS: dict[str, Any] = yaml.safe_load(Path(__file__).with_name("words.yml").read_text(encoding="utf-8"))
+from adapters.teams.words import t
 
 CARD_ACTION_INVOKE = "adaptiveCard/action"
 TASK_INVOKES = frozenset({"task/fetch", "task/submit"})
@@ -201,12 +198,12 @@ _SDK_FIELDS = frozenset(
 def card_action_error(status: int, code: str, message_key: str) -> dict[str, Any]:
     """A Universal Actions error response body (Teams shows ``message`` to the person who clicked)."""
     return {"statusCode": status, "type": INVOKE_ERROR,
-            "value": {"code": code, "message": WORDS["invoke"][message_key]}}
+            "value": {"code": code, "message": t(f"invoke.{message_key}")}}
 
 
 def task_message(message_key: str) -> dict[str, Any]:
     """A dialog (task module) response that shows a message instead of a dialog."""
-    return {"task": {"type": "message", "value": WORDS["invoke"][message_key]}}
+    return {"task": {"type": "message", "value": t(f"invoke.{message_key}")}}
 
 
 def _check_value(shape: ActivityShape) -> None:

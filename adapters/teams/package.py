@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from PIL import Image, ImageDraw
 
 from adapters.teams.settings import TeamsPackageSettings
+from adapters.teams.words import t
 from bot.chat.catalog import COMMANDS, CommandSpec
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,18 +79,11 @@ def build_manifest(settings: TeamsPackageSettings, base_url: str | None = None) 
         },
         "name": {
             "short": settings.app_name[:30],
-            "full": f"{settings.app_name} - sponsorship momentum"[:100],
+            "full": t("package.full_name", app=settings.app_name)[:100],
         },
         "description": {
-            "short": "Keeps assigned sponsor-sponsoree pairs in touch, one small step a week."[:80],
-            "full": (
-                "Momentum keeps formally assigned sponsor-sponsoree (and mentoring) pairs engaged when most "
-                "contact is virtual. Each person gets one short, private check-in a week at a sensible local "
-                "time: one-tap buttons, an optional note, a prep agenda before meetings, a win to share. "
-                "Sponsors get a weekly digest with one concrete advocacy action. Admins create programs, "
-                "pair people (one at a time or by CSV), and see program health without reading anyone's "
-                "private notes. Type 'help' in the chat to start."
-            ),
+            "short": t("package.short")[:80],
+            "full": t("package.full"),
         },
         "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
         "accentColor": ACCENT,

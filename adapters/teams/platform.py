@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.words import t
 from bot.model.interactions import Profile
 from bot.model.messages import Message
 from bot.model.ports import Delivered, FailureScope, PlatformError, Recipient, WorkspaceRef
@@ -468,4 +469,4 @@ def render_group_note(names: Sequence[str]) -> Any:
     from bot.model.messages import foot
 
     listed = ", ".join(n for n in names if n)
-    return foot(f"Teams bots can't start group chats, so I sent this to each of you ({listed}) separately.")
+    return foot(t("group_note", names=listed))

@@ -22,6 +22,7 @@ import logging
 import re
 from typing import Any
 
+from adapters.teams.words import t
 from bot.model.messages import (
     Attachment,
     Block,
@@ -243,7 +244,7 @@ def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
         if block.initial:
             text_input["value"] = block.initial
         if not block.optional:
-            text_input["errorMessage"] = f"Please fill in: {block.label}"
+            text_input["errorMessage"] = t("form.required", label=block.label)
         return [text_input]
     if isinstance(block, Checkbox):
         return [
@@ -305,13 +306,13 @@ def errors_card(errors: dict[str, str]) -> dict[str, Any]:
     body = [
         {
             "type": "TextBlock",
-            "text": "Almost there - please fix this and submit the form again:",
+            "text": t("form.fix_heading"),
             "weight": "Bolder",
             "wrap": True,
         },
         *errors_body(errors),
     ]
-    return _card(body, "Please fix: " + "; ".join(errors.values()))
+    return _card(body, t("form.fix_fallback", errors=t("form.error_separator").join(errors.values())))
 
 
 def file_card(attachment: Attachment) -> dict[str, Any]:
@@ -338,7 +339,7 @@ def file_card(attachment: Attachment) -> dict[str, Any]:
             "items": [
                 {
                     "type": "TextBlock",
-                    "text": escape(content) or "(empty)",
+                    "text": escape(content) or t("file.empty"),
                     "fontType": "Monospace",
                     "wrap": True,
                     "size": "Small",
@@ -353,13 +354,10 @@ def file_card(attachment: Attachment) -> dict[str, Any]:
                 "isSubtle": True,
                 "size": "Small",
                 "wrap": True,
-                "text": text_markdown(
-                    f"Showing the first {shown_rows} of {total_rows} lines. The full file is "
-                    "available with `momentum export` on the server."
-                ),
+                "text": text_markdown(t("file.truncated", shown=shown_rows, total=total_rows)),
             }
         )
-    return _card(body, f"{title}: {total_rows} lines of {attachment.mime}")
+    return _card(body, t("file.summary", title=title, total=total_rows, mime=attachment.mime))
 
 
 def card_attachment(card: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,10 @@ from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClie
 
 from adapters.teams.auth import AuthError, InboundAuth, connection_manager
 from adapters.teams.bot import MomentumTeamsBot
-from adapters.teams.inbound import WORDS, BadActivity, parse, quiet_sdk_validation_log
+from adapters.teams.inbound import BadActivity, parse, quiet_sdk_validation_log
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.words import t
 
 if TYPE_CHECKING:
     from bot.app import Momentum
@@ -106,7 +107,7 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
         if ctx.activity.type == "invoke":
             return  # the bot set (or the endpoint sends) the invoke response; no chat message
         try:
-            await ctx.send_activity(WORDS["turn_failed"])
+            await ctx.send_activity(t("turn_failed"))
         except Exception:
             _LOGGER.warning("teams could not send the error notice")
 

@@ -14,6 +14,7 @@ from bot.chat.registry import command
 from bot.chat.turn import NeedLookups, Turn, reply, say
 from bot.chat.views import import_form
 from bot.content._data import words
+from bot.content.chat_words import t
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
@@ -59,20 +60,21 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         progs = turn.session.exec(select(Program).where(
             Program.workspace_id == turn.workspace.id).order_by(Program.id)).all()  # type: ignore[arg-type]
         if not progs:
-            return reply("No programs yet. Create one: `program create Pilot sponsorship --weeks 52`.")
+            return reply(t("admin.program.none"))
         lines = []
         for p in progs:
             n = len(turn.session.exec(select(Pair.id).where(Pair.program_id == p.id, Pair.status == "active")).all())
-            lines.append((p.name, f"{p.kind}, {p.length_weeks} weeks from {p.start_date:%d %b %Y}, "
-                                  f"{n} active pairs, {p.status}"))
-        return Response(reply=MessageBuilder(kind="programs").add(Heading("Programs"), Fields(tuple(lines))).build())
+            lines.append((p.name, t("admin.program.line", kind=p.kind, weeks=p.length_weeks,
+                                    start=f"{p.start_date:%d %b %Y}", active=n, status=p.status)))
+        return Response(reply=MessageBuilder(kind="programs").add(Heading(t("admin.program.heading")),
+                                                                  Fields(tuple(lines))).build())
     if sub == "show":
         prog = turn.program(" ".join(args[1:]) or None)
         return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now, prog.name)))  # type: ignore[arg-type]
     if sub == "create":
         pos, opts = _options(args[1:])
         if not pos:
-            raise UserError("Name the program: `program create <name> [sponsorship|mentoring|reverse-mentoring]`.")
+            raise UserError(t("admin.program.name_it"))
         kind = "sponsorship"
         if len(pos) > 1 and pos[-1].lower() in PROGRAM_KINDS:
             kind = pos.pop().lower()
@@ -80,27 +82,25 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         if turn.session.exec(select(Program).where(
             Program.workspace_id == turn.workspace.id,
                                                    Program.name == name)).first():
-            raise UserError(f"A program called {name!r} already exists.")
+            raise UserError(t("admin.program.exists", name=repr(name)))
         try:
             weeks = int(opts.get("weeks", str(builtin(kind).default_weeks)))
             start = date.fromisoformat(opts["start"]) if "start" in opts else turn.now.date()
         except ValueError:
-            raise UserError("`--weeks` takes a number and `--start` a date like 2026-01-05.") from None
+            raise UserError(t("admin.program.bad_options")) from None
         if not 4 <= weeks <= 156:
-            raise UserError("A program runs between 4 and 156 weeks.")
+            raise UserError(t("admin.program.bad_weeks"))
         tz = opts.get("tz") or turn.workspace.default_tz
         if zone(tz).key != tz:
-            raise UserError(f"{tz!r} isn't a time zone I know; use an IANA name like Europe/Berlin.")
+            raise UserError(t("admin.program.bad_tz", tz=repr(tz)))
         prog = Program(workspace_id=turn.workspace.id, name=name, kind=kind, start_date=start, length_weeks=weeks,  # type: ignore[arg-type]
                        default_tz=tz, stale_days=turn.deps.settings.stale_days, created_at=turn.now)
         turn.session.add(prog)
         turn.audit("program.create", name, detail={"kind": kind, "weeks": weeks})
-        return reply(f"Created {name} ({kind}, {weeks} weeks). Pair people with `pair @sponsor @sponsoree {name}` "
-                     "or paste a CSV with `import`.")
+        return reply(t("admin.program.created", name=name, kind=kind, weeks=weeks))
     if sub == "journey":
         return _program_journey(turn, args[1:], raw)
-    raise UserError("Use `program create <name> [kind]`, `program list`, `program show <name>` or "
-                    "`program journey <name>` with a journey file pasted below it.")
+    raise UserError(t("admin.program.usage"))
 
 
 def _program_journey(turn: Turn, args: list[str], raw: str) -> Response:
@@ -109,44 +109,41 @@ def _program_journey(turn: Turn, args: list[str], raw: str) -> Response:
     first, _, body = raw.partition("\n")
     words = first.split()[1:]
     if not words:
-        raise UserError("Use `program journey <name>` and paste the journey file (YAML) on the lines below, "
-                        "or `program journey <name> reset`. Check a file first with `momentum journey check FILE`.")
+        raise UserError(t("admin.journey.usage"))
     reset = words[-1].lower() == "reset"
     prog = turn.program(" ".join(words[:-1] if reset else words))
     if reset:
         prog.journey_yaml = None
         turn.session.add(prog)
         turn.audit("program.journey", prog.name, detail={"reset": True})
-        return reply(f"{prog.name} uses the built-in {prog.kind} journey again.")
+        return reply(t("admin.journey.reset", program=prog.name, kind=prog.kind))
     if not body.strip():
-        raise UserError("Paste the journey file (YAML) on the lines below `program journey <name>`.")
+        raise UserError(t("admin.journey.paste"))
     try:
-        j = check_text(body, "your journey")
+        j = check_text(body, t("admin.journey.file_name"))
     except JourneyError as exc:
-        raise UserError(f"That journey file has problems, so nothing was changed:\n{exc}") from None
+        raise UserError(t("admin.journey.problems", problems=str(exc))) from None
     if j.kind != prog.kind:
-        raise UserError(f"That file is a {j.kind} journey, but {prog.name} is a {prog.kind} program. "
-                        "Nothing was changed.")
+        raise UserError(t("admin.journey.wrong_kind", file_kind=j.kind, program=prog.name, kind=prog.kind))
     prog.journey_yaml = body
     turn.session.add(prog)
     turn.audit("program.journey", prog.name, detail={"phases": [p.key for p in j.phases]})
-    return reply(f"{prog.name} now uses its own journey ({len(j.phases)} phases, {len(j.words)} texts).")
+    return reply(t("admin.journey.attached", program=prog.name, phases=len(j.phases), texts=len(j.words)))
 
 
 @command("pair", "pair @sponsor @sponsoree [program]", admin=True)
 def _pair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("pair")
     if len(args) < 2:
-        raise UserError("Use `pair @sponsor @sponsoree [program]` (mentions or email addresses).")
+        raise UserError(t("admin.pair.usage"))
     sponsor, sponsoree = turn.resolve_all(args[:2])
     prog = turn.program(" ".join(args[2:]) or None)
     pair, warn = create_pair(turn, sponsor, sponsoree, prog)
     if pair is None:
-        return reply(f"{sponsor.name} and {sponsoree.name} are already paired in {prog.name}. Nothing changed.")
+        return reply(t("admin.pair.exists", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name))
     turn.audit("pair.create", f"{sponsor.external_id}->{sponsoree.external_id}", detail={"program": prog.name,
                                                                                      "pair_id": pair.id})
-    lines = [f"Paired {sponsor.name} (sponsor) with {sponsoree.name} in {prog.name}. "
-             "I'll send them a kickoff at a good local time."]
+    lines = [t("admin.pair.done", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name)]
     if warn:
         lines.append(warn)
     return Response(reply=say(*lines), ephemeral=True)
@@ -154,21 +151,20 @@ def _pair(turn: Turn, args: list[str], raw: str) -> Response:
 
 def _target_pair(turn: Turn, args: list[str], command: str) -> Pair:
     if not args:
-        raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
+        raise UserError(t("admin.target.usage", command=command))
     people = turn.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
     if not people:
-        raise UserError(f"Use `{command} @person` (or `{command} @sponsor @sponsoree`).")
+        raise UserError(t("admin.target.usage", command=command))
     q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
     for p in people:
         q = q.where(or_(col(Pair.sponsor_id) == p.id, col(Pair.sponsoree_id) == p.id))
     pairs = [p for p in turn.session.exec(q).all() if turn.session.get(Program,  # type: ignore[union-attr]
                                                                        p.program_id).workspace_id == turn.workspace.id]
     if not pairs:
-        raise UserError(f"{' and '.join(p.name for p in people)} {'is' if len(people) == 1 else 'are'} "
-                        "not in an active pair.")
+        raise UserError(t("admin.target.one_not_paired" if len(people) == 1 else "admin.target.not_paired",
+                          people=t("admin.target.and").join(p.name for p in people)))
     if len(pairs) > 1:
-        raise UserError(f"{people[0].name} is in {len(pairs)} pairs: name both people, "
-                        f"`{command} @sponsor @sponsoree`.")
+        raise UserError(t("admin.target.several", person=people[0].name, count=len(pairs), command=command))
     return pairs[0]
 
 
@@ -177,7 +173,7 @@ def _unpair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("unpair")
     pair = _target_pair(turn, args, "unpair")
     sp, se = end_pair(turn, pair, "pair.unpair")
-    return reply(f"Unpaired {sp.name} and {se.name}. No more prompts go to this pair; nothing was sent to them.")
+    return reply(t("admin.unpair.done", sponsor=sp.name, sponsoree=se.name))
 
 
 @command("pause-pair", "pause-pair @person [resume]", admin=True, aliases=("pausepair",))
@@ -190,13 +186,13 @@ def _pause_pair(turn: Turn, args: list[str], raw: str) -> Response:
         pair.status, pair.paused_until, pair.planned_until = "active", None, None
         turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
         turn.audit("pair.resume", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
-        msg = f"Resumed {sp.name} and {se.name}: prompts start again at their next usual time."
+        msg = t("admin.pause_pair.resumed", sponsor=sp.name, sponsoree=se.name)
     else:
         pair.status = "paused"
         drop_pending(turn, pair)
         turn.audit("pair.pause", f"{sp.external_id}->{se.external_id}", detail={"pair_id": pair.id})
         who = se.email or f"<@{se.external_id}>"
-        msg = f"Paused {sp.name} and {se.name}. Resume with `pause-pair {who} resume`."
+        msg = t("admin.pause_pair.paused", sponsor=sp.name, sponsoree=se.name, who=who)
     turn.session.add(pair)
     return reply(msg)
 
@@ -219,8 +215,7 @@ def _end_pair(turn: Turn, args: list[str], raw: str) -> Response:
                        phase=stage_for(prog.kind, week), period="end", week=week,
                        variant=variant_for(pair.id, PromptKind.WRAPUP, "end"), due_at=turn.now,  # type: ignore[arg-type]
                        next_attempt_at=turn.now, created_at=turn.now))
-    return reply(f"Ended {sp.name} and {se.name}'s pairing. Both get a short wrap-up with a reflection and "
-                 "an invitation to pay it forward.")
+    return reply(t("admin.end_pair.done", sponsor=sp.name, sponsoree=se.name))
 
 
 @command("import", "import", admin=True)
@@ -240,7 +235,7 @@ def import_csv(turn: Turn, text: str) -> Response:
     errors = list(parsed.errors)
     for row in parsed.rows:
         if row.program.lower() not in progs:
-            errors.append(f"Line {row.line}: there's no program {row.program!r}")
+            errors.append(t("admin.import.no_program", line=row.line, program=repr(row.program)))
     if errors:  # everything that can be checked without the platform is, before any look-up
         return _import_refused(turn, errors)
     emails = [e for row in parsed.rows for e in (row.sponsor, row.sponsoree)]
@@ -257,7 +252,7 @@ def import_csv(turn: Turn, text: str) -> Response:
     profiles = [turn.lookup_email(e) for e in missing]
     for (email, line), prof in zip(missing.items(), profiles, strict=True):
         if prof is None:
-            errors.append(f"Line {line}: nobody with the email {email} in this workspace")
+            errors.append(t("admin.import.no_person", line=line, email=email))
     if errors:
         return _import_refused(turn, errors)
     fetched = {email: prof for email, prof in zip(missing, profiles, strict=True) if prof is not None}
@@ -266,13 +261,13 @@ def import_csv(turn: Turn, text: str) -> Response:
     except UserError as exc:
         turn.session.rollback()
         turn.touched_pairs.clear()
-        return Response(reply=say(f"Nothing was imported. {exc}"), errors={"csv": str(exc)[:1900]})
+        return Response(reply=say(t("admin.import.failed_with", error=str(exc))), errors={"csv": str(exc)[:1900]})
     turn.touched_pairs.extend(done.created)
     created, existing, warnings = len(done.created), done.existing, done.warnings
     turn.audit("pairs.import", detail={"created": created, "unchanged": existing})
-    lines = [f"Imported {created} new pair(s); {existing} already existed and were left as they were."]
+    lines = [t("admin.import.done", created=created, existing=existing)]
     if warnings:
-        lines.append("Heads-up, same unit: " + " ".join(warnings[:10]))
+        lines.append(t("admin.import.same_unit_intro") + " ".join(warnings[:10]))
     return Response(reply=say(*lines))
 
 
@@ -281,8 +276,8 @@ def _import_refused(turn: Turn, errors: list[str]) -> Response:
     errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
     turn.session.rollback()
     turn.audit("pairs.import", ok=False, detail={"errors": len(errors)})
-    shown = "\n".join(errors[:15]) + (f"\n... and {len(errors) - 15} more" if len(errors) > 15 else "")
-    return Response(reply=say(f"Nothing was imported: {len(errors)} line(s) need fixing.", shown),
+    shown = "\n".join(errors[:15]) + (t("admin.import.more", count=len(errors) - 15) if len(errors) > 15 else "")
+    return Response(reply=say(t("admin.import.failed", count=len(errors)), shown),
                     errors={"csv": shown[:1900]})
 
 
@@ -292,8 +287,8 @@ def _export(turn: Turn, args: list[str], raw: str) -> Response:
     data = csvio.export(turn.session, turn.workspace.id)  # type: ignore[arg-type]
     turn.audit("pairs.export")
     rows = max(0, data.count("\n") - 1)
-    return Response(reply=say(f"Here's the export: {rows} pair(s), activity counts only (no private notes)."),
-                    attachment=Attachment("momentum-pairs.csv", data, "text/csv", "Momentum pairs"))
+    return Response(reply=say(t("admin.export.done", rows=rows)),
+                    attachment=Attachment("momentum-pairs.csv", data, "text/csv", t("admin.export.title")))
 
 
 @command("report", "report [program]", admin=True)
@@ -308,18 +303,20 @@ def _audit(turn: Turn, args: list[str], raw: str) -> Response:
     try:
         n = max(1, min(50, int(args[0]))) if args else 20
     except ValueError:
-        raise UserError("Use `audit` or `audit 50`.") from None
+        raise UserError(t("admin.audit.usage")) from None
     rows = turn.session.exec(select(AuditLog).where(AuditLog.workspace_id == turn.workspace.id)
                     .order_by(AuditLog.id.desc()).limit(n)).all()  # type: ignore[union-attr]
     names = {p.id: p.name for p in turn.session.exec(select(Person).where(
             Person.workspace_id == turn.workspace.id)).all()}
+    system = t("admin.audit.system")
     items = tuple(
-        (f"{r.at:%Y-%m-%d %H:%M} UTC", f"{names.get(r.actor_id, 'system') if r.actor_id else 'system'}: "
-         f"{r.action}{' ' + r.target if r.target else ''}{'' if r.ok else ' (refused)'}")
+        (t("admin.audit.when", at=f"{r.at:%Y-%m-%d %H:%M}"),
+         f"{names.get(r.actor_id, system) if r.actor_id else system}: "
+         f"{r.action}{' ' + r.target if r.target else ''}{'' if r.ok else t('admin.audit.refused')}")
         for r in rows
     )
-    mb = MessageBuilder(kind="audit").add(Heading(f"Audit: last {len(items)} changes"))
-    mb.add(Fields(items) if items else para("Nothing yet."))
+    mb = MessageBuilder(kind="audit").add(Heading(t("admin.audit.heading", count=len(items))))
+    mb.add(Fields(items) if items else para(t("admin.audit.nothing")))
     return Response(reply=mb.build())
 
 
@@ -339,29 +336,28 @@ def _console(turn: Turn, args: list[str], raw: str) -> Response:
 def _admin(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("admin")
     if len(args) < 2 or args[0].lower() not in ("add", "remove"):
-        raise UserError("Use `admin add @person` or `admin remove @person`.")
+        raise UserError(t("admin.admin.usage"))
     who = turn.resolve(args[1])
     add = args[0].lower() == "add"
     if not add and who.id == turn.me.id and not (turn.me.is_platform_admin or
                                                (turn.me.email or "") in turn.deps.settings.admin_emails):
-        raise UserError("You can't remove your own admin rights; ask another admin.")
+        raise UserError(t("admin.admin.not_yourself"))
     who.is_granted_admin = add
     turn.session.add(who)
     turn.audit("admin.add" if add else "admin.remove", who.external_id)
-    return reply(f"{who.name} {'can now' if add else 'can no longer'} run admin commands."
-                 + ("" if add or not who.is_platform_admin else " (They remain a workspace admin/owner.)"))
+    key = "added" if add else "removed_platform_admin" if who.is_platform_admin else "removed"
+    return reply(t(f"admin.admin.done.{key}", person=who.name))
 
 
 @command("forget", "forget @person", admin=True)
 def _forget(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("forget")
     if not args:
-        raise UserError("Use `forget @person`. This erases their personal data and notes for good.")
+        raise UserError(t("admin.forget.usage"))
     who = turn.resolve(args[0])
     ext = who.external_id
     counts = privacy.forget(turn.session, who, turn.now)
     turn.audit("person.forget", ext, detail=counts)
     turn.session.commit()
     turn.deps.db.scrub()  # no erased byte left behind in the database files (SQLite: WAL checkpoint)
-    return reply(f"Erased {ext}'s personal data and notes ({sum(counts.values())} records). Aggregate counts stay, "
-                 "anonymised. This is in the audit log.")
+    return reply(t("admin.forget.done", person=ext, records=sum(counts.values())))

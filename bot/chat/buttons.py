@@ -15,6 +15,7 @@ from bot.chat.rules import JUNIOR, SENIOR, FormErrors, action, form, form_fields
 from bot.chat.turn import Turn, say
 from bot.chat.views import adhoc_checkin, sponsoree_pair, win_form
 from bot.content import prompts
+from bot.content.chat_words import t
 from bot.content.kinds import PromptKind
 from bot.content.prompts import Actions, PromptContext
 from bot.content.timing import week_index, zone
@@ -68,7 +69,7 @@ def _answered_view(ci: CheckIn, ctx: PromptContext) -> Message:
 @action(Actions.CHECKIN_STATUS, kinds={PromptKind.CHECKIN})
 def _status(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in prompts.STATUS_LABELS:
-        raise UserError("That answer isn't one I know.")
+        raise UserError(t("buttons.unknown_answer"))
     pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     ci = _checkin(turn, p)
@@ -103,7 +104,7 @@ def _status(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
 @action(Actions.CHECKIN_MOMENTUM, kinds={PromptKind.CHECKIN})
 def _momentum(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     if answer not in {"1", "2", "3", "4", "5"}:
-        raise UserError("Momentum goes from 1 to 5.")
+        raise UserError(t("buttons.momentum_range"))
     ci = _checkin(turn, p)
     if ci.id is None or (ci.status is None and ci.momentum is None):
         pair = turn.session.get(Pair, p.pair_id)
@@ -133,7 +134,7 @@ def partner_away_until(turn: Turn, pair: Pair) -> str | None:
     """When the partner is snoozed or paused: until when (what the sender is told)."""
     partner = turn.person(partner_of(turn, pair))
     if partner.paused:
-        return "they resume"
+        return t("buttons.away_until_resume")
     if partner.snoozed_until is not None and partner.snoozed_until > turn.now:
         local = partner.snoozed_until.astimezone(zone(partner.tz or turn.workspace.default_tz))
         return f"{local:%a} {local.day} {local:%b}"
@@ -180,7 +181,7 @@ def queue(turn: Turn, pair: Pair, recipient: int, kind: PromptKind, period: str,
 def _note_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = form_fields(ia, "note")
     if len(f["note"]) > 1500:
-        raise FormErrors({"note": "Please keep the note under 1,500 characters."})
+        raise FormErrors({"note": t("buttons.note.too_long")})
     ci = _checkin(turn, p)
     ci.note, ci.shared, ci.updated_at = f["note"], truthy(f.get("share")), turn.now
     turn.session.add(ci)
@@ -188,8 +189,8 @@ def _note_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> 
     pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"note-{ci.id}",
-                       {"what": "a check-in note", "text": ci.note} if ci.shared else None)
-    msg = f"Note saved and shared with {ctx.partner.name}." if ci.shared else "Note saved. It's private to you."
+                       {"what": t("buttons.shared.checkin_note"), "text": ci.note} if ci.shared else None)
+    msg = t("buttons.note.saved_shared", partner=ctx.partner.name) if ci.shared else t("buttons.note.saved_private")
     return Response(reply=say(msg), update=_answered_view(ci, ctx))
 
 
@@ -203,14 +204,14 @@ def _slot(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
 def _ghost_pause(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     text = snooze(turn, turn.me, timedelta(weeks=4))
     mark_answered(turn, p, "pause")
-    return Response(update=prompts.answered(ctx, "Taking a break: " + text))
+    return Response(update=prompts.answered(ctx, t("buttons.ghost.paused", snoozed=text)))
 
 
 @action(Actions.GHOST_STOP, kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
 def _ghost_stop(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
     opt_out(turn)
     mark_answered(turn, p, "stop")
-    return Response(update=prompts.answered(ctx, "You're opted out. Say `resume` any time."))
+    return Response(update=prompts.answered(ctx, t("buttons.ghost.stopped")))
 
 
 @action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH, kinds={PromptKind.CHECKIN})
@@ -276,7 +277,7 @@ def _prep_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> 
         msg = prompts.reply_text(ctx, "reply.agenda_shared_later", until=until)
     else:
         msg = prompts.reply_text(ctx, "reply.agenda_shared")
-    return Response(reply=say(msg), update=prompts.answered(ctx, "Agenda ready."))
+    return Response(reply=say(msg), update=prompts.answered(ctx, t("buttons.agenda_ready")))
 
 
 @action(Actions.PREP_SKIP, kinds={PromptKind.PREP})
@@ -308,7 +309,7 @@ def _nudge_done(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Respo
     """The sponsor did the digest's one action: it becomes part of the pair's story (reviews and the
     wrap-up quote it)."""
     pair = digest_answered(turn, p)
-    done = str((p.payload or {}).get("done") or "Done")
+    done = str((p.payload or {}).get("done") or t("buttons.done_default"))
     key = answer_key(turn, p)
     if turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() is None:
         turn.session.add(Touchpoint(pair_id=pair.id, author_id=turn.me.id, kind="advocacy", source="digest",  # type: ignore[arg-type]
@@ -388,8 +389,8 @@ def _agree_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) ->
                 raise ValueError
             weekday, at = WEEKDAYS.index(when[0][:3].lower()), f"{parse_hhmm(when[1]):%H:%M}"
         except ValueError:
-            raise FormErrors({"when": "Use a weekday and a time, like Thu 15:00."}) from None
-    text = f"What I want: {f['want'][:300]}\nWhere this should lead: {f['lead'][:300]}"
+            raise FormErrors({"when": t("buttons.agreement.bad_when")}) from None
+    text = t("buttons.agreement.text", want=f["want"][:300], lead=f["lead"][:300])
     key = answer_key(turn, p)
     tp = turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() or Touchpoint(
         pair_id=pair.id, author_id=turn.me.id, kind="agreement", source="kickoff", source_key=key,  # type: ignore[arg-type]
@@ -405,7 +406,7 @@ def _agree_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) ->
     set_rhythm(turn, pair, every, weekday, at)
     turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
     share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"agreement-{p.id}-{turn.me.id}",
-                       {"what": "their part of your agreement", "text": text})
+                       {"what": t("buttons.shared.agreement"), "text": text})
     rhythm = prompts.reply_text(ctx, f"rhythm.{prompts.RHYTHMS[str(every)]}")
     msg = prompts.reply_text(ctx, "reply.agreement", rhythm=rhythm + ".")
     return Response(reply=say(msg))
@@ -414,12 +415,12 @@ def _agree_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) ->
 @form(Actions.REVIEW_FORM, kinds={PromptKind.REVIEW})
 def _review_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = form_fields(ia, "working")
-    text = f"What works: {f['working']}"
+    text = t("buttons.review.working", text=f["working"])
     if f.get("change"):
-        text += f"\nWhat doesn't: {f['change']}"
+        text += t("buttons.review.change", text=f["change"])
     if f.get("next"):
-        text += f"\nOne course correction: {f['next']}"
-    return _reflective(turn, p, ctx, "review", text[:2000], truthy(f.get("share")), "their review")
+        text += t("buttons.review.next", text=f["next"])
+    return _reflective(turn, p, ctx, "review", text[:2000], truthy(f.get("share")), t("buttons.shared.review"))
 
 
 @action(Actions.REVIEW_LATER, kinds={PromptKind.REVIEW})
@@ -450,14 +451,15 @@ def _reflective(turn: Turn, p: Prompt, ctx: PromptContext, kind: str, text: str,
     assert pair is not None
     share_with_partner(turn, pair, PromptKind.SHARED_NOTE, f"{kind}-{p.id}",
                        {"what": what, "text": text} if shared else None)
-    msg = f"Saved and shared with {ctx.partner.name}." if shared else "Saved. It's private to you."
+    msg = t("buttons.reflect.saved_shared", partner=ctx.partner.name) if shared else t("buttons.reflect.saved_private")
     return Response(reply=say(msg), update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.reflect_saved")))
 
 
 @form(Actions.WRAPUP_FORM, kinds={PromptKind.WRAPUP})
 def _wrapup_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) -> Response:
     f = form_fields(ia, "reflection")
-    return _reflective(turn, p, ctx, "reflection", f["reflection"][:1500], truthy(f.get("share")), "a reflection")
+    return _reflective(turn, p, ctx, "reflection", f["reflection"][:1500], truthy(f.get("share")),
+                       t("buttons.shared.reflection"))
 
 
 @action(Actions.WRAPUP_FORWARD, kinds={PromptKind.WRAPUP}, roles=JUNIOR)
@@ -477,11 +479,11 @@ def _forward(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
 def _win_submit(turn: Turn, ia: Interaction) -> Response:
     f = form_fields(ia, "win")
     if len(f["win"]) > 1000:
-        raise FormErrors({"win": "Please keep it under 1,000 characters."})
+        raise FormErrors({"win": t("buttons.win.too_long")})
     pair = sponsoree_pair(turn)
     shared = truthy(f.get("share", "true"))
     turn.session.add(Win(pair_id=pair.id, author_id=turn.me.id, text=f["win"], shared=shared, created_at=turn.now))  # type: ignore[arg-type]
-    return Response(reply=say("Win saved" + (" and shared. \U0001f389" if shared else ", just for you. \U0001f389")))
+    return Response(reply=say(t("buttons.win.saved_shared" if shared else "buttons.win.saved_private")))
 
 
 @plain_form(Actions.IMPORT_FORM)
@@ -498,7 +500,7 @@ def home_action(turn: Turn, aid: str) -> Response:
     if aid == Actions.HOME_LIGHT:
         pair = sponsoree_pair(turn)
         record_touch(turn, pair, "light", None)
-        return Response(reply=say("Light touch logged. Nice one."))
+        return Response(reply=say(t("buttons.light_logged")))
     if aid == Actions.HOME_SNOOZE:
         return Response(reply=say(snooze(turn, turn.me, timedelta(weeks=1))))
     if aid == Actions.HOME_RESUME:

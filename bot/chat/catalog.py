@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.chat import admin, commands
 from bot.chat.registry import COMMANDS, CommandSpec, help_message
+from bot.content.chat_words import t
 
 __all__ = ["COMMANDS", "COMMAND_NAMES", "CommandSpec", "all_commands", "help_message", "usage_hint"]
 _REGISTERED = (commands, admin)  # the modules whose decorators fill the registry
@@ -17,4 +18,4 @@ def all_commands() -> tuple[CommandSpec, ...]:
 
 def usage_hint() -> str:
     """Slack's slash-command usage hint (short)."""
-    return "help | me | checkin | win <text> | log meeting | snooze 1w | pause | time tue 10:00"
+    return t("help.usage_hint")

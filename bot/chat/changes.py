@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.chat.turn import Turn
+from bot.content.chat_words import t
 from bot.content.kinds import TWO_WAY
 from bot.content.timing import monday_of, zone
 from bot.model.errors import UserError
@@ -77,11 +78,11 @@ DURATION = re.compile(r"^(\d{1,2})\s*([dw])$")
 def parse_duration(text: str) -> timedelta:
     m = DURATION.match(text.strip().lower())
     if not m:
-        raise UserError("Use a duration like `1w`, `2w` or `3d` (up to 8 weeks).")
+        raise UserError(t("changes.duration_usage"))
     n, unit = int(m.group(1)), m.group(2)
     delta = timedelta(days=n) if unit == "d" else timedelta(weeks=n)
     if not timedelta(days=1) <= delta <= timedelta(weeks=8):
-        raise UserError("Snooze for between 1 day and 8 weeks.")
+        raise UserError(t("changes.duration_range"))
     return delta
 
 
@@ -89,12 +90,12 @@ def snooze(turn: Turn, person: Person, delta: timedelta) -> str:
     until = turn.now + delta
     change_person(turn, person, snoozed_until=until)
     tz = person.tz or turn.workspace.default_tz
-    return f"Snoozed until {until.astimezone(zone(tz)):%a %d %b}. `resume` brings me back sooner."
+    return t("changes.snoozed", until=f"{until.astimezone(zone(tz)):%a %d %b}")
 
 
 def resume(turn: Turn, person: Person) -> str:
     change_person(turn, person, paused=False, snoozed_until=None, opted_out=False)
-    return "Welcome back! Prompts are on again."
+    return t("changes.resumed")
 
 
 def opt_out(turn: Turn) -> None:
@@ -106,15 +107,14 @@ def create_pair(turn: Turn, sponsor: Person, sponsoree: Person, prog: Program,
                       sponsor_unit: str | None = None, sponsoree_unit: str | None = None) -> tuple[Pair | None, str]:
     """Pair two people; returns (pair or None if it already existed, a warning or '')."""
     if sponsor.id == sponsoree.id:
-        raise UserError("A person can't sponsor themselves: pick two different people.")
+        raise UserError(t("changes.self_pair"))
     existing = turn.session.exec(select(Pair).where(Pair.program_id == prog.id, Pair.sponsoree_id == sponsoree.id,
                                            Pair.status.in_(("active", "paused")))).first()  # type: ignore[attr-defined]
     if existing is not None:
         if existing.sponsor_id == sponsor.id:
             return None, ""
         other = turn.person(existing.sponsor_id)
-        raise UserError(f"{sponsoree.name} is already paired with {other.name} in {prog.name}. "
-                        f"End that pair first with `end-pair`.")
+        raise UserError(t("changes.already_paired", sponsoree=sponsoree.name, other=other.name, program=prog.name))
     if sponsor_unit:
         sponsor.unit = sponsor_unit
     if sponsoree_unit:
@@ -126,8 +126,7 @@ def create_pair(turn: Turn, sponsor: Person, sponsoree: Person, prog: Program,
     turn.session.add(pair)
     turn.session.flush()
     turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
-    warn = (f"Heads-up: {sponsor.name} and {sponsoree.name} are both in {sponsor.unit}. Programs work best when "
-            "the sponsor is outside the sponsoree's reporting line.") if same else ""
+    warn = t("changes.same_unit", sponsor=sponsor.name, sponsoree=sponsoree.name, unit=sponsor.unit) if same else ""
     return pair, warn
 
 

@@ -18,6 +18,7 @@ from bot.chat.changes import (
 from bot.chat.registry import command, help_message
 from bot.chat.turn import Turn, reply, say
 from bot.chat.views import adhoc_checkin, me_message, sponsoree_pair, win_form
+from bot.content.chat_words import t
 from bot.content.timing import in_quiet_hours
 from bot.domain import privacy
 from bot.model.config import WEEKDAYS, parse_hhmm
@@ -51,15 +52,14 @@ def _checkin(turn: Turn, args: list[str], raw: str) -> Response:
 @command("log", "log meeting|light|shared [note]")
 def _log(turn: Turn, args: list[str], raw: str) -> Response:
     if not args or args[0].lower() not in LOG_KINDS:
-        raise UserError("Tell me what to log: `log meeting`, `log light` or `log shared`, optionally with a note.")
+        raise UserError(t("commands.log.usage"))
     kind = LOG_KINDS[args[0].lower()]
     note = raw.split(None, 1)[1].strip() if len(raw.split(None, 1)) > 1 else None
     pair = sponsoree_pair(turn)
     record_touch(turn, pair, kind, note)
     partner = turn.person(pair.sponsor_id if pair.sponsoree_id == turn.me.id else pair.sponsoree_id)
-    words = {"meeting": "a meeting", "light": "a light touch", "shared": "a shared experience"}[kind]
-    extra = " Your note is private to you." if note else ""
-    return reply(f"Logged {words} with {partner.name}.{extra}")
+    what = t(f"commands.log.kind.{kind}")
+    return reply(t("commands.log.done_with_note" if note else "commands.log.done", what=what, partner=partner.name))
 
 
 @command("win", "win [--private] <text>")
@@ -72,44 +72,41 @@ def _win(turn: Turn, args: list[str], raw: str) -> Response:
 
         return Response(form=win_form(turn))
     if len(text) > 1000:
-        raise UserError("That win is a bit long: keep it under 1,000 characters.")
+        raise UserError(t("commands.win.too_long"))
     pair = sponsoree_pair(turn)
     turn.session.add(Win(pair_id=pair.id, author_id=turn.me.id, text=text, shared=not private, created_at=turn.now))  # type: ignore[arg-type]
     partner = turn.person(pair.sponsor_id if pair.sponsoree_id == turn.me.id else pair.sponsoree_id)
     if private:
-        return reply("Win saved, just for you. \U0001f389")
-    return reply(f"Win saved and shared with {partner.name}: they'll see it in their weekly digest. \U0001f389",
-                 "Keep one to yourself with `win --private ...`.")
+        return reply(t("commands.win.saved_private"))
+    return reply(t("commands.win.saved_shared", partner=partner.name), t("commands.win.private_hint"))
 
 
 @command("goal", "goal <text> | list | done <n>")
 def _goal(turn: Turn, args: list[str], raw: str) -> Response:
     if not raw:
-        raise UserError("Add the goal after the command, e.g. `goal Lead a cross-team project by Q3`. "
-                        "`goal done <number>` marks one done; `goal list` shows them.")
+        raise UserError(t("commands.goal.usage"))
     pair = sponsoree_pair(turn)
     partner = turn.person(pair.sponsor_id if pair.sponsoree_id == turn.me.id else pair.sponsoree_id)
     open_goals = list(turn.session.exec(select(Goal).where(Goal.pair_id == pair.id, Goal.done == False)  # noqa: E712
                                .order_by(col(Goal.id))).all())
     if args[0].lower() == "list" and len(args) == 1:
         if not open_goals:
-            return reply("No open goals yet. Add one: `goal <text>`.")
-        return reply(*(f"{i}. {g.text}" for i, g in enumerate(open_goals, 1)))
+            return reply(t("commands.goal.none"))
+        return reply(*(t("commands.goal.line", n=i, text=g.text) for i, g in enumerate(open_goals, 1)))
     if args[0].lower() == "done" and len(args) == 2:
         if not args[1].isdigit() or not 1 <= int(args[1]) <= len(open_goals):
-            raise UserError(f"Pick a number from `goal list` (1 to {len(open_goals)}).")
+            raise UserError(t("commands.goal.pick", count=len(open_goals)))
         g = open_goals[int(args[1]) - 1]
         g.done = True
         turn.session.add(g)
-        return reply(f"Marked done: “{g.text}”. Well done!")
+        return reply(t("commands.goal.done", text=g.text))
     turn.session.add(Goal(pair_id=pair.id, author_id=turn.me.id, text=raw[:500], created_at=turn.now))  # type: ignore[arg-type]
-    return reply(f"Goal saved and shared with {partner.name.split()[0]}: it leads their next digest, so they "
-                 "can help with it.")
+    return reply(t("commands.goal.saved", partner=partner.name.split()[0]))
 
 
 @command("meet", "meet <weekday> <HH:MM> [weekly|2w|monthly]")
 def _meet(turn: Turn, args: list[str], raw: str) -> Response:
-    usage = "Use `meet <weekday> <HH:MM> [weekly|2w|monthly]`, e.g. `meet thu 15:00 2w` (your local time)."
+    usage = t("commands.meet.usage")
     if len(args) not in (2, 3) or args[0][:3].lower() not in WEEKDAYS:
         raise UserError(usage)
     try:
@@ -121,33 +118,32 @@ def _meet(turn: Turn, args: list[str], raw: str) -> Response:
         raise UserError(usage)
     pair = next(iter(turn.pairs_of(turn.me, ("active",))), None)
     if pair is None:
-        raise UserError("You're not in an active pair yet.")
+        raise UserError(t("commands.meet.not_paired"))
     day = WEEKDAYS.index(args[0][:3].lower())
     set_rhythm(turn, pair, every, day, f"{at:%H:%M}")
     turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
-    label = {1: "every week", 2: "every 2 weeks", 4: "monthly"}[every]
     tz = turn.me.tz or turn.workspace.default_tz
-    return reply(f"Your meeting rhythm: {label}, {WEEKDAYS[day].title()} {at:%H:%M} ({tz}). "
-                 "I'll send a prep nudge the working day before each one.")
+    return reply(t("commands.meet.done", rhythm=t(f"rhythm.{every}"), day=WEEKDAYS[day].title(), at=f"{at:%H:%M}",
+                   tz=tz))
 
 
 @command("time", "time <weekday> <HH:MM>")
 def _time(turn: Turn, args: list[str], raw: str) -> Response:
     if len(args) != 2 or args[0][:3].lower() not in WEEKDAYS:
-        raise UserError("Use `time <weekday> <HH:MM>`, e.g. `time tue 09:30` (your local time).")
+        raise UserError(t("commands.time.usage"))
     try:
         at = parse_hhmm(args[1])
     except ValueError:
-        raise UserError(f"{args[1]!r} isn't a time: use 24-hour HH:MM, e.g. 09:30.") from None
+        raise UserError(t("commands.time.not_a_time", value=repr(args[1]))) from None
     day = WEEKDAYS.index(args[0][:3].lower())
     if day not in turn.deps.settings.working_weekdays:
-        raise UserError(f"{args[0].title()} isn't a working day here. Pick one of your working days.")
+        raise UserError(t("commands.time.not_a_working_day", day=args[0].title()))
     if in_quiet_hours(at, turn.deps.settings.quiet):
         q = turn.deps.settings.quiet_hours
-        raise UserError(f"{args[1]} is inside quiet hours ({q}); I never message then. Pick a daytime slot.")
+        raise UserError(t("commands.time.quiet", at=args[1], quiet=q))
     change_person(turn, turn.me, prompt_weekday=day, prompt_time=f"{at:%H:%M}")
     tz = turn.me.tz or turn.workspace.default_tz
-    return reply(f"Done: I'll prompt you on {WEEKDAYS[day].title()} at {at:%H:%M} ({tz}).")
+    return reply(t("commands.time.done", day=WEEKDAYS[day].title(), at=f"{at:%H:%M}", tz=tz))
 
 
 @command("snooze", "snooze 1w")
@@ -159,7 +155,7 @@ def _snooze(turn: Turn, args: list[str], raw: str) -> Response:
 def _pause(turn: Turn, args: list[str], raw: str) -> Response:
     change_person(turn, turn.me, paused=True)
     turn.audit("person.pause", turn.me.external_id)
-    return reply("Paused. I won't prompt you until you say `resume`. Your partner isn't told anything.")
+    return reply(t("commands.pause.done"))
 
 
 @command("resume", "resume", aliases=("unsnooze",))
@@ -171,13 +167,13 @@ def _resume(turn: Turn, args: list[str], raw: str) -> Response:
 @command("stop", "stop")
 def _stop(turn: Turn, args: list[str], raw: str) -> Response:
     opt_out(turn)
-    return reply("You're opted out: no more prompts. Changed your mind? `resume` any time.",
-                 "Want a copy of your data, or to have it erased? `my-data`, or ask your program manager.")
+    return reply(t("commands.stop.done"), t("commands.stop.data"))
 
 
 @command("my-data", "my-data", aliases=("mydata",))
 def _my_data(turn: Turn, args: list[str], raw: str) -> Response:
     data = privacy.my_data(turn.session, turn.me)
     turn.audit("person.my_data", turn.me.external_id)
-    return Response(reply=say("Here's everything Momentum stores about you, including your private notes."),
-                    attachment=Attachment("momentum-my-data.json", data, "application/json", "Your Momentum data"))
+    return Response(reply=say(t("commands.my_data.intro")),
+                    attachment=Attachment("momentum-my-data.json", data, "application/json",
+                                          t("commands.my_data.title")))

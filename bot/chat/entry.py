@@ -18,6 +18,7 @@ from bot.chat.buttons import home_action
 from bot.chat.registry import is_command, run
 from bot.chat.rules import ACTIONS, FORMS, PLAIN_FORMS, FormErrors, Refused, authorised_prompt, signed
 from bot.chat.turn import Lookups, NeedLookups, Turn, say
+from bot.content.chat_words import t
 from bot.content.prompts import Actions
 from bot.domain import people as directory
 from bot.model import metrics
@@ -33,7 +34,7 @@ from storage.models import (
 _LOGGER = logging.getLogger(__name__)
 
 
-SORRY = say("Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.")
+SORRY = say(t("entry.sorry"))
 
 
 class Turns:
@@ -236,10 +237,7 @@ def dispatch(turn: Turn) -> Response:
     if ia.kind == InteractionKind.COMMAND or is_command(ia.text):
         turn.plan_after = True
         return run(turn, ia.text)
-    return Response(reply=say(
-        "Hi! I'm a bot, so I only understand a few commands. Try `help`, `me`, `win <text>` or "
-        "`log meeting <note>`.",
-    ))
+    return Response(reply=say(t("entry.not_a_command")))
 
 
 HOME_ACTIONS = {Actions.HOME_CHECKIN, Actions.HOME_LIGHT, Actions.HOME_SNOOZE, Actions.HOME_RESUME,
@@ -252,7 +250,7 @@ def on_action(turn: Turn) -> Response:
         return home_action(turn, aid)
     rule = ACTIONS.get(aid)
     if rule is None:
-        raise Refused("unknown action", "I don't recognise that button any more. Try `me` or `help`.")
+        raise Refused("unknown action", t("refused.unknown_button"))
     p, ctx, answer = authorised_prompt(turn, aid, turn.interaction.value, rule.kinds, rule.roles)
     return rule.handler(turn, p, ctx, answer)
 
@@ -264,6 +262,6 @@ def on_submit(turn: Turn) -> Response:
         return plain_handler(turn, turn.interaction)
     rule = FORMS.get(fid)
     if rule is None:
-        raise Refused("unknown form", "That form has expired. Please start again.")
+        raise Refused("unknown form", t("refused.unknown_form"))
     p, ctx, _ = authorised_prompt(turn, fid, turn.interaction.value, rule.kinds, rule.roles, form=True)
     return rule.handler(turn, p, ctx, turn.interaction)

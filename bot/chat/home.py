@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from bot.chat.commands import me_message
 from bot.chat.turn import Turn
+from bot.content.chat_words import t
 from bot.content.prompts import STATUS_LABELS, Actions
 from bot.content.timing import zone
 from bot.domain import people as directory
@@ -18,12 +19,10 @@ from storage.models import CheckIn
 
 def team_welcome() -> Message:
     return MessageBuilder(kind="team_welcome").add(
-        Heading("Momentum is here"),
-        para("Hi! I keep sponsor\u2013sponsoree pairs in touch between meetings: one short, private check-in a "
-             "week in your 1:1 chat with me, and a weekly digest for sponsors."),
-        para("Admins can now pair people from this team by email, e.g. `pair sam@example.com "
-             "aisha@example.com Pilot`. Everyone: message me `help` in our 1:1 chat."),
-    ).build(text="Momentum is here")
+        Heading(t("home.team_welcome.heading")),
+        para(t("home.team_welcome.hello")),
+        para(t("home.team_welcome.admins")),
+    ).build(text=t("home.team_welcome.heading"))
 
 
 def app_home(deps: Deps, platform: str, workspace: str, user: str) -> Message:
@@ -33,10 +32,9 @@ def app_home(deps: Deps, platform: str, workspace: str, user: str) -> Message:
         me = directory.get_person(s, ws.id, user) if ws is not None and ws.id is not None else None
         if ws is None or me is None:
             return MessageBuilder(kind="home").add(
-                Heading("Welcome to Momentum"),
-                para("I help sponsors and sponsorees keep momentum between meetings: quick check-ins, "
-                     "light-touch ideas and a weekly digest. Your program manager will pair you."),
-                para("Type `help` to see what I can do."),
+                Heading(t("home.welcome.heading")),
+                para(t("home.welcome.hello")),
+                para(t("home.welcome.help")),
             ).build()
         turn = Turn(deps, s, Interaction(platform, workspace, user, InteractionKind.ACTION), ws, me, now)
         mine = me_message(turn)
@@ -45,19 +43,19 @@ def app_home(deps: Deps, platform: str, workspace: str, user: str) -> Message:
                         .order_by(CheckIn.id.desc()).limit(3)).all()  # type: ignore[union-attr]
         if recent:
             tz = me.tz or ws.default_tz
-            mb.add(Heading("Your recent check-ins"), Fields(tuple(
+            mb.add(Heading(t("home.recent")), Fields(tuple(
                 (f"{ci.created_at.astimezone(zone(tz)):%a %d %b}",
-                 " \u00b7 ".join(x for x in (STATUS_LABELS.get(ci.status or "", ""),
-                                             f"momentum {ci.momentum}/5" if ci.momentum else "",
-                                             "note" if ci.note else "") if x) or "-")
+                 t("home.separator").join(x for x in (STATUS_LABELS.get(ci.status or "", ""),
+                                                      t("home.momentum", n=ci.momentum) if ci.momentum else "",
+                                                      t("home.note") if ci.note else "") if x) or "-")
                 for ci in recent)))
         if turn.is_admin:
             rep = reports.build(s, ws.id, now)  # type: ignore[arg-type]
-            mb.add(Heading("Program health (admin)"), Fields((
-                ("Active pairs", str(rep.active_pairs)),
-                ("Engagement", f"{rep.engagement:.0f}%"),
-                ("Response rate", f"{rep.response_rate:.0f}%"),
-                ("Stalled pairs", str(rep.stalled_count)),
-            )), Buttons((Button(Actions.HOME_REPORT, "Full report", "report"),
-                         Button(Actions.HOME_EXPORT, "Export CSV", "export"))))
-        return mb.build(text="Your Momentum home")
+            mb.add(Heading(t("home.health.heading")), Fields((
+                (t("home.health.active"), str(rep.active_pairs)),
+                (t("home.health.engagement"), t("home.health.percent", value=rep.engagement)),
+                (t("home.health.response_rate"), t("home.health.percent", value=rep.response_rate)),
+                (t("home.health.stalled"), str(rep.stalled_count)),
+            )), Buttons((Button(Actions.HOME_REPORT, t("home.health.report"), "report"),
+                         Button(Actions.HOME_EXPORT, t("home.health.export"), "export"))))
+        return mb.build(text=t("home.summary"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bot.chat.turn import Turn
 from bot.chat.views import privacy_line
 from bot.content._data import load_yaml
+from bot.content.chat_words import t
 from bot.content.journey import builtin
 from bot.model.interactions import Response
 from bot.model.messages import Fields, Heading, Message, MessageBuilder, foot, para
@@ -72,7 +73,7 @@ def run(turn: Turn, text: str) -> Response:
     name = ALIASES.get(words[0].lower(), words[0].lower())
     spec = COMMANDS.get(name)
     if spec is None or spec.handler is None:
-        intro = f"I don't know `{words[0][:30]}` yet. Here's what I can do:"
+        intro = t("help.unknown", word=words[0][:30])
         return Response(reply=help_message(turn.is_admin, intro=intro))
     rest = text.strip()
     # everything after the command word, raw (for free text like wins and notes)
@@ -85,10 +86,10 @@ def help_message(admin: bool, intro: str | None = None) -> Message:
     """`help`, generated from the registry: everyone's commands, then (for admins) the admin ones."""
     specs = list(COMMANDS.values())
     mb = MessageBuilder(kind="help")
-    mb.add(Heading("Momentum"))
-    mb.add(para(intro or "I keep you and your partner in touch between meetings. Commands:"))
+    mb.add(Heading(t("help.heading")))
+    mb.add(para(intro or t("help.intro")))
     mb.add(Fields(tuple((s.usage, s.help) for s in specs if not s.admin)))
     if admin:
-        mb.add(para("Admin commands:"), Fields(tuple((s.usage, s.help) for s in specs if s.admin)))
-    mb.add(foot(privacy_line(builtin("sponsorship"), "junior", "Your partner")))
-    return mb.build(text="Momentum commands: " + ", ".join(s.name for s in specs if admin or not s.admin))
+        mb.add(para(t("help.admin")), Fields(tuple((s.usage, s.help) for s in specs if s.admin)))
+    mb.add(foot(privacy_line(builtin("sponsorship"), "junior", t("help.partner"))))
+    return mb.build(text=t("help.summary", names=", ".join(s.name for s in specs if admin or not s.admin)))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.chat.turn import Turn
+from bot.content.chat_words import t
 from bot.content.kinds import PromptKind
 from bot.content.prompts import PromptContext
 from bot.model.errors import UserError
@@ -90,9 +91,8 @@ class Refused(UserError):
     """A click or form that is not this person's to make (someone else's prompt, a forged or
     stale value, an action of another prompt kind). Nothing changes; the refusal is audited."""
 
-    def __init__(self, reason: str, message: str = "That button belongs to someone else's message, so I left "
-                 "everything as it was. Try `me` to see your own prompts.") -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message if message is not None else t("refused.not_yours"))
         self.reason = reason
 
 
@@ -126,13 +126,13 @@ def authorised_prompt(turn: Turn, action_id: str, signed_value: str, kinds: froz
     pid_text, _, answer = value.partition(":")
     pid = parse_prompt_id(pid_text)
     if not mac or pid is None:
-        raise Refused("malformed value", "That button has expired. Try `me` to see where things are.")
+        raise Refused("malformed value", t("refused.expired"))
     p = turn.session.get(Prompt, pid)
     if p is None:
-        raise Refused("unknown prompt", "That prompt no longer exists. Try `me` to see where things are.")
+        raise Refused("unknown prompt", t("refused.gone"))
     pair = turn.session.get(Pair, p.pair_id)
     if pair is None:
-        raise Refused("unknown pair", "That prompt no longer exists. Try `me` to see where things are.")
+        raise Refused("unknown pair", t("refused.gone"))
     if p.audience == "pair":
         if turn.me.id not in (pair.sponsor_id, pair.sponsoree_id):
             raise Refused("not in the pair")
@@ -143,15 +143,14 @@ def authorised_prompt(turn: Turn, action_id: str, signed_value: str, kinds: froz
         role = "junior" if p.recipient_id == pair.sponsoree_id else "senior"
     turn.subject = subject_of(p, turn.me.external_id)
     if turn.deps.signer.verify(action_id, signed_value, turn.me.external_id if form else turn.subject) is None:
-        raise Refused("bad signature", "That button has expired or was changed, so I left everything as it "
-                                        "was. Try `me` to see where things are.")
+        raise Refused("bad signature", t("refused.changed"))
     if p.kind not in kinds:
         raise Refused(f"action not for a {p.kind} prompt")
     if role not in roles:
         raise Refused(f"action not for the {role}")
     loaded = load_context(turn.session.connection(), pid, turn.now)
     if loaded is None:
-        raise Refused("unknown prompt", "That prompt no longer exists.")
+        raise Refused("unknown prompt", t("refused.gone_short"))
     ctx = loaded[0]
     if p.audience == "pair":
         junior = role == "junior"
@@ -163,7 +162,7 @@ def authorised_prompt(turn: Turn, action_id: str, signed_value: str, kinds: froz
 
 def form_fields(ia: Interaction, *required: str) -> dict[str, str]:
     f = {k: (v or "").strip() for k, v in ia.fields.items()}
-    errors = {k: "Please fill this in." for k in required if not f.get(k)}
+    errors = {k: t("form.required") for k in required if not f.get(k)}
     if errors:
         raise FormErrors(errors)
     return f

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
+from bot.content.chat_words import t
 from bot.domain import people as directory
 from bot.model.deps import Deps
 from bot.model.errors import NotAdmin, UserError
@@ -66,11 +67,7 @@ class Turn:
 
     def require_admin(self, command: str) -> None:
         if not self.is_admin:
-            raise NotAdmin(
-                command,
-                f"Only Momentum admins can run `{command}`. Nothing was changed. "
-                "A workspace admin can grant access with `admin add @you`."
-            )
+            raise NotAdmin(command, t("turn.not_admin", command=command))
 
     def resolve(self, token: str) -> Person:
         """A person from ``<@ID>`` or an email address, creating them from the platform profile."""
@@ -106,7 +103,7 @@ class Turn:
             return directory.get_person(self.session, self.workspace.id, m.group(1))  # type: ignore[arg-type]
         if EMAIL.match(key):
             return directory.find_by_email(self.session, self.workspace.id, key)  # type: ignore[arg-type]
-        raise UserError(f"I need a person as @mention or email address, not {key!r}.")
+        raise UserError(t("turn.not_a_person", token=repr(key)))
 
     def _fetched(self, key: str) -> Profile:
         m = MENTION.match(key)
@@ -114,10 +111,7 @@ class Turn:
             return self.lookups.profiles.get(m.group(1)) or Profile(external_id=m.group(1))
         prof = self.lookup_email(key.lower())
         if prof is None:
-            raise UserError(
-                f"I couldn't find anyone with the email {key} here. If they haven't used Momentum yet, "
-                "ask them to say hi to me (on Teams, add Momentum to a team they're in), then try again."
-            )
+            raise UserError(t("turn.no_email", email=key))
         return Profile(**{**prof.__dict__, "email": prof.email or key.lower()})
 
     def lookup_email(self, email: str) -> Profile | None:
@@ -145,14 +139,14 @@ class Turn:
             for p in progs:
                 if p.name.lower() == name.lower():
                     return p
-            raise UserError(f"There's no active program called {name!r}. "
-                            + (f"Programs: {', '.join(p.name for p in progs)}." if progs
-                               else "Create one with `program create <name>`."))
+            names = t("turn.list_separator").join(p.name for p in progs)
+            raise UserError(t("turn.no_such_program", name=repr(name),
+                              hint=t("turn.programs_are", names=names) if progs else t("turn.create_one")))
         if len(progs) == 1:
             return progs[0]
         if not progs:
-            raise UserError("There's no program yet. Create one with `program create <name>`.")
-        raise UserError(f"Which program? Add its name: {', '.join(p.name for p in progs)}.")
+            raise UserError(t("turn.no_program"))
+        raise UserError(t("turn.which_program", names=t("turn.list_separator").join(p.name for p in progs)))
 
 
 def say(*lines: str, kind: str = "reply") -> Message:

@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from bot.chat.turn import Turn
 from bot.content import prompts
+from bot.content.chat_words import t
 from bot.content.journey import Evidence, Journey, journey_for, phase_for
 from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
 from bot.content.prompts import Actions
@@ -52,7 +53,7 @@ def me_message(turn: Turn) -> Message:
     mb = MessageBuilder(kind="me")
     pairs = turn.pairs_of(me)
     if not pairs:
-        mb.add(para("You're not paired in any program yet. Your program manager will pair you."))
+        mb.add(para(t("views.me.not_paired")))
     for pair in pairs:
         prog = turn.session.get(Program, pair.program_id)
         assert prog is not None
@@ -62,69 +63,70 @@ def me_message(turn: Turn) -> Message:
         week = max(0, week_index(pair.start_date, turn.now))
         phase = j.phase(phase_for(j, week, prog.length_weeks, Evidence(
             meetings=pair.meetings, agreed=pair.agreed_at is not None, checkins=pair.checkins_answered)))
-        rhythm = {1: "every week", 2: "every 2 weeks", 4: "monthly"}.get(
-            pair.meet_every, "not set yet: meet thu 15:00 2w")
-        first = partner.name.split()[0] if partner.name else "your partner"
-        mb.add(Heading(f"{prog.name}: you and {partner.name}"))
+        rhythm = t(f"rhythm.{pair.meet_every}") if pair.meet_every in (1, 2, 4) else t("rhythm.unset")
+        first = partner.name.split()[0] if partner.name else t("views.me.your_partner")
+        mb.add(Heading(t("views.me.heading", program=prog.name, partner=partner.name)))
         mb.add(Fields((
-            ("Your role", j.role("senior" if senior else "junior")),
-            ("Week", f"{week} \u00b7 {phase.name}"),
-            ("Meeting rhythm", rhythm),
-            ("Last contact", pair.last_touch_at.astimezone(zone(tz)).strftime("%a %d %b") if pair.last_touch_at
-             else "not recorded yet"),
-            ("Pair status", pair.status),
+            (t("views.me.role"), j.role("senior" if senior else "junior")),
+            (t("views.me.week"), t("views.me.week_value", week=week, phase=phase.name)),
+            (t("views.me.rhythm"), rhythm),
+            (t("views.me.last_contact"), pair.last_touch_at.astimezone(zone(tz)).strftime("%a %d %b")
+             if pair.last_touch_at else t("views.me.not_recorded")),
+            (t("views.me.pair_status"), pair.status),
         )))
         mb.add(foot(privacy_line(j, "senior" if senior else "junior", first)))
     nxt = next_prompt(turn, me)
-    state = "opted out" if me.opted_out else "paused" if me.paused else (
-        f"snoozed until {me.snoozed_until.astimezone(zone(tz)):%a %d %b}" if me.snoozed_until and
-        me.snoozed_until > turn.now else "active")
-    items = [("Prompts", state), ("Your time zone", tz)]
+    active = not me.opted_out and not me.paused and not (me.snoozed_until and me.snoozed_until > turn.now)
+    state = t("views.me.state.opted_out") if me.opted_out else t("views.me.state.paused") if me.paused else (
+        t("views.me.state.snoozed", until=f"{me.snoozed_until.astimezone(zone(tz)):%a %d %b}")
+        if me.snoozed_until and me.snoozed_until > turn.now else t("views.me.state.active"))
+    items = [(t("views.me.prompts"), state), (t("views.me.time_zone"), tz)]
     if nxt is not None:
         when = nxt.due_at.astimezone(zone(tz))
-        items.insert(0, ("Next prompt", f"{when:%a %d %b %H:%M} ({nxt.kind.replace('_', ' ')})"))
+        items.insert(0, (t("views.me.next_prompt"), t("views.me.next_prompt_value", when=f"{when:%a %d %b %H:%M}",
+                                                         kind=nxt.kind.replace("_", " "))))
     if me.prompt_time:
-        items.append(("Your prompt time", f"{WEEKDAYS[me.prompt_weekday or 0].title()} {me.prompt_time}"))
+        items.append((t("views.me.prompt_time"), f"{WEEKDAYS[me.prompt_weekday or 0].title()} {me.prompt_time}"))
     mb.add(Fields(tuple(items)))
-    buttons = [Button(Actions.HOME_CHECKIN, "Check in now", "checkin", "primary"),
-               Button(Actions.HOME_LIGHT, "Log a light touch", "light"),
-               Button(Actions.WIN_OPEN, "Share a win", "win")]
-    if state == "active":
-        buttons.append(Button(Actions.HOME_SNOOZE, "Snooze a week", "1w"))
+    buttons = [Button(Actions.HOME_CHECKIN, t("views.me.checkin_now"), "checkin", "primary"),
+               Button(Actions.HOME_LIGHT, t("views.me.log_light"), "light"),
+               Button(Actions.WIN_OPEN, t("views.me.share_win"), "win")]
+    if active:
+        buttons.append(Button(Actions.HOME_SNOOZE, t("views.me.snooze_week"), "1w"))
     else:
-        buttons.append(Button(Actions.HOME_RESUME, "Resume prompts", "resume"))
+        buttons.append(Button(Actions.HOME_RESUME, t("views.me.resume"), "resume"))
     if pairs:
         mb.add(Buttons(tuple(buttons)))
-    return mb.build(text=f"Your Momentum: {len(pairs)} pair(s), prompts {state}")
+    return mb.build(text=t("views.me.summary", pairs=len(pairs), state=state))
 
 
 def sponsoree_pair(turn: Turn) -> Pair:
     """The actor's pair for things a sponsoree does (win, goal, check-in); sponsors' first pair."""
     pairs = turn.pairs_of(turn.me, ("active",))
     if not pairs:
-        raise UserError("You're not in an active pair right now, so there's nothing to record yet.")
+        raise UserError(t("views.not_in_pair"))
     own = [p for p in pairs if p.sponsoree_id == turn.me.id]
     return (own or pairs)[0]
 
 
 def import_form() -> Form:
     return Form(
-        form_id=Actions.IMPORT_FORM, title="Import pairs", submit_label="Import",
+        form_id=Actions.IMPORT_FORM, title=t("views.import_form.title"), submit_label=t("views.import_form.submit"),
         blocks=(
-            para("One line per pair. Columns: sponsor_email, sponsoree_email, program, optional unit "
-                 "and sponsor_unit. I check every line first and import all or nothing."),
-            TextInput("csv", "CSV", placeholder="sponsor_email,sponsoree_email,program,unit", multiline=True,
-                      optional=False, max_length=3000),
+            para(t("views.import_form.intro")),
+            TextInput("csv", t("views.import_form.label"), placeholder=t("views.import_form.placeholder"),
+                      multiline=True, optional=False, max_length=3000),
         ),
     )
 
 
 def win_form(turn: Turn) -> Form:
-    return Form(form_id=Actions.WIN_FORM, title="Share a win", submit_label="Save win", blocks=(
-        TextInput("win", "Your win", placeholder="What went well? One or two lines.", multiline=True,
-                  optional=False, max_length=1000),
-        prompts.Checkbox("share", "Share with my sponsor (they can mention it in the right rooms)", initial=True),
-    ))
+    return Form(form_id=Actions.WIN_FORM, title=t("views.win_form.title"), submit_label=t("views.win_form.submit"),
+                blocks=(
+                    TextInput("win", t("views.win_form.label"), placeholder=t("views.win_form.placeholder"),
+                              multiline=True, optional=False, max_length=1000),
+                    prompts.Checkbox("share", t("views.win_form.share"), initial=True),
+                ))
 
 
 def adhoc_checkin(turn: Turn, pair: Pair) -> Message:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.content import chat_words
 from bot.content.calendar import calendar_links
 from bot.content.holidays import Holiday, greetable, when_label
 from bot.content.journey import Journey, Line, builtin, rotate
@@ -87,7 +88,7 @@ class Actions:
     IMPORT_FORM = "admin.import"
 
 
-STATUS_LABELS = {"met": "We met", "light": "Light touch", "not_yet": "Not yet"}
+STATUS_LABELS = {k: chat_words.t(f"prompts.status.{k}") for k in ("met", "light", "not_yet")}
 MAX_QUOTE_WORDS = 12  # goals, wins and asks are cut to this many words (with an ellipsis) in a digest
 
 
@@ -247,7 +248,7 @@ def _v(ctx: PromptContext, answer: str) -> str:
 
 
 def _stage_line(ctx: PromptContext) -> str:
-    return f"Week {ctx.week} \u00b7 {ctx.j.phase(ctx.stage).name}"
+    return chat_words.t("prompts.stage_line", week=ctx.week, phase=ctx.j.phase(ctx.stage).name)
 
 
 def momentum_word(ctx: PromptContext, values: tuple[int, ...]) -> str:
@@ -278,8 +279,9 @@ def slot_lines(ctx: PromptContext, subject: str, count: int = 2) -> tuple[list[P
         links = calendar_links(s, subject, emails)
         out.append(Paragraph((
             Text("\u2192 " + both_zones_label(s, me, partner, first_name(ctx.partner.name)) + "  "),
-            Link(links["teams"], "Teams"), Text(" \u00b7 "), Link(links["outlook"], "Outlook"), Text(" \u00b7 "),
-            Link(links["google"], "Google"),
+            Link(links["teams"], chat_words.t("prompts.calendar.teams")), Text(" \u00b7 "),
+            Link(links["outlook"], chat_words.t("prompts.calendar.outlook")), Text(" \u00b7 "),
+            Link(links["google"], chat_words.t("prompts.calendar.google")),
         )))
     return out, [s.start.isoformat() for s in slots]
 
@@ -307,7 +309,7 @@ def status_buttons(ctx: PromptContext) -> Buttons:
 
 
 def momentum_buttons(prompt_id: int) -> Buttons:
-    labels = {1: "1 Stalled", 2: "2", 3: "3", 4: "4", 5: "5 Flying"}
+    labels = {1: chat_words.t("prompts.momentum_low"), 2: "2", 3: "3", 4: "4", 5: chat_words.t("prompts.momentum_high")}
     return Buttons(tuple(Button(Actions.CHECKIN_MOMENTUM, labels[n], f"{prompt_id}:{n}") for n in range(1, 6)))
 
 
@@ -379,11 +381,12 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
     """The check-in after an answer: buttons gone, the answer shown, the next small step offered."""
     n = _names(ctx)
     mb = MessageBuilder(kind="checkin.answered")
-    parts = [label(ctx, status) if status in STATUS_LABELS else "No answer yet"]
+    parts = [label(ctx, status) if status in STATUS_LABELS else chat_words.t("prompts.answered.none")]
     if momentum:
-        parts.append(f"momentum {momentum}/5")
+        parts.append(chat_words.t("prompts.answered.momentum", n=momentum))
     if note:
-        parts.append("note shared with " + n["partner"] if shared else "private note saved")
+        parts.append(chat_words.t("prompts.answered.note_shared", partner=n["partner"]) if shared
+                     else chat_words.t("prompts.answered.note_private"))
     mb.add(Paragraph((Text(ws(ctx, "checkin.answered.recorded"), bold=True), Text(" " + " \u00b7 ".join(parts)))))
     meta: dict[str, Any] = {"phase": ctx.stage}
     if status == "not_yet":
@@ -392,7 +395,7 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
         mb.add(*lines)
         meta["slots"] = starts
     if momentum is None:
-        mb.add(para("How's the momentum? 1 = stalled, 5 = flying."), momentum_buttons(ctx.prompt_id))
+        mb.add(para(chat_words.t("prompts.answered.ask_momentum")), momentum_buttons(ctx.prompt_id))
     extra = [Button(Actions.CHECKIN_NOTE, label(ctx, "edit_note" if note else "note"), _v(ctx, "note"))]
     if status == "not_yet":
         extra.insert(0, Button(Actions.REFRAME_SLOT, label(ctx, "slot"), _v(ctx, "slot"), "primary"))
@@ -403,20 +406,21 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
     mb.add(Buttons(tuple(extra)))
     if momentum is not None and status != "not_yet":
         mb.add(foot(ws(ctx, "checkin.answered.thanks", privacy=ws(ctx, "privacy.checkin"))))
-    return mb.build(text="Check-in recorded: " + " \u00b7 ".join(parts), meta=meta)
+    return mb.build(text=chat_words.t("prompts.answered.summary", parts=" \u00b7 ".join(parts)), meta=meta)
 
 
 def note_form(prompt_id: int, partner: str, initial: str = "", shared: bool = False) -> Form:
     return Form(
         form_id=Actions.CHECKIN_NOTE,
-        title="Add a note",
-        submit_label="Save note",
+        title=chat_words.t("prompts.note_form.title"),
+        submit_label=chat_words.t("prompts.note_form.submit"),
         state=str(prompt_id),
         blocks=(
-            TextInput("note", "Your note", placeholder="What happened, what's next?", multiline=True,
+            TextInput("note", chat_words.t("prompts.note_form.label"),
+                      placeholder=chat_words.t("prompts.note_form.placeholder"), multiline=True,
                       optional=False, max_length=1500, initial=initial),
-            Checkbox("share", f"Share this note with {partner}", initial=shared),
-            foot(f"Private to you unless you tick the box; then {partner} gets a copy. Admins never see notes."),
+            Checkbox("share", chat_words.t("prompts.note_form.share", partner=partner), initial=shared),
+            foot(chat_words.t("prompts.note_form.footer", partner=partner)),
         ),
     )
 
@@ -426,7 +430,7 @@ def note_form(prompt_id: int, partner: str, initial: str = "", shared: bool = Fa
 def _meeting_when(ctx: PromptContext) -> str:
     iso = ctx.payload.get("meeting")
     if not iso:
-        return "soon"
+        return chat_words.t("prompts.meeting_soon")
     meet = datetime.fromisoformat(str(iso)).astimezone(ZoneInfo(ctx.me.tz))
     return when_label(meet.date(), ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date())
 
@@ -439,22 +443,25 @@ def prep(ctx: PromptContext) -> Message:
             Button(Actions.PREP_OPEN, label(ctx, "agenda"), _v(ctx, "open"), "primary"),
             Button(Actions.PREP_SKIP, label(ctx, "skip"), _v(ctx, "skip")),
         )),
-        foot(f"Only what you choose to send reaches {first_name(ctx.partner.name)}."),
+        foot(chat_words.t("prompts.prep_footer", partner=first_name(ctx.partner.name))),
     ).build(meta={"action": line.key, "phase": ctx.stage})
 
 
 def prep_form(prompt_id: int, partner: str) -> Form:
     return Form(
         form_id=Actions.PREP_FORM,
-        title="Meeting prep",
-        submit_label="Save agenda",
+        title=chat_words.t("prompts.prep_form.title"),
+        submit_label=chat_words.t("prompts.prep_form.submit"),
         state=str(prompt_id),
         blocks=(
-            TextInput("update", "An update", placeholder="What moved since you last spoke?", optional=False,
+            TextInput("update", chat_words.t("prompts.prep_form.update"),
+                      placeholder=chat_words.t("prompts.prep_form.update_placeholder"), optional=False,
                       max_length=500),
-            TextInput("question", "A question", placeholder="Something you'd value their view on", max_length=500),
-            TextInput("ask", "An ask", placeholder="One concrete thing they could do", max_length=500),
-            Checkbox("share", f"Send this agenda to {partner} before we meet", initial=True),
+            TextInput("question", chat_words.t("prompts.prep_form.question"),
+                      placeholder=chat_words.t("prompts.prep_form.question_placeholder"), max_length=500),
+            TextInput("ask", chat_words.t("prompts.prep_form.ask"),
+                      placeholder=chat_words.t("prompts.prep_form.ask_placeholder"), max_length=500),
+            Checkbox("share", chat_words.t("prompts.prep_form.share", partner=partner), initial=True),
         ),
     )
 
@@ -485,7 +492,7 @@ def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str],
 
 def _date(d: datetime | None, tz: str) -> str:
     if d is None:
-        return "the start"
+        return chat_words.t("prompts.the_start")
     local = d.astimezone(ZoneInfo(tz))
     return f"{local:%a} {local.day} {local:%b}"
 
@@ -535,12 +542,12 @@ def nudge(ctx: PromptContext) -> Message:
     return MessageBuilder(kind=PromptKind.NUDGE).add(
         Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
         *news,
-        Paragraph((Text("This week:", bold=True), Text(" "), *action)),
+        Paragraph((Text(chat_words.t("prompts.this_week"), bold=True), Text(" "), *action)),
         Buttons((primary,
                  Button(Actions.NUDGE_SKIP, label(ctx, "not_this_week"), _v(ctx, "skip")),
                  Button(Actions.NUDGE_SNOOZE, label(ctx, "snooze_digest"), _v(ctx, "snooze")))),
         *(extra or [foot(_stage_line(ctx))]),
-    ).build(text=f"This week for {n['partner']}: {action_text}", meta=meta)
+    ).build(text=chat_words.t("prompts.digest_summary", partner=n["partner"], action=action_text), meta=meta)
 
 
 def ask_goal(ctx: PromptContext) -> Message:
@@ -551,7 +558,8 @@ def ask_goal(ctx: PromptContext) -> Message:
 
 
 def goal_form(ctx: PromptContext) -> Form:
-    return Form(form_id=Actions.GOAL_FORM, title=ws(ctx, "form.goal.title"), submit_label="Save",
+    return Form(form_id=Actions.GOAL_FORM, title=ws(ctx, "form.goal.title"),
+                submit_label=chat_words.t("prompts.goal_form_submit"),
                 state=str(ctx.prompt_id), blocks=(
                     TextInput("goal", ws(ctx, "form.goal.goal"), optional=False, max_length=300),
                     foot(ws(ctx, "form.goal.footer")),
@@ -580,7 +588,8 @@ def agreement_form(ctx: PromptContext) -> Form:
                     TextInput("lead", ws(ctx, "form.agreement.lead"), optional=False, max_length=300),
                     Choice("rhythm", ws(ctx, "form.agreement.rhythm"), tuple(
                         Option(ws(ctx, f"rhythm.{v}"), k) for k, v in RHYTHMS.items()), initial="2"),
-                    TextInput("when", ws(ctx, "form.agreement.when"), max_length=20, placeholder="Thu 15:00"),
+                    TextInput("when", ws(ctx, "form.agreement.when"), max_length=20,
+                              placeholder=chat_words.t("prompts.when_placeholder")),
                     foot(ws(ctx, "form.agreement.footer")),
                 ))
 
@@ -608,18 +617,20 @@ def review(ctx: PromptContext) -> Message:
     mb.add(Buttons((
         Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"),
         Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),
-    )), foot("Your answers are private unless you tick \u201cshare\u201d."))
+    )), foot(chat_words.t("prompts.review_footer")))
     return mb.build(meta={"phase": ctx.stage})
 
 
 def review_form(prompt_id: int, partner: str) -> Form:
     return Form(
-        form_id=Actions.REVIEW_FORM, title="Review", submit_label="Save review", state=str(prompt_id),
+        form_id=Actions.REVIEW_FORM, title=chat_words.t("prompts.review_form.title"),
+        submit_label=chat_words.t("prompts.review_form.submit"), state=str(prompt_id),
         blocks=(
-            TextInput("working", "What works", multiline=True, optional=False, max_length=800),
-            TextInput("change", "What doesn't", multiline=True, max_length=800),
-            TextInput("next", "One course correction", max_length=300),
-            Checkbox("share", f"Share my review with {partner}"),
+            TextInput("working", chat_words.t("prompts.review_form.working"), multiline=True, optional=False,
+                      max_length=800),
+            TextInput("change", chat_words.t("prompts.review_form.change"), multiline=True, max_length=800),
+            TextInput("next", chat_words.t("prompts.review_form.next"), max_length=300),
+            Checkbox("share", chat_words.t("prompts.review_form.share", partner=partner)),
         ),
     )
 
@@ -651,10 +662,12 @@ def wrapup(ctx: PromptContext) -> Message:
 
 def wrapup_form(prompt_id: int, partner: str) -> Form:
     return Form(
-        form_id=Actions.WRAPUP_FORM, title="Reflection", submit_label="Save", state=str(prompt_id),
+        form_id=Actions.WRAPUP_FORM, title=chat_words.t("prompts.wrapup_form.title"),
+        submit_label=chat_words.t("prompts.wrapup_form.submit"), state=str(prompt_id),
         blocks=(
-            TextInput("reflection", "What changed for you?", multiline=True, optional=False, max_length=1500),
-            Checkbox("share", f"Share my reflection with {partner}"),
+            TextInput("reflection", chat_words.t("prompts.wrapup_form.reflection"), multiline=True, optional=False,
+                      max_length=1500),
+            Checkbox("share", chat_words.t("prompts.wrapup_form.share", partner=partner)),
         ),
     )
 
@@ -663,24 +676,24 @@ def wrapup_form(prompt_id: int, partner: str) -> Form:
 
 def agenda_share(ctx: PromptContext) -> Message:
     p = ctx.payload
-    items = [("Update", str(p.get("update") or "-"))]
+    items = [(chat_words.t("prompts.agenda.update"), str(p.get("update") or "-"))]
     if p.get("question"):
-        items.append(("Question", str(p["question"])))
+        items.append((chat_words.t("prompts.agenda.question"), str(p["question"])))
     if p.get("ask"):
-        items.append(("Ask", str(p["ask"])))
+        items.append((chat_words.t("prompts.agenda.ask"), str(p["ask"])))
     return MessageBuilder(kind=PromptKind.AGENDA).add(
-        Paragraph((Text(ctx.partner.name, bold=True), Text(" shared an agenda for your next chat:"))),
+        Paragraph((Text(ctx.partner.name, bold=True), Text(chat_words.t("prompts.agenda.shared")))),
         Fields(tuple(items)),
-        foot("Prepared meetings are easy to say yes to. No reply needed."),
-    ).build(text=f"{ctx.partner.name} shared an agenda for your next chat")
+        foot(chat_words.t("prompts.agenda.footer")),
+    ).build(text=chat_words.t("prompts.agenda.summary", partner=ctx.partner.name))
 
 
 def shared_note(ctx: PromptContext) -> Message:
-    what = str(ctx.payload.get("what", "a note"))
+    what = str(ctx.payload.get("what", chat_words.t("prompts.shared_note.default_what")))
     return MessageBuilder(kind=PromptKind.SHARED_NOTE).add(
-        Paragraph((Text(ctx.partner.name, bold=True), Text(f" shared {what} with you:"))),
+        Paragraph((Text(ctx.partner.name, bold=True), Text(chat_words.t("prompts.shared_note.shared", what=what)))),
         Paragraph((Text(str(ctx.payload.get("text", ""))),)),
-    ).build(text=f"{ctx.partner.name} shared {what} with you")
+    ).build(text=chat_words.t("prompts.shared_note.summary", partner=ctx.partner.name, what=what))
 
 
 def admin_alert(ctx: PromptContext) -> Message:

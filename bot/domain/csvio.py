@@ -13,6 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.content.chat_words import t
 from storage.models import CheckIn, Pair, Person, Program, Win
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -47,7 +48,7 @@ def parse(text: str, default_program: str | None) -> Parsed:
     out = Parsed()
     text = text.strip().lstrip("\ufeff")
     if not text:
-        out.errors.append("The CSV is empty. Paste a header line and one line per pair.")
+        out.errors.append(t("csv.empty"))
         return out
     try:
         dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
@@ -63,17 +64,14 @@ def parse(text: str, default_program: str | None) -> Parsed:
                 break
     missing = [k for k in ("sponsor", "sponsoree") if k not in col]
     if missing:
-        out.errors.append(
-            "Line 1: the header needs columns sponsor_email and sponsoree_email "
-            "(optional: program, unit, sponsor_unit)."
-        )
+        out.errors.append(t("csv.header"))
         return out
     seen: dict[str, int] = {}
     for idx, raw in enumerate(reader, start=2):
         if not any(c.strip() for c in raw):
             continue
         if idx > MAX_ROWS + 1:
-            out.errors.append(f"Line {idx}: more than {MAX_ROWS} rows; split the file.")
+            out.errors.append(t("csv.too_many", line=idx, max=MAX_ROWS))
             break
 
         def get(key: str, raw: list[str] = raw) -> str:
@@ -84,23 +82,23 @@ def parse(text: str, default_program: str | None) -> Parsed:
         prog = get("program") or (default_program or "")
         problems = []
         if not EMAIL.match(sp):
-            problems.append(f"sponsor email {sp!r} is not an email address" if sp else "sponsor email is empty")
+            problems.append(t("csv.bad_sponsor", email=repr(sp)) if sp else t("csv.no_sponsor"))
         if not EMAIL.match(se):
-            problems.append(f"sponsoree email {se!r} is not an email address" if se else "sponsoree email is empty")
+            problems.append(t("csv.bad_sponsoree", email=repr(se)) if se else t("csv.no_sponsoree"))
         if sp and sp == se:
-            problems.append("sponsor and sponsoree are the same person")
+            problems.append(t("csv.same_person"))
         if not prog:
-            problems.append("no program (add a program column, or create exactly one program)")
+            problems.append(t("csv.no_program"))
         key = f"{se}|{prog.lower()}"
         if se and prog and key in seen:
-            problems.append(f"{se} is already paired in {prog} on line {seen[key]}")
+            problems.append(t("csv.duplicate", email=se, program=prog, line=seen[key]))
         seen.setdefault(key, idx)
         if problems:
-            out.errors.append(f"Line {idx}: " + "; ".join(problems))
+            out.errors.append(t("csv.line", line=idx, problems=t("csv.problem_separator").join(problems)))
         else:
             out.rows.append(Row(idx, sp, se, prog, get("unit") or None, get("sponsor_unit") or None))
     if not out.rows and not out.errors:
-        out.errors.append("The CSV has a header but no pairs.")
+        out.errors.append(t("csv.no_pairs"))
     return out
 
 

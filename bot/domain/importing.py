@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from bot.content.chat_words import t
 from bot.content.timing import monday_of, zone
 from bot.domain import people as directory
 from bot.domain.csvio import Row
@@ -96,8 +97,8 @@ def import_pairs(s: Session, now: datetime, workspace_id: int, rows: Sequence[Ro
                           "start_date": monday_of(now.astimezone(zone(prog.default_tz)).date()),
                           "same_unit": same})
         if same:
-            out.warnings.append(f"Line {row.line}: {sponsor.name} and {sponsoree.name} are in the same unit "
-                                f"({sponsor.unit}).")
+            out.warnings.append(t("admin.import.same_unit", line=row.line, sponsor=sponsor.name,
+                                  sponsoree=sponsoree.name, unit=sponsor.unit))
     pairs = Pair.__table__  # type: ignore[attr-defined]
     for rows_chunk in _chunks(pair_rows):
         stmt = insert(pairs).returning(pairs.c.id, sort_by_parameter_order=True)
@@ -155,15 +156,15 @@ def _checked(s: Session, rows: Sequence[Row], progs: Mapping[str, Program], peop
         for row in rows:
             sponsor, sponsoree, prog = people[row.sponsor], people[row.sponsoree], progs[row.program.lower()]
             if sponsor is sponsoree or (sponsor.id is not None and sponsor.id == sponsoree.id):
-                raise UserError(f"Line {row.line}: a person can't sponsor themselves: pick two different people.")
+                raise UserError(t("admin.import.line_error", line=row.line, error=t("changes.self_pair")))
             existing = current.get((prog.id, sponsoree.id)) if sponsoree.id is not None else None  # type: ignore[arg-type]
             if existing is not None:
                 if existing.sponsor_id == sponsor.id:
                     out.existing += 1
                     continue
                 other = s.get(Person, existing.sponsor_id)
-                raise UserError(f"Line {row.line}: {sponsoree.name} is already paired with "
-                                f"{other.name if other else 'someone'} in {prog.name}. "
-                                "End that pair first with `end-pair`.")
+                raise UserError(t("admin.import.line_error", line=row.line, error=t(
+                    "changes.already_paired", sponsoree=sponsoree.name,
+                    other=other.name if other else t("admin.import.someone"), program=prog.name)))
             todo.append((row, sponsor, sponsoree, prog))
     return todo

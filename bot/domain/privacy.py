@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
+from bot.content.chat_words import t
 from bot.content.journey import builtin
 from bot.outbox.planner import replan_person
 from storage.models import (
@@ -58,7 +59,8 @@ def my_data(s: Session, person: Person) -> str:
         "prompts_received": len(s.exec(select(Prompt.id).where(Prompt.recipient_id == person.id)).all()),
         "pair_ids": pair_ids,
         # The same words as the check-in footer and the digest: what the partner sees of you.
-        "what_your_partner_sees": builtin("sponsorship").text("privacy.checkin").replace("{partner}", "Your partner"),
+        "what_your_partner_sees": builtin("sponsorship").text("privacy.checkin").replace("{partner}",
+                                                                                         t("privacy.partner")),
     }
     return json.dumps(out, indent=2, sort_keys=True, default=str)
 
@@ -96,7 +98,7 @@ def forget(s: Session, person: Person, now: datetime) -> dict[str, int]:
                                           col(Pair.status) != "ended")).all():
         pair.status, pair.ended_at = "ended", now
         counts["pairs_ended"] = counts.get("pairs_ended", 0) + 1
-    person.name = f"Erased person {pid}"
+    person.name = t("privacy.erased_name", id=pid)
     person.email = None
     person.tz = person.locale = person.country = person.unit = None
     person.address = None

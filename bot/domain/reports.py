@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.content.chat_words import t
 from bot.model.messages import Fields, Heading, Message, MessageBuilder, foot, para
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 
@@ -55,20 +56,20 @@ class Report:
     @property
     def trend(self) -> str:
         if self.momentum_recent is None:
-            return "no answers yet"
+            return t("reports.trend.none")
         if self.momentum_before is None:
-            return f"{self.momentum_recent:.1f}/5"
+            return t("reports.trend.one", now=self.momentum_recent)
         delta = self.momentum_recent - self.momentum_before
         arrow = "\u2197" if delta > 0.05 else ("\u2198" if delta < -0.05 else "\u2192")
-        return f"{self.momentum_before:.1f} {arrow} {self.momentum_recent:.1f}/5 (last 4 weeks vs the 4 before)"
+        return t("reports.trend.moving", before=self.momentum_before, arrow=arrow, now=self.momentum_recent)
 
 
 def suggest(days: int | None, unanswered: int) -> str:
     if days is None:
-        return "No contact yet: check the kickoff landed and offer to help book a first chat."
+        return t("reports.suggest.no_contact")
     if unanswered >= 3:
-        return "Prompts go unanswered: ask the sponsoree, kindly, whether to pause or re-match."
-    return "Quiet for a while: a short note to the sponsor offering a shared-experience idea often restarts it."
+        return t("reports.suggest.unanswered")
+    return t("reports.suggest.quiet")
 
 
 def _programs(workspace_id: int, program: str | None) -> SelectOfScalar[int | None]:
@@ -86,7 +87,7 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     are narrowed with subqueries on the workspace/program, never with lists of ids."""
     progs = _programs(workspace_id, program)
     names = s.exec(select(Program.name).where(col(Program.id).in_(progs)).order_by(col(Program.id))).all()
-    rep = Report(program=", ".join(names) or "no programs")
+    rep = Report(program=t("reports.program_separator").join(names) or t("reports.no_programs"))
     if not names:
         return rep
     pair_ids = select(col(Pair.id)).where(col(Pair.program_id).in_(progs))
@@ -156,31 +157,34 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
 
 def render(rep: Report) -> Message:
     mb = MessageBuilder(kind="report")
+    active = (t("reports.active_paused", active=rep.active_pairs, paused=rep.paused_pairs) if rep.paused_pairs
+              else t("reports.active_value", active=rep.active_pairs))
     mb.add(
-        Heading(f"Program health: {rep.program}"),
+        Heading(t("reports.heading", program=rep.program)),
         Fields((
-            ("Active pairs", f"{rep.active_pairs}" + (f" (+{rep.paused_pairs} paused)" if rep.paused_pairs else "")),
-            ("Engagement", f"{rep.engagement:.0f}% of pairs in touch in the last {ENGAGED_DAYS} days"),
-            ("Check-in response rate",
-             f"{rep.response_rate:.0f}% ({rep.checkins_answered}/{rep.checkins_sent}, 8 weeks)"),
-            ("Momentum", rep.trend),
+            (t("reports.active"), active),
+            (t("reports.engagement"), t("reports.engagement_value", percent=rep.engagement, days=ENGAGED_DAYS)),
+            (t("reports.response"), t("reports.response_value", percent=rep.response_rate,
+                                      answered=rep.checkins_answered, sent=rep.checkins_sent)),
+            (t("reports.momentum"), rep.trend),
         )),
     )
     if rep.stalled_count:
-        mb.add(para(f"Stalled pairs (no two-way contact for {STALLED_DAYS}+ days): {rep.stalled_count}"))
+        mb.add(para(t("reports.stalled", days=STALLED_DAYS, count=rep.stalled_count)))
         mb.add(Fields(tuple(
-            (f"{x.sponsor} \u2194 {x.sponsoree}",
-             (f"{x.days} days since the last two-way contact. " if x.days is not None
-              else "no two-way contact yet. ") + x.action)
+            (t("reports.stalled_pair", sponsor=x.sponsor, sponsoree=x.sponsoree),
+             t("reports.stalled_days", days=x.days, action=x.action) if x.days is not None
+             else t("reports.stalled_never", action=x.action))
             for x in rep.stalled[:STALLED_LISTED]
         )))
     else:
-        mb.add(para("No stalled pairs. \u2728"))
+        mb.add(para(t("reports.no_stalled")))
     if rep.dead or rep.unreachable:
-        items = [(f"Undeliverable: {k}", str(v)) for k, v in sorted(rep.dead.items())]
-        items += [(f"Can't reach: {k}", f"{v} people") for k, v in sorted(rep.unreachable.items())]
+        items = [(t("reports.undeliverable", reason=k), str(v)) for k, v in sorted(rep.dead.items())]
+        items += [(t("reports.unreachable", reason=k), t("reports.unreachable_value", count=v))
+                  for k, v in sorted(rep.unreachable.items())]
         mb.add(Fields(tuple(items[:10])))
     if rep.pay_it_forward:
-        mb.add(para(f"{rep.pay_it_forward} participant(s) want to pay it forward in a next cohort."))
-    mb.add(foot("Aggregates and activity signals only: private notes never appear here."))
-    return mb.build(text=f"Program health: {rep.active_pairs} active pairs, {rep.engagement:.0f}% engaged")
+        mb.add(para(t("reports.pay_it_forward", count=rep.pay_it_forward)))
+    mb.add(foot(t("reports.footnote")))
+    return mb.build(text=t("reports.summary", active=rep.active_pairs, percent=rep.engagement))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from bot.content.chat_words import t
 from bot.content.journey import Evidence, Journey, journey_for, phase_for
 from bot.content.prompts import Digest, History, PairState, PersonView, PromptContext
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Program, Prompt, Touchpoint, Win, Workspace
@@ -31,8 +32,8 @@ STALLED_AFTER = timedelta(days=21)  # no two-way contact for this long: the rest
 
 def _view(name: str, ext: str, tz: str | None, default_tz: str, country: str | None = None,
           email: str | None = None) -> PersonView:
-    return PersonView(name=name or "your partner", external_id=ext, tz=tz or default_tz or "UTC", country=country,
-                      email=email)
+    return PersonView(name=name or t("views.me.your_partner"), external_id=ext, tz=tz or default_tz or "UTC",
+                      country=country, email=email)
 
 
 def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:

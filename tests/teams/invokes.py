@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.teams.inbound import WORDS
+from adapters.teams.words import t
 from tests.teams import activities as acts
 
 # name -> a value Teams sends with it
@@ -63,9 +63,9 @@ def card_execute(service_url: str, user: acts.User, data: dict[str, Any], *, kin
 def expected_body(name: str) -> Any:
     """What Momentum answers (with 200) to a well-formed invoke of ``name``."""
     if name.startswith("task/"):
-        return {"task": {"type": "message", "value": WORDS["invoke"]["no_dialogs"]}}
+        return {"task": {"type": "message", "value": t("invoke.no_dialogs")}}
     if name.startswith("composeExtension/"):
-        return {"composeExtension": {"type": "message", "text": WORDS["invoke"]["no_search"]}}
+        return {"composeExtension": {"type": "message", "text": t("invoke.no_search")}}
     return None
 
 

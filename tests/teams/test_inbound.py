@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from adapters.teams.inbound import INVOKE_ERROR, WORDS
+from adapters.teams.inbound import INVOKE_ERROR
+from adapters.teams.words import t
 from storage.models import AuditLog, CheckIn, Person
 from tests.teams import activities as acts
 from tests.teams.conftest import TeamsServer
@@ -95,7 +96,7 @@ async def test_malformed_card_actions_get_a_400_invoke_response_with_a_kind_mess
         status, body = await post_json(teams_server, activity)
     assert status == 400, why
     assert body == {"statusCode": 400, "type": INVOKE_ERROR,
-                    "value": {"code": code, "message": WORDS["invoke"][words]}}
+                    "value": {"code": code, "message": t(f"invoke.{words}")}}
     assert teams_server.fake.calls == [] and _rows(momentum) == (0, 0, 0)
     tracebacks, warnings, leaks = _problems(caplog)
     assert tracebacks == [] and len(warnings) == 1 and leaks == []
@@ -108,7 +109,7 @@ async def test_malformed_dialog_invokes_get_400_with_a_dialog_message(
     with caplog.at_level(logging.INFO):
         status, body = await post_json(teams_server, invoke(teams_server.fake.url, acts.SAM, "task/fetch", value))
     assert status == 400
-    assert body == {"task": {"type": "message", "value": WORDS["invoke"]["no_dialogs"]}}
+    assert body == {"task": {"type": "message", "value": t("invoke.no_dialogs")}}
     tracebacks, warnings, leaks = _problems(caplog)
     assert tracebacks == [] and len(warnings) == 1 and leaks == []
 
