@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot import commands, directory, metrics, prompts, reports
+from bot import commands, directory, metrics, prompts, reports, wire
 from bot.actor import Ctx, Lookups, NeedLookups, say
 from bot.config import parse_hhmm
 from bot.context import load_context
@@ -32,6 +32,7 @@ from bot.ports import WorkspaceRef
 from bot.prompts import Actions, PromptContext
 from bot.signing import SEP, parse_prompt_id
 from bot.timing import week_index, zone
+from storage import inbox
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, ProcessedEvent, Program, Prompt, Touchpoint, Win
 
 if TYPE_CHECKING:
@@ -249,7 +250,11 @@ def unit(m: Momentum, ia: Interaction, now: datetime, profile: Profile | None, l
                     ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
                 s.commit()
             raise
-        return Outcome(signed(c, resp), list(c.touched_pairs) if c.plan_after else [])
+        resp = signed(c, resp)
+        if ia.inbox_id is not None and not inbox.mark_answered(s, ia.inbox_id, wire.dump(resp), m.box):
+            s.rollback()  # an earlier attempt (or another replica) already did this work
+            return Outcome(Response(duplicate=True), [])
+        return Outcome(resp, list(c.touched_pairs) if c.plan_after else [])
 
 
 def dispatch(c: Ctx) -> Response:

@@ -13,10 +13,13 @@ import html
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -29,6 +32,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inbox import InboxPool
 from adapters.slack.api import SlackApi
 from adapters.slack.inbound import SeenEvents, action_value, form_fields, normalise_text, parse_metadata
 from adapters.slack.platform import SlackPlatform, profile_from_user
@@ -47,17 +51,20 @@ from adapters.slack.store import (
     EncryptedInstallationStore,
     OrgInstallRefused,
 )
-from bot import directory
+from bot import directory, wire
 from bot.app import Momentum
 from bot.interactions import Interaction, Kind, Profile, Response
 from bot.messages import Message, para
 from bot.ports import PlatformError
+from storage import inbox
 
 _LOGGER = logging.getLogger(__name__)
 
 COMMAND = "/momentum"
 SUBMIT_BUDGET_S = 2.5  # Slack closes a view_submission after 3 s
 BACKGROUND_CONCURRENCY = 2
+RESPONSE_URL_TIMEOUT_S = 5.0
+CLOSE_GRACE_S = 1.0  # shutdown: background follow-ups get this long after the inbox pool stopped
 TOKEN_TTL_S = 300.0
 # Direct messages people write: plain ones, ones with a file attached, thread replies also sent to
 # the conversation. Edits, deletions, joins and every bot's posts (ours too) are not people talking.
@@ -88,11 +95,13 @@ def _need(d: Any, *path: str) -> str:
 class SlackRuntime:
     """Everything Slack needs at run time: Bolt app, Web API, platform, background tasks."""
 
-    def __init__(self, momentum: Momentum, settings: SlackSettings, *, sleep: Any = None) -> None:
+    def __init__(self, momentum: Momentum, settings: SlackSettings, *, sleep: Any = None,
+                 pool: InboxPool | None = None) -> None:
         if not settings.configured:
             raise ValueError("Slack is not configured (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN or OAuth)")
         self.momentum = momentum
         self.settings = settings
+        self.pool = pool or InboxPool(momentum)
         self.seen = SeenEvents()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(BACKGROUND_CONCURRENCY)
@@ -110,6 +119,7 @@ class SlackRuntime:
         self.platform = SlackPlatform(self.api, profile_ttl_s=settings.profile_ttl_s)
         self.verifier = SignatureVerifier(self._secret())
         self.bolt = self._build_bolt()
+        self.pool.register("slack", self.process)
 
     def _secret(self) -> str:
         assert self.settings.signing_secret is not None
@@ -155,8 +165,8 @@ class SlackRuntime:
     # --- background work ------------------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` in the background (the acknowledgement goes out first: the core never holds
-        the event loop while it works, so no gate in front of background work is needed)."""
+        """Run ``coro`` in the background (small follow-ups: App Home, profile refreshes, a modal's
+        answer); interactions themselves go through the inbox and its bounded pool."""
         task = asyncio.get_running_loop().create_task(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -171,13 +181,87 @@ class SlackRuntime:
             _LOGGER.exception("slack background work failed")
 
     async def drain(self) -> None:
-        """Wait until every background task has finished (tests, shutdown)."""
-        while self._tasks:
+        """Wait until the inbox is processed and every background task has finished (tests)."""
+        while True:
+            if self.pool.running:
+                await self.pool.drain()
+            if not self._tasks:
+                return
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        await self.drain()
+        """Shutdown: background tasks get ``CLOSE_GRACE_S``, then they are cancelled."""
+        if self._tasks:
+            _done, left = await asyncio.wait(list(self._tasks), timeout=CLOSE_GRACE_S)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.gather(*left, return_exceptions=True)
         await self.api.close()
+
+    # --- the inbox --------------------------------------------------------------------------------
+
+    async def accept(self, context: Any, kind: str, payload: dict[str, Any], *, key: str | None = None) -> None:
+        """Write the interaction to the inbox before Slack gets its "OK"; a key seen before is a replay
+        (nothing more happens). When the database cannot take it, the work runs in memory instead."""
+        key = key or (context.get("inbox_key") if context is not None else None) or "slack:once:" + uuid.uuid4().hex
+        try:
+            await self.pool.accept(key, "slack", kind, payload)
+        except Exception as exc:
+            _LOGGER.warning("inbox write failed (%s); processing in memory", type(exc).__name__)
+            self.spawn(self._in_memory(inbox.Item(0, key, "slack", kind, payload, 1)))
+
+    async def _in_memory(self, item: inbox.Item) -> None:
+        await self.process(item)
+
+    async def process(self, item: inbox.Item) -> bool:
+        """Do one accepted interaction: the core's work (or the answer an earlier attempt kept), then
+        what Slack shows. True: the row is finished; False: another attempt owns it."""
+        p = item.payload
+        show = p.get("show") or {}
+        ia = interaction_from(p.get("ia") or {})
+        team, user = ia.workspace, ia.user
+        if item.result is not None:
+            resp = wire.load(item.result)  # the core did the work before a crash: only show it
+        elif item.kind == "message" and not ia.text.strip():
+            resp = Response()  # a file without words: acknowledged below, the core has nothing to do
+        else:
+            if item.kind == "command":
+                profile = await self.profile(team, user)
+            else:  # people who click or submit know us already: the core looks up only strangers
+                profile = self.platform.cached_profile(team, user)
+            ia = replace(ia, profile=profile, inbox_id=item.id or None)
+            try:
+                resp = await self._handle(ia)
+            except Exception:
+                _LOGGER.exception("core failed on a slack %s", item.kind)
+                resp = Response(reply=SORRY)
+            if resp.duplicate and item.id:
+                return False
+        if item.kind == "submit":  # the modal is closed by now: the answer goes to the DM
+            resp = Response(reply=resp.reply, update=resp.update, attachment=resp.attachment)
+        url = show.get("respond")
+        try:
+            await self.show(
+                resp,
+                team=team,
+                user=user,
+                respond=ResponseUrl(self.api, url) if isinstance(url, str) and url else None,
+                trigger_id=show.get("trigger_id"),
+                channel=show.get("channel"),
+                message_ref=show.get("message_ref"),
+                ephemeral_container=bool(show.get("ephemeral_container")),
+                thread_ts=show.get("thread_ts"),
+            )
+            if show.get("home"):
+                await self.publish_home(team, user)
+            if show.get("files"):  # files are acknowledged, never downloaded (no files:read scope)
+                await self.platform.post(team, str(show.get("channel")), FILE_ACK, thread_ts=show.get("thread_ts"))
+        except PlatformError as exc:
+            if exc.retryable:
+                raise  # the row stays open and is shown again when its lease runs out
+            _LOGGER.warning("slack refused the answer to a %s: %s", item.kind, exc.reason)
+        return True
 
     # --- shared steps ---------------------------------------------------------------------------
 
@@ -220,9 +304,9 @@ class SlackRuntime:
         reply = resp.reply
         if resp.update is not None:
             if message_ref and message_ref.get("channel") and message_ref.get("ts"):
-                if ephemeral_container and respond is not None:
-                    await respond(**render_message(resp.update), replace_original=True)
-                else:
+                # The fast path: the click's response_url replaces the message and is not paced like
+                # chat.update (Tier 3, ~50 per minute per workspace), which stays the fallback.
+                if not await self._replace(respond, resp.update) and not ephemeral_container:
                     await self.platform.update_message(team, message_ref["channel"], message_ref["ts"], resp.update)
             elif reply is None:
                 reply = resp.update
@@ -234,6 +318,20 @@ class SlackRuntime:
         if resp.attachment is not None:
             target = channel if channel and channel.startswith("D") else await self.dm_channel(team, user)
             await self.platform.upload(team, target, resp.attachment)
+
+    async def _replace(self, respond: Any, message: Message) -> bool:
+        """Replace the clicked message through its response_url; False when that is not possible."""
+        if respond is None:
+            return False
+        try:
+            result = await respond(**render_message(message), replace_original=True)
+        except Exception as exc:
+            _LOGGER.info("response_url replace failed: %s", type(exc).__name__)
+            return False
+        status = getattr(result, "status_code", 200)
+        if status >= 300:
+            _LOGGER.info("response_url answered %s; updating with chat.update", status)
+        return bool(status < 300)
 
     async def _reply(
         self, team: str, user: str, message: Message, respond: Any, channel: str | None, thread_ts: str | None = None
@@ -291,40 +389,20 @@ class SlackRuntime:
         app.event("tokens_revoked")(self.on_tokens_revoked)
         return app
 
-    async def on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> BoltResponse | None:
+    async def on_command(self, ack: Any, body: dict[str, Any], context: Any) -> BoltResponse | None:
         try:
             team, user = _need(body, "team_id"), _need(body, "user_id")
         except BadRequest as exc:
             return BoltResponse(status=400, body=str(exc))
+        ia = Interaction(platform="slack", workspace=team, user=user, kind=Kind.COMMAND,
+                         text=normalise_text(str(body.get("text", ""))), workspace_name=body.get("team_domain") or None)
+        show = {"respond": body.get("response_url"), "trigger_id": body.get("trigger_id"),
+                "channel": body.get("channel_id")}
+        await self.accept(context, "command", {"ia": interaction_data(ia), "show": show})
         await ack()
-        self.spawn(self._command(team, user, body, respond))
         return None
 
-    async def _command(self, team: str, user: str, body: dict[str, Any], respond: Any) -> None:
-        interaction = Interaction(
-            platform="slack",
-            workspace=team,
-            user=user,
-            kind=Kind.COMMAND,
-            text=normalise_text(str(body.get("text", ""))),
-            profile=await self.profile(team, user),
-            workspace_name=body.get("team_domain") or None,
-        )
-        try:
-            resp = await self._handle(interaction)
-        except Exception:
-            _LOGGER.exception("core failed on a slash command")
-            resp = Response(reply=SORRY)
-        await self.show(
-            resp,
-            team=team,
-            user=user,
-            respond=respond,
-            trigger_id=body.get("trigger_id"),
-            channel=body.get("channel_id"),
-        )
-
-    async def on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> BoltResponse | None:
+    async def on_action(self, ack: Any, body: dict[str, Any], context: Any) -> BoltResponse | None:
         try:
             user = _need(body, "user", "id")
             team = (body.get("team") or {}).get("id") or _need(body, "user", "team_id")
@@ -334,47 +412,23 @@ class SlackRuntime:
             action_id = _need(actions[0], "action_id")
         except BadRequest as exc:
             return BoltResponse(status=400, body=str(exc))
-        await ack()
-        self.spawn(self._action(str(team), user, action_id, actions[0], body, respond))
-        return None
-
-    async def _action(
-        self, team: str, user: str, action_id: str, action: dict[str, Any], body: dict[str, Any], respond: Any
-    ) -> None:
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
         ref = {"channel": str(channel), "ts": str(ts)} if channel and ts else None
-        interaction = Interaction(
-            platform="slack",
-            workspace=team,
-            user=user,
-            kind=Kind.ACTION,
-            action_id=core_action_id(action_id),
-            value=action_value(action),
-            profile=await self.profile(team, user),
-            message_ref=ref,
-        )
-        try:
-            resp = await self._handle(interaction)
-        except Exception:
-            _LOGGER.exception("core failed on a button click")
-            resp = Response(reply=SORRY)
         on_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
-        await self.show(
-            resp,
-            team=team,
-            user=user,
-            respond=respond if not on_home else None,
-            trigger_id=body.get("trigger_id"),
-            channel=channel,
-            message_ref=ref,
-            ephemeral_container=bool(container.get("is_ephemeral")),
-        )
-        if on_home:
-            await self.publish_home(team, user)
+        ia = Interaction(platform="slack", workspace=str(team), user=user, kind=Kind.ACTION,
+                         action_id=core_action_id(action_id), value=action_value(actions[0]), message_ref=ref)
+        show = {"respond": None if on_home else body.get("response_url"), "trigger_id": body.get("trigger_id"),
+                "channel": channel, "message_ref": ref, "ephemeral_container": bool(container.get("is_ephemeral")),
+                "home": on_home}
+        await self.accept(context, "action", {"ia": interaction_data(ia), "show": show})
+        await ack()
+        return None
 
-    async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> BoltResponse | None:
+    async def on_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> BoltResponse | None:
         try:
             user = _need(body, "user", "id")
             team = (body.get("team") or {}).get("id") or _need(body, "user", "team_id")
@@ -391,15 +445,27 @@ class SlackRuntime:
             action_id=str(meta.get("form_id", "")),
             value=str(meta.get("state", "")),
             fields=form_fields(values),
-            profile=self.platform.cached_profile(str(team), user),
             message_ref=ref,
         )
+        # The answer belongs in the HTTP response (inline errors, the next view), so the work is done
+        # here; the inbox row (leased to us) keeps it from being lost or done twice.
+        key = context.get("inbox_key") or "slack:once:" + uuid.uuid4().hex
+        payload = {"ia": interaction_data(interaction), "show": {"message_ref": ref}}
+        try:
+            row = await self.pool.accept(key, "slack", "submit", payload, lease_s=self.pool.lease_s)
+            if row is None:
+                await ack()  # a replay
+                return None
+        except Exception as exc:
+            _LOGGER.warning("inbox write failed (%s); processing in memory", type(exc).__name__)
+            row = None
+        interaction = replace(interaction, profile=self.platform.cached_profile(str(team), user), inbox_id=row)
         work = asyncio.ensure_future(self._handle(interaction))
         try:
             resp = await asyncio.wait_for(asyncio.shield(work), timeout=SUBMIT_BUDGET_S)
         except TimeoutError:
             await ack()  # closes the modal; the answer follows as a DM
-            self.spawn(self._late_submit(work, str(team), user, ref))
+            self.spawn(self._late_submit(work, str(team), user, ref, row))
             return None
         except Exception:
             _LOGGER.exception("core failed on a form submit")
@@ -407,25 +473,32 @@ class SlackRuntime:
             return None
         if resp.errors:
             await ack(response_action="errors", errors=form_errors(view, resp.errors))
+            self.spawn(self._finish(row))
             return None
         if resp.form is not None:
             await ack(response_action="update", view=render_form(resp.form, ref))
             resp = Response(reply=resp.reply, update=resp.update, attachment=resp.attachment, ephemeral=resp.ephemeral)
         else:
             await ack()
-        self.spawn(self.show(resp, team=str(team), user=user, message_ref=ref))
+        self.spawn(self._show_then_finish(resp, str(team), user, ref, row))
         return None
 
+    async def _show_then_finish(
+        self, resp: Response, team: str, user: str, ref: dict[str, str] | None, row: int | None
+    ) -> None:
+        await self.show(resp, team=team, user=user, message_ref=ref)
+        await self._finish(row)
+
+    async def _finish(self, row: int | None) -> None:
+        if row is not None:
+            await self.momentum.db.run(inbox.finish, self.momentum.db, row)
+
     async def _late_submit(
-        self, work: asyncio.Future[Response], team: str, user: str, ref: dict[str, str] | None
+        self, work: asyncio.Future[Response], team: str, user: str, ref: dict[str, str] | None, row: int | None
     ) -> None:
         resp = await work
-        await self.show(
-            Response(reply=resp.reply, update=resp.update, attachment=resp.attachment),
-            team=team,
-            user=user,
-            message_ref=ref,
-        )
+        await self._show_then_finish(Response(reply=resp.reply, update=resp.update, attachment=resp.attachment),
+                                     team, user, ref, row)
 
     async def on_view_closed(self, ack: Any) -> None:
         await ack()
@@ -474,33 +547,16 @@ class SlackRuntime:
             _LOGGER.info("slack event %s already handled (retry %s)", event_id, context.get("retry_num"))
             return
         team = str(body.get("team_id") or context.team_id or "")
-        self.spawn(self._message(team, str(user), str(channel), event, event_id))
-
-    async def _message(self, team: str, user: str, channel: str, event: dict[str, Any], event_id: str | None) -> None:
         # A reply in a thread is answered in that thread (Slack: thread_ts names the thread's parent).
         thread_ts = str(event["thread_ts"]) if event.get("thread_ts") else None
-        text = normalise_text(str(event.get("text", "") or ""))
-        has_files = bool(event.get("files")) or event.get("subtype") == "file_share"
-        if text.strip():
-            interaction = Interaction(
-                platform="slack",
-                workspace=team,
-                user=user,
-                kind=Kind.MESSAGE,
-                text=text,
-                event_id=event_id,
-                profile=await self.profile(team, user),
-                message_ref={"channel": channel, "ts": str(event.get("ts", ""))},
-            )
-            try:
-                resp = await self._handle(interaction)
-            except Exception:
-                _LOGGER.exception("core failed on a direct message")
-                resp = Response(reply=SORRY)
-            await self.show(resp, team=team, user=user, channel=channel, thread_ts=thread_ts)
-        if has_files:
-            # Files are acknowledged, never downloaded or processed (we ask for no files:read scope).
-            await self.platform.post(team, channel, FILE_ACK, thread_ts=thread_ts)
+        ia = Interaction(platform="slack", workspace=team, user=str(user), kind=Kind.MESSAGE,
+                         text=normalise_text(str(event.get("text", "") or "")),
+                         message_ref={"channel": str(channel), "ts": str(event.get("ts", ""))})
+        show = {"channel": str(channel), "thread_ts": thread_ts,
+                "files": bool(event.get("files")) or event.get("subtype") == "file_share"}
+        # Slack retries an event it thinks was not acknowledged: the event id is the inbox key.
+        await self.accept(context, "message", {"ia": interaction_data(ia), "show": show},
+                          key=f"slack:event:{event_id}" if event_id else None)
 
     async def on_user_change(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         user = event.get("user")
@@ -574,11 +630,14 @@ class SlackRuntime:
 
     # --- HTTP -----------------------------------------------------------------------------------
 
-    async def handle_events(self, request: web.Request) -> web.Response:
-        """POST /slack/events: Events API, slash command and interactivity on one URL."""
+    async def handle_events(self, request: web.Request, key: str | None = None) -> web.Response:
+        """POST /slack/events: Events API, slash command and interactivity on one URL (``key``: the
+        request's inbox key, see ``guard.dedupe_key``)."""
         body = await request.text()
         try:
             bolt_req = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+            if key:
+                bolt_req.context["inbox_key"] = key
         except Exception:
             ok = self.verifier.is_valid_request(body, dict(request.headers))
             return web.Response(status=400 if ok else 401, text="bad request" if ok else "invalid signature")
@@ -604,6 +663,44 @@ class SlackRuntime:
 
 
 Startup = Callable[[web.Application], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Posted:
+    status_code: int
+
+
+class ResponseUrl:
+    """Posts to an interaction's ``response_url`` (Slack: up to 5 times within 30 minutes; not paced
+    like the Web API), with a timeout so a Slack that does not answer never holds a worker long."""
+
+    def __init__(self, api: SlackApi, url: str) -> None:
+        self.api = api
+        self.url = url
+
+    async def __call__(self, **body: Any) -> Posted:
+        try:
+            async with self.api.session().post(self.url, json=body, timeout=aiohttp.ClientTimeout(
+                    total=RESPONSE_URL_TIMEOUT_S)) as r:
+                await r.read()
+                return Posted(r.status)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            _LOGGER.info("response_url post failed: %s", type(exc).__name__)
+            return Posted(599)
+
+
+INTERACTION_FIELDS = ("workspace", "user", "action_id", "value", "text", "fields", "message_ref",
+                      "workspace_name")
+
+
+def interaction_data(ia: Interaction) -> dict[str, Any]:
+    """What the inbox keeps of an interaction (its profile is looked up again when it is processed)."""
+    return {"kind": ia.kind.value, **{f: getattr(ia, f) for f in INTERACTION_FIELDS}}
+
+
+def interaction_from(data: dict[str, Any]) -> Interaction:
+    return Interaction(platform="slack", kind=Kind(str(data.get("kind"))),
+                       **{f: data[f] for f in INTERACTION_FIELDS if f in data})
 
 
 def user_change_teams(body: dict[str, Any], user: dict[str, Any], context: Any) -> list[str]:

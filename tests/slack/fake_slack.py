@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -49,6 +50,7 @@ class FakeSlack:
         self.org_install = False  # answer oauth.v2.access as an Enterprise Grid org-wide install
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self._init_response_url_and_update_tier()
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -166,6 +168,9 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else body.get("token")
         self.calls.append(Call(method, body, token))
+        tiered = self._update_tier(method)
+        if tiered is not None:
+            return tiered
         if self._limited(method):
             self.rejected_429 += 1
             self.calls[-1].rejected = True
@@ -240,9 +245,48 @@ class FakeSlack:
             }
         return ok
 
+    # --- response_url and chat.update's tier ----------------------------------------------------
+
+    def _init_response_url_and_update_tier(self) -> None:
+        self.response_keys: list[str] = []  # the key of each response_url post, in order (parallel to responses)
+        self.response_url_failures = 0  # answer this many response_url posts with 404 expired_url
+        self.response_url_delay_s = 0.0  # answer response_url posts after this long
+        self.update_tier_per_min: float | None = None  # chat.update: Slack's Tier 3 is ~50 per minute
+        self._update_window: list[float] = []
+        self.update_429 = 0
+
+    def enforce_update_tier(self, per_min: float = 50.0) -> None:
+        """Answer chat.update with 429 + Retry-After beyond ``per_min`` calls in any sliding minute
+        (per workspace: this fake serves one)."""
+        self.update_tier_per_min = per_min
+
+    def _update_tier(self, method: str) -> web.Response | None:
+        if method != "chat.update" or self.update_tier_per_min is None:
+            return None
+        now = time.monotonic()
+        self._update_window = [t for t in self._update_window if now - t < 60.0]
+        if len(self._update_window) >= self.update_tier_per_min:
+            self.update_429 += 1
+            self.calls[-1].rejected = True
+            wait = max(1, int(60.0 - (now - self._update_window[0])) + 1)
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(wait)})
+        self._update_window.append(now)
+        return None
+
+    def replaced(self) -> list[dict[str, Any]]:
+        """Bodies posted to response_url that replace the original message."""
+        return [r for r in self.responses if r.get("replace_original") is True]
+
     async def _response_url(self, request: web.Request) -> web.Response:
+        if self.response_url_delay_s:
+            await asyncio.sleep(self.response_url_delay_s)
+        if self.response_url_failures > 0:  # Slack: a used-up or expired response_url
+            self.response_url_failures -= 1
+            return web.Response(status=404, text="expired_url")
         body = await request.json()
         self.responses.append(body)
+        self.response_keys.append(request.match_info["key"])
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
