@@ -34,7 +34,7 @@ WORKERS = int(os.environ.get("MOMENTUM_INBOX_WORKERS", "8"))
 LEASE_S = float(os.environ.get("MOMENTUM_INBOX_LEASE_S", "60"))  # longer than any row takes
 SWEEP_S = float(os.environ.get("MOMENTUM_INBOX_SWEEP_S", "15"))
 PRUNE_EVERY_S = 3600.0
-GRACE_S = 7.0  # after SIGTERM: rows under way get this long; everything stops within 10 s
+GRACE_S = 5.0  # after SIGTERM: rows under way get this long; everything stops within 10 s
 DB_STEP_S = 1.0  # a database step during shutdown may take this long, then we move on
 
 

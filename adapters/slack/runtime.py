@@ -24,6 +24,7 @@ import yaml
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -106,6 +107,8 @@ class SlackRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(BACKGROUND_CONCURRENCY)
         self._tokens: dict[str, tuple[float, str]] = {}
+        self._bot_user_id: str | None = None
+        self._bot_id: str | None = None
         self.install_store: AsyncEncryptedInstallationStore | None = None
         if settings.oauth_enabled:
             if momentum.box is None:
@@ -158,6 +161,7 @@ class SlackRuntime:
             _LOGGER.warning("slack auth.test failed at start-up: %s", exc.reason)
             return
         team = str(data.get("team_id", ""))
+        self._bot_user_id, self._bot_id = data.get("user_id") or None, data.get("bot_id") or None
         if team:
             await self.momentum.db.run(self.momentum.upsert_workspace, "slack", team,
                                        name=str(data.get("team", "")) or None)
@@ -353,7 +357,7 @@ class SlackRuntime:
 
     def _build_bolt(self) -> AsyncApp:
         s = self.settings
-        client = AsyncWebClient(base_url=s.api_base_url, token=s.bot_token.get_secret_value() if s.bot_token else None)
+        client = AsyncWebClient(base_url=s.api_base_url)  # tokens come from ``authorize`` or the install store
         kwargs: dict[str, Any] = {
             "signing_secret": self._secret(),
             "client": client,
@@ -362,6 +366,13 @@ class SlackRuntime:
             "raise_error_for_unhandled_request": False,
             "logger": logging.getLogger("slack_bolt.momentum"),
         }
+        if s.bot_token is not None and not s.oauth_enabled:
+            # One token: Bolt would call auth.test on the first request and answer 500 while Slack's
+            # API does not answer; we know the token, and auth.test ran at start-up.
+            async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+                return self._authorize_single(enterprise_id, team_id)
+
+            kwargs["authorize"] = authorize  # Bolt reads the parameter names: a plain function
         if s.oauth_enabled:
             assert self.install_store is not None
             kwargs["oauth_settings"] = AsyncOAuthSettings(
@@ -388,6 +399,12 @@ class SlackRuntime:
         app.event("app_uninstalled")(self.on_app_uninstalled)
         app.event("tokens_revoked")(self.on_tokens_revoked)
         return app
+
+    def _authorize_single(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        assert self.settings.bot_token is not None
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id,
+                               bot_token=self.settings.bot_token.get_secret_value(),
+                               bot_user_id=self._bot_user_id, bot_id=self._bot_id)
 
     async def on_command(self, ack: Any, body: dict[str, Any], context: Any) -> BoltResponse | None:
         try:

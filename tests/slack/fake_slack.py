@@ -168,6 +168,7 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else body.get("token")
         self.calls.append(Call(method, body, token))
+        await self._hold(method)
         tiered = self._update_tier(method)
         if tiered is not None:
             return tiered
@@ -250,7 +251,8 @@ class FakeSlack:
     def _init_response_url_and_update_tier(self) -> None:
         self.response_keys: list[str] = []  # the key of each response_url post, in order (parallel to responses)
         self.response_url_failures = 0  # answer this many response_url posts with 404 expired_url
-        self.response_url_delay_s = 0.0  # answer response_url posts after this long
+        self.delays: dict[str, float] = {}  # Web API method -> answer after this long ("*": every method)
+        self._released = asyncio.Event()
         self.update_tier_per_min: float | None = None  # chat.update: Slack's Tier 3 is ~50 per minute
         self._update_window: list[float] = []
         self.update_429 = 0
@@ -274,13 +276,24 @@ class FakeSlack:
         self._update_window.append(now)
         return None
 
+    async def _hold(self, method: str) -> None:
+        """A Slack that is slow, or does not answer at all (a delay of hours)."""
+        delay = self.delays.get(method, self.delays.get("*", 0.0))
+        if delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), delay)
+
+    def release_holds(self) -> None:
+        """Answer every held request now (before ``stop``, which waits for requests in flight)."""
+        self.delays.clear()
+        self._released.set()
+
     def replaced(self) -> list[dict[str, Any]]:
         """Bodies posted to response_url that replace the original message."""
         return [r for r in self.responses if r.get("replace_original") is True]
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        if self.response_url_delay_s:
-            await asyncio.sleep(self.response_url_delay_s)
+        await self._hold("response_url")
         if self.response_url_failures > 0:  # Slack: a used-up or expired response_url
             self.response_url_failures -= 1
             return web.Response(status=404, text="expired_url")
