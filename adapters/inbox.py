@@ -51,6 +51,7 @@ class InboxPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: dict[int, int] = {}  # worker index -> row id under way
         self._stopping = False
+        self._orphans: list[int] = []  # rows claimed but never started because we are stopping
         self.processed = 0
 
     def register(self, platform: str, handler: Handler) -> None:
@@ -101,8 +102,11 @@ class InboxPool:
                                                 limit=free)
                 except Exception as exc:  # the database is away: try again on the next sweep
                     _LOGGER.warning("inbox claim failed: %s", type(exc).__name__)
+            if self._stopping:  # claimed while shutting down: handed back in ``stop``
+                self._orphans += [i.id for i in items]
+                return
             for item in items:
-                await self._queue.put(item)
+                self._queue.put_nowait(item)  # never more than the room there was
             if time.monotonic() - pruned > PRUNE_EVERY_S:
                 pruned = time.monotonic()
                 with contextlib.suppress(Exception):
@@ -120,6 +124,7 @@ class InboxPool:
         while True:
             item = await self._queue.get()
             if self._stopping:
+                self._orphans.append(item.id)
                 self._queue.task_done()
                 continue
             self._busy[index] = item.id
@@ -159,12 +164,12 @@ class InboxPool:
             return
         self._stopping = True
         self.wake()
-        feeder, workers = self._tasks[0], self._tasks[1:]
-        feeder.cancel()
         deadline = time.monotonic() + grace_s
+        # The feeder ends by itself (a claim under way finishes, so its rows are known and handed back).
+        await asyncio.wait(self._tasks[:1], timeout=min(DB_STEP_S, grace_s))
         while self._busy and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        unfinished = list(self._busy.values())
+        unfinished = list(self._busy.values()) + self._orphans
         if self._queue is not None:
             while not self._queue.empty():
                 unfinished.append(self._queue.get_nowait().id)
@@ -178,7 +183,6 @@ class InboxPool:
                 await asyncio.wait_for(self.m.db.run(inbox.release, self.m.db, unfinished), DB_STEP_S)
             except Exception as exc:  # their leases run out on their own
                 _LOGGER.warning("inbox release failed: %s", type(exc).__name__)
-        del workers
 
 
 INBOX_POOL: web.AppKey[InboxPool] = web.AppKey("inbox_pool", InboxPool)

@@ -21,12 +21,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage import inbox  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from tests.helpers.pg import migrated_schema  # noqa: E402
-from tests.helpers.serve_proc import Serve, command_body, post_signed  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
+from storage import inbox
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.helpers.pg import migrated_schema
+from tests.helpers.serve_proc import Serve, command_body, post_signed
+from tests.slack.fake_slack import FakeSlack
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -55,12 +55,13 @@ async def run(url: str, workdir: Path, n: int, slack_mode: str) -> dict[str, flo
     db = Database(url)
     try:
         counts = inbox.counts(db)
+        ready = inbox.ready(db)
     finally:
         db.dispose()
     answered = len(set(fake.response_keys))
     kept = counts.get("pending", 0) + counts.get("answered", 0)
     return {"acked": acked, "answered": answered, "kept_for_next_process": kept,
-            "lost": acked - answered - kept, "stop_s": round(stop_s, 2),
+            "lost": acked - answered - kept, "ready": ready, "stop_s": round(stop_s, 2),
             "exit_code": serve.proc.returncode if serve.proc else -1}
 
 
@@ -84,7 +85,7 @@ def main() -> None:
                 out = asyncio.run(run(url, workdir, args.n, args.slack))
     print(f"shutdown db={args.db} slack={args.slack} n={args.n}: stop after SIGTERM {out['stop_s']} s, "
           f"exit code {out['exit_code']}, acked {out['acked']}, answered {out['answered']}, "
-          f"kept in the inbox {out['kept_for_next_process']}, lost {out['lost']}")
+          f"kept in the inbox {out['kept_for_next_process']} ({out['ready']} ready at once), lost {out['lost']}")
 
 
 if __name__ == "__main__":
