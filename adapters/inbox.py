@@ -50,6 +50,7 @@ class InboxPool:
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: dict[int, int] = {}  # worker index -> row id under way
+        self._inflight: set[int] = set()  # row ids queued or under way here
         self._stopping = False
         self._orphans: list[int] = []  # rows claimed but never started because we are stopping
         self.processed = 0
@@ -99,13 +100,14 @@ class InboxPool:
             if free > 0:
                 try:
                     items = await self.m.db.run(inbox.claim, self.m.db, self.m.box, lease_s=self.lease_s,
-                                                limit=free)
+                                                limit=free, exclude=frozenset(self._inflight))
                 except Exception as exc:  # the database is away: try again on the next sweep
                     _LOGGER.warning("inbox claim failed: %s", type(exc).__name__)
             if self._stopping:  # claimed while shutting down: handed back in ``stop``
                 self._orphans += [i.id for i in items]
                 return
             for item in items:
+                self._inflight.add(item.id)
                 self._queue.put_nowait(item)  # never more than the room there was
             if time.monotonic() - pruned > PRUNE_EVERY_S:
                 pruned = time.monotonic()
@@ -125,6 +127,7 @@ class InboxPool:
             item = await self._queue.get()
             if self._stopping:
                 self._orphans.append(item.id)
+                self._inflight.discard(item.id)
                 self._queue.task_done()
                 continue
             self._busy[index] = item.id
@@ -143,6 +146,7 @@ class InboxPool:
                 _LOGGER.exception("inbox row %s (%s %s) failed", item.id, item.platform, item.kind)
             finally:
                 self._busy.pop(index, None)
+                self._inflight.discard(item.id)
                 self._queue.task_done()
 
     async def drain(self, timeout: float = 30.0) -> None:

@@ -54,7 +54,7 @@ async def run(url: str, workdir: Path, n: int, spread: float) -> None:
     clicks = seed_checkins(db.engine, n, datetime.now(UTC), Signer(derive_key("serve-test-secret")))
     fake = await FakeSlack().start()
     fake.enforce_update_tier(50)
-    serve = Serve(url, fake, workdir)
+    serve = Serve(url, fake, workdir, extra_env={"MOMENTUM_INBOX_LEASE_S": "60"})  # the default lease
     await serve.start()
     assert serve.proc is not None
     try:
@@ -87,6 +87,8 @@ async def run(url: str, workdir: Path, n: int, spread: float) -> None:
         stored = checkins_stored(db.engine)
     finally:
         serve.stop_quietly()
+        if serve.log is not None and serve.log.exists():
+            Path("/tmp/click_burst_serve.log").write_bytes(serve.log.read_bytes())
         fake.release_holds()
         await fake.stop()
         db.dispose()
@@ -95,7 +97,8 @@ async def run(url: str, workdir: Path, n: int, spread: float) -> None:
     print(f"click_burst n={n} spread={spread:g}s: acked {ok}/{n} (ack p50 {statistics.median(acks) * 1000:.0f} ms, "
           f"p99 {acks[int(len(acks) * 0.99) - 1] * 1000:.0f} ms); clicks took {last_click - t0:.1f} s")
     print(f"  drained {drain:.1f} s after the last click (limit {DRAIN_LIMIT_S:g} s): "
-          f"replaced via response_url {len(fake.replaced())}, via chat.update {len(fake.of('chat.update'))} "
+          f"replaced via response_url {len(set(fake.response_keys))} (posted twice: "
+          f"{len(fake.response_keys) - len(set(fake.response_keys))}), via chat.update {len(fake.of('chat.update'))} "
           f"(429s {fake.update_429}), check-ins stored {stored}")
     print(f"  server RSS before {rss_before:.0f} MB, peak {rss_peak:.0f} MB, after {rss_after:.0f} MB")
 

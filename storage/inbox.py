@@ -82,7 +82,7 @@ def accept(db: Database, key: str, platform: str, kind: str, payload: dict[str, 
 
 
 def claim(db: Database, box: SecretBox | None, *, lease_s: float, limit: int,
-          ids: list[int] | None = None) -> list[Item]:
+          ids: list[int] | None = None, exclude: frozenset[int] = frozenset()) -> list[Item]:
     """Take up to ``limit`` pending rows whose lease has run out (or exactly ``ids``, when leased to us),
     oldest first, and lease them for ``lease_s``. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so replicas
     never take the same row at once. Rows that failed ``MAX_ATTEMPTS`` times are parked as failed."""
@@ -92,6 +92,8 @@ def claim(db: Database, box: SecretBox | None, *, lease_s: float, limit: int,
         q = select(T.c.id, T.c.key, T.c.platform, T.c.kind, T.c.payload, T.c.encrypted, T.c.attempts,
                    T.c.result).where(T.c.state.in_(OPEN))
         q = q.where(T.c.id.in_(ids)) if ids is not None else q.where(T.c.lease_until <= now)
+        if exclude:  # rows the caller holds already (their lease may have run out while they waited)
+            q = q.where(T.c.id.not_in(sorted(exclude)))
         rows = s.execute(q.order_by(T.c.id).limit(limit).with_for_update(skip_locked=True)).all()
         parked: list[int] = []
         for rid, key, platform, kind, raw, encrypted, attempts, result in rows:

@@ -34,6 +34,7 @@ def test_a_key_is_accepted_once_and_its_payload_is_sealed(core: Momentum) -> Non
     assert item.payload == {"text": NOTE} and item.attempts == 1 and item.result is None
     assert inbox.claim(db, core.box, lease_s=60, limit=10) == []  # leased: nobody else takes it
     inbox.release(db, [item.id])
+    assert inbox.claim(db, core.box, lease_s=60, limit=10, exclude=frozenset({item.id})) == []  # held here already
     (again,) = inbox.claim(db, core.box, lease_s=60, limit=10)  # handed back: taken at once
     assert again.id == item.id and again.attempts == 2
     inbox.finish(db, item.id)
