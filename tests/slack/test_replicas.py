@@ -1,0 +1,38 @@
+"""Two replicas (two servers, one database): a signed request replayed to the other replica is not processed
+again - the inbox's unique key is the source of truth, not a process's memory."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from sqlmodel import select
+
+from adapters.slack.web import SLACK_RUNTIME
+from bot.app import Momentum
+from storage.models import Win
+from tests.slack.conftest import SlackServer, slack_settings_for, start_server
+
+
+async def test_a_signed_command_replayed_to_another_replica_is_processed_once(
+        slack_server: SlackServer, momentum: Momentum) -> None:
+    await slack_server.command("program create Pilot", user="UADMIN")
+    await slack_server.command("pair <@UKIM|kim> <@USAM|sam> Pilot", user="UADMIN")
+    await slack_server.settle()
+    before = len(slack_server.fake.responses)
+    other = Momentum(momentum.db, momentum.settings, momentum.clock)
+    runner, other_url = await start_server(other, slack_settings_for(slack_server.fake))
+    try:
+        form = {"team_id": "T1", "user_id": "USAM", "command": "/momentum", "text": "win Only once",
+                "response_url": slack_server.fake.response_url("cmd"), "trigger_id": "1.2.3"}
+        body = urllib.parse.urlencode(form)
+        headers = slack_server.signer.headers(body, content_type="application/x-www-form-urlencoded")
+        for url in (slack_server.url, other_url, other_url):
+            async with slack_server.session.post(url + "/slack/events", data=body.encode(), headers=headers) as r:
+                assert r.status == 200
+        await slack_server.settle()
+        await runner.app[SLACK_RUNTIME].drain()
+    finally:
+        await runner.cleanup()
+    with momentum.db.session() as s:
+        assert [w.text for w in s.exec(select(Win)).all()] == ["Only once"]
+    assert len(slack_server.fake.responses) == before + 1
