@@ -1,5 +1,6 @@
-"""Two replicas (two servers, one database): a signed request replayed to the other replica is not processed
-again - the inbox's unique key is the source of truth, not a process's memory."""
+"""The inbox across processes: a signed request replayed to another replica (two servers, one database) is not
+processed again - the inbox's unique key is the source of truth, not a process's memory - and a row whose
+answer was kept before a crash is shown again without the core doing its work twice."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import urllib.parse
 from sqlmodel import select
 
 from adapters.slack.web import SLACK_RUNTIME
+from bot import wire
 from bot.app import Momentum
+from bot.interactions import Response
+from bot.messages import Message, para
+from storage import inbox
 from storage.models import Win
-from tests.slack.conftest import SlackServer, slack_settings_for, start_server
+from tests.slack.conftest import ScriptedCore, SlackServer, slack_settings_for, start_server
 
 
 async def test_a_signed_command_replayed_to_another_replica_is_processed_once(
@@ -36,3 +41,17 @@ async def test_a_signed_command_replayed_to_another_replica_is_processed_once(
     with momentum.db.session() as s:
         assert [w.text for w in s.exec(select(Win)).all()] == ["Only once"]
     assert len(slack_server.fake.responses) == before + 1
+
+
+async def test_a_row_answered_before_a_crash_is_shown_again_without_redoing_the_work(
+        slack_server: SlackServer, scripted: ScriptedCore) -> None:
+    fake = slack_server.fake
+    kept = Response(update=Message(text="Noted: met", blocks=(para("Noted: *met*"),)))
+    ia = {"kind": "action", "workspace": "T1", "user": "USAM", "action_id": "checkin.status", "value": "1:met",
+          "message_ref": {"channel": "DSAM", "ts": "1.2"}}
+    show = {"respond": fake.response_url("kept"), "channel": "DSAM", "message_ref": {"channel": "DSAM", "ts": "1.2"}}
+    item = inbox.Item(0, "k", "slack", "action", {"ia": ia, "show": show}, 2, wire.dump(kept))
+    assert await slack_server.runtime.process(item)
+    assert scripted.seen == []  # the core is not asked again: its work was done and kept
+    (replaced,) = fake.replaced()
+    assert replaced["text"] == "Noted: met" and fake.response_keys == ["kept"]
