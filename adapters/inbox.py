@@ -2,7 +2,7 @@
 
 Edges write a row before they acknowledge (``InboxPool.accept``) and wake the pool. One feeder claims
 rows in small batches (leased, so a replica that dies lets another take them over) into a queue no
-longer than the number of workers; a fixed set of workers takes them from there. The backlog of a
+longer than twice the number of workers; a fixed set of workers takes them from there. The backlog of a
 burst therefore lives in the database, not in memory: no task per request. At start-up and every
 ``sweep_s`` the feeder also takes rows whose lease ran out (a process that crashed or was stopped).
 
@@ -84,7 +84,7 @@ class InboxPool:
         if self._tasks:
             return
         self._stopping = False
-        self._queue = asyncio.Queue(maxsize=self.workers)
+        self._queue = asyncio.Queue(maxsize=2 * self.workers)
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._feed(), name="inbox-feeder")]
@@ -97,7 +97,7 @@ class InboxPool:
             self._wake.clear()
             free = self._queue.maxsize - self._queue.qsize()
             items: list[inbox.Item] = []
-            if free > 0:
+            if free >= self.workers:
                 try:
                     items = await self.m.db.run(inbox.claim, self.m.db, self.m.box, lease_s=self.lease_s,
                                                 limit=free, exclude=frozenset(self._inflight))
@@ -115,8 +115,8 @@ class InboxPool:
                     await self.m.db.run(inbox.prune, self.m.db)
             if len(items) == free and free > 0:
                 continue  # there may be more: claim again as soon as the queue has room
-            if free <= 0:
-                await asyncio.sleep(0.005)  # the queue is full: workers are busy
+            if free < self.workers:  # workers are busy; claim again once there is room for a batch of
+                await asyncio.sleep(0.005)  # ``workers`` rows (fewer, larger claim transactions)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.sweep_s)
