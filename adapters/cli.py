@@ -219,7 +219,11 @@ def serve(
 
         asyncio.run(both())
         return
-    web.run_app(application, host=settings.host, port=port or settings.port, print=None)
+    from adapters.server import HTTP_GRACE_S, exit_when_stuck
+
+    web.run_app(application, host=settings.host, port=port or settings.port, print=None,
+                shutdown_timeout=HTTP_GRACE_S)
+    exit_when_stuck()
 
 
 @app.command()

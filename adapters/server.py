@@ -1,11 +1,20 @@
 """The web server (composition root for ``momentum serve``): health, metrics, Slack and Teams routes,
-and the scheduler that triggers planning and delivery."""
+and the scheduler that triggers planning and delivery.
+
+Shutdown (SIGTERM) ends within ``STOP_BUDGET_S`` whatever Slack, Teams or the database do: the
+scheduler stops first, the inbox pool gives rows under way a grace period and hands the rest back
+(``adapters.inbox``), aiohttp waits ``HTTP_GRACE_S`` for requests in flight, and ``exit_when_stuck``
+ends the process if a thread is still blocked in a call that does not return (a database that never
+answers): what was acknowledged but not finished is in the inbox for the next process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import threading
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -113,8 +122,31 @@ def build_app(m: Momentum, edges: Edges, *, scheduler: bool = True) -> web.Appli
             _LOGGER.info("scheduler started", extra={"jobs": [j.id for j in sched.get_jobs()]})
 
         async def stop(_: web.Application) -> None:
-            sched.shutdown(wait=False)
+            if sched.running:
+                sched.shutdown(wait=False)  # no new plan or delivery starts; running ones are cancelled
 
         app.on_startup.append(start)
-        app.on_cleanup.append(stop)
+        app.on_shutdown.insert(0, stop)  # before the inbox pool's grace period
     return app
+
+
+STOP_BUDGET_S = 10.0  # after SIGTERM, the process is gone within this
+HTTP_GRACE_S = 1.0  # requests in flight are acknowledgements: they take milliseconds
+THREAD_GRACE_S = 0.5
+
+
+def exit_when_stuck() -> None:
+    """After the event loop has stopped: threads of ours still running (a database call that hangs, a
+    planner run) get ``THREAD_GRACE_S``; then the process ends without waiting for them (the interpreter
+    would join them forever). Their units of work roll back with the connection."""
+    deadline = time.monotonic() + THREAD_GRACE_S
+    for t in threading.enumerate():
+        if t is threading.main_thread() or t.daemon:
+            continue
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+             and t.is_alive()]
+    if stuck:
+        _LOGGER.warning("stopping with %d thread(s) still busy: %s", len(stuck), ", ".join(sorted(stuck))[:200])
+        logging.shutdown()
+        os._exit(0)

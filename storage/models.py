@@ -335,3 +335,26 @@ class ProgramWeek(SQLModel, table=True):
     failed: int = 0
     dead: int = 0
     computed_at: datetime
+
+
+class InboxItem(SQLModel, table=True):
+    """An interaction a platform was told "OK" for, kept until it is processed (at least once, deduplicated
+    by ``key``). ``payload`` is the interaction as JSON, encrypted when a secret key is set (it may hold
+    private notes) and emptied once the row is done. ``answered``: the core did its work and kept its answer
+in ``result`` (sealed like the payload); it is shown, then the row is done."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_state_lease", "state", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, unique=True)
+    platform: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    encrypted: bool = False
+    state: str = Field(default="pending", max_length=16)  # pending | answered | done | failed
+    result: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # the core's answer
+    attempts: int = 0
+    lease_until: datetime
+    created_at: datetime
+    done_at: datetime | None = None

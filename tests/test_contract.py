@@ -109,8 +109,8 @@ async def test_contract_slack(slack_server: SlackServer, momentum: Momentum, clo
         assert status == 200
         await slack_server.settle()
 
-    def updated() -> bool:
-        ups = [u for u in fake.of("chat.update") if u["channel"] == channel]
+    def updated() -> bool:  # replaced through the click's response_url (chat.update is the fallback)
+        ups = fake.replaced()
         return bool(ups) and "recorded" in ups[-1]["text"].lower()
 
     await contract(momentum, clock, command, received, answer, updated, "<@USAM|sam>", "<@UKIM|kim>")

@@ -29,6 +29,13 @@ class Refusal:
     text: str
 
 
+def dedupe_key(headers: Mapping[str, str]) -> str:
+    """The inbox key of a signed request: the same bytes sent again give the same key."""
+    ts = headers.get("X-Slack-Request-Timestamp", "")
+    sig = headers.get("X-Slack-Signature", "")
+    return "slack:req:" + hashlib.sha256(f"{ts}:{sig}".encode()).hexdigest()
+
+
 class RequestGuard:
     def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
@@ -60,7 +67,7 @@ class RequestGuard:
         now = self._clock()
         while self._seen and (next(iter(self._seen.values())) < now - WINDOW_S or len(self._seen) > MAX_REMEMBERED):
             self._seen.popitem(last=False)
-        key = hashlib.sha256(f"{ts}:{sig}".encode()).hexdigest()
+        key = dedupe_key({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig})
         if key in self._seen:
             return Refusal(200, "")  # seen: acknowledged, not processed again
         self._seen[key] = now

@@ -6,8 +6,9 @@ import logging
 
 from aiohttp import web
 
+from adapters.inbox import InboxPool, pool_for
 from adapters.slack import shapes
-from adapters.slack.guard import RequestGuard
+from adapters.slack.guard import RequestGuard, dedupe_key
 from adapters.slack.paths import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH
 from adapters.slack.runtime import SlackRuntime
 from adapters.slack.settings import SlackSettings
@@ -29,7 +30,7 @@ def mount(app: web.Application, momentum: Momentum, settings: SlackSettings) -> 
     if not settings.configured:
         raise ConfigError("SLACK_SIGNING_SECRET: Slack is not configured (and a bot token or OAuth client)")
     try:
-        runtime = SlackRuntime(momentum, settings)
+        runtime = SlackRuntime(momentum, settings, pool=pool_for(app, momentum))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     momentum.register_platform(runtime.platform)
@@ -48,7 +49,7 @@ def mount(app: web.Application, momentum: Momentum, settings: SlackSettings) -> 
         if wrong is not None:  # signed but not a shape we handle: 400, logged once without the body
             _LOGGER.warning("slack request rejected: %s", wrong)
             return web.Response(status=400, text="bad request")
-        return await runtime.handle_events(request)
+        return await runtime.handle_events(request, dedupe_key(request.headers))
 
     app.router.add_post(EVENTS_PATH, events)
     if settings.oauth_enabled:
@@ -74,12 +75,15 @@ async def run_socket_mode(momentum: Momentum, settings: SlackSettings) -> None:
         raise ConfigError("SLACK_APP_TOKEN: required for socket mode (an xapp- token with connections:write)")
     if not settings.configured:
         raise ConfigError("SLACK_SIGNING_SECRET: Slack is not configured (and a bot token or OAuth client)")
-    runtime = SlackRuntime(momentum, settings)
+    pool = InboxPool(momentum)
+    runtime = SlackRuntime(momentum, settings, pool=pool)
     momentum.register_platform(runtime.platform)
     await runtime.register_single_workspace()
     handler = AsyncSocketModeHandler(runtime.bolt, settings.app_token.get_secret_value())
+    pool.start()
     try:
         await handler.start_async()
     finally:
+        await pool.stop()
         await handler.close_async()
         await runtime.close()

@@ -21,12 +21,13 @@ from bot.chat.turn import Lookups, NeedLookups, Turn, say
 from bot.content.chat_words import t
 from bot.content.prompts import Actions
 from bot.domain import people as directory
-from bot.model import metrics
+from bot.model import metrics, wire
 from bot.model.deps import Deps
 from bot.model.errors import NotAdmin, UserError
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.ports import WorkspaceRef
 from bot.outbox import faults, planner
+from storage import inbox
 from storage.models import (
     ProcessedEvent,
 )
@@ -225,7 +226,11 @@ def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lo
                     ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
                 s.commit()
             raise
-        return Outcome(signed(turn, resp), list(turn.touched_pairs) if turn.plan_after else [])
+        resp = signed(turn, resp)
+        if ia.inbox_id is not None and not inbox.mark_answered(s, ia.inbox_id, wire.dump(resp), deps.box):
+            s.rollback()  # an earlier attempt (or another replica) already did this work
+            return Outcome(Response(duplicate=True), [])
+        return Outcome(resp, list(turn.touched_pairs) if turn.plan_after else [])
 
 
 def dispatch(turn: Turn) -> Response:

@@ -53,6 +53,7 @@ class Interaction:
     message_ref: dict[str, str] | None = None  # the clicked message, when known
     workspace_name: str | None = None
     address: dict[str, object] | None = None  # how to reach ``user`` proactively (Teams)
+    inbox_id: int | None = None  # the inbox row it came from: marked done in the same unit of work
 
 
 @dataclass

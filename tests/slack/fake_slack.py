@@ -62,6 +62,7 @@ class FakeSlack:
         self._tier_buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.tier_rejected: dict[str, int] = {}
         self.holds: dict[str, asyncio.Event] = {}  # method -> its answers wait until the event is set
+        self._init_response_url_and_update_tier()
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -261,6 +262,10 @@ class FakeSlack:
             self.calls[-1].rejected = True
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(math.ceil(wait))})
+        await self._hold(method)
+        tiered = self._update_tier(method)
+        if tiered is not None:
+            return tiered
         if self._limited(method):
             self.rejected_429 += 1
             self.calls[-1].rejected = True
@@ -337,9 +342,60 @@ class FakeSlack:
             }
         return ok
 
+    # --- response_url and chat.update's tier ----------------------------------------------------
+
+    def _init_response_url_and_update_tier(self) -> None:
+        self.response_keys: list[str] = []  # the key of each response_url post, in order (parallel to responses)
+        self.response_url_failures = 0  # answer this many response_url posts with 404 expired_url
+        self.delays: dict[str, float] = {}  # Web API method -> answer after this long ("*": every method)
+        self._released = asyncio.Event()
+        self.update_tier_per_min: float | None = None  # chat.update: Slack's Tier 3 is ~50 per minute
+        self._update_window: list[float] = []
+        self.update_429 = 0
+
+    def enforce_update_tier(self, per_min: float = 50.0) -> None:
+        """Answer chat.update with 429 + Retry-After beyond ``per_min`` calls in any sliding minute
+        (per workspace: this fake serves one)."""
+        self.update_tier_per_min = per_min
+
+    def _update_tier(self, method: str) -> web.Response | None:
+        if method != "chat.update" or self.update_tier_per_min is None:
+            return None
+        now = time.monotonic()
+        self._update_window = [t for t in self._update_window if now - t < 60.0]
+        if len(self._update_window) >= self.update_tier_per_min:
+            self.update_429 += 1
+            self.calls[-1].rejected = True
+            wait = max(1, int(60.0 - (now - self._update_window[0])) + 1)
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(wait)})
+        self._update_window.append(now)
+        return None
+
+    async def _hold(self, method: str) -> None:
+        """A Slack that is slow, or does not answer at all (a delay of hours)."""
+        delay = self.delays.get(method, self.delays.get("*", 0.0))
+        if delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), delay)
+
+    def release_holds(self) -> None:
+        """Answer every held request now (before ``stop``, which waits for requests in flight)."""
+        self.delays.clear()
+        self._released.set()
+
+    def replaced(self) -> list[dict[str, Any]]:
+        """Bodies posted to response_url that replace the original message."""
+        return [r for r in self.responses if r.get("replace_original") is True]
+
     async def _response_url(self, request: web.Request) -> web.Response:
+        await self._hold("response_url")
+        if self.response_url_failures > 0:  # Slack: a used-up or expired response_url
+            self.response_url_failures -= 1
+            return web.Response(status=404, text="expired_url")
         body = await request.json()
         self.responses.append(body)
+        self.response_keys.append(request.match_info["key"])
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:

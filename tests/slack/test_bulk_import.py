@@ -163,8 +163,10 @@ async def test_a_click_during_an_import_is_acked_and_answered_before_the_import_
     ack_s = time.monotonic() - started
     assert status == 200 and not imported()  # acknowledged while the import waits
 
-    def answered() -> bool:
-        return any(u["ts"] == message["ts"] for u in fake.of("chat.update"))
+    replaced_before = len(fake.replaced())
+
+    def answered() -> bool:  # the clicked message replaced (response_url first, chat.update as the fallback)
+        return len(fake.replaced()) > replaced_before or any(u["ts"] == message["ts"] for u in fake.of("chat.update"))
 
     await _until(answered)
     answer_s = time.monotonic() - started
@@ -210,10 +212,12 @@ async def test_an_import_busy_in_the_database_leaves_the_interactive_slots_to_cl
     def imported() -> bool:
         return any("Imported" in str(r.get("text", "")) for r in fake.responses[before:])
 
+    replaced_before = len(fake.replaced())
     status, _ = await server.click(message, met, user="USAM", channel=post["channel"])
     assert status == 200
     try:
-        await _until(lambda: any(u["ts"] == message["ts"] for u in fake.of("chat.update")))
+        await _until(lambda: len(fake.replaced()) > replaced_before
+                     or any(u["ts"] == message["ts"] for u in fake.of("chat.update")))
         assert not imported() and _count(momentum, CheckIn, CheckIn.status == "met") == 1
     finally:
         release.set()

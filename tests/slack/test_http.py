@@ -172,9 +172,27 @@ async def test_button_click_updates_the_original_message(slack_server: SlackServ
     (click,) = scripted.seen
     assert click.kind == InteractionKind.ACTION and click.action_id == "checkin.met" and click.value == "p2"
     assert click.message_ref == {"channel": "DSAM", "ts": ref["ts"]}
-    (update,) = slack_server.fake.of("chat.update")
-    assert update["channel"] == "DSAM" and update["ts"] == ref["ts"]
+    # The fast path: the click's response_url replaces the message; chat.update is not paced in.
+    assert slack_server.fake.of("chat.update") == []
+    (update,) = slack_server.fake.replaced()
     assert update["text"] == "Noted: not yet" and "actions" not in [b["type"] for b in update["blocks"]]
+
+
+async def test_a_click_whose_response_url_expired_falls_back_to_chat_update(
+    slack_server: SlackServer, scripted: ScriptedCore
+) -> None:
+    prompt = Message(text="Did you meet?", blocks=(buttons(Button("checkin.met", "We met", "p1")),))
+    ref = await slack_server.runtime.platform.post("T1", "DSAM", prompt)
+    sent = slack_server.fake.of("chat.postMessage")[-1]
+    slack_server.fake.response_url_failures = 1  # Slack answers 404 expired_url
+    scripted.answers.append(Response(update=Message(text="Noted: met", blocks=(para("Noted: *met*"),))))
+    status, _ = await slack_server.click({"ts": ref["ts"], "blocks": sent["blocks"]}, sent["blocks"][0]["elements"][0],
+                                         user="USAM", channel="DSAM")
+    assert status == 200
+    await slack_server.settle()
+    assert slack_server.fake.replaced() == []
+    (update,) = slack_server.fake.of("chat.update")
+    assert update["channel"] == "DSAM" and update["ts"] == ref["ts"] and update["text"] == "Noted: met"
 
 
 async def test_app_home_opened_publishes_home(slack_server: SlackServer, momentum, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -206,7 +224,8 @@ async def test_direct_message_and_retry_is_not_double_recorded(
     await slack_server.settle()
     assert len(scripted.seen) == 1
     msg = scripted.seen[0]
-    assert msg.kind == InteractionKind.MESSAGE and msg.event_id == "EvDM1"
+    # the inbox, keyed by the event id, is what dedupes Slack's retry
+    assert msg.kind == InteractionKind.MESSAGE and msg.inbox_id is not None
     assert msg.text == "win closed the deal with <@UKIM>"
     (post,) = slack_server.fake.of("chat.postMessage")
     assert post["channel"] == "DSAM" and post["text"] == "Logged."

@@ -112,7 +112,8 @@ async def test_no_private_word_reaches_the_log_at_debug(
     await slack_server.click({"ts": slack_server.fake.ts_of(post), "blocks": post["blocks"]},
                              _button(post, "checkin.status", "met"), user="USAM", channel=post["channel"])
     await slack_server.settle()
-    updated = slack_server.fake.of("chat.update")[-1]
+    # the answered message, as replaced through the click's response_url
+    updated = {**slack_server.fake.replaced()[-1], "ts": slack_server.fake.ts_of(post), "channel": post["channel"]}
     await _open_and_submit(slack_server, updated, "checkin.note", {"note": PLANTED["note"]})
     # log and win commands
     await slack_server.command(f"log meeting {PLANTED['log']}", user="USAM")
@@ -176,7 +177,7 @@ async def test_forged_clicks_through_slack_change_nothing(
         await slack_server.settle()
         replies = slack_server.fake.responses[before:]
         assert replies and replies[-1].get("response_type") == "ephemeral", replies
-        assert not slack_server.fake.of("chat.update")
+        assert not slack_server.fake.of("chat.update") and not slack_server.fake.replaced()
     with momentum.db.session() as s:
         assert not s.exec(select(CheckIn)).all()
         refused = s.exec(select(AuditLog).where(AuditLog.ok == False)).all()  # noqa: E712

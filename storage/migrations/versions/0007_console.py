@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision: str = "0007"
-down_revision: Union[str, None] = "0005_report_indexes"  # the assigned "0005"; the lead re-chains at merge
+down_revision: Union[str, None] = "0006"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

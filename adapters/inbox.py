@@ -1,0 +1,210 @@
+"""The bounded pool that processes the inbox of accepted interactions (``storage.inbox``).
+
+Edges write a row before they acknowledge (``InboxPool.accept``) and wake the pool. One feeder claims
+rows in small batches (leased, so a replica that dies lets another take them over) into a queue no
+longer than twice the number of workers; a fixed set of workers takes them from there. The backlog of a
+burst therefore lives in the database, not in memory: no task per request. At start-up and every
+``sweep_s`` the feeder also takes rows whose lease ran out (a process that crashed or was stopped).
+
+``stop`` is the shutdown path: no new rows are started, the ones under way get ``grace_s`` to finish,
+what is left is cancelled and its rows handed back (their lease set to now) for the next process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import Momentum
+from storage import inbox
+
+_LOGGER = logging.getLogger(__name__)
+
+# A handler processes one row; True: mark it finished; False: leave it (another attempt owns it).
+Handler = Callable[[inbox.Item], Awaitable[bool]]
+
+WORKERS = int(os.environ.get("MOMENTUM_INBOX_WORKERS", "8"))
+LEASE_S = float(os.environ.get("MOMENTUM_INBOX_LEASE_S", "60"))  # longer than any row takes
+SWEEP_S = float(os.environ.get("MOMENTUM_INBOX_SWEEP_S", "15"))
+PRUNE_EVERY_S = 3600.0
+GRACE_S = 5.0  # after SIGTERM: rows under way get this long; everything stops within 10 s
+DB_STEP_S = 1.0  # a database step during shutdown may take this long, then we move on
+
+
+class InboxPool:
+    def __init__(self, m: Momentum, *, workers: int = WORKERS, lease_s: float = LEASE_S,
+                 sweep_s: float = SWEEP_S) -> None:
+        self.m = m
+        self.workers = max(1, workers)
+        self.lease_s = lease_s
+        self.sweep_s = sweep_s
+        self.handlers: dict[str, Handler] = {}
+        self._queue: asyncio.Queue[inbox.Item] | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy: dict[int, int] = {}  # worker index -> row id under way
+        self._inflight: set[int] = set()  # row ids queued or under way here
+        self._stopping = False
+        self._orphans: list[int] = []  # rows claimed but never started because we are stopping
+        self.processed = 0
+
+    def register(self, platform: str, handler: Handler) -> None:
+        self.handlers[platform] = handler
+
+    # --- in ------------------------------------------------------------------------------------
+
+    async def accept(self, key: str, platform: str, kind: str, payload: dict[str, Any],
+                     *, lease_s: float = 0.0) -> int | None:
+        """Write the row (one short unit of work on the database executor); its id, or ``None`` for a
+        key seen before (a replay: acknowledge and do nothing). ``lease_s`` keeps it for the caller."""
+        row = await self.m.db.run(inbox.accept, self.m.db, key, platform, kind, payload, self.m.box,
+                                  lease_s=lease_s)
+        if row is not None and lease_s <= 0:
+            self.wake()
+        return row
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- running -------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._stopping = False
+        self._queue = asyncio.Queue(maxsize=2 * self.workers)
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._feed(), name="inbox-feeder")]
+        self._tasks += [loop.create_task(self._work(i), name=f"inbox-worker-{i}") for i in range(self.workers)]
+
+    async def _feed(self) -> None:
+        assert self._queue is not None and self._wake is not None
+        pruned = time.monotonic()
+        while not self._stopping:
+            self._wake.clear()
+            free = self._queue.maxsize - self._queue.qsize()
+            items: list[inbox.Item] = []
+            if free >= self.workers:
+                try:
+                    items = await self.m.db.run(inbox.claim, self.m.db, self.m.box, lease_s=self.lease_s,
+                                                limit=free, exclude=frozenset(self._inflight))
+                except Exception as exc:  # the database is away: try again on the next sweep
+                    _LOGGER.warning("inbox claim failed: %s", type(exc).__name__)
+            if self._stopping:  # claimed while shutting down: handed back in ``stop``
+                self._orphans += [i.id for i in items]
+                return
+            for item in items:
+                self._inflight.add(item.id)
+                self._queue.put_nowait(item)  # never more than the room there was
+            if time.monotonic() - pruned > PRUNE_EVERY_S:
+                pruned = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.m.db.run(inbox.prune, self.m.db)
+            if len(items) == free and free > 0:
+                continue  # there may be more: claim again as soon as the queue has room
+            if free < self.workers:  # workers are busy; claim again once there is room for a batch of
+                await asyncio.sleep(0.005)  # ``workers`` rows (fewer, larger claim transactions)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.sweep_s)
+
+    async def _work(self, index: int) -> None:
+        assert self._queue is not None
+        while True:
+            item = await self._queue.get()
+            if self._stopping:
+                self._orphans.append(item.id)
+                self._inflight.discard(item.id)
+                self._queue.task_done()
+                continue
+            self._busy[index] = item.id
+            try:
+                handler = self.handlers.get(item.platform)
+                if handler is None:
+                    _LOGGER.warning("inbox row %s: no handler for %s; left for another process", item.id,
+                                    item.platform)
+                    continue
+                if await handler(item):
+                    await self.m.db.run(inbox.finish, self.m.db, item.id)
+                self.processed += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # left pending: its lease runs out and it is tried again (at least once)
+                _LOGGER.exception("inbox row %s (%s %s) failed", item.id, item.platform, item.kind)
+            finally:
+                self._busy.pop(index, None)
+                self._inflight.discard(item.id)
+                self._queue.task_done()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until no row is ready and no worker is busy (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            idle = not self._busy and (self._queue is None or self._queue.empty())
+            if idle and await self.m.db.run(inbox.ready, self.m.db) == 0:
+                await asyncio.sleep(0.01)
+                if not self._busy and (self._queue is None or self._queue.empty()):
+                    return
+            self.wake()
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the inbox did not drain")
+
+    async def stop(self, grace_s: float = GRACE_S) -> None:
+        """Shutdown: finish what is under way within ``grace_s``, cancel the rest, hand rows back."""
+        if not self._tasks:
+            return
+        self._stopping = True
+        self.wake()
+        deadline = time.monotonic() + grace_s
+        # The feeder ends by itself (a claim under way finishes, so its rows are known and handed back).
+        await asyncio.wait(self._tasks[:1], timeout=min(DB_STEP_S, grace_s))
+        while self._busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        unfinished = list(self._busy.values()) + self._orphans
+        if self._queue is not None:
+            while not self._queue.empty():
+                unfinished.append(self._queue.get_nowait().id)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if unfinished:
+            _LOGGER.warning("inbox: %d row(s) not finished at shutdown; left for the next process", len(unfinished))
+            try:
+                await asyncio.wait_for(self.m.db.run(inbox.release, self.m.db, unfinished), DB_STEP_S)
+            except Exception as exc:  # their leases run out on their own
+                _LOGGER.warning("inbox release failed: %s", type(exc).__name__)
+
+
+INBOX_POOL: web.AppKey[InboxPool] = web.AppKey("inbox_pool", InboxPool)
+
+
+def pool_for(app: web.Application, m: Momentum) -> InboxPool:
+    """The application's one pool (created, started and stopped with the app on first use)."""
+    if INBOX_POOL in app:
+        return app[INBOX_POOL]
+    pool = InboxPool(m)
+    app[INBOX_POOL] = pool
+
+    async def start(_: web.Application) -> None:
+        pool.start()
+
+    async def stop(_: web.Application) -> None:
+        await pool.stop()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
+    return pool

@@ -1,0 +1,104 @@
+"""The inbox of accepted interactions on SQLite and PostgreSQL: dedupe, leases, encryption at rest, and the
+core's work done once however often a row is processed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from adapters.inbox import InboxPool
+from bot.app import Momentum
+from bot.model import wire
+from bot.model.clock import FakeClock
+from bot.model.interactions import Interaction, InteractionKind
+from storage import inbox
+from storage.models import CheckIn, Pair
+from tests.fakes import WS, RecordingPlatform, button
+from tests.test_conversation import AISHA, SAM, first_checkin, setup_program
+
+NOTE = "private words about my sponsor"
+
+
+def test_a_key_is_accepted_once_and_its_payload_is_sealed(core: Momentum) -> None:
+    db = core.db
+    first = inbox.accept(db, "slack:req:abc", "slack", "command", {"text": NOTE}, core.box)
+    assert first is not None
+    assert inbox.accept(db, "slack:req:abc", "slack", "command", {"text": NOTE}, core.box) is None  # a replay
+    with db.engine.connect() as c:
+        raw = c.execute(text("SELECT payload FROM inbox")).scalar_one()
+    assert NOTE.encode() not in bytes(raw)  # MOMENTUM_SECRET_KEY is set: encrypted at rest
+    (item,) = inbox.claim(db, core.box, lease_s=60, limit=10)
+    assert item.payload == {"text": NOTE} and item.attempts == 1 and item.result is None
+    assert inbox.claim(db, core.box, lease_s=60, limit=10) == []  # leased: nobody else takes it
+    inbox.release(db, [item.id])
+    assert inbox.claim(db, core.box, lease_s=60, limit=10, exclude=frozenset({item.id})) == []  # held here already
+    (again,) = inbox.claim(db, core.box, lease_s=60, limit=10)  # handed back: taken at once
+    assert again.id == item.id and again.attempts == 2
+    inbox.finish(db, item.id)
+    assert inbox.state_of(db, item.id) == "done" and inbox.claim(db, core.box, lease_s=0, limit=10) == []
+    with db.engine.connect() as c:
+        assert bytes(c.execute(text("SELECT payload FROM inbox")).scalar_one()) == b""  # forgotten once done
+
+
+def test_a_row_that_keeps_failing_is_parked(core: Momentum) -> None:
+    row = inbox.accept(core.db, "k", "slack", "action", {}, core.box)
+    for _ in range(inbox.MAX_ATTEMPTS):
+        (item,) = inbox.claim(core.db, core.box, lease_s=0, limit=1)
+        assert item.id == row
+    assert inbox.claim(core.db, core.box, lease_s=0, limit=1) == []
+    assert inbox.state_of(core.db, row) == "failed"  # type: ignore[arg-type]
+
+
+async def test_a_checkin_answered_twice_through_inbox_replay_is_stored_once(
+        core: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    await setup_program(core, [(SAM, AISHA)])
+    msg = await first_checkin(core, fake, clock)
+    b = button(msg, "checkin.status", "met")  # type: ignore[arg-type]
+    row = inbox.accept(core.db, "test:click", "test", "action", {}, core.box)
+    ia = Interaction("test", WS, AISHA.external_id, InteractionKind.ACTION, action_id=b.action_id, value=b.value,
+                     profile=AISHA, inbox_id=row)
+    first = await core.handle(ia)
+    assert first.update is not None and "recorded: We met" in first.update.text
+    # The process died before showing the answer: the row is "answered" and keeps the answer.
+    (kept,) = inbox.claim(core.db, core.box, lease_s=0, limit=1)
+    assert kept.result is not None and wire.load(kept.result).update == first.update
+    again = await core.handle(replace(ia))  # a second attempt (a replica, a restart) does nothing
+    assert again.duplicate
+    with core.db.session() as s:
+        assert len(s.exec(select(CheckIn)).all()) == 1
+        assert s.exec(select(Pair)).one().checkins_answered == 1
+
+
+async def test_the_pool_processes_a_burst_with_bounded_workers_and_stops_in_time(core: Momentum) -> None:
+    pool = InboxPool(core, workers=3, lease_s=60, sweep_s=0.05)
+    running, peak, seen = 0, 0, []
+
+    async def handler(item: inbox.Item) -> bool:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            if item.payload.get("hang"):
+                await asyncio.sleep(3600)  # Slack does not answer
+            seen.append(item.payload["n"])
+            await asyncio.sleep(0.001)
+            return True
+        finally:
+            running -= 1
+
+    pool.register("slack", handler)
+    pool.start()
+    for n in range(40):
+        assert await pool.accept(f"k{n}", "slack", "command", {"n": n}) is not None
+    await pool.drain()
+    assert sorted(seen) == list(range(40)) and peak <= 3
+    assert inbox.counts(core.db) == {"done": 40}
+    hung = await pool.accept("hang", "slack", "command", {"hang": True})
+    while not pool._busy:
+        await asyncio.sleep(0.01)
+    await pool.stop(grace_s=0.2)  # cancelled, and handed back for the next process
+    assert inbox.state_of(core.db, hung) == "pending"  # type: ignore[arg-type]
+    assert inbox.ready(core.db) == 1
