@@ -79,7 +79,7 @@ async def _main(conn: Connection, users: list[tuple[str, str, str]]) -> None:
     from aiohttp import web
 
     from tests.slack.conftest import Signer
-    from tests.slack.fake_slack import FakeSlack
+    from tests.slack.fake_slack import Call, FakeSlack
 
     arrived: dict[str, float] = {}
     waiters: dict[str, asyncio.Event] = {}
@@ -89,6 +89,7 @@ async def _main(conn: Connection, users: list[tuple[str, str, str]]) -> None:
             key = request.match_info["key"]
             arrived.setdefault(key, time.perf_counter())
             await request.read()  # answers are timed, not kept (thousands of them)
+            self.calls.append(Call("response_url", {"key": key}, None))
             if key in waiters:
                 waiters[key].set()
             return web.Response(text="ok")
