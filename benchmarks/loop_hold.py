@@ -64,8 +64,10 @@ def mention(n: int) -> str:
 
 @dataclass
 class Hold:
-    longest: float = 0.0
+    longest: float = 0.0  # wall clock: how long the loop could not run anything else
     what: str = ""
+    longest_cpu: float = 0.0  # the loop thread's own CPU time in its costliest callback
+    what_cpu: str = ""
 
 
 class LoopHoldMeter:
@@ -84,13 +86,15 @@ class LoopHoldMeter:
             hold = meter.current
             if hold is None or threading.get_ident() != loop_thread:
                 return orig(handle)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             try:
                 return orig(handle)
             finally:
-                d = time.perf_counter() - t
+                d, dc = time.perf_counter() - t, time.thread_time() - c
                 if d > hold.longest:
                     hold.longest, hold.what = d, _describe(handle)
+                if dc > hold.longest_cpu:
+                    hold.longest_cpu, hold.what_cpu = dc, _describe(handle)
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign]
 
@@ -340,16 +344,21 @@ async def run(args: argparse.Namespace) -> bool:
             await runner.cleanup()
             load.stop()
             db.dispose()
-    print(f"\n{'kind':<34} {'n':>3} {'hold p50':>9} {'hold p99':>9} {'hold max':>9} {'ack p99':>8}  longest callback")
-    ok = True
+    print("\nloop hold in ms: wall = the longest callback by the clock (what the loop lived through, including "
+          "waits for the GIL and for a CPU); cpu = the loop thread's own CPU time in its costliest callback")
+    print(f"{'kind':<34} {'n':>3} {'wall p50':>9} {'wall p99':>9} {'wall max':>9} {'cpu p50':>8} {'cpu p99':>8} "
+          f"{'ack p99':>8}  costliest callback (cpu)")
+    ok = ok_cpu = True
     for name, k in bench.kinds.items():
         holds = [h.longest * 1000 for h in k.holds]
-        worst = max(k.holds, key=lambda h: h.longest)
-        p99 = q(holds, .99)
-        ok = ok and p99 <= TARGET_MS
-        print(f"{name:<34} {len(holds):>3} {q(holds, .5):9.2f} {p99:9.2f} {max(holds):9.2f} "
-              f"{q(k.acks, .99) * 1000:8.1f}  {'' if p99 <= TARGET_MS else 'MISS '}{worst.what}")
-    print(f"every kind p99 <= {TARGET_MS:.0f} ms: {'yes' if ok else 'NO'}")
+        cpus = [h.longest_cpu * 1000 for h in k.holds]
+        worst = max(k.holds, key=lambda h: h.longest_cpu)
+        p99, p99c = q(holds, .99), q(cpus, .99)
+        ok, ok_cpu = ok and p99 <= TARGET_MS, ok_cpu and p99c <= TARGET_MS
+        print(f"{name:<34} {len(holds):>3} {q(holds, .5):9.2f} {p99:9.2f} {max(holds):9.2f} {q(cpus, .5):8.2f} "
+              f"{p99c:8.2f} {q(k.acks, .99) * 1000:8.1f}  {'' if p99 <= TARGET_MS else 'MISS '}{worst.what_cpu}")
+    print(f"every kind wall p99 <= {TARGET_MS:.0f} ms: {'yes' if ok else 'NO'}; "
+          f"cpu p99 <= {TARGET_MS:.0f} ms: {'yes' if ok_cpu else 'NO'}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return ok
 
