@@ -221,7 +221,7 @@ class SlackRuntime:
         if resp.update is not None:
             if message_ref and message_ref.get("channel") and message_ref.get("ts"):
                 if ephemeral_container and respond is not None:
-                    await respond(**render_message(resp.update), replace_original=True)
+                    await self._respond(respond, {**render_message(resp.update), "replace_original": True})
                 else:
                     await self.platform.update_message(team, message_ref["channel"], message_ref["ts"], resp.update)
             elif reply is None:
@@ -240,13 +240,21 @@ class SlackRuntime:
     ) -> None:
         if respond is not None:
             # response_url: private to the person ("ephemeral"), no scope needed.
-            result = await respond(**render_message(message), response_type="ephemeral", replace_original=False)
-            status = getattr(result, "status_code", 200)
+            status = await self._respond(
+                respond, {**render_message(message), "response_type": "ephemeral", "replace_original": False})
             if status < 300:
                 return
             _LOGGER.info("response_url answered %s; posting to the DM instead", status)
         target = channel if channel and channel.startswith("D") else await self.dm_channel(team, user)
         await self.platform.post(team, target, message, thread_ts=thread_ts if target == channel else None)
+
+    async def _respond(self, respond: Any, body: dict[str, Any]) -> int:
+        """Post ``body`` to the request's ``response_url`` on our shared HTTP session; the HTTP status."""
+        url = getattr(respond, "response_url", None)
+        if not url:
+            result = await respond(**body)  # Bolt's own (it refuses a request without a response_url)
+            return int(getattr(result, "status_code", 200))
+        return await self.api.post_response_url(url, body)
 
     async def _handle(self, interaction: Interaction) -> Response:
         return await self.momentum.handle(interaction)
