@@ -129,7 +129,9 @@ class Bench:
     def __init__(self, load: SlackLoad, url: str, runtime: Any, meter: LoopHoldMeter) -> None:
         self.load, self.url, self.runtime, self.meter = load, url, runtime, meter
         self.kinds: dict[str, Kind] = {}
+        self.forms: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # forms opened, by what opened them
         self.n = 0
+        self.new_people = 0
 
     async def one(self, kind: str, item: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """Send one interaction and wait until it is fully handled; the Web API calls it made."""
@@ -151,7 +153,19 @@ class Bench:
         calls = await self.load.calls()
         if item["type"] == "command" and not calls:
             raise RuntimeError(f"{kind}: no answer")
+        user = item.get("user") or item.get("payload", {}).get("user", {}).get("id")
+        self.forms.setdefault(kind, []).extend((user, b["view"]) for meth, b in calls if meth == "views.open")
         return calls
+
+    def filler(self, field_id: str) -> str:
+        """What a person types into a form's text field."""
+        if field_id == "csv":  # two people the fake Slack knows by email, paired in the bench program
+            self.new_people += 2
+            n = 1000 + self.new_people
+            return f"sponsor_email,sponsoree_email,program\nnew{n - 1}@example.com,new{n}@example.com,Bench"
+        if field_id == "when":
+            return "Thu 15:00"
+        return "Went well, more next week"
 
 
 def command(user: int, words: str, channel: str = "C1") -> dict[str, Any]:
@@ -176,7 +190,7 @@ def click_payload(user: str, channel: str, blocks: list[dict[str, Any]], button:
     return payload
 
 
-def submit_payload(user: str, view: dict[str, Any]) -> dict[str, Any]:
+def submit_payload(user: str, view: dict[str, Any], filler: Callable[[str], str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for block in view.get("blocks", []):
         if block.get("type") != "input":
@@ -184,7 +198,7 @@ def submit_payload(user: str, view: dict[str, Any]) -> dict[str, Any]:
         el = block["element"]
         t = el["type"]
         if t == "plain_text_input":
-            v: dict[str, Any] = {"type": t, "value": el.get("initial_value") or "Went well, more next week"}
+            v: dict[str, Any] = {"type": t, "value": el.get("initial_value") or filler(el["action_id"])}
         elif t in ("radio_buttons", "static_select"):
             v = {"type": t, "selected_option": el.get("initial_option") or el["options"][0]}
         elif t == "checkboxes":
@@ -227,6 +241,7 @@ async def run(args: argparse.Namespace) -> bool:
     people |= {n for k in prompted for n in (2 * k, 2 * k + 1)}
     users = [(ext(n), f"Person {n}", f"p{n}@example.com") for n in sorted(people)]
     users += [(f"UNEW{n:04d}", f"New {n}", f"new{n}@example.com") for n in range(2 * rounds)]
+    users += [(f"UNEW{n:04d}", f"New {n}", f"new{n}@example.com") for n in range(1001, 1001 + 4 * rounds)]
     assert max(people) < 2 * args.pairs
     with tempfile.TemporaryDirectory() as tmp, database(args.backend, Path(tmp)) as url:
         seed_db = Database(url)
@@ -314,18 +329,10 @@ async def run(args: argparse.Namespace) -> bool:
                         (user, post["channel"], post["blocks"], button))
             print(f"{len(posts)} prompts delivered to {len(pair_ids)} pairs over 14 days; "
                   f"button kinds: {', '.join(sorted(clicks))}")
-            forms: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             for action, found in sorted(clicks.items()):
                 for user, channel, blocks, button in found[:rounds]:
-                    calls = await bench.one(f"button {action}", {"type": "interactive", "payload": click_payload(
+                    await bench.one(f"button {action}", {"type": "interactive", "payload": click_payload(
                         user, channel, blocks, button)})
-                    for meth, body in calls:
-                        if meth == "views.open":
-                            forms.setdefault(action, []).append((user, body["view"]))
-            for action, opened in sorted(forms.items()):
-                for user, view in opened[:rounds]:
-                    await bench.one(f"form from {action}", {"type": "interactive",
-                                                            "payload": submit_payload(user, view)})
             # a button on App Home
             for r in range(rounds):
                 who = ext(senders(21, r))
@@ -338,6 +345,13 @@ async def run(args: argparse.Namespace) -> bool:
                                     {"type": "interactive", "payload": click_payload(
                                         who, "", home["blocks"], buttons[0], on_home=True)})  # type: ignore[index]
             bench.kinds.pop("warm-up", None)
+            # --- every form those commands and buttons opened, submitted ---------------------------------
+            for source, opened in sorted(bench.forms.items()):
+                if source == "warm-up":
+                    continue
+                for user, view in opened[:rounds]:
+                    await bench.one(f"form from {source}", {"type": "interactive",
+                                                            "payload": submit_payload(user, view, bench.filler)})
         finally:
             meter.uninstall()
             await runtime.drain()
