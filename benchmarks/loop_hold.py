@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from resource import RUSAGE_THREAD, getrusage
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,6 +69,7 @@ class Hold:
     what: str = ""
     longest_cpu: float = 0.0  # the loop thread's own CPU time in its costliest callback
     what_cpu: str = ""
+    longest_own: float = 0.0  # wall clock, over callbacks the OS did not preempt (see _run)
 
 
 class LoopHoldMeter:
@@ -86,7 +88,9 @@ class LoopHoldMeter:
             hold = meter.current
             if hold is None or threading.get_ident() != loop_thread:
                 return orig(handle)
-            t, c = time.perf_counter(), time.thread_time()
+            # the thread's involuntary context switches tell whether the OS took the CPU away during the
+            # callback (the machine busy with other work): its wall time is then partly someone else's
+            t, c, iv = time.perf_counter(), time.thread_time(), getrusage(RUSAGE_THREAD).ru_nivcsw
             try:
                 return orig(handle)
             finally:
@@ -95,6 +99,8 @@ class LoopHoldMeter:
                     hold.longest, hold.what = d, _describe(handle)
                 if dc > hold.longest_cpu:
                     hold.longest_cpu, hold.what_cpu = dc, _describe(handle)
+                if d > hold.longest_own and getrusage(RUSAGE_THREAD).ru_nivcsw == iv:
+                    hold.longest_own = d
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign]
 
@@ -358,21 +364,24 @@ async def run(args: argparse.Namespace) -> bool:
             await runner.cleanup()
             load.stop()
             db.dispose()
-    print("\nloop hold in ms: wall = the longest callback by the clock (what the loop lived through, including "
-          "waits for the GIL and for a CPU); cpu = the loop thread's own CPU time in its costliest callback")
-    print(f"{'kind':<34} {'n':>3} {'wall p50':>9} {'wall p99':>9} {'wall max':>9} {'cpu p50':>8} {'cpu p99':>8} "
-          f"{'ack p99':>8}  costliest callback (cpu)")
-    ok = ok_cpu = True
+    print("\nloop hold in ms, p99 and max per kind: wall = the longest callback by the clock (what the loop lived "
+          "through, waits for the GIL and for a CPU included); own = the same over callbacks the OS did not "
+          "preempt (no involuntary context switch: the machine's other work left out, GIL waits kept); "
+          "cpu = the loop thread's own CPU time in its costliest callback")
+    print(f"{'kind':<34} {'n':>3} {'wall p99':>9} {'wall max':>9} {'own p99':>8} {'own max':>8} {'cpu p99':>8} "
+          f"{'cpu max':>8} {'ack p99':>8}  costliest callback (cpu)")
+    ok = ok_own = ok_cpu = True
     for name, k in bench.kinds.items():
         holds = [h.longest * 1000 for h in k.holds]
+        owns = [h.longest_own * 1000 for h in k.holds]
         cpus = [h.longest_cpu * 1000 for h in k.holds]
         worst = max(k.holds, key=lambda h: h.longest_cpu)
-        p99, p99c = q(holds, .99), q(cpus, .99)
-        ok, ok_cpu = ok and p99 <= TARGET_MS, ok_cpu and p99c <= TARGET_MS
-        print(f"{name:<34} {len(holds):>3} {q(holds, .5):9.2f} {p99:9.2f} {max(holds):9.2f} {q(cpus, .5):8.2f} "
-              f"{p99c:8.2f} {q(k.acks, .99) * 1000:8.1f}  {'' if p99 <= TARGET_MS else 'MISS '}{worst.what_cpu}")
-    print(f"every kind wall p99 <= {TARGET_MS:.0f} ms: {'yes' if ok else 'NO'}; "
-          f"cpu p99 <= {TARGET_MS:.0f} ms: {'yes' if ok_cpu else 'NO'}")
+        p99, p99o, p99c = q(holds, .99), q(owns, .99), q(cpus, .99)
+        ok, ok_own, ok_cpu = ok and p99 <= TARGET_MS, ok_own and p99o <= TARGET_MS, ok_cpu and p99c <= TARGET_MS
+        print(f"{name:<34} {len(holds):>3} {p99:9.2f} {max(holds):9.2f} {p99o:8.2f} {max(owns):8.2f} {p99c:8.2f} "
+              f"{max(cpus):8.2f} {q(k.acks, .99) * 1000:8.1f}  {'' if p99o <= TARGET_MS else 'MISS '}{worst.what_cpu}")
+    print(f"every kind p99 <= {TARGET_MS:.0f} ms: wall {'yes' if ok else 'NO'}, own {'yes' if ok_own else 'NO'}, "
+          f"cpu {'yes' if ok_cpu else 'NO'}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return ok
 
