@@ -164,6 +164,13 @@ class SlackApi:
             self._clients.clear()
         return self._session
 
+    async def post_response_url(self, url: str, body: dict[str, Any]) -> int:
+        """Answer through a ``response_url`` on the shared session (kept-alive connections); Bolt's
+        ``respond`` opens a new session and TCP connection for every answer. Returns the HTTP status."""
+        async with self.session().post(url, json=body) as r:
+            await r.read()
+            return r.status
+
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()

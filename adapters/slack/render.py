@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -203,7 +204,23 @@ def render_blocks(message: m.Message, *, limit: int = MAX_MESSAGE_BLOCKS) -> lis
 
 
 def render_message(message: m.Message) -> dict[str, Any]:
-    """``{"text": ..., "blocks": [...]}``: ready for chat.postMessage and for Block Kit Builder."""
+    """``{"text": ..., "blocks": [...]}``: ready for chat.postMessage and for Block Kit Builder.
+
+    Rendering is CPU on the event loop (slack_sdk's models validate every object: about 1 ms for
+    the help text), so a message rendered before (help, confirmations, errors) comes from a small
+    cache, as a fresh copy every time."""
+    try:
+        return cast(dict[str, Any], json.loads(_rendered(message)))
+    except TypeError:  # a block carrying something unhashable: render it afresh
+        return _render_message(message)
+
+
+@lru_cache(maxsize=256)
+def _rendered(message: m.Message) -> str:
+    return json.dumps(_render_message(message))
+
+
+def _render_message(message: m.Message) -> dict[str, Any]:
     text = escape(clip(message.text or message.as_plain_text() or "Momentum", MAX_TEXT_FALLBACK))
     return {"text": text, "blocks": render_blocks(message)}
 

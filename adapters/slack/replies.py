@@ -156,5 +156,10 @@ class Replies:
         profile = await self.profile(team, user)
         if profile is not None:
             await refresh_best_effort(self.momentum, team, profile)
-        home = await self.momentum.db.run(self.momentum.app_home, "slack", team, user)
-        await self.api.call(team, "views.publish", json={"user_id": user, "view": render_home(home)})
+        view = await self.momentum.db.run(self._home_view, team, user)
+        await self.api.call(team, "views.publish", json={"user_id": user, "view": view})
+
+    def _home_view(self, team: str, user: str) -> dict[str, Any]:
+        """App Home read and rendered in one call on the database executor: rendering a home view is
+        milliseconds of CPU (slack_sdk validates every block), too long for the event loop."""
+        return render_home(self.momentum.app_home("slack", team, user))

@@ -47,6 +47,7 @@ class FakeSlack:
         self.team_id = team_id
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
+        self.response_peers: list[Any] = []  # the client address (host, port) each came from
         self.uploads: list[bytes] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.rules: dict[str, list[Rule]] = {}
@@ -396,6 +397,7 @@ class FakeSlack:
         body = await request.json()
         self.responses.append(body)
         self.response_keys.append(request.match_info["key"])
+        self.response_peers.append(request.transport.get_extra_info("peername") if request.transport else None)
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:

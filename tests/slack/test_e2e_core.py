@@ -107,3 +107,15 @@ async def test_retried_dm_event_records_the_win_once(slack_server: SlackServer, 
         wins = s.exec(select(Win)).all()
     assert [w.text for w in wins] == ["Closed the deal & shipped"]
     assert len(slack_server.fake.of("chat.postMessage")) == 1  # one reply in the DM
+
+
+async def test_answers_to_response_url_share_one_kept_alive_connection(slack_server: SlackServer) -> None:
+    """Bolt's ``respond`` opens a new HTTP session and connection per answer; ours reuse the runtime's."""
+    for text in ("help", "me", "snooze 1w"):  # different bodies: the guard drops a replayed request
+        status, _ = await slack_server.command(text, user="USAM")
+        assert status == 200
+        await slack_server.settle()
+    assert len(slack_server.fake.responses) == 3
+    assert all(r["response_type"] == "ephemeral" and r["replace_original"] is False
+               for r in slack_server.fake.responses)
+    assert len(set(slack_server.fake.response_peers)) == 1, slack_server.fake.response_peers

@@ -156,3 +156,16 @@ def test_incoming_text_is_normalised() -> None:
     assert normalise_text("hey <!here> in <#C123|general>") == "hey @here in #general"
     assert normalise_text("&lt;@U1&gt;") == "<@U1>"  # typed text: same token, the core decides
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_a_message_rendered_again_is_an_equal_but_independent_copy() -> None:
+    from bot.chat.commands import help_message
+
+    first = render_message(help_message(True))
+    first["blocks"][0]["type"] = "tampered"
+    first["blocks"].append({"type": "divider"})
+    again = render_message(help_message(True))
+    assert again["blocks"][0]["type"] != "tampered"
+    assert again["blocks"][-1] != {"type": "divider"}
+    assert again == render_message(help_message(True))
+    assert again != render_message(help_message(False))  # the admin part is not served to others
