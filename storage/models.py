@@ -255,3 +255,53 @@ class AppSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+
+
+class PersonAttribute(SQLModel, table=True):
+    """An imported attribute of a person (level, location, ...): what console breakdowns group by."""
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "name", name="uq_person_attribute"),
+        Index("ix_person_attribute_ws_name", "workspace_id", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    person_id: int = Field(foreign_key="person.id")
+    name: str = Field(max_length=64)
+    value: str = Field(max_length=200)
+
+
+class Outcome(SQLModel, table=True):
+    """One line of an HR outcomes CSV (the latest upload per workspace); only ever shown aggregated."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_outcome_ws_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    email: str = Field(max_length=320)
+    promoted_on: date | None = None
+    changed_role_on: date | None = None
+    left_on: date | None = None
+    uploaded_at: datetime
+
+
+class ConsoleLink(SQLModel, table=True):
+    """A single-use sign-in link for the web console: only the SHA-256 of its token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session: only the SHA-256 of the cookie's id is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
