@@ -15,7 +15,7 @@ from bot.chat.views import import_form
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
-from bot.domain import csvio, privacy, reports
+from bot.domain import csvio, privacy, reports, trends
 from bot.domain import people as directory
 from bot.model.errors import UserError
 from bot.model.interactions import Profile, Response
@@ -308,7 +308,7 @@ def _export(turn: Turn, args: list[str], raw: str) -> Response:
 @command("report", "report [program]", admin=True)
 def _report(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("report")
-    return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now, raw or None)))  # type: ignore[arg-type]
+    return Response(reply=trends.report(turn.session, turn.workspace.id, turn.now, raw or None))  # type: ignore[arg-type]
 
 
 @command("audit", "audit [n]", admin=True)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import event, update
 from sqlmodel import select
 
-from bot import analytics, reports
-from bot.clock import FakeClock
+from bot.domain import analytics, reports
+from bot.model.clock import FakeClock
 from storage.db import Database
 from storage.models import CheckIn, Outcome, Pair, Person, PersonAttribute, Program, Prompt, Touchpoint, Workspace
 from tests.helpers.seed import seed_history, seed_pairs

@@ -11,12 +11,12 @@ agendas are never read. Breakdowns by a person attribute are aggregates with a m
 complementary suppression (``suppress``), so a hidden group cannot be recovered by subtracting the
 shown groups from the total.
 
-The definitions follow ``bot.reports`` (the text ``report``): a pair is *engaged* when its last touch is
+The definitions follow ``bot.domain.reports`` (the text ``report``): a pair is *engaged* when its last touch is
 within ``ENGAGED_DAYS``; *stalled* when active with no two-way contact for ``STALLED_DAYS`` (since it was
 created, when it never had any); the check-in response rate counts check-ins sent (status ``sent``) and
 answered; momentum averages check-in scores. The weekly series adds the per-week view: a week's
 engagement is the share of the week's active pairs that had two-way contact (a meeting or a shared
-experience, ``bot.commands.TWO_WAY``) in that week.
+experience, ``bot.chat.changes.TWO_WAY``) in that week.
 """
 
 from __future__ import annotations
@@ -31,15 +31,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from bot.commands import TWO_WAY
 from bot.content.journey import builtin
-from bot.reports import ENGAGED_DAYS, RESPONSE_WINDOW, STALLED_DAYS, suggest
+from bot.domain.reports import ENGAGED_DAYS, RESPONSE_WINDOW, STALLED_DAYS, suggest
 from storage.models import CheckIn, Outcome, Pair, Person, PersonAttribute, Program, Prompt, Touchpoint
 
 MIN_GROUP_DEFAULT = 5
 MIN_GROUP_RANGE = (3, 10)
 SERIES_WEEKS = 52
 ANSWERS = ("met", "light", "not_yet")
+# Two-way contact: the same set as ``bot.chat.changes.TWO_WAY`` (chat sits above domain; a test keeps them equal).
+TWO_WAY = frozenset({"meeting", "shared"})
 BUILTIN_DIMENSIONS = ("unit", "location")  # columns of ``person``; anything else is an imported attribute
 
 
