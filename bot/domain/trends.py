@@ -69,5 +69,5 @@ def report(s: Session, workspace_id: int, now: datetime, program: str | None = N
     if len(progs) == 1:
         return with_charts(msg, program_trend(s, workspace_id, progs[0], now))
     if len(progs) > 1:
-        return replace(msg, blocks=msg.blocks + (para(admin_words().trend.name_a_program),))
+        return replace(msg, blocks=(*msg.blocks, para(admin_words().trend.name_a_program)))
     return msg

@@ -73,7 +73,11 @@ def text_form(kind: ChartKind, title: str, series: Sequence[Series], unit: str, 
 def chart(kind: ChartKind, title: str, series: Iterable[tuple[str, Iterable[tuple[str, float | None]]]],
           unit: str = "", decimals: int = 0) -> Chart:
     """A chart whose ``fallback`` is its text form; values are rounded to ``decimals``."""
-    built = tuple(Series(name, tuple((label, None if v is None else round(float(v), decimals)) for label, v in pts))
-                  for name, pts in series)
+    def num(v: float | None) -> float | None:
+        if v is None:
+            return None
+        return round(float(v), decimals) if decimals else round(float(v))
+
+    built = tuple(Series(name, tuple((label, num(v)) for label, v in pts)) for name, pts in series)
     return Chart(kind=kind, title=title, series=built, unit=unit,
                  fallback=text_form(kind, title, built, unit, decimals))
