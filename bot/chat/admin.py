@@ -16,7 +16,7 @@ from bot.content.admin_words import admin_words
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
-from bot.domain import csvio, privacy, reports, trends
+from bot.domain import csvio, privacy, trends
 from bot.domain import people as directory
 from bot.model.errors import NotAdmin, UserError
 from bot.model.interactions import Profile, Response
@@ -69,7 +69,7 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         return Response(reply=MessageBuilder(kind="programs").add(Heading("Programs"), Fields(tuple(lines))).build())
     if sub == "show":
         prog = turn.program(" ".join(args[1:]) or None)
-        return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now, prog.name)))  # type: ignore[arg-type]
+        return Response(reply=trends.report(turn.session, turn.workspace.id, turn.now, prog.name))  # type: ignore[arg-type]
     if sub == "create":
         pos, opts = _options(args[1:])
         if not pos:
