@@ -60,8 +60,10 @@ def demo(
     raise typer.Exit(code)
 
 
-def _database(settings: Settings, statement_timeout_ms: int | None = None):  # type: ignore[no-untyped-def]
-    """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2)."""
+def _database(settings: Settings, statement_timeout_ms: int | None = None,  # type: ignore[no-untyped-def]
+              *, wait: bool = False):
+    """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2).
+    With ``wait`` (serve, worker) a database that is down is waited for (``_wait_for_database``)."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -80,12 +82,42 @@ def _database(settings: Settings, statement_timeout_ms: int | None = None):  # t
         database = Database(url, connect_timeout_s=settings.db_connect_timeout_s,
                             statement_timeout_ms=settings.db_statement_timeout_ms if statement_timeout_ms is None
                             else statement_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms)
+        if wait:
+            _wait_for_database(database)
         with database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # a configuration problem, said in one line
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         _fail(f"DATABASE_URL: cannot open the database: {reason}")
     return database
+
+
+def _wait_for_database(database) -> None:  # type: ignore[no-untyped-def]
+    """Long-running commands (serve, worker) wait for a database that is down (PostgreSQL restarting,
+    not up yet) instead of exiting: tenacity retries the connection with exponential backoff and
+    jitter, and the wait is logged once when it starts and once when it ends. A database that
+    answers with a configuration error (bad password, no such database) is not waited for."""
+    from sqlalchemy import text
+    from tenacity import Retrying, retry_if_exception
+
+    from bot.outbox.faults import backoff, watch_for
+    from storage.faults import classify
+
+    watch = watch_for(database)
+
+    def unreachable(exc: BaseException) -> bool:
+        fault = classify(exc)
+        return fault is not None and fault.kind == "unreachable"
+
+    def note(state) -> None:  # type: ignore[no-untyped-def]
+        if state.outcome is not None and (exc := state.outcome.exception()) is not None:
+            watch.failed(exc)
+
+    for attempt in Retrying(retry=retry_if_exception(unreachable), before_sleep=note, reraise=True,
+                            wait=backoff()):
+        with attempt, database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    watch.succeeded()
 
 
 @db_app.command("upgrade")
@@ -114,7 +146,7 @@ def db_check() -> None:
     typer.echo("Schema is current.")
 
 
-def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
+def _momentum(settings: Settings, *, wait: bool = False):  # type: ignore[no-untyped-def]
     from bot.app import Momentum
     from bot.content.journey import JourneyError, validate_all
     from storage.migrate import NotMigrated, check_migrated
@@ -123,7 +155,7 @@ def _momentum(settings: Settings):  # type: ignore[no-untyped-def]
         validate_all()  # the packaged journeys are data: a broken file stops start-up, not a send
     except JourneyError as exc:
         _fail(f"journey files: {exc}")
-    database = _database(settings)
+    database = _database(settings, wait=wait)
     try:
         check_migrated(database.engine)
     except NotMigrated as exc:
@@ -159,7 +191,7 @@ def serve(
 
     settings = _settings()
     configure(settings.log_level)
-    m = _momentum(settings)
+    m = _momentum(settings, wait=True)
     edges = _edges(settings)
     if edges.slack is None and edges.teams is None:
         _LOGGER.warning("no chat platform configured: set SLACK_* or MICROSOFT_APP_ID (see README); "
@@ -197,19 +229,29 @@ def worker(
     """Run only the delivery worker (more replicas on one PostgreSQL are safe)."""
     from adapters.logs import configure
     from adapters.server import build_app
+    from bot.outbox.faults import ride_out, watch_for
 
     settings = _settings()
     configure(settings.log_level)
-    m = _momentum(settings)
+    m = _momentum(settings, wait=True)
     edges = _edges(settings)
     build_app(m, edges, scheduler=False)  # registers the platforms
+    watch = watch_for(m.db)
 
     async def loop() -> None:
         while True:
-            stats = await m.deliver_due()
-            if once:
-                typer.echo(json.dumps({"sent": stats.sent, "retried": stats.retried, "dead": stats.dead}))
-                return
+            try:
+                # A database outage or failing writes are ridden out with backoff (bot.outbox.faults.ride_out),
+                # logged once when they start and once when they end.
+                stats = await ride_out(watch, m.deliver_due)
+            except Exception:  # a bug in one run must not stop delivery: log it, try again next round
+                if once:
+                    raise
+                _LOGGER.exception("delivery run failed")
+            else:
+                if once:
+                    typer.echo(json.dumps({"sent": stats.sent, "retried": stats.retried, "dead": stats.dead}))
+                    return
             await asyncio.sleep(settings.deliver_interval_s)
 
     asyncio.run(loop())

@@ -38,16 +38,33 @@ HEALTH_TIMEOUT_S = 1.5  # /healthz answers within 2 s whatever the database does
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers a ping in time; 503 with the reason otherwise. The ping runs on
-    the database executor, so a database that hangs never holds the event loop."""
+    """200 when the database answers a ping in time and takes writes; 503 with the reason otherwise
+    ("writes failing: disk full"). Both run on the database executor, so a database that hangs
+    never holds the event loop."""
     m = request.app[MOMENTUM_KEY]
     try:
-        ok = await asyncio.wait_for(m.db.run(m.db.ping), HEALTH_TIMEOUT_S)
-        state = "reachable" if ok else "unreachable"
+        ok, state = await asyncio.wait_for(m.db.run(database_health, m), HEALTH_TIMEOUT_S)
     except TimeoutError:
         ok, state = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
     return web.json_response({"ok": ok, "database": state, "platforms": sorted(m.platforms)},
                              status=200 if ok else 503)
+
+
+def database_health(m: Momentum) -> tuple[bool, str]:
+    """(ok, state): the ping, then the write probe (at most one every 2 s while writes work; see
+    ``bot.outbox.faults.FaultWatch.check_writes``), which also logs a change of state once."""
+    from bot.outbox.faults import watch_for
+
+    if not m.db.ping():
+        return False, "unreachable"
+    fault = watch_for(m.db).check_writes()
+    return (True, "reachable") if fault is None else (False, fault.describe())
+
+
+def _note_fault(m: Momentum, exc: BaseException) -> bool:
+    from bot.outbox.faults import watch_for
+
+    return watch_for(m.db).failed(exc) is not None
 
 
 def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:
@@ -66,7 +83,9 @@ async def metrics(request: web.Request) -> web.Response:
         for status, n in await asyncio.wait_for(m.db.run(_outbox_counts, m), HEALTH_TIMEOUT_S):
             OUTBOX.labels(status).set(n)
     except Exception as exc:  # metrics must answer even when the database does not
-        _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
+        # A database fault is logged once per change of state (bot.outbox.faults), not once per scrape.
+        if isinstance(exc, TimeoutError) or not _note_fault(m, exc):
+            _LOGGER.warning("outbox gauge failed: %s", type(exc).__name__)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

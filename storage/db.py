@@ -17,11 +17,16 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from storage.faults import watch_engine
+
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///momentum.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_WORKERS = 4  # SQLite has one writer at a time: a few threads are plenty
+# The background lane: long admin jobs (a CSV import's write, an export) run here, never in the
+# interactive slots above, and at most this many at once (more wait their turn in this lane).
+BACKGROUND_WORKERS = 1
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
@@ -102,6 +107,10 @@ class Database:
     no larger than the connection pool (so a unit never queues for a connection while holding a
     thread), each call in a copy of the caller's context variables. It is created on first use
     and shut down by ``dispose``.
+
+    ``await db.run_background(fn, *args)`` is the background lane: a second, small pool for long
+    admin jobs, so they never take the slots interactive answers use. PostgreSQL's connection
+    pool has room for both (``PG_POOL_SIZE`` + ``PG_MAX_OVERFLOW`` >= both pools together).
     """
 
     def __init__(
@@ -116,8 +125,11 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, echo=echo, connect_timeout_s=connect_timeout_s,
                                   statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms)
+        watch_engine(self.engine)  # connections that went read-only are replaced (storage.faults)
         self.workers = SQLITE_WORKERS if self.engine.dialect.name == "sqlite" else PG_POOL_SIZE
+        self.background_workers = BACKGROUND_WORKERS
         self._executor: ThreadPoolExecutor | None = None
+        self._background: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     @property
@@ -127,11 +139,25 @@ class Database:
                 self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="momentum-db")
             return self._executor
 
+    @property
+    def background_executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(max_workers=self.background_workers,
+                                                      thread_name_prefix="momentum-db-bg")
+            return self._background
+
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` (synchronous, may use the database) on the database executor."""
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    async def run_background(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like ``run``, on the background lane (long admin jobs: imports, exports)."""
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.background_executor, call)
 
     @property
     def is_postgres(self) -> bool:
@@ -174,7 +200,9 @@ class Database:
 
     def dispose(self) -> None:
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            executors = (self._executor, self._background)
+            self._executor = self._background = None
+        for executor in executors:
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()

@@ -77,13 +77,19 @@ def test_export_command_writes_the_admin_csv(tmp_path: Path) -> None:
     assert text.startswith("program,kind,sponsor_name") and "Aisha Khan" in text and text.count("\n") == 4
 
 
-@pytest.mark.parametrize("url,says", [
+BAD_URLS = [
     ("garbage", "not a database URL"),
     ("mysql://x@y/z", "unsupported database 'mysql'"),
     ("postgresql://postgres@127.0.0.1:1/test", "cannot open the database"),
     ("sqlite:////nonexistent/dir/x.db", "cannot open the database"),
-])
-@pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("plan",), ("worker",), ("serve",)])
+]
+COMMANDS = [("db", "check"), ("db", "upgrade"), ("plan",), ("worker",), ("serve",)]
+LONG_RUNNING = [("worker",), ("serve",)]  # they wait for an unreachable database (test below)
+
+
+@pytest.mark.parametrize("url,says,command", [
+    (url, says, command) for url, says in BAD_URLS for command in COMMANDS
+    if not (url.startswith("postgresql") and command in LONG_RUNNING)])
 def test_a_bad_database_url_is_one_line_naming_the_variable(tmp_path: Path, url: str, says: str,
                                                              command: tuple[str, ...]) -> None:
     run = momentum(*command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
@@ -91,3 +97,49 @@ def test_a_bad_database_url_is_one_line_naming_the_variable(tmp_path: Path, url:
     lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: ") and says in lines[0], run.stderr
     assert "Traceback" not in run.stderr + run.stdout
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_serve_and_worker_wait_for_an_unreachable_database(tmp_path: Path, command: str) -> None:
+    """A database that is down at start-up (PostgreSQL restarting) is waited for with backoff and
+    said once, not per attempt; no exit, no traceback (tests/test_faults_worker.py sees it come up)."""
+    import signal
+    import threading
+    import time
+
+    exe = Path(sys.executable).with_name("momentum")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "DATABASE_URL"))}
+    env = {**base, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test", "MOMENTUM_DB_CONNECT_TIMEOUT": "1"}
+    proc = subprocess.Popen([str(exe), command, "--port", "0"] if command == "serve" else [str(exe), command],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        end = time.monotonic() + 60
+        while not any("database unreachable" in ln for ln in err) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(4)  # attempts about 1 s and 3 s later go by
+        assert proc.poll() is None, "".join(err)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+        reader.join(5)
+    lines = [json.loads(ln)["message"] for ln in err if ln.startswith("{")]
+    said = [ln for ln in lines if ln.startswith("database unreachable: ")]
+    assert len(said) == 1 and "Connection refused" in said[0], "".join(err)
+    assert "Traceback" not in out + "".join(err)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_database_that_does_not_exist_is_configuration_not_an_outage(tmp_path: Path, command: str) -> None:
+    """PostgreSQL answers, and says there is no such database: waiting would not help (exit 2, one line)."""
+    from tests.conftest import PG_URL
+
+    url = PG_URL.rsplit("/", 1)[0] + "/no_such_database_for_momentum"
+    run = momentum(command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: cannot open the database") and \
+        "does not exist" in lines[0], run.stderr

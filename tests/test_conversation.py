@@ -10,8 +10,9 @@ from sqlmodel import select
 from bot.app import Momentum
 from bot.model.clock import FakeClock
 from bot.model.interactions import InteractionKind
+from bot.model.signing import unsigned
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Win
-from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
+from tests.fakes import ADMIN, RecordingPlatform, act, button, click, command, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
 AISHA = person("UAISHA", "Aisha Khan", "Europe/London", country="GB")
@@ -48,6 +49,29 @@ async def test_checkin_answer_records_once_and_updates_the_message(core: Momentu
     assert len(checkins) == 1 and checkins[0].status == "light" and checkins[0].momentum == 4
     assert len(touches) == 1 and touches[0].kind == "light"
     assert pair.checkins_answered == 1 and pair.unanswered_checkins == 0 and pair.last_touch_at is not None
+
+
+async def test_momentum_first_then_status_counts_one_answered_checkin(lite: Momentum, fake: RecordingPlatform,
+                                                                       clock: FakeClock) -> None:
+    """The order of the two answers does not matter: one prompt answered is one check-in answered, in the
+    pair's counters and in the admin's report."""
+    await setup_program(lite, [(SAM, AISHA)])
+    msg = await first_checkin(lite, fake, clock)
+    # The momentum buttons follow the status answer in the message; a client that offers both at once (an
+    # older message, a card with both inputs) can send momentum first, signed as the bot would sign it.
+    status = button(msg, "checkin.status", "met")  # type: ignore[arg-type]
+    pid = unsigned(status.value).split(":")[0]
+    value = lite.signer.sign("checkin.momentum", f"{pid}:3", AISHA.external_id)
+    r = await act(lite, AISHA, InteractionKind.ACTION, action_id="checkin.momentum", value=value)
+    assert r.update is not None, r.reply
+    await click(lite, AISHA, msg, "checkin.status", "met")  # type: ignore[arg-type]
+    with lite.db.session() as s:
+        pair = s.exec(select(Pair)).one()
+        checkins = s.exec(select(CheckIn)).all()
+    assert len(checkins) == 1 and checkins[0].status == "met" and checkins[0].momentum == 3
+    assert pair.checkins_answered == 1 and pair.unanswered_checkins == 0
+    report = (await command(lite, ADMIN, "report")).reply
+    assert report is not None and "(1/1, 8 weeks)" in report.as_plain_text()
 
 
 async def test_not_yet_gets_a_reframe_and_a_next_step_in_partners_time(lite: Momentum, fake: RecordingPlatform,
@@ -251,9 +275,15 @@ async def test_csv_import_validates_all_then_imports_atomically(lite: Momentum, 
     assert r.form is not None
     r = await act(lite, ADMIN, InteractionKind.SUBMIT, action_id=r.form.form_id, value="", fields={"csv": bad})
     assert r.errors and "csv" in r.errors
-    for line in ("Line 3", "Line 4", "Line 5", "Line 6"):
+    # What can be checked without the platform is checked first, before any look-up.
+    for line in ("Line 3", "Line 4", "Line 6"):
         assert line in r.errors["csv"], line
-    assert "Line 2" not in r.errors["csv"]
+    assert "Line 2" not in r.errors["csv"] and "Line 5" not in r.errors["csv"]
+    fixed = ("sponsor_email,sponsoree_email,program,unit\n"
+             "p0@example.com,p1@example.com,Pilot,Sales\n"
+             "p4@example.com,nobody@example.com,Pilot,\n")
+    r = await act(lite, ADMIN, InteractionKind.SUBMIT, action_id="admin.import", value="", fields={"csv": fixed})
+    assert r.errors and "Line 3: nobody with the email nobody@example.com" in r.errors["csv"]
     with lite.db.session() as s:
         assert s.exec(select(Pair)).all() == [], "all or nothing"
     good = ("sponsor_email,sponsoree_email,program,unit,sponsor_unit\n"

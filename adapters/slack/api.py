@@ -75,13 +75,19 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
+# Families whose limiter allows a minute's worth of calls at once. Slack's tiers are per minute
+# and "burst behavior is allowed" (https://api.slack.com/apis/rate-limits): an import reads its
+# 26 pages of users.list in seconds, then at the tier's pace.
+MINUTE_BUCKETS = frozenset({"list", "lookup"})
+
 # Method -> pacing family (each family has its own limiter per workspace).
 FAMILIES = {
     "chat.postMessage": "post",
     "chat.update": "update",
     "conversations.open": "open",
     "users.info": "users",
-    "users.lookupByEmail": "users",
+    "users.lookupByEmail": "lookup",
+    "users.list": "list",
     "views.open": "views",
     "views.publish": "views",
     "files.getUploadURLExternal": "files",
@@ -121,6 +127,8 @@ class SlackApi:
             "update": settings.rate_update,
             "open": settings.rate_open,
             "users": settings.rate_users,
+            "lookup": settings.rate_lookup,
+            "list": settings.rate_list,
             "views": settings.rate_views,
             "files": settings.rate_files,
         }
@@ -140,7 +148,9 @@ class SlackApi:
             per_min = self._rates.get(family, 50.0)
             # A one-second bucket: bursts stay within a second's worth of calls.
             per_s = per_min / 60.0
-            if per_s >= 1:
+            if family in MINUTE_BUCKETS:
+                lim = AsyncLimiter(per_min, 60.0)
+            elif per_s >= 1:
                 lim = AsyncLimiter(per_s, 1.0)  # a one-second bucket: bursts of a second's worth
             else:
                 burst = max(1.0, per_min / 12)  # slow tiers: a five-second bucket

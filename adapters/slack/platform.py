@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -19,6 +19,11 @@ from bot.model.messages import Attachment, Message
 from bot.model.ports import Delivered, PlatformError, Recipient, WorkspaceRef
 
 _LOGGER = logging.getLogger(__name__)
+
+HANDFUL = 10  # more unknown emails than this: read the member list instead of asking one by one
+LIST_PAGE = 200  # users.list: "we recommend no more than 200 results at a time" (Slack's docs)
+DIRECTORY_TTL_S = 300.0  # an email -> person map read from users.list is reused this long
+SLACKBOT = "USLACKBOT"
 
 
 def profile_from_user(user: Mapping[str, Any]) -> Profile:
@@ -50,6 +55,9 @@ class SlackPlatform:
         self._profiles: dict[tuple[str, str], tuple[float, Profile]] = {}
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._opening: dict[tuple[str, str], asyncio.Future[str]] = {}
+        self.directory_ttl_s = DIRECTORY_TTL_S
+        self._directories: dict[str, tuple[float, dict[str, Profile]]] = {}
+        self._reading: dict[str, asyncio.Future[dict[str, Profile]]] = {}
 
     # --- conversations --------------------------------------------------------------------------
 
@@ -170,6 +178,89 @@ class SlackPlatform:
         self.remember_profile(workspace.external_id, prof)
         return prof
 
+    async def lookup_emails(self, workspace: WorkspaceRef, emails: Collection[str]) -> dict[str, Profile | None]:
+        """Many emails at once (a CSV import). A handful are asked with users.lookupByEmail (Tier 3);
+        more are answered from the workspace's member list, read with users.list pages (Tier 2,
+        200 a page) and kept for ``directory_ttl_s``. Emails missing from a kept list (someone may
+        have joined since) are asked one by one when they are a handful, else the list is read
+        again; a handful missing from a fresh list are still asked one by one (stragglers)."""
+        team = workspace.external_id
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        if len(wanted) <= HANDFUL:
+            return await self._one_by_one(workspace, wanted)
+        members, fresh = await self.email_directory(team)
+        missing = [e for e in wanted if e not in members]
+        if missing and not fresh and len(missing) > HANDFUL:
+            members, fresh = await self.email_directory(team, refresh=True)
+            missing = [e for e in wanted if e not in members]
+        out: dict[str, Profile | None] = {e: members.get(e) for e in wanted}
+        if missing and len(missing) <= HANDFUL:
+            out.update(await self._one_by_one(workspace, missing))
+        return out
+
+    async def _one_by_one(self, workspace: WorkspaceRef, emails: Sequence[str]) -> dict[str, Profile | None]:
+        async def one(email: str) -> Profile | None:
+            try:
+                return await self.lookup_email(workspace, email)
+            except PlatformError as exc:
+                _LOGGER.info("slack email look-up failed: %s", exc.reason)
+                return None
+
+        return dict(zip(emails, await asyncio.gather(*(one(e) for e in emails)), strict=True))
+
+    async def email_directory(self, team: str, *, refresh: bool = False) -> tuple[dict[str, Profile], bool]:
+        """The workspace's people by email (lower-cased) and whether it was read just now. One read
+        at a time per workspace: a second import meanwhile waits for the same answer."""
+        kept = self._directories.get(team)
+        if kept is not None and not refresh and time.monotonic() - kept[0] <= self.directory_ttl_s:
+            return kept[1], False
+        pending = self._reading.get(team)
+        if pending is not None:
+            return await asyncio.shield(pending), True
+        future: asyncio.Future[dict[str, Profile]] = asyncio.get_running_loop().create_future()
+        self._reading[team] = future
+        try:
+            members = await self._read_members(team)
+            self._directories[team] = (time.monotonic(), members)
+            future.set_result(members)
+            return members, True
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        finally:
+            self._reading.pop(team, None)
+
+    async def _read_members(self, team: str) -> dict[str, Profile]:
+        """Every page of users.list (cursor pagination). People only: bots, Slackbot and members
+        without an email are left out; a deactivated account yields to an active one with the
+        same email (addresses are reused)."""
+        members: dict[str, Profile] = {}
+        cursor, pages = "", 0
+        while True:
+            params: dict[str, Any] = {"limit": LIST_PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            data = await self.api.call(team, "users.list", params=params, http_verb="GET")
+            pages += 1
+            for user in data.get("members") or ():
+                if not isinstance(user, dict) or user.get("is_bot") or user.get("id") == SLACKBOT:
+                    continue
+                prof = profile_from_user(user)
+                if not prof.email or not prof.external_id:
+                    continue
+                email = prof.email.strip().lower()
+                held = members.get(email)
+                if held is None or (held.deleted and not prof.deleted):
+                    members[email] = prof
+                if not prof.deleted:
+                    self.remember_profile(team, prof)
+            cursor = str(((data.get("response_metadata") or {}).get("next_cursor")) or "")
+            if not cursor:
+                break
+        _LOGGER.info("slack member list read: %d page(s), %d people with an email", pages, len(members))
+        return members
+
     # --- files ----------------------------------------------------------------------------------
 
     async def upload(self, team: str, channel: str, attachment: Attachment) -> None:
@@ -203,4 +294,5 @@ class SlackPlatform:
             self._profiles.pop(key, None)
         for key in [k for k in self._dm_channels if k[0] == team]:
             self._dm_channels.pop(key, None)
+        self._directories.pop(team, None)
         self.api.forget_team(team)

@@ -70,6 +70,19 @@ SORRY = Message(
 )
 
 
+async def refresh_best_effort(momentum: Momentum, team: str, profile: Profile) -> None:
+    """Refresh a person's stored profile; while the database's writes are failing (disk full,
+    read-only) skip it, so what only reads (App Home) still answers."""
+    from bot.outbox.faults import watch_for
+
+    try:
+        await momentum.db.run(momentum.upsert_person, "slack", team, profile)
+    except Exception as exc:
+        fault = watch_for(momentum.db).failed(exc)
+        if fault is None or not fault.writes_only:
+            raise
+
+
 class BadRequest(Exception):
     """A signed request that lacks what Slack always sends."""
 
@@ -455,7 +468,7 @@ class SlackRuntime:
     async def publish_home(self, team: str, user: str) -> None:
         profile = await self.profile(team, user)
         if profile is not None:
-            await self.momentum.db.run(self.momentum.upsert_person, "slack", team, profile)
+            await refresh_best_effort(self.momentum, team, profile)
         home = await self.momentum.db.run(self.momentum.app_home, "slack", team, user)
         await self.api.call(team, "views.publish", json={"user_id": user, "view": render_home(home)})
 

@@ -13,6 +13,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("im:write", "mpim:write"),  # one user: im:write; several: mpim:write
     "users.info": ("users:read", "users:read.email"),  # email needs users:read.email
     "users.lookupByEmail": ("users:read.email",),
+    "users.list": ("users:read", "users:read.email"),  # emails in the member list need users:read.email
     "views.open": (),
     "views.publish": (),
     "files.getUploadURLExternal": ("files:write",),  # files_upload_v2, step 1

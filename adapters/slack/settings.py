@@ -45,6 +45,10 @@ class SlackSettings(BaseSettings):
     rate_open: float = Field(default=50, gt=0, validation_alias="SLACK_RATE_OPEN_PER_MIN")
     rate_update: float = Field(default=50, gt=0, validation_alias="SLACK_RATE_UPDATE_PER_MIN")
     rate_users: float = Field(default=100, gt=0, validation_alias="SLACK_RATE_USERS_PER_MIN")
+    # users.lookupByEmail is Tier 3 (50+/min), users.list Tier 2 (20+/min): each has its own
+    # limiter, so an import's look-ups never queue in front of a click's users.info.
+    rate_lookup: float = Field(default=50, gt=0, validation_alias="SLACK_RATE_LOOKUP_PER_MIN")
+    rate_list: float = Field(default=20, gt=0, validation_alias="SLACK_RATE_LIST_PER_MIN")
     rate_views: float = Field(default=100, gt=0, validation_alias="SLACK_RATE_VIEWS_PER_MIN")
     rate_files: float = Field(default=20, gt=0, validation_alias="SLACK_RATE_FILES_PER_MIN")
     # A 429 whose Retry-After is at most this many seconds is waited out in place (once or

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -254,6 +254,11 @@ class TeamsPlatform:
     async def lookup_email(self, workspace: WorkspaceRef, email: str) -> Profile | None:
         # Same reason: emails come from the team roster read at install (TeamsInfo.get_paged_members).
         return None
+
+    async def lookup_emails(self, workspace: WorkspaceRef, emails: Collection[str]) -> dict[str, Profile | None]:
+        """A CSV import on Teams uses the stored roster (the core finds stored people by email
+        first): whoever is not stored is nobody we can reach, and nobody is asked one by one."""
+        return dict.fromkeys(emails)
 
     # --- mechanics ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import or_
 from sqlmodel import col, select
 
+from bot.chat import bulk
 from bot.chat.changes import create_pair, drop_pending, end_pair
 from bot.chat.registry import command
 from bot.chat.turn import NeedLookups, Turn, reply, say
@@ -16,10 +17,9 @@ from bot.content.admin_words import admin_words
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
-from bot.domain import csvio, privacy, trends
-from bot.domain import people as directory
+from bot.domain import csvio, importing, privacy, trends
 from bot.model.errors import NotAdmin, UserError
-from bot.model.interactions import Profile, Response
+from bot.model.interactions import Response
 from bot.model.messages import (
     Attachment,
     Fields,
@@ -235,23 +235,22 @@ def _import(turn: Turn, args: list[str], raw: str) -> Response:
 def import_csv(turn: Turn, text: str) -> Response:
     """Validate every row, then import all rows in this one transaction (or none)."""
     progs = {p.name.lower(): p for p in turn.session.exec(select(Program).where(
-            Program.workspace_id == turn.workspace.id,
-                                                                          Program.status == "active")).all()}
+        Program.workspace_id == turn.workspace.id, Program.status == "active")).all()}
     default = next(iter(progs.values())).name if len(progs) == 1 else None
-    parsed = csvio.parse(text, default)
+    parsed = csvio.parse(text, default)  # the row limit (csvio.MAX_ROWS) is checked here
     errors = list(parsed.errors)
-    found: dict[str, Person] = {}
-    missing: dict[str, int] = {}  # email -> first line
     for row in parsed.rows:
         if row.program.lower() not in progs:
             errors.append(f"Line {row.line}: there's no program {row.program!r}")
+    if errors:  # everything that can be checked without the platform is, before any look-up
+        return _import_refused(turn, errors)
+    emails = [e for row in parsed.rows for e in (row.sponsor, row.sponsoree)]
+    found: dict[str, Person] = bulk.find_by_emails(turn.session, turn.workspace.id, emails)  # type: ignore[arg-type]
+    missing: dict[str, int] = {}  # email -> first line
+    for row in parsed.rows:
         for email in (row.sponsor, row.sponsoree):
-            if email not in found and email not in missing:
-                p = directory.find_by_email(turn.session, turn.workspace.id, email)  # type: ignore[arg-type]
-                if p is not None:
-                    found[email] = p
-                else:
-                    missing[email] = row.line
+            if email not in found:
+                missing.setdefault(email, row.line)
     # Everyone unknown was looked up on the platform before this unit of work (see Turn.resolve_all).
     need = {e for e in missing if e not in turn.lookups.emails}
     if need:
@@ -260,41 +259,32 @@ def import_csv(turn: Turn, text: str) -> Response:
     for (email, line), prof in zip(missing.items(), profiles, strict=True):
         if prof is None:
             errors.append(f"Line {line}: nobody with the email {email} in this workspace")
-    if not errors:
-        for (email, _line), prof in zip(missing.items(), profiles, strict=True):
-            assert prof is not None
-            found[email] = directory.upsert_person(turn.session, turn.now, turn.workspace.id,  # type: ignore[arg-type]
-                                                   Profile(**{**prof.__dict__, "email": prof.email or email}))
-    people = found
     if errors:
-        errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
+        return _import_refused(turn, errors)
+    fetched = {email: prof for email, prof in zip(missing, profiles, strict=True) if prof is not None}
+    try:  # every check and every row prepared first (reads), then bulk inserts: the write lock is brief
+        done = importing.import_pairs(turn.session, turn.now, turn.workspace.id, parsed.rows, progs, found, fetched)  # type: ignore[arg-type]
+    except UserError as exc:
         turn.session.rollback()
-        turn.audit("pairs.import", ok=False, detail={"errors": len(errors)})
-        shown = "\n".join(errors[:15]) + (f"\n... and {len(errors) - 15} more" if len(errors) > 15 else "")
-        return Response(reply=say(f"Nothing was imported: {len(errors)} line(s) need fixing.", shown),
-                        errors={"csv": shown[:1900]})
-    created, existing, warnings = 0, 0, []
-    for row in parsed.rows:
-        try:
-            pair, warn = create_pair(turn, people[row.sponsor], people[row.sponsoree], progs[row.program.lower()],
-                                           row.sponsor_unit, row.unit)
-        except UserError as exc:
-            turn.session.rollback()
-            turn.touched_pairs.clear()
-            return Response(reply=say(f"Nothing was imported. Line {row.line}: {exc}"),
-                            errors={"csv": f"Line {row.line}: {exc}"})
-        if pair is None:
-            existing += 1
-        else:
-            created += 1
-            if warn:
-                warnings.append(f"Line {row.line}: {people[row.sponsor].name} and {people[row.sponsoree].name} "
-                                f"are in the same unit ({people[row.sponsor].unit}).")
+        turn.touched_pairs.clear()
+        return Response(reply=say(f"Nothing was imported. {exc}"), errors={"csv": str(exc)[:1900]})
+    turn.touched_pairs.extend(done.created)
+    created, existing, warnings = len(done.created), done.existing, done.warnings
     turn.audit("pairs.import", detail={"created": created, "unchanged": existing})
     lines = [f"Imported {created} new pair(s); {existing} already existed and were left as they were."]
     if warnings:
         lines.append("Heads-up, same unit: " + " ".join(warnings[:10]))
     return Response(reply=say(*lines))
+
+
+def _import_refused(turn: Turn, errors: list[str]) -> Response:
+    """Nothing imported: roll back, audit the refusal, show the first lines that need fixing."""
+    errors.sort(key=lambda e: int(re.findall(r"\d+", e)[0]) if re.findall(r"\d+", e) else 0)
+    turn.session.rollback()
+    turn.audit("pairs.import", ok=False, detail={"errors": len(errors)})
+    shown = "\n".join(errors[:15]) + (f"\n... and {len(errors) - 15} more" if len(errors) > 15 else "")
+    return Response(reply=say(f"Nothing was imported: {len(errors)} line(s) need fixing.", shown),
+                    errors={"csv": shown[:1900]})
 
 
 @command("export", "export", admin=True)

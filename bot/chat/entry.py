@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from bot.chat import catalog  # noqa: F401  (registers every command)
+from bot.chat import bulk, catalog  # noqa: F401  (registers every command)
 from bot.chat.buttons import home_action
 from bot.chat.registry import is_command, run
 from bot.chat.rules import ACTIONS, FORMS, PLAIN_FORMS, FormErrors, Refused, authorised_prompt, signed
@@ -24,7 +25,7 @@ from bot.model.deps import Deps
 from bot.model.errors import NotAdmin, UserError
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.ports import WorkspaceRef
-from bot.outbox import planner
+from bot.outbox import faults, planner
 from storage.models import (
     ProcessedEvent,
 )
@@ -74,36 +75,84 @@ async def handle(deps: Deps, ia: Interaction) -> Response:
     """Three steps, and the event loop never waits on the database: (1) platform look-ups with no
     transaction open, (2) one synchronous unit of work on the database executor (``unit``), which
     may ask for more look-ups (``NeedLookups``: it rolls back, they are made, it runs again),
-    (3) the network effects after it: planning new or resumed pairs (in the planner's thread)."""
+    (3) the network effects after it: planning new or resumed pairs (in the planner's thread).
+    When writes fail (disk full, read-only) what only reads still answers (``readonly_unit``)."""
     metrics.INTERACTIONS.labels(ia.platform, ia.kind.value).inc()
     now = deps.now()
+    watch = faults.watch_for(deps.db)
+    long_job = bulk.is_long_job(ia)  # long admin jobs (import, export) take the background lane
+    run = deps.db.run_background if long_job else deps.db.run
     try:
-        profile = ia.profile
-        if profile is None:
-            known, ref = await deps.db.run(_who, deps, ia)
-            plat = deps.platforms.get(ia.platform)
-            if not known and plat is not None and ref is not None:
-                try:
-                    profile = await plat.profile(ref, ia.user)
-                except Exception as exc:  # a profile is nice to have, not required
-                    _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
-        lookups = Lookups()
-        first = True
-        for _ in range(MAX_ROUNDS):
-            out = await deps.db.run(unit, deps, ia, now, profile, lookups, first)
-            first = False
-            if isinstance(out, Outcome):
-                break
-            await look_up(deps, out, lookups)
+        try:
+            out = await _units(deps, ia, now, run, readonly=False)
+        except Exception as exc:
+            fault = faults.classify(exc)
+            if fault is None or not fault.writes_only:
+                raise
+            # Writes are failing (disk full, read-only): answer what only reads, without the
+            # incidental writes (who acted, the audit trail); what must write fails below.
+            watch.saw(fault)
+            out = await _units(deps, ia, now, run, readonly=True)
         else:
-            raise RuntimeError("platform look-ups did not settle")
+            await watch.settle()
         if out.touched_pairs:  # new or resumed pairs get their kickoff planned now, not in 15 minutes
-            await asyncio.to_thread(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
+            if long_job:  # an import's thousands of new pairs: planned on the background lane too
+                await run(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
+            else:
+                await asyncio.to_thread(planner.plan, deps.db, deps.settings, now, pair_ids=out.touched_pairs)
         return out.response
-    except Exception:
+    except Exception as exc:
+        fault = watch.failed(exc)
+        if fault is not None:  # logged once per state change by the watch, never a traceback per click
+            return Response(reply=say(faults.answer_for(fault)))
         _LOGGER.exception("interaction failed", extra={"platform": ia.platform, "kind": ia.kind.value,
                                                        "action": ia.action_id})
         return Response(reply=SORRY)
+
+
+async def _units(deps: Deps, ia: Interaction, now: datetime, run: Callable[..., Awaitable[Any]], *,
+                 readonly: bool) -> Outcome:
+    profile = ia.profile
+    if profile is None:
+        known, ref = await deps.db.run(_who, deps, ia)
+        plat = deps.platforms.get(ia.platform)
+        if not known and plat is not None and ref is not None and not readonly:
+            try:
+                profile = await plat.profile(ref, ia.user)
+            except Exception as exc:  # a profile is nice to have, not required
+                _LOGGER.info("profile lookup failed: %s", type(exc).__name__)
+    lookups = Lookups()
+    first = True
+    for _ in range(MAX_ROUNDS):
+        out = await run(readonly_unit if readonly else unit, deps, ia, now, profile, lookups, first)
+        first = False
+        if isinstance(out, Outcome):
+            return out
+        await look_up(deps, out, lookups)
+    raise RuntimeError("platform look-ups did not settle")
+
+
+def readonly_unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,
+                  first: bool) -> Outcome | NeedLookups:
+    """``unit`` while writes fail: nothing incidental is written (no event marker, no profile refresh,
+    no audit row); reads answer as usual and anything that must write fails at its commit."""
+    with deps.db.session() as s:
+        ws = directory.get_workspace(s, ia.platform, ia.workspace)
+        me = directory.get_person(s, ws.id, ia.user) if ws is not None and ws.id is not None else None
+        if ws is None or me is None:  # someone new: storing them is the first thing to do
+            return Outcome(Response(reply=say(faults.words()["cant_save"])), [])
+        turn = Turn(deps, s, ia, ws, me, now, lookups=lookups, readonly=True)
+        try:
+            resp = dispatch(turn)
+        except NeedLookups as need:
+            s.rollback()
+            need.workspace = directory.workspace_ref(ws, deps.box)
+            return need
+        except UserError as exc:
+            s.rollback()
+            turn.touched_pairs.clear()
+            resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+        return Outcome(signed(turn, resp), list(turn.touched_pairs) if turn.plan_after else [])
 
 
 def _who(deps: Deps, ia: Interaction) -> tuple[bool, WorkspaceRef | None]:
@@ -126,13 +175,10 @@ async def look_up(deps: Deps, need: NeedLookups, lookups: Lookups) -> None:
         except Exception:
             lookups.profiles[ext] = None
 
-    async def email(addr: str) -> None:
-        try:
-            lookups.emails[addr] = await plat.lookup_email(ref, addr) if plat is not None and ref else None
-        except Exception:
-            lookups.emails[addr] = None
+    async def emails() -> None:  # many at once where the platform can (bot.chat.bulk)
+        lookups.emails.update(await bulk.look_up_emails(plat, ref, need.emails))
 
-    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), *(email(x) for x in sorted(need.emails)))
+    await asyncio.gather(*(profile(x) for x in sorted(need.profiles)), emails())
 
 
 def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lookups: Lookups,

@@ -51,12 +51,15 @@ class Turn:
     lookups: Lookups = field(default_factory=lambda: Lookups())  # platform answers fetched before the unit
     plan_after: bool = False  # plan ``touched_pairs`` once the unit of work has committed
     subject: str = ""  # whom the clicked message's buttons are signed for (bot.model.signing); "" = me
+    readonly: bool = False  # writes are failing (bot.model.faults): the audit trail is best-effort, skipped
 
     @property
     def is_admin(self) -> bool:
         return directory.is_admin(self.me, self.deps.settings.admin_emails)
 
     def audit(self, action: str, target: str = "", ok: bool = True, detail: dict[str, Any] | None = None) -> None:
+        if self.readonly:
+            return
         self.session.add(AuditLog(workspace_id=self.workspace.id, actor_id=self.me.id, action=action,
                                   target=target[:200],
                             ok=ok, detail=detail, at=self.now))

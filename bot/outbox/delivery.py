@@ -43,6 +43,7 @@ from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
 from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
 from bot.outbox.admin import load_admin_rows
+from bot.outbox.faults import ride_out, watch_for
 from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
 from storage.crypto import DecryptionError
 from storage.models import Pair, Person, Prompt, Workspace
@@ -247,8 +248,11 @@ class DeliveryWorker:
             async with sem:
                 return await self._deliver_admin(r, message, now)
 
-        outcomes = await asyncio.gather(*(one(r) for r in rows), *(one_admin(r, m) for r, m in batch.admin))
-        return await self.deps.db.run(self._record, list(outcomes), now)
+        outcomes = list(await asyncio.gather(*(one(r) for r in rows), *(one_admin(r, m) for r, m in batch.admin)))
+        # What was sent is recorded even through a database outage (dropped, its lease would run out
+        # and it would go out again): the record is retried with backoff while the lease holds.
+        return await ride_out(watch_for(self.deps.db), lambda: self.deps.db.run(self._record, outcomes, now),
+                              give_up_after_s=max(1.0, self.lease.total_seconds() - (self._clock() - self._claimed_at)))
 
     # --- one prompt ---------------------------------------------------------------------------------
 

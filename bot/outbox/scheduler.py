@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from bot.model.deps import Deps
 from bot.outbox import planner
 from bot.outbox.delivery import DeliveryWorker
+from bot.outbox.faults import FaultWatch, watch_for
 from storage.models import ProcessedEvent
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,13 +27,21 @@ JOB_ERRORS = Counter("momentum_job_errors_total", "Scheduler job runs that raise
 EVENT_TTL = timedelta(days=7)  # Slack and Teams retry for minutes, not days
 
 
-def _shielded(name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+def _shielded(name: str, fn: Callable[[], Awaitable[Any]], watch: FaultWatch | None = None,
+              on_recovery: Callable[[], None] | None = None) -> Callable[[], Awaitable[None]]:
+    """Errors are counted and logged; a database fault (unreachable, writes failing) is logged once
+    per state change by ``watch`` and retried at the job's next run (APScheduler's interval)."""
     async def run() -> None:
         try:
             await fn()
-        except Exception:
+        except Exception as exc:
             JOB_ERRORS.labels(name).inc()
-            _LOGGER.exception("scheduled job %s failed", name)
+            if watch is None or watch.failed(exc) is None:
+                _LOGGER.exception("scheduled job %s failed", name)
+        else:
+            # Only a job that always writes (deliver's claim) can say the database is well again.
+            if on_recovery is not None and watch is not None and await watch.settle():
+                on_recovery()
 
     return run
 
@@ -62,8 +71,14 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
     async def prune() -> None:
         await deps.db.run(prune_events, deps)  # a unit of work like any other: on the database executor
 
-    sched.add_job(_shielded("plan", plan), "interval", seconds=st.plan_interval_s, id="plan",
+    watch = watch_for(deps.db)
+
+    def plan_now() -> None:  # after an outage, plan at once rather than at the next interval
+        sched.modify_job("plan", next_run_time=datetime.now(UTC))
+
+    sched.add_job(_shielded("plan", plan, watch), "interval", seconds=st.plan_interval_s, id="plan",
                   next_run_time=datetime.now(UTC))  # plan once at start-up, then on the interval
-    sched.add_job(_shielded("deliver", deliver), "interval", seconds=st.deliver_interval_s, id="deliver")
-    sched.add_job(_shielded("prune", prune), "interval", hours=24, id="prune")
+    sched.add_job(_shielded("deliver", deliver, watch, plan_now), "interval", seconds=st.deliver_interval_s,
+                  id="deliver")
+    sched.add_job(_shielded("prune", prune, watch), "interval", hours=24, id="prune")
     return sched

@@ -13,10 +13,10 @@ from adapters.console.platform import ConsolePlatform
 from bot.app import Momentum
 from bot.chat.changes import TWO_WAY
 from bot.domain import analytics, trends
+from bot.model.charts import chart
 from bot.model.clock import FakeClock
 from bot.model.config import Settings
 from bot.model.interactions import Profile
-from bot.model.charts import chart
 from bot.model.messages import Chart, Heading, Message
 from bot.model.ports import Recipient, WorkspaceRef
 from bot.outbox.admin import plan_admin_digests

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +15,12 @@ from typing import Any
 from aiohttp import web
 
 _LOGGER = logging.getLogger(__name__)
+
+# Slack's documented tiers (calls per minute, per workspace and method; short bursts allowed):
+# https://api.slack.com/methods/users.list (Tier 2), https://api.slack.com/methods/users.lookupByEmail
+# (Tier 3). Over the tier: HTTP 429, {"ok": false, "error": "ratelimited"} and Retry-After seconds.
+PEOPLE_TIERS = {"users.list": 20.0, "users.lookupByEmail": 50.0}
+USERS_LIST_MAX = 1000  # users.list answers at most this many members a page, whatever the limit
 
 
 @dataclass
@@ -52,6 +61,10 @@ class FakeSlack:
         self.charts = True
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self.people_tiers = dict(PEOPLE_TIERS)  # method -> calls per minute ({} turns them off)
+        self._tier_buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self.tier_rejected: dict[str, int] = {}
+        self.holds: dict[str, asyncio.Event] = {}  # method -> its answers wait until the event is set
 
     # --- configuration --------------------------------------------------------------------------
 
@@ -80,6 +93,82 @@ class FakeSlack:
         }
         self.users[uid] = user
         return user
+
+    def add_members(self, count: int, *, domain: str = "example.com", start: int = 0) -> list[str]:
+        """A realistic member list: ``count`` people with emails (``person{i}@domain``), plus what
+        real workspaces hold around them: every 40th person deactivated (and, for some, an active
+        account reusing the address), every 100th without an email (hidden or a guest), bots with
+        bot profiles, and Slackbot. Returns the emails of the active people, in order."""
+        emails: list[str] = []
+        if "USLACKBOT" not in self.users:
+            slackbot = self.add_user("USLACKBOT", "Slackbot", "")
+            slackbot["profile"].pop("email")
+        for i in range(start, start + count):
+            uid = f"U{i:08X}"
+            email = f"person{i}@{domain}"
+            if i % 100 == 99:
+                user = self.add_user(uid, f"Person {i}", email)
+                user["profile"].pop("email")
+                continue
+            if i % 40 == 39:
+                self.add_user(uid + "D", f"Former {i}", email, deleted=True)
+                if i % 80 == 79:
+                    continue  # gone: only the deactivated account has this email
+            self.add_user(uid, f"Person {i}", email, tz=("Europe/Berlin", "America/New_York", "Asia/Tokyo")[i % 3])
+            emails.append(email)
+            if i % 500 == 0:
+                bot = self.add_user(f"UB{i:07X}", f"Helper bot {i}", "")
+                bot["is_bot"] = True
+                bot["profile"].pop("email")
+                bot["profile"]["bot_id"] = f"B{i:07X}"
+        return emails
+
+    def _tier_limited(self, method: str, token: str | None) -> float | None:
+        """Slack's tier for ``method`` (``people_tiers``): a bucket of a minute's calls per token and
+        method, refilled at the tier's pace. Returns the Retry-After seconds when over it."""
+        per_min = self.people_tiers.get(method)
+        if per_min is None:
+            return None
+        now = time.monotonic()
+        key = (token or "", method)
+        tokens, last = self._tier_buckets.get(key, (per_min, now))
+        tokens = min(per_min, tokens + (now - last) * per_min / 60.0)
+        if tokens < 1:
+            self._tier_buckets[key] = (tokens, now)
+            self.tier_rejected[method] = self.tier_rejected.get(method, 0) + 1
+            return max(1.0, (1 - tokens) * 60.0 / per_min)
+        self._tier_buckets[key] = (tokens - 1, now)
+        return None
+
+    async def _held(self, method: str) -> None:
+        """Hold ``method``'s answer while a test keeps its event in ``holds`` unset (a slow Slack)."""
+        gate = self.holds.get(method)
+        if gate is not None:
+            await gate.wait()
+
+    def _users_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """users.list with cursor pagination (``response_metadata.next_cursor``, "" on the last page)."""
+        members = list(self.users.values())
+        try:
+            limit = int(body.get("limit") or 0)
+        except ValueError:
+            return {"ok": False, "error": "invalid_limit"}
+        limit = min(limit or USERS_LIST_MAX, USERS_LIST_MAX)
+        start = 0
+        cursor = str(body.get("cursor") or "")
+        if cursor:
+            try:
+                kind, _, index = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
+                start = int(index)
+            except (ValueError, UnicodeDecodeError):
+                return {"ok": False, "error": "invalid_cursor"}
+            if kind != "users" or not 0 < start <= len(members):
+                return {"ok": False, "error": "invalid_cursor"}
+        page = members[start:start + limit]
+        end = start + len(page)
+        following = base64.b64encode(f"users:{end}".encode()).decode() if end < len(members) else ""
+        return {"ok": True, "members": page, "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": following}}
 
     def fail(self, method: str, error: str, *, times: int = 1, status: int = 200) -> None:
         self.rules.setdefault(method, []).append(Rule(error=error, status=status, times=times))
@@ -169,6 +258,12 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else body.get("token")
         self.calls.append(Call(method, body, token))
+        await self._held(method)
+        wait = self._tier_limited(method, token)
+        if wait is not None:
+            self.calls[-1].rejected = True
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(math.ceil(wait))})
         if self._limited(method):
             self.rejected_429 += 1
             self.calls[-1].rejected = True
@@ -223,10 +318,12 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(body.get("user")))
             return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            return self._users_list(body)
         if method == "users.lookupByEmail":
             email = str(body.get("email", "")).lower()
             for user in self.users.values():
-                if user["profile"]["email"].lower() == email:
+                if str(user["profile"].get("email", "")).lower() == email:
                     return {**ok, "user": user}
             return {"ok": False, "error": "users_not_found"}
         if method == "files.getUploadURLExternal":
