@@ -205,9 +205,12 @@ class Week:
         return _pct(self.checkins_answered, self.checkins_sent)
 
 
-def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks: int = SERIES_WEEKS) -> list[Week]:
+def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks: int = SERIES_WEEKS,
+           *, outbox: bool = True) -> list[Week]:
     """One row per calendar week (Monday 00:00 UTC) from the program's start (at most ``weeks`` back)
-    up to the current week: six grouped queries, each grouped by a week index computed in SQL."""
+    up to the current week: six grouped queries, each grouped by a week index computed in SQL.
+    ``outbox=False`` leaves out the messages sent/failed/dead per week (the chat trend charts do not
+    show them; it is the costliest query)."""
     prog = program(s, workspace_id, program_id)
     if prog is None:
         return []
@@ -274,6 +277,8 @@ def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks:
         r.momentum = float(avg) if avg is not None else None
         r.answers = {"met": int(met), "light": int(light), "not_yet": int(not_yet)}
 
+    if not outbox:
+        return rows
     # the outbox: sent by when it went, dead and failing by when it was due
     status = col(Prompt.status)
     when = case((status == "sent", sent_at), else_=col(Prompt.due_at))

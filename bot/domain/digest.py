@@ -68,7 +68,7 @@ def program_section(s: Session, workspace_id: int, prog: Program, now: datetime)
     assert prog.id is not None
     dw = admin_words().digest
     fw = dw.figures
-    series = analytics.series(s, workspace_id, prog.id, now, weeks=WEEKS + 1)
+    series = analytics.series(s, workspace_id, prog.id, now, weeks=WEEKS + 1, outbox=False)
     if series and series[-1].start == analytics.monday(now.date()):
         series = series[:-1]  # the week that just started: nothing to say about it yet
     rep = reports.build(s, workspace_id, now, prog.name, stalled_limit=0)

@@ -52,7 +52,7 @@ def programs_named(s: Session, workspace_id: int, name: str | None) -> list[Prog
 def program_trend(s: Session, workspace_id: int, program: Program, now: datetime,
                   weeks: int = TREND_WEEKS) -> tuple[Chart, ...]:
     assert program.id is not None
-    return trend_charts(program.name, analytics.series(s, workspace_id, program.id, now, weeks=weeks))
+    return trend_charts(program.name, analytics.series(s, workspace_id, program.id, now, weeks=weeks, outbox=False))
 
 
 def with_charts(message: Message, charts: tuple[Chart, ...]) -> Message:
