@@ -47,8 +47,9 @@ class DigestWords(_Strict):
     stalled_line: str
     stalled_days: str
     stalled_never: str
-    forward_title: str
+    forward_line: str
     forward_none: str
+    names_joiner: str
     footnote: str
 
 

@@ -81,13 +81,13 @@ def program_section(s: Session, workspace_id: int, prog: Program, now: datetime)
             (fw.momentum, rep.trend),
         )),
         *trends.trend_charts(prog.name, series[-WEEKS:])[:1],
-        para(dw.changed_title + ":"),
+        para(dw.changed_title),
     ]
     moved = changes(series)
     blocks.append(Fields(tuple((name, dw.changed_line.format(before=b, after=a)) for name, b, a in moved))
                   if moved else para(dw.nothing_changed))
     total, stalled = analytics.stalled(s, workspace_id, now, prog.id, limit=STALLED_LISTED)
-    blocks.append(para(dw.stalled_title.format(count=total) + ":"))
+    blocks.append(para(dw.stalled_title.format(count=total)))
     if stalled:
         blocks.append(Fields(tuple(
             (dw.stalled_line.format(sponsor=p.sponsor, sponsoree=p.sponsoree),
@@ -97,7 +97,7 @@ def program_section(s: Session, workspace_id: int, prog: Program, now: datetime)
     else:
         blocks.append(para(dw.stalled_none))
     names = volunteers(s, workspace_id, [prog.id], now - timedelta(weeks=1))
-    blocks.append(para(dw.forward_title + ": " + (", ".join(names) if names else dw.forward_none)))
+    blocks.append(para(dw.forward_line.format(names=dw.names_joiner.join(names) if names else dw.forward_none)))
     return blocks
 
 
@@ -113,7 +113,7 @@ def build(s: Session, workspace_id: int, now: datetime) -> Message | None:
         mb.add(*program_section(s, workspace_id, prog, now))
     mb.add(foot(dw.footnote))
     first = reports.build(s, workspace_id, now, progs[0].name, stalled_limit=0)
-    names = ", ".join(p.name for p in progs)
+    names = dw.names_joiner.join(p.name for p in progs)
     return mb.build(text=dw.text.format(program=names, engaged=f"{first.engagement:.0f}%"))
 
 
