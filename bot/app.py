@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.chat import entry, home
+from bot.content.kinds import PromptKind
+from bot.domain import digest, roster
 from bot.domain import people as directory
-from bot.domain import roster
 from bot.model.clock import Clock, SystemClock
 from bot.model.config import Settings
 from bot.model.deps import Deps
@@ -60,6 +61,7 @@ class Momentum:
         self.deps = Deps(
             db=db, settings=settings, clock=clock or SystemClock(), platforms=dict(platforms or {}),
             box=SecretBox(key.get_secret_value()) if key else None, make_signer=self._make_signer,
+            composers={PromptKind.ADMIN_DIGEST.value: digest.compose(settings)},
         )
         self._turns = entry.Turns()
 

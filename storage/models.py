@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 JSONType = JSON().with_variant(JSON(), "postgresql")
@@ -52,6 +52,7 @@ class Person(SQLModel, table=True):
     address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     unreachable_reason: str | None = Field(default=None, max_length=200)
     forgotten: bool = False
+    admin_digest_since: datetime | None = None  # an admin's weekly digest is on since (None: off)
     created_at: datetime
     updated_at: datetime
 
@@ -128,10 +129,14 @@ class Prompt(SQLModel, table=True):
         # the report and the console: what was sent in a window (PostgreSQL answers from the index alone)
         Index("ix_prompt_kind_sent", "kind", "sent_at",
               postgresql_include=["status", "answered_at", "pair_id"]),
+        # Admin prompts (the weekly digest) belong to no pair: unique per recipient, kind and period.
+        Index("uq_prompt_admin_key", "recipient_id", "kind", "period", unique=True,
+              sqlite_where=text("pair_id IS NULL"), postgresql_where=text("pair_id IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    pair_id: int = Field(foreign_key="pair.id", index=True)
+    # NULL only for admin prompts (``bot.outbox.admin``); every pair prompt has its pair.
+    pair_id: int = Field(foreign_key="pair.id", index=True, nullable=True)
     recipient_id: int = Field(foreign_key="person.id", index=True)
     workspace_id: int = Field(foreign_key="workspace.id")  # denormalised: claims filter on live installs
     kind: str = Field(max_length=32)

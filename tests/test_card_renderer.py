@@ -116,6 +116,9 @@ def test_every_teams_card_renders_without_literal_markup_in_the_official_rendere
     assert shown["help"]["links"] == 0  # "time <weekday> <HH:MM>" is not an autolink
     recorded = shown["checkin-answered-met"]
     assert "Recorded:" in recorded["strongTexts"] and "Recorded: We met" in recorded["text"].replace("\n", " ")
+    report = shown["report"]["text"]  # this renderer knows no Teams chart element: each chart's fallback shows
+    assert "Pilot 2026: weekly engagement (%)" in report and "Momentum (1-5)" in report
+    assert "Check-ins answered" in report and any(bar in report for bar in "▁▂▃▄▅▆▇█")
     page.screenshot(path=str(tmp_path / "cards.png"), full_page=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from adapters.slack.api import SlackApi
+from adapters.slack.charts import has_chart
 from adapters.slack.render import render_message
 from bot.model.interactions import Profile
 from bot.model.messages import Attachment, Message
@@ -86,13 +87,23 @@ class SlackPlatform:
             self._opening.pop(key, None)
 
     async def post(self, team: str, channel: str, message: Message, *, thread_ts: str | None = None) -> dict[str, Any]:
-        payload = render_message(message)
         extra = {"thread_ts": thread_ts} if thread_ts else {}
-        data = await self.api.call(
-            team,
-            "chat.postMessage",
-            json={"channel": channel, **payload, **extra, "unfurl_links": False, "unfurl_media": False},
-        )
+
+        async def call(charts: bool) -> dict[str, Any]:
+            payload = render_message(message, charts=charts)
+            return await self.api.call(  # type: ignore[no-any-return]
+                team,
+                "chat.postMessage",
+                json={"channel": channel, **payload, **extra, "unfurl_links": False, "unfurl_media": False},
+            )
+
+        try:
+            data = await call(True)
+        except PlatformError as exc:
+            # A workspace that cannot show Slack's chart block yet: the same message, charts as text.
+            if exc.reason != "invalid_blocks" or not has_chart(message):
+                raise
+            data = await call(False)
         return {"channel": str(data.get("channel", channel)), "ts": str(data.get("ts", ""))}
 
     async def send(self, workspace: WorkspaceRef, to: Recipient, message: Message) -> Delivered:

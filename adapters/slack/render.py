@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from adapters.slack.charts import MAX_PER_MESSAGE, chart_block, text_block
 from bot.model import messages as m
 
 _LOGGER = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ def _display_block(block: m.Block) -> list[Block]:
         return out
     if isinstance(block, m.Footnote):
         return [ContextBlock(elements=[_md(spans_mrkdwn(block.spans))])]
+    if isinstance(block, m.Chart):
+        return [text_block(block, escape)]
     return []
 
 
@@ -192,10 +195,18 @@ def _message_block(block: m.Block, ids: _Counter) -> list[Block]:
     return _display_block(block)
 
 
-def render_blocks(message: m.Message, *, limit: int = MAX_MESSAGE_BLOCKS) -> list[dict[str, Any]]:
+def render_blocks(message: m.Message, *, limit: int = MAX_MESSAGE_BLOCKS, charts: bool = True) -> list[dict[str, Any]]:
+    """``charts``: draw charts as Slack's data visualization block (two at most; the rest, and all
+    of them when ``charts`` is false, in their text form)."""
     ids = _Counter()
     blocks: list[Block] = []
+    drawn = 0
     for block in message.blocks:
+        if isinstance(block, m.Chart):
+            native = chart_block(block) if charts and drawn < MAX_PER_MESSAGE else None
+            drawn += native is not None
+            blocks.append(native or text_block(block, escape))
+            continue
         blocks.extend(_message_block(block, ids))
     if len(blocks) > limit:
         _LOGGER.warning("message %r has %d blocks; Slack allows %d", message.kind, len(blocks), limit)
@@ -203,31 +214,32 @@ def render_blocks(message: m.Message, *, limit: int = MAX_MESSAGE_BLOCKS) -> lis
     return [b.to_dict() for b in blocks]  # to_dict() validates Block Kit's limits
 
 
-def render_message(message: m.Message) -> dict[str, Any]:
+def render_message(message: m.Message, *, charts: bool = True) -> dict[str, Any]:
     """``{"text": ..., "blocks": [...]}``: ready for chat.postMessage and for Block Kit Builder.
+    ``charts=False``: charts in their text form (a workspace that answered ``invalid_blocks``).
 
     Rendering is CPU on the event loop (slack_sdk's models validate every object: about 1 ms for
     the help text), so a message rendered before (help, confirmations, errors) comes from a small
     cache, as a fresh copy every time."""
     try:
-        return cast(dict[str, Any], json.loads(_rendered(message)))
+        return cast(dict[str, Any], json.loads(_rendered(message, charts)))
     except TypeError:  # a block carrying something unhashable: render it afresh
-        return _render_message(message)
+        return _render_message(message, charts)
 
 
 @lru_cache(maxsize=256)
-def _rendered(message: m.Message) -> str:
-    return json.dumps(_render_message(message))
+def _rendered(message: m.Message, charts: bool) -> str:
+    return json.dumps(_render_message(message, charts))
 
 
-def _render_message(message: m.Message) -> dict[str, Any]:
+def _render_message(message: m.Message, charts: bool) -> dict[str, Any]:
     text = escape(clip(message.text or message.as_plain_text() or "Momentum", MAX_TEXT_FALLBACK))
-    return {"text": text, "blocks": render_blocks(message)}
+    return {"text": text, "blocks": render_blocks(message, charts=charts)}
 
 
 def render_home(message: m.Message) -> dict[str, Any]:
-    """The App Home tab view for ``views.publish``."""
-    view = View(type="home", blocks=render_blocks(message, limit=MAX_VIEW_BLOCKS))
+    """The App Home tab view for ``views.publish`` (charts in their text form)."""
+    view = View(type="home", blocks=render_blocks(message, limit=MAX_VIEW_BLOCKS, charts=False))
     return view.to_dict()
 
 

@@ -22,11 +22,13 @@ import logging
 import re
 from typing import Any
 
+from adapters.teams.charts import chart_element
 from adapters.teams.words import t
 from bot.model.messages import (
     Attachment,
     Block,
     Buttons,
+    Chart,
     Checkbox,
     Choice,
     Fields,
@@ -171,6 +173,8 @@ def button_data(action_id: str, value: str) -> dict[str, Any]:
 
 
 def _block(block: Block, *, in_form: bool) -> list[dict[str, Any]]:
+    if isinstance(block, Chart):
+        return [chart_element(block, text_markdown)]
     if isinstance(block, Heading):
         return [
             {

@@ -14,12 +14,13 @@ from bot.chat.registry import command
 from bot.chat.turn import NeedLookups, Turn, reply, say
 from bot.chat.views import import_form
 from bot.content._data import words
+from bot.content.admin_words import admin_words
 from bot.content.chat_words import t
 from bot.content.journey import JourneyError, builtin, check_text
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
-from bot.domain import console, csvio, importing, privacy, reports
-from bot.model.errors import UserError
+from bot.domain import console, csvio, importing, privacy, trends
+from bot.model.errors import NotAdmin, UserError
 from bot.model.interactions import Response
 from bot.model.messages import (
     Attachment,
@@ -28,6 +29,7 @@ from bot.model.messages import (
     MessageBuilder,
     para,
 )
+from bot.outbox.admin import cancel_admin_digests
 from storage.models import (
     AuditLog,
     Pair,
@@ -70,7 +72,7 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
                                                                   Fields(tuple(lines))).build())
     if sub == "show":
         prog = turn.program(" ".join(args[1:]) or None)
-        return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now, prog.name)))  # type: ignore[arg-type]
+        return Response(reply=trends.report(turn.session, turn.workspace.id, turn.now, prog.name))  # type: ignore[arg-type]
     if sub == "create":
         pos, opts = _options(args[1:])
         if not pos:
@@ -294,7 +296,27 @@ def _export(turn: Turn, args: list[str], raw: str) -> Response:
 @command("report", "report [program]", admin=True)
 def _report(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("report")
-    return Response(reply=reports.render(reports.build(turn.session, turn.workspace.id, turn.now, raw or None)))  # type: ignore[arg-type]
+    return Response(reply=trends.report(turn.session, turn.workspace.id, turn.now, raw or None))  # type: ignore[arg-type]
+
+
+@command("digest", "digest on|off", admin=True)
+def _digest(turn: Turn, args: list[str], raw: str) -> Response:
+    """The weekly admin digest, opt-in per admin (planned and sent by ``bot.outbox.admin``)."""
+    dw = admin_words().digest
+    if not turn.is_admin:
+        raise NotAdmin("digest", dw.admins_only)
+    sub = args[0].lower() if args else ""
+    if sub not in ("on", "off"):
+        raise UserError(dw.command_usage)
+    me = turn.me
+    if (me.admin_digest_since is not None) == (sub == "on"):
+        return reply(dw.already_on if sub == "on" else dw.already_off)
+    me.admin_digest_since = turn.now if sub == "on" else None
+    turn.session.add(me)
+    if sub == "off":
+        cancel_admin_digests(turn.session.connection(), me.id)  # type: ignore[arg-type]
+    turn.audit(f"digest.{sub}", me.external_id)
+    return reply(dw.turned_on if sub == "on" else dw.turned_off)
 
 
 @command("audit", "audit [n]", admin=True)

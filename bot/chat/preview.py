@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.chat.catalog import help_message
 from bot.chat.views import import_form
@@ -10,6 +10,8 @@ from bot.content import prompts
 from bot.content.journey import KINDS, builtin
 from bot.content.kinds import PromptKind, checkin_strategy
 from bot.content.prompts import Digest, History, PairState, PersonView, PromptContext
+from bot.domain import trends
+from bot.domain.analytics import Week
 from bot.domain.reports import Report, StalledPair, render
 from bot.model.messages import Form, Message
 
@@ -104,11 +106,16 @@ def sample_messages(kinds: tuple[str, ...] = ("sponsorship",)) -> dict[str, Mess
     out["stall_alert"] = prompts.admin_alert(_ctx(PromptKind.STALL_ALERT, "coach", 9, "senior", payload={"days": 36}))
     out["forward_alert"] = prompts.admin_alert(_ctx(PromptKind.FORWARD_ALERT, "coach", 52, "senior"))
     out["help"] = help_message(True)
-    out["report"] = render(Report(program="Pilot 2026", active_pairs=20, paused_pairs=1, engaged_pairs=14,
-                                  checkins_sent=160, checkins_answered=118, momentum_recent=3.8,
-                                  momentum_before=3.4, stalled=[StalledPair(1, "Sam Rivera", "Lee Chen", 25,
-                                                                            "Quiet for a while: nudge the sponsor.")],
-                                  dead={"account_inactive": 1}))
+    report = render(Report(program="Pilot 2026", active_pairs=20, paused_pairs=1, engaged_pairs=14,
+                            checkins_sent=160, checkins_answered=118, momentum_recent=3.8,
+                            momentum_before=3.4, stalled=[StalledPair(1, "Sam Rivera", "Lee Chen", 25,
+                                                                      "Quiet for a while: nudge the sponsor.")],
+                            dead={"account_inactive": 1}))
+    weeks = [Week(date(2026, 1, 5) + timedelta(weeks=k), active_pairs=20, two_way_pairs=met, checkins_sent=20,
+                  checkins_answered=answered, momentum=score)
+             for k, (met, answered, score) in enumerate(zip((6, 9, 8, 12, 14, 13), (12, 14, 15, 13, 16, 17),
+                                                            (3.2, 3.4, 3.5, 3.4, 3.8, 3.9), strict=True))]
+    out["report"] = trends.with_charts(report, trends.trend_charts("Pilot 2026", weeks))
     return out
 
 

@@ -27,6 +27,7 @@ class PromptKind(StrEnum):
     ASK_GOAL = "ask_goal"  # sponsoree: the sponsor asked for their current goal
     STALL_ALERT = "stall_alert"  # program admins: a pair stalled and two restarts didn't take
     FORWARD_ALERT = "forward_alert"  # program admins: someone wants to pay it forward
+    ADMIN_DIGEST = "admin_digest"  # an admin who opted in, weekly: program health (no pair: bot.outbox.admin)
 
 
 # Kinds the journey no longer sends on their own (folded into the weekly check-in's tip in v2);

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.model.clock import Clock
 from bot.model.config import Settings
+from bot.model.messages import Message
 from bot.model.ports import Platform
 from bot.model.signing import Signer
 from storage.crypto import SecretBox
@@ -27,6 +29,9 @@ class Deps:
     platforms: dict[str, Platform]
     box: SecretBox | None
     make_signer: Callable[[], Signer]
+    # Prompt kinds composed above the outbox (the admin digest reads program health from bot.domain):
+    # kind -> fn(session, admin prompt row, now) -> the message, or None when it is no longer wanted.
+    composers: dict[str, Callable[[Any, Any, datetime], Message | None]] = field(default_factory=dict)
     _signer: Signer | None = field(default=None, repr=False)
 
     @property

@@ -139,7 +139,31 @@ class Footnote:
     spans: Inline
 
 
-Block = Heading | Paragraph | Fields | Buttons | Choice | TextInput | Checkbox | Footnote
+ChartKind = Literal["line", "bar", "donut"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line, one set of bars, or (donut) the slices: points of (label, value); ``None`` is no data."""
+
+    name: str
+    points: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A small chart: renderers draw it natively where the platform can (Slack's data visualization
+    block, Teams' chart elements) and show ``fallback`` (a compact text form) where it cannot.
+    Build it with ``bot.model.charts.chart`` so the fallback always matches the data."""
+
+    kind: ChartKind
+    title: str
+    series: tuple[Series, ...]
+    unit: str = ""  # the y-axis unit, shown after values: "%", "/5"
+    fallback: str = ""
+
+
+Block = Heading | Paragraph | Fields | Buttons | Choice | TextInput | Checkbox | Footnote | Chart
 
 
 @dataclass(frozen=True)
@@ -174,6 +198,8 @@ class Message:
                 lines.append(f"  [ ] {b.label}")
             elif isinstance(b, Footnote):
                 lines.append("  " + plain(b.spans))
+            elif isinstance(b, Chart):
+                lines.append(b.fallback)
         return "\n".join(lines) if lines else self.text
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from bot.content.kinds import RETIRED, PromptKind
 from bot.content.prompts import compose
@@ -41,6 +42,7 @@ from bot.model import metrics
 from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
 from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.outbox.admin import load_admin_rows
 from bot.outbox.faults import ride_out, watch_for
 from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
 from storage.crypto import DecryptionError
@@ -92,6 +94,7 @@ class Loaded:
     digests: dict[int, Any]
     people: dict[int, Any]
     histories: dict[int, Any]
+    admin: list[tuple[Any, Message | None]] = field(default_factory=list)  # admin prompts, composed
 
 
 def default_worker_id() -> str:
@@ -219,7 +222,17 @@ class DeliveryWorker:
                 digests=digests_for(conn, rows, now),
                 people=self._people(conn, rows),
                 histories={r.pair_id: history_for(conn, r.pair_id) for r in rows if r.kind in ("review", "wrapup")},
+                admin=self._load_admin(conn, ids, now),
             )
+
+    def _load_admin(self, conn: Connection, ids: list[int], now: datetime) -> list[tuple[Any, Message | None]]:
+        """Admin prompts (no pair) are composed here, on the database executor, by the kind's composer."""
+        out: list[tuple[Any, Message | None]] = []
+        for r in load_admin_rows(conn, ids):
+            composer = self.deps.composers.get(r.kind)
+            with Session(bind=conn) as session:
+                out.append((r, composer(session, r, now) if composer else None))
+        return out
 
     async def deliver_batch(self, ids: list[int], now: datetime) -> DeliveryStats:
         """Load (database executor), send (event loop), record (database executor)."""
@@ -231,7 +244,11 @@ class DeliveryWorker:
             async with sem:
                 return await self._deliver_one(r, now, digests.get(r.id), people, histories.get(r.pair_id))
 
-        outcomes = list(await asyncio.gather(*(one(r) for r in rows)))
+        async def one_admin(r: Any, message: Message | None) -> Outcome:
+            async with sem:
+                return await self._deliver_admin(r, message, now)
+
+        outcomes = list(await asyncio.gather(*(one(r) for r in rows), *(one_admin(r, m) for r, m in batch.admin)))
         # What was sent is recorded even through a database outage (dropped, its lease would run out
         # and it would go out again): the record is retried with backoff while the lease holds.
         return await ride_out(watch_for(self.deps.db), lambda: self.deps.db.run(self._record, outcomes, now),
@@ -361,6 +378,53 @@ class DeliveryWorker:
                 out.status, out.retry_at = "retry", now + timedelta(seconds=backoff(r.attempts, None))
             else:
                 out.status = "dead"
+        return out
+
+    async def _deliver_admin(self, r: Any, message: Message | None, now: datetime) -> Outcome:
+        """An admin prompt: to one admin, about programs (no pair, no buttons)."""
+        out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
+                      kind=r.kind, platform=r.platform)
+        if r.ws_status != "active":
+            reason: str | None = "workspace uninstalled"
+        elif now - r.due_at > STALE_AFTER:
+            reason = "too late"
+        elif message is None:
+            reason = "no longer wanted"
+        else:
+            reason = self._person_block(r.recipient_id, now, {r.recipient_id: r})
+        if reason:
+            out.status, out.reason = "cancelled", reason
+            return out
+        assert message is not None
+        if not self._lease_ok():
+            out.status = "released"
+            return out
+        try:
+            ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
+                              credentials=self.deps.box.decrypt_json(r.credentials_enc)
+                              if (r.credentials_enc and self.deps.box) else {})
+            sending = self.deps.platforms[r.platform].send(
+                ws, Recipient(r.recipient_id, r.rc_ext, r.rc_name, r.rc_address), message)
+            try:
+                delivered = await asyncio.wait_for(sending, timeout=self._lease_left())
+            except TimeoutError:
+                out.status, out.reason = "released", "lease ran short while sending"
+                return out
+            out.ref = dict(delivered.ref)
+            out.addresses = {int(k): dict(v) for k, v in delivered.addresses.items()}
+            out.lag_s = max(0.0, (now - r.due_at).total_seconds())
+        except PlatformError as exc:
+            out.reason, out.scope = exc.reason[:200], exc.scope
+            retry = exc.retryable and r.attempts < self.max_attempts
+            out.status = "retry" if retry else "dead"
+            if retry:
+                out.retry_at = now + timedelta(seconds=backoff(r.attempts, exc.retry_after))
+        except Exception as exc:  # a bug or an unexpected library error: retry, log the type only
+            _LOGGER.exception("delivery of admin prompt %s failed unexpectedly", r.id)
+            out.reason = f"internal: {type(exc).__name__}"
+            out.status = "retry" if r.attempts < self.max_attempts else "dead"
+            if out.status == "retry":
+                out.retry_at = now + timedelta(seconds=backoff(r.attempts, None))
         return out
 
     # --- recording ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from bot.content.journey import builtin
 from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
 from bot.content.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
 from bot.model.config import Settings
+from bot.outbox.admin import plan_admin_digests
 from storage.db import Database
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
@@ -57,6 +58,7 @@ class PlanStats:
     prompts: int = 0
     resumed: int = 0
     alerts: int = 0
+    admin_digests: int = 0
 
 
 STALL_ALERT_AFTER = timedelta(days=35)  # no two-way contact: two restarts went by, a human may help
@@ -450,6 +452,7 @@ def plan(db: Database, settings: Settings, now: datetime, *, chunk: int = CHUNK,
         stats.resumed = max(res.rowcount, 0)
         if pair_ids is None:
             stats.alerts = alert_stalled(conn, settings, now)
+            stats.admin_digests = plan_admin_digests(conn, settings, now)
     horizon = now + HORIZON
     pp = PairPlanner(settings, now)
     after = 0

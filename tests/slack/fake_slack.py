@@ -57,6 +57,9 @@ class FakeSlack:
         self._ts = 1_700_000_000
         self.oauth_token = "xoxb-oauth-secret-0000000000-abcdefghijkl"
         self.org_install = False  # answer oauth.v2.access as an Enterprise Grid org-wide install
+        # False: a workspace whose Slack cannot show the data visualization block (a message carrying
+        # one is refused: ``invalid_blocks`` from the Web API, 400 from response_url).
+        self.charts = True
         self.runner: web.AppRunner | None = None
         self.port = 0
         self.people_tiers = dict(PEOPLE_TIERS)  # method -> calls per minute ({} turns them off)
@@ -279,7 +282,14 @@ class FakeSlack:
                 rules.pop(0)
             headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
             return web.json_response({"ok": False, "error": rule.error}, status=rule.status, headers=headers)
+        if method in {"chat.postMessage", "chat.update", "chat.postEphemeral"} and not self._shows(body):
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         return web.json_response(self._answer(method, body))
+
+    def _shows(self, body: dict[str, Any]) -> bool:
+        blocks = body.get("blocks")
+        return self.charts or not any(isinstance(b, dict) and b.get("type") == "data_visualization"
+                                      for b in (blocks if isinstance(blocks, list) else []))
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -395,6 +405,8 @@ class FakeSlack:
             self.response_url_failures -= 1
             return web.Response(status=404, text="expired_url")
         body = await request.json()
+        if not self._shows(body):
+            return web.Response(status=400, text="invalid_blocks")
         self.responses.append(body)
         self.response_keys.append(request.match_info["key"])
         self.response_peers.append(request.transport.get_extra_info("peername") if request.transport else None)

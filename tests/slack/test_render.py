@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from slack_sdk.errors import SlackObjectFormationError
+
+from adapters.slack.charts import DataVisualizationBlock
 from adapters.slack.inbound import form_fields, normalise_text
 from adapters.slack.render import (
     core_action_id,
@@ -13,6 +17,7 @@ from adapters.slack.render import (
     render_home,
     render_message,
 )
+from bot.model.charts import chart
 from bot.model.messages import (
     Button,
     Checkbox,
@@ -159,7 +164,7 @@ def test_incoming_text_is_normalised() -> None:
 
 
 def test_a_message_rendered_again_is_an_equal_but_independent_copy() -> None:
-    from bot.chat.commands import help_message
+    from bot.chat.catalog import help_message
 
     first = render_message(help_message(True))
     first["blocks"][0]["type"] = "tampered"
@@ -169,3 +174,73 @@ def test_a_message_rendered_again_is_an_equal_but_independent_copy() -> None:
     assert again["blocks"][-1] != {"type": "divider"}
     assert again == render_message(help_message(True))
     assert again != render_message(help_message(False))  # the admin part is not served to others
+
+
+def _trend(points: int = 12) -> Message:
+    weeks = [f"Week {i + 1}" for i in range(points)]
+    rates = chart("line", "A program with a longer name: weekly engagement (%)", (
+        ("Engagement", [(w, 10 * (i % 10)) for i, w in enumerate(weeks)]),
+        ("Check-ins answered, a long series name", [(w, None if i == 2 else 50) for i, w in enumerate(weeks)]),
+    ), unit="%")
+    score = chart("bar", "Momentum", (("Momentum (1-5)", [(w, 3.25) for w in weeks]),), unit="/5", decimals=1)
+    mix = chart("donut", "Answers", (("Answers", (("We met", 6), ("Light touch", 3), ("Not yet", 0))),))
+    return Message(text="Program health", blocks=(Heading("Program health"), rates, score, mix))
+
+
+def test_charts_become_data_visualization_blocks_within_slacks_limits() -> None:
+    out = render_message(_trend(points=30))
+    json.dumps(out)
+    charts = [b for b in out["blocks"] if b["type"] == "data_visualization"]
+    assert len(charts) == 2  # Slack shows at most two in a message: the third is its text form
+    rates, score = charts
+    assert len(rates["title"]) == 50 and rates["title"].endswith("…")
+    line = rates["chart"]
+    assert line["type"] == "line" and line["axis_config"]["y_label"] == "%"
+    names = [s["name"] for s in line["series"]]
+    assert names == ["Engagement", "Check-ins answered,…"] and all(len(n) <= 20 for n in names)
+    for s in line["series"]:
+        assert 1 <= len(s["data"]) <= 20  # the last 20 weeks
+        assert {p["label"] for p in s["data"]} <= set(line["axis_config"]["categories"])
+    assert line["series"][0]["data"][-1] == {"label": "Week 30", "value": 90}
+    assert score["chart"]["type"] == "bar" and score["chart"]["series"][0]["data"][0]["value"] == 3.2
+    donut = out["blocks"][-1]
+    assert donut["type"] == "section" and donut["text"]["text"].startswith("*Answers*")
+    assert "We met 6 (67%) · Light touch 3 (33%)" in donut["text"]["text"]
+
+
+def test_a_donut_is_a_pie_and_charts_can_be_text_only() -> None:
+    mix = chart("donut", "Answers", (("Answers", (("We met", 6), ("Light touch", 3), ("Not yet", 0))),))
+    pie = render_message(Message(text="t", blocks=(mix,)))["blocks"][0]
+    assert pie["chart"] == {"type": "pie", "segments": [{"label": "We met", "value": 6},
+                                                        {"label": "Light touch", "value": 3}]}
+    text_only = render_message(_trend(), charts=False)["blocks"]
+    assert not [b for b in text_only if b["type"] == "data_visualization"]
+    trend = text_only[1]["text"]["text"]
+    assert trend.startswith("*A program with a longer name: weekly engagement (%)*\n```")
+    assert "Engagement                              ▁▂▃▃▄▅▆▆▇█▁▂  10%  ↑10" in trend  # one bar a week, scaled
+    assert "Check-ins answered, a long series name  ▄▄·▄▄▄▄▄▄▄▄▄  50%  →" in trend
+    home = render_home(_trend())
+    assert not [b for b in home["blocks"] if b["type"] == "data_visualization"]
+
+
+def test_the_block_checks_slacks_documented_limits() -> None:
+    ok = {"type": "line", "series": [{"name": "A", "data": [{"label": "x", "value": 1}]}],
+          "axis_config": {"categories": ["x"]}}
+    assert DataVisualizationBlock(title="T", chart=ok).to_dict()["type"] == "data_visualization"
+    bad = [
+        ("t" * 51, ok),
+        ("T", {**ok, "type": "scatter"}),
+        ("T", {**ok, "series": []}),
+        ("T", {**ok, "series": [{"name": "A", "data": [{"label": "x", "value": 1}]}] * 2}),  # names repeat
+        ("T", {**ok, "series": [{"name": "n" * 21, "data": [{"label": "x", "value": 1}]}]}),
+        ("T", {**ok, "series": [{"name": "A", "data": [{"label": "y", "value": 1}]}]}),  # not a category
+        ("T", {**ok, "series": [{"name": "A", "data": [{"label": "x", "value": 1}] * 21}]}),
+        ("T", {**ok, "series": [{"name": f"S{i}", "data": [{"label": "x", "value": 1}]} for i in range(7)]}),
+        ("T", {**ok, "axis_config": {"categories": ["x"], "y_label": "y" * 51}}),
+        ("T", {"type": "pie", "segments": [{"label": "a", "value": 0}]}),
+        ("T", {"type": "pie", "segments": [{"label": "a", "value": 1}] * 7}),
+        ("T", {"type": "pie", "segments": [{"label": "l" * 21, "value": 1}]}),
+    ]
+    for title, body in bad:
+        with pytest.raises(SlackObjectFormationError):
+            DataVisualizationBlock(title=title, chart=body).to_dict()

@@ -9,9 +9,11 @@ import jsonschema
 import pytest
 
 from adapters.teams import render
-from bot.model.messages import Button, Message, Paragraph, Text, buttons
+from bot.model.charts import chart
+from bot.model.messages import Button, Heading, Message, Paragraph, Text, buttons
 from tests.conftest import require_schema
 from tests.teams import samples
+from tests.teams.chart_schema import schema_with_charts
 
 
 @pytest.fixture(scope="module")
@@ -20,18 +22,24 @@ def card_validator() -> jsonschema.Draft6Validator:
     return jsonschema.Draft6Validator(schema)
 
 
+@pytest.fixture(scope="module")
+def chart_validator() -> jsonschema.Draft6Validator:
+    """Adaptive Card 1.5 with Teams' chart elements allowed explicitly (tests/teams/chart_schema.py)."""
+    return jsonschema.Draft6Validator(schema_with_charts())
+
+
 def assert_valid(validator: jsonschema.Draft6Validator, card: dict[str, Any]) -> None:
     errors = sorted(validator.iter_errors(card), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message[:200]}" for e in errors]
     assert card["version"] == "1.5" and card["fallbackText"]
 
 
-def test_every_message_kind_renders_a_valid_card(card_validator: jsonschema.Draft6Validator) -> None:
+def test_every_message_kind_renders_a_valid_card(chart_validator: jsonschema.Draft6Validator) -> None:
     messages = samples.sample_messages()
     assert len(messages) > 10  # the core's preview samples: every kind it can send
     for name, message in messages.items():
         card = render.to_card(message)
-        assert_valid(card_validator, card)
+        assert_valid(chart_validator, card)  # Adaptive Card 1.5, with Teams' chart elements (the report)
         assert name
         activity = render.message_activity(message)
         assert activity["summary"] and activity["attachments"][0]["contentType"] == render.CARD_CONTENT_TYPE
@@ -129,3 +137,53 @@ def test_large_file_is_truncated_and_says_so() -> None:
     assert code["fontType"] == "Monospace" and len(code["text"]) <= render.MAX_INLINE_FILE_CHARS * 2
     assert "Showing the first" in card["body"][-1]["text"]
     assert len(json.dumps(card)) < 28_000  # Teams' activity size limit
+
+
+def _trend() -> Message:
+    rates = chart("line", "Pilot: weekly engagement (%)", (
+        ("Engagement", (("Jan 5", 100), ("Jan 12", None), ("Jan 19", 50))),
+        ("Check-ins answered", (("Jan 5", 80), ("Jan 12", 60), ("Jan 19", 70))),
+    ), unit="%")
+    score = chart("bar", "Pilot: average momentum", (("Momentum (1-5)", (("Jan 5", 3), ("Jan 19", 4.5))),),
+                  unit="/5", decimals=1)
+    mix = chart("donut", "Answers", (("Answers", (("We met", 6), ("Light touch", 3), ("Not yet", 0))),))
+    grouped = chart("bar", "Two series", (("A", (("x", 1),)), ("B", (("x", 2),))))
+    empty = chart("line", "Nothing yet", (("Engagement", (("Jan 5", None),)),))
+    return Message(text="Program health", blocks=(Heading("Program health: Pilot"), rates, score, mix, grouped, empty))
+
+
+def test_charts_render_as_teams_chart_elements_with_a_text_fallback(
+    chart_validator: jsonschema.Draft6Validator, card_validator: jsonschema.Draft6Validator
+) -> None:
+    card = render.to_card(_trend())
+    assert_valid(chart_validator, card)
+    body = card["body"]
+    assert [b["type"] for b in body] == ["TextBlock", "Chart.Line", "Chart.VerticalBar", "Chart.Donut",
+                                        "Chart.VerticalBar.Grouped", "Container"]
+    line = body[1]
+    assert line["title"] == "Pilot: weekly engagement (%)" and line["yAxisTitle"] == "%"
+    assert line["data"][0] == {"legend": "Engagement", "values": [{"x": "Jan 5", "y": 100}, {"x": "Jan 19", "y": 50}]}
+    assert body[2]["data"] == [{"x": "Jan 5", "y": 3.0}, {"x": "Jan 19", "y": 4.5}]
+    assert body[3]["data"] == [{"legend": "We met", "value": 6}, {"legend": "Light touch", "value": 3}]
+    # every chart carries its text form for hosts without chart elements; a chart without data is only that
+    fb = line["fallback"]
+    assert fb["type"] == "Container" and fb["items"][0]["text"] == "Pilot: weekly engagement (%)"
+    assert fb["items"][1]["fontType"] == "Monospace"
+    assert fb["items"][1]["text"] == "  Engagement          █·▁  50%  ↓50\n  Check-ins answered  █▁▅  70%  ↑10"
+    assert body[5]["items"][0]["text"] == "Nothing yet"
+    # the plain 1.5 schema refuses the chart elements (the extension is what allows them) ...
+    assert list(card_validator.iter_errors(card))
+    # ... and a chart's fallback alone is a valid 1.5 card
+    assert_valid(card_validator, {**card, "body": [b.get("fallback", b) for b in body]})
+
+
+def test_the_schema_extension_still_refuses_a_wrong_chart(chart_validator: jsonschema.Draft6Validator) -> None:
+    assert not list(chart_validator.iter_errors(render.to_card(_trend())))
+    wrong_value = render.to_card(_trend())
+    wrong_value["body"][1]["data"][0]["values"][0]["y"] = "a lot"  # not a number
+    unknown = render.to_card(_trend())
+    unknown["body"][2]["legend"] = "a property Chart.VerticalBar does not have"
+    no_data = render.to_card(_trend())
+    del no_data["body"][3]["data"]
+    for card in (wrong_value, unknown, no_data):
+        assert list(chart_validator.iter_errors(card))
