@@ -92,9 +92,9 @@ def seed_platform_pairs(
     from bot.model.interactions import Profile
     from storage.models import Pair, Program
 
-    momentum.upsert_workspace(platform, workspace, name="Bench")
+    momentum.units.upsert_workspace(platform, workspace, name="Bench")
     ids = [
-        momentum.upsert_person(
+        momentum.units.upsert_person(
             platform, workspace,
             Profile(external_id=external_id(n), name=f"Person {n}", email=f"p{n}@example.com", tz="UTC"),
             address=address(n) if address else None,
@@ -103,7 +103,7 @@ def seed_platform_pairs(
     ]
     began = date(2025, 12, 1)
     with momentum.db.session() as s:
-        program = Program(workspace_id=momentum.workspace_ref(platform, workspace).id, name="Pilot",
+        program = Program(workspace_id=momentum.units.workspace_ref(platform, workspace).id, name="Pilot",
                           start_date=began, created_at=start - timedelta(days=40))
         s.add(program)
         s.flush()

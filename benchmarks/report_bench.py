@@ -84,7 +84,7 @@ def measure(backend: str, pairs: int, runs: int, workdir: Path, weeks: int = WEE
         views: dict[str, Callable[[], object]] = {
             "report": command("report"),  # with the program's 12-week trend charts
             "report, no charts": figures_only,
-            "app home (admin)": lambda: m.app_home("test", "T1", admin.external_id),
+            "app home (admin)": lambda: m.units.app_home("test", "T1", admin.external_id),
             "admin digest": admin_digest,
             "export": command("export"),
         }

@@ -4,20 +4,21 @@ It holds the database, the clock, the settings and the registered platforms, and
 exposes what the edges need: ``handle`` an interaction, ``plan`` and
 ``deliver_due`` prompts, register installs and people, render App Home.
 
-The event loop never waits on the database: ``handle`` and ``deliver_due`` run their units of
-work on the database executor (``db.run``); the synchronous methods here (installs, people,
-addresses, App Home) are units of work too, and async callers run them with
-``await m.db.run(m.method, ...)``. ``plan`` blocks for seconds and runs in its own thread.
+The facade is async all through and the event loop never waits on the database: ``handle`` and
+``deliver_due`` run their units of work on the database executor (``db.run``), and so do installs,
+people, addresses and App Home (``await m.upsert_person(...)``), whose synchronous units live in
+``Units`` (``m.units``) for callers already off the loop (the CLI, seeding scripts, tests).
+``plan`` blocks for seconds: the scheduler runs it in its own thread.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +39,7 @@ from storage.db import Database
 from storage.models import AppSecret, AuditLog
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Momentum:
             composers={PromptKind.ADMIN_DIGEST.value: digest.compose(settings)},
         )
         self._turns = entry.Turns()
+        self.units = Units(self.deps)
 
     # The facade's parts, for the edges (the core's functions get ``deps``).
     @property
@@ -128,9 +131,9 @@ class Momentum:
         async with self._turns.turn(interaction):  # one person's interactions in the order they came
             return await entry.handle(self.deps, interaction)
 
-    # --- installs and people ------------------------------------------------------------------
+    # --- installs, people and views: each a unit of work (``Units``) on the database executor ---------
 
-    def upsert_workspace(
+    async def upsert_workspace(
         self,
         platform: str,
         external_id: str,
@@ -138,30 +141,17 @@ class Momentum:
         name: str | None = None,
         credentials: Mapping[str, Any] | None = None,
     ) -> int:
-        with self.db.session() as s:
-            ws = directory.upsert_workspace(
-                s, self.now(), platform, external_id, name=name, credentials=credentials, box=self.box,
-                default_tz=self.settings.default_tz,
-            )
-            assert ws.id is not None
-            return ws.id
+        return await self.db.run(self.units.upsert_workspace, platform, external_id, name=name,
+                                 credentials=credentials)
 
-    def workspace_ref(self, platform: str, external_id: str) -> WorkspaceRef | None:
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, external_id)
-            return directory.workspace_ref(ws, self.box) if ws else None
+    async def workspace_ref(self, platform: str, external_id: str) -> WorkspaceRef | None:
+        return await self.db.run(self.units.workspace_ref, platform, external_id)
 
-    def set_workspace_status(self, platform: str, external_id: str, status: str, reason: str | None) -> None:
+    async def set_workspace_status(self, platform: str, external_id: str, status: str, reason: str | None) -> None:
         """Mark an install uninstalled (``app_uninstalled``, ``tokens_revoked``) or active again."""
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, external_id)
-            if ws is None:
-                return
-            ws.status, ws.status_reason = status, reason
-            s.add(AuditLog(workspace_id=ws.id, action=f"workspace.{status}", target=external_id,
-                           detail={"reason": reason} if reason else None, at=self.now()))
+        return await self.db.run(self.units.set_workspace_status, platform, external_id, status, reason)
 
-    def upsert_person(
+    async def upsert_person(
         self,
         platform: str,
         workspace_external_id: str,
@@ -171,67 +161,43 @@ class Momentum:
         workspace_name: str | None = None,
     ) -> PersonInfo:
         """Store or refresh a person (installs, roster reads, ``user_change``)."""
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, workspace_external_id)
-            if ws is None:
-                ws = directory.upsert_workspace(
-                    s, self.now(), platform, workspace_external_id, name=workspace_name,
-                    default_tz=self.settings.default_tz,
-                )
-            assert ws.id is not None
-            p = directory.upsert_person(s, self.now(), ws.id, profile, address=address)
-            assert p.id is not None
-            return PersonInfo(p.id, ws.id, p.external_id, p.name)
+        return await self.db.run(self.units.upsert_person, platform, workspace_external_id, profile,
+                                 address=address, workspace_name=workspace_name)
 
-    def store_people(
+    async def store_people(
         self, platform: str, workspace_external_id: str, entries: Sequence[roster.RosterEntry]
     ) -> roster.RosterStats:
-        """Store a page of a roster in one unit of work (``bot.domain.roster``). Two readers inserting the
-        same newcomer at once: the loser's unit runs again and finds them."""
-        for attempt in (1, 2):
-            try:
-                with self.db.session() as s:
-                    ws = directory.get_workspace(s, platform, workspace_external_id)
-                    if ws is None:
-                        ws = directory.upsert_workspace(s, self.now(), platform, workspace_external_id,
-                                                        default_tz=self.settings.default_tz)
-                    assert ws.id is not None
-                    return roster.store_people(s, self.now(), ws.id, entries)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """Store a page of a roster in one unit of work (``bot.domain.roster``)."""
+        return await self.db.run(self.units.store_people, platform, workspace_external_id, entries)
 
-    def mark_unreachable(
+    async def mark_unreachable(
         self, platform: str, workspace_external_id: str, external_id: str, reason: str | None
     ) -> None:
         """Stop (or with ``reason=None`` resume) delivering to one person; shown in ``report``."""
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, workspace_external_id)
-            if ws is None or ws.id is None:
-                return
-            p = directory.get_person(s, ws.id, external_id)
-            if p is None:
-                return
-            p.unreachable_reason = reason
-            s.add(AuditLog(workspace_id=ws.id, actor_id=p.id,
-                           action="person.unreachable" if reason else "person.reachable",
-                           target=p.external_id, detail={"reason": reason} if reason else None,
-                           at=self.now()))
+        return await self.db.run(self.units.mark_unreachable, platform, workspace_external_id, external_id, reason)
 
-    def addresses(self, platform: str, workspace_external_id: str) -> dict[str, dict[str, Any]]:
-        """Stored addresses (conversation references, DM channels) by person external id."""
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, workspace_external_id)
-            if ws is None or ws.id is None:
-                return {}
-            return directory.addresses(s, ws.id)
+    async def addresses(self, platform: str, workspace_external_id: str) -> dict[str, dict[str, Any]]:
+        return await self.db.run(self.units.addresses, platform, workspace_external_id)
 
-    def person_address(self, platform: str, workspace_external_id: str, external_id: str) -> dict[str, Any] | None:
-        with self.db.session() as s:
-            ws = directory.get_workspace(s, platform, workspace_external_id)
-            p = directory.get_person(s, ws.id, external_id) if ws is not None and ws.id is not None else None
-            return dict(p.address) if p is not None and p.address else None
+    async def person_address(
+        self, platform: str, workspace_external_id: str, external_id: str
+    ) -> dict[str, Any] | None:
+        return await self.db.run(self.units.person_address, platform, workspace_external_id, external_id)
+
+    async def app_home(self, platform: str, workspace_external_id: str, user_external_id: str) -> Message:
+        """The personal home view (Slack App Home, Teams personal tab / welcome card)."""
+        return await self.db.run(self.units.app_home, platform, workspace_external_id, user_external_id)
+
+    def team_welcome(self) -> Message:
+        """What the bot says when it is added to a team or channel (no database)."""
+        return home.team_welcome()
+
+    async def home_view(self, platform: str, workspace_external_id: str, user_external_id: str,
+                        render: Callable[[Message], T]) -> T:
+        """The home view read and rendered in one call on the database executor (rendering a whole view
+        is milliseconds of CPU: too long for the event loop)."""
+        return await self.db.run(lambda: render(self.units.app_home(platform, workspace_external_id,
+                                                                     user_external_id)))
 
     # --- time-driven work ---------------------------------------------------------------------
 
@@ -245,12 +211,122 @@ class Momentum:
         worker = delivery.DeliveryWorker(self.deps, worker_id=worker_id)
         return await worker.deliver_due(now or self.now(), limit=limit)
 
+
+class Units:
+    """The facade's synchronous units of work (each opens and commits its own transaction). The async
+    facade runs them on the database executor; callers already off the event loop (the CLI, seeding
+    scripts, tests) may call them directly."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # --- installs and people ------------------------------------------------------------------
+
+    def upsert_workspace(
+        self,
+        platform: str,
+        external_id: str,
+        *,
+        name: str | None = None,
+        credentials: Mapping[str, Any] | None = None,
+    ) -> int:
+        with self.deps.db.session() as s:
+            ws = directory.upsert_workspace(
+                s, self.deps.now(), platform, external_id, name=name, credentials=credentials, box=self.deps.box,
+                default_tz=self.deps.settings.default_tz,
+            )
+            assert ws.id is not None
+            return ws.id
+
+    def workspace_ref(self, platform: str, external_id: str) -> WorkspaceRef | None:
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, external_id)
+            return directory.workspace_ref(ws, self.deps.box) if ws else None
+
+    def set_workspace_status(self, platform: str, external_id: str, status: str, reason: str | None) -> None:
+        """Mark an install uninstalled (``app_uninstalled``, ``tokens_revoked``) or active again."""
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, external_id)
+            if ws is None:
+                return
+            ws.status, ws.status_reason = status, reason
+            s.add(AuditLog(workspace_id=ws.id, action=f"workspace.{status}", target=external_id,
+                           detail={"reason": reason} if reason else None, at=self.deps.now()))
+
+    def upsert_person(
+        self,
+        platform: str,
+        workspace_external_id: str,
+        profile: Profile,
+        *,
+        address: Mapping[str, Any] | None = None,
+        workspace_name: str | None = None,
+    ) -> PersonInfo:
+        """Store or refresh a person (installs, roster reads, ``user_change``)."""
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None:
+                ws = directory.upsert_workspace(
+                    s, self.deps.now(), platform, workspace_external_id, name=workspace_name,
+                    default_tz=self.deps.settings.default_tz,
+                )
+            assert ws.id is not None
+            p = directory.upsert_person(s, self.deps.now(), ws.id, profile, address=address)
+            assert p.id is not None
+            return PersonInfo(p.id, ws.id, p.external_id, p.name)
+
+    def store_people(
+        self, platform: str, workspace_external_id: str, entries: Sequence[roster.RosterEntry]
+    ) -> roster.RosterStats:
+        """Store a page of a roster in one unit of work (``bot.domain.roster``). Two readers inserting the
+        same newcomer at once: the loser's unit runs again and finds them."""
+        for attempt in (1, 2):
+            try:
+                with self.deps.db.session() as s:
+                    ws = directory.get_workspace(s, platform, workspace_external_id)
+                    if ws is None:
+                        ws = directory.upsert_workspace(s, self.deps.now(), platform, workspace_external_id,
+                                                        default_tz=self.deps.settings.default_tz)
+                    assert ws.id is not None
+                    return roster.store_people(s, self.deps.now(), ws.id, entries)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def mark_unreachable(
+        self, platform: str, workspace_external_id: str, external_id: str, reason: str | None
+    ) -> None:
+        """Stop (or with ``reason=None`` resume) delivering to one person; shown in ``report``."""
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None or ws.id is None:
+                return
+            p = directory.get_person(s, ws.id, external_id)
+            if p is None:
+                return
+            p.unreachable_reason = reason
+            s.add(AuditLog(workspace_id=ws.id, actor_id=p.id,
+                           action="person.unreachable" if reason else "person.reachable",
+                           target=p.external_id, detail={"reason": reason} if reason else None,
+                           at=self.deps.now()))
+
+    def addresses(self, platform: str, workspace_external_id: str) -> dict[str, dict[str, Any]]:
+        """Stored addresses (conversation references, DM channels) by person external id."""
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            if ws is None or ws.id is None:
+                return {}
+            return directory.addresses(s, ws.id)
+
+    def person_address(self, platform: str, workspace_external_id: str, external_id: str) -> dict[str, Any] | None:
+        with self.deps.db.session() as s:
+            ws = directory.get_workspace(s, platform, workspace_external_id)
+            p = directory.get_person(s, ws.id, external_id) if ws is not None and ws.id is not None else None
+            return dict(p.address) if p is not None and p.address else None
+
     # --- views --------------------------------------------------------------------------------
 
     def app_home(self, platform: str, workspace_external_id: str, user_external_id: str) -> Message:
         """The personal home view (Slack App Home, Teams personal tab / welcome card)."""
         return home.app_home(self.deps, platform, workspace_external_id, user_external_id)
-
-    def team_welcome(self) -> Message:
-        """What the bot says when it is added to a team or channel."""
-        return home.team_welcome()

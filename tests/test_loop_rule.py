@@ -18,7 +18,7 @@ async def test_the_no_sql_on_loop_rule_sees_a_core_that_holds_the_loop(
     ia = Interaction("test", "T1", "U1", InteractionKind.COMMAND, text="me", profile=Profile(external_id="U1"))
     with sql_on_loop() as found:
         await momentum.handle(ia)
-        momentum.upsert_workspace("test", "T2")  # the test's own SQL, from its async body
+        momentum.units.upsert_workspace("test", "T2")  # the test's own SQL, from its async body
     assert found == []
 
     async def inline(fn, *args, **kwargs):  # type: ignore[no-untyped-def]

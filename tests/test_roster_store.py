@@ -22,15 +22,15 @@ def _person(core: Momentum, ext: str) -> Person:
 
 def test_store_people_inserts_updates_and_keeps_what_it_should(core: Momentum) -> None:
     # Known before: one with a 1:1 chat and an unreachable reason, one erased, one unchanged.
-    core.upsert_person("teams", "t1", Profile("chat", name="Chat Person"), address=_address("29:c", "a:1"))
-    core.mark_unreachable("teams", "t1", "chat", "ConversationBlockedByUser")
-    core.upsert_person("teams", "t1", Profile("gone", name="Gone"), address=_address("29:g"))
+    core.units.upsert_person("teams", "t1", Profile("chat", name="Chat Person"), address=_address("29:c", "a:1"))
+    core.units.mark_unreachable("teams", "t1", "chat", "ConversationBlockedByUser")
+    core.units.upsert_person("teams", "t1", Profile("gone", name="Gone"), address=_address("29:g"))
     with core.db.session() as s:
         gone = s.exec(select(Person).where(Person.external_id == "gone")).one()
         gone.forgotten = True
-    core.upsert_person("teams", "t1", Profile("same", name="Same", email="same@example.com"),
+    core.units.upsert_person("teams", "t1", Profile("same", name="Same", email="same@example.com"),
                        address=_address("29:s"))
-    stats = core.store_people("teams", "t1", [
+    stats = core.units.store_people("teams", "t1", [
         RosterEntry("new", name="New Person", email="New@Example.com", address=_address("29:n")),
         RosterEntry("chat", name="Chat Renamed", address=_address("29:c")),  # offers no chat: keep the chat
         RosterEntry("gone", name="Back Again", address=_address("29:g")),
@@ -54,15 +54,15 @@ def test_store_people_inserts_updates_and_keeps_what_it_should(core: Momentum) -
 
 
 def test_a_new_way_to_reach_someone_clears_the_unreachable_reason(core: Momentum) -> None:
-    core.upsert_person("teams", "t1", Profile("p", name="P"), address=_address("29:old"))
-    core.mark_unreachable("teams", "t1", "p", "UserNotFound")
-    stats = core.store_people("teams", "t1", [RosterEntry("p", address=_address("29:new"))])
+    core.units.upsert_person("teams", "t1", Profile("p", name="P"), address=_address("29:old"))
+    core.units.mark_unreachable("teams", "t1", "p", "UserNotFound")
+    stats = core.units.store_people("teams", "t1", [RosterEntry("p", address=_address("29:new"))])
     assert stats.updated == 1
     p = _person(core, "p")
     assert p.address == _address("29:new") and p.unreachable_reason is None and p.name == "P"
 
 
 def test_store_people_creates_the_workspace_when_needed(core: Momentum) -> None:
-    stats = core.store_people("teams", "fresh-tenant", [RosterEntry("a", name="A")])
+    stats = core.units.store_people("teams", "fresh-tenant", [RosterEntry("a", name="A")])
     assert stats.inserted == 1
-    assert core.workspace_ref("teams", "fresh-tenant") is not None
+    assert core.units.workspace_ref("teams", "fresh-tenant") is not None

@@ -59,7 +59,7 @@ class Installs:
     async def _installed(self, installation: Installation) -> None:
         if installation.team_id:
             self._tokens.pop(installation.team_id, None)
-            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", installation.team_id,
+            await self.momentum.upsert_workspace("slack", installation.team_id,
                                        name=installation.team_name)
             _LOGGER.info("slack workspace %s installed", installation.team_id)
 
@@ -75,7 +75,7 @@ class Installs:
         team = str(data.get("team_id", ""))
         self._bot_user_id, self._bot_id = data.get("user_id") or None, data.get("bot_id") or None
         if team:
-            await self.momentum.db.run(self.momentum.upsert_workspace, "slack", team,
+            await self.momentum.upsert_workspace("slack", team,
                                        name=str(data.get("team", "")) or None)
 
     def _authorize_single(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
@@ -109,7 +109,7 @@ class Installs:
         team = str(body.get("team_id") or "")
         if not team:
             return
-        await self.momentum.db.run(self.momentum.set_workspace_status, "slack", team, "uninstalled", reason)
+        await self.momentum.set_workspace_status("slack", team, "uninstalled", reason)
         self._tokens.pop(team, None)
         self.platform.forget_team(team)
         if self.install_store is not None:

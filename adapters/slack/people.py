@@ -68,11 +68,11 @@ class People:
             known, reason = person is not None, person.unreachable_reason if person else None
         if not known:
             return False
-        self.momentum.upsert_person("slack", team, profile)
+        self.momentum.units.upsert_person("slack", team, profile)
         if profile.deleted:
-            self.momentum.mark_unreachable("slack", team, profile.external_id, "user_deactivated")
+            self.momentum.units.mark_unreachable("slack", team, profile.external_id, "user_deactivated")
         elif reason == "user_deactivated":
-            self.momentum.mark_unreachable("slack", team, profile.external_id, None)
+            self.momentum.units.mark_unreachable("slack", team, profile.external_id, None)
         return True
 
 

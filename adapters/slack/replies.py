@@ -37,7 +37,7 @@ async def refresh_best_effort(momentum: Momentum, team: str, profile: Profile) -
     """Refresh a person's stored profile; while the database's writes are failing (disk full,
     read-only) skip it, so what only reads (App Home) still answers."""
     try:
-        await momentum.db.run(momentum.upsert_person, "slack", team, profile)
+        await momentum.upsert_person("slack", team, profile)
     except Exception as exc:
         fault = watch_for(momentum.db).failed(exc)
         if fault is None or not fault.writes_only:
@@ -156,10 +156,6 @@ class Replies:
         profile = await self.profile(team, user)
         if profile is not None:
             await refresh_best_effort(self.momentum, team, profile)
-        view = await self.momentum.db.run(self._home_view, team, user)
+        # read and rendered on the database executor: slack_sdk validates every block (milliseconds of CPU)
+        view = await self.momentum.home_view("slack", team, user, render_home)
         await self.api.call(team, "views.publish", json={"user_id": user, "view": view})
-
-    def _home_view(self, team: str, user: str) -> dict[str, Any]:
-        """App Home read and rendered in one call on the database executor: rendering a home view is
-        milliseconds of CPU (slack_sdk validates every block), too long for the event loop."""
-        return render_home(self.momentum.app_home("slack", team, user))

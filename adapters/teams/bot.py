@@ -293,7 +293,7 @@ class MomentumTeamsBot:
         return external_id(member) or teams_id
 
     async def _stored_external_id(self, tenant: str, teams_id: str) -> str | None:
-        stored = await self.momentum.db.run(self.momentum.addresses, "teams", tenant)
+        stored = await self.momentum.addresses("teams", tenant)
         for ext, address in stored.items():
             if (address.get("user") or {}).get("id") == teams_id:
                 self._teams_to_external[(tenant, teams_id)] = ext
@@ -350,7 +350,7 @@ class MomentumTeamsBot:
         if self.platform is None:
             return False
         tenant = tenant_of(activity)
-        ws = await self.momentum.db.run(self.momentum.workspace_ref, "teams", tenant)
+        ws = await self.momentum.workspace_ref("teams", tenant)
         user = activity.from_property
         if ws is None or user is None or activity.recipient is None:
             return False
@@ -370,7 +370,7 @@ class MomentumTeamsBot:
                 )
                 if delivered.addresses:
                     address = dict(delivered.addresses[0])
-                    await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant,
+                    await self.momentum.upsert_person("teams", tenant,
                                                Profile(external_id=ext), address=address)
         except PlatformError as exc:
             _LOGGER.info("teams private answer failed: %s", exc.reason)
@@ -410,7 +410,7 @@ class MomentumTeamsBot:
     async def installed(self, ctx: TurnContext, *, team: Mapping[str, Any] | None, welcome: bool = True) -> None:
         activity = ctx.activity
         tenant = tenant_of(activity)
-        await self.momentum.db.run(self.momentum.upsert_workspace, "teams", tenant,
+        await self.momentum.upsert_workspace("teams", tenant,
                                    name=(team or {}).get("name") if team else None)
         if team or not is_personal(activity):
             # The roster is read after this turn is acknowledged, a page at a time (adapters.teams.roster).
@@ -427,7 +427,7 @@ class MomentumTeamsBot:
         await self._store_member(tenant, user, activity, personal_address=True, ctx=ctx)
         _LOGGER.info("teams installed for a person: tenant=%s", tenant)
         if welcome:
-            home = await self.momentum.db.run(self.momentum.app_home, "teams", tenant, external_id(user))
+            home = await self.momentum.app_home("teams", tenant, external_id(user))
             await self._send_card(ctx, render.to_card(home), home.text)
 
     async def uninstalled(self, ctx: TurnContext, *, team: Mapping[str, Any] | None) -> None:
@@ -440,7 +440,7 @@ class MomentumTeamsBot:
             return
         user = external_id(activity.from_property)
         if user:
-            await self.momentum.db.run(self.momentum.mark_unreachable, "teams", tenant, user, UNINSTALLED)
+            await self.momentum.mark_unreachable("teams", tenant, user, UNINSTALLED)
             _LOGGER.info("teams uninstalled by a person: tenant=%s", tenant)
 
     async def _store_team_member(self, ctx: TurnContext, tenant: str, member: ChannelAccount) -> None:
@@ -482,15 +482,15 @@ class MomentumTeamsBot:
             # One unit of work; a 1:1 chat we already have is kept (bot.domain.roster).
             entry = RosterEntry(external_id=ext, name=name or None, email=email or None,
                                 address=roster_address(activity, tenant, person))
-            await self.momentum.db.run(self.momentum.store_people, "teams", tenant, [entry])
+            await self.momentum.store_people("teams", tenant, [entry])
             return
         address: dict[str, Any] = reference_dict(reference_of(activity))
         address["user"] = person
         profile = Profile(external_id=ext, name=name or None, email=email or None)
-        await self.momentum.db.run(self.momentum.upsert_person, "teams", tenant, profile, address=address)
+        await self.momentum.upsert_person("teams", tenant, profile, address=address)
 
     async def _stored_address(self, tenant: str, ext: str) -> dict[str, Any] | None:
-        return await self.momentum.db.run(self.momentum.person_address, "teams", tenant, ext)
+        return await self.momentum.person_address("teams", tenant, ext)
 
 
 # --- SDK plumbing -------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class RosterReads:
             entries = [e for e in (roster_entry(activity, tenant, m) for m in members) if e is not None]
             if len(entries) < len(members):
                 _LOGGER.warning("teams roster page had %d members we could not read", len(members) - len(entries))
-            stats = await self.momentum.db.run(self.momentum.store_people, "teams", tenant, entries)
+            stats = await self.momentum.store_people("teams", tenant, entries)
             stored += stats.stored
 
         assert self.platform is not None

@@ -27,7 +27,7 @@ from tests.fakes import RecordingPlatform
 
 
 def _admin(core: Momentum, tz: str = "America/New_York") -> int:
-    info = core.upsert_person("test", "W1", Profile("UADA", "Ada", "admin@example.com", tz=tz))
+    info = core.units.upsert_person("test", "W1", Profile("UADA", "Ada", "admin@example.com", tz=tz))
     with core.db.session() as s:
         p = s.get(Person, info.id)
         assert p is not None
@@ -71,7 +71,7 @@ def test_the_digest_respects_quiet_hours_and_working_days(db: Database, clock: F
 
 def test_only_admins_who_opted_in_and_were_not_forgotten(core: Momentum, clock: FakeClock) -> None:
     ada = _admin(core)
-    core.upsert_person("test", "W1", Profile("USAM", "Sam", "sam@example.com"))
+    core.units.upsert_person("test", "W1", Profile("USAM", "Sam", "sam@example.com"))
     with core.db.session() as s:  # Sam has the flag but no admin rights
         sam = s.exec(select(Person).where(Person.external_id == "USAM")).one()
         sam.admin_digest_since = clock.now()
@@ -88,7 +88,7 @@ def test_only_admins_who_opted_in_and_were_not_forgotten(core: Momentum, clock: 
 def test_report_trend_charts_come_from_the_console_series(core: Momentum, clock: FakeClock) -> None:
     assert TWO_WAY == analytics.TWO_WAY  # chat's rule for two-way contact and the series' are one
     with core.db.session() as s:
-        s.add(Program(workspace_id=core.upsert_workspace("test", "W1"), name="Pilot", kind="sponsorship",
+        s.add(Program(workspace_id=core.units.upsert_workspace("test", "W1"), name="Pilot", kind="sponsorship",
                       start_date=START.date(), length_weeks=26, default_tz="UTC", created_at=START))
     clock.advance(timedelta(weeks=3))
     with core.db.session() as s:

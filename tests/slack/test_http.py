@@ -196,7 +196,7 @@ async def test_a_click_whose_response_url_expired_falls_back_to_chat_update(
 
 
 async def test_app_home_opened_publishes_home(slack_server: SlackServer, momentum, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(momentum, "app_home", lambda p, t, u: Message(text="Home", blocks=(para(f"Hi {u}"),)))
+    monkeypatch.setattr(momentum.units, "app_home", lambda p, t, u: Message(text="Home", blocks=(para(f"Hi {u}"),)))
     status, _ = await slack_server.event(
         {"type": "app_home_opened", "user": "USAM", "channel": "DSAM", "tab": "home", "event_ts": "1.1"}
     )
@@ -243,7 +243,7 @@ async def test_bot_messages_and_subtypes_are_ignored(slack_server: SlackServer, 
 async def test_app_uninstalled_parks_the_workspace(slack_server: SlackServer, momentum) -> None:  # type: ignore[no-untyped-def]
     from bot.domain import people as directory
 
-    momentum.upsert_workspace("slack", "T1", name="Acme")
+    momentum.units.upsert_workspace("slack", "T1", name="Acme")
     status, _ = await slack_server.event({"type": "app_uninstalled"}, event_id="EvU")
     assert status == 200
     await slack_server.settle()
@@ -255,7 +255,7 @@ async def test_app_uninstalled_parks_the_workspace(slack_server: SlackServer, mo
 async def test_tokens_revoked_parks_the_workspace(slack_server: SlackServer, momentum) -> None:  # type: ignore[no-untyped-def]
     from bot.domain import people as directory
 
-    momentum.upsert_workspace("slack", "T1", name="Acme")
+    momentum.units.upsert_workspace("slack", "T1", name="Acme")
     await slack_server.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_id="EvR")
     await slack_server.settle()
     with momentum.db.session() as s:
@@ -267,7 +267,7 @@ async def test_user_change_refreshes_a_known_person(slack_server: SlackServer, m
     from bot.domain import people as directory
     from bot.model.interactions import Profile
 
-    momentum.upsert_person("slack", "T1", Profile("USAM", name="Sam", tz="America/New_York"))
+    momentum.units.upsert_person("slack", "T1", Profile("USAM", name="Sam", tz="America/New_York"))
     user = dict(slack_server.fake.users["USAM"])
     user["tz"] = "Europe/Lisbon"
     user["deleted"] = True

@@ -182,7 +182,7 @@ async def test_user_change_finds_the_person_by_the_envelopes_team(
     body = _user_change("T1")
     uid, their_team = body["event"]["user"]["id"], body["event"]["user"]["team_id"]
     assert their_team != "T1"  # as in Slack's own example: the user's team is not the envelope's
-    momentum.upsert_person("slack", "T1", Profile(uid, name="Some User"))
+    momentum.units.upsert_person("slack", "T1", Profile(uid, name="Some User"))
     assert await send_event(slack_server, body) == 200
     await slack_server.settle()
     person = _person(momentum, "T1", uid)
@@ -198,8 +198,8 @@ async def test_user_change_on_enterprise_grid_finds_the_person_by_the_enterprise
 ) -> None:
     body = _user_change("T9", enterprise="E1")  # arrives for another workspace of the same org
     uid = body["event"]["user"]["id"]
-    momentum.upsert_person("slack", "T1", Profile(uid, name="Some User"))
-    momentum.upsert_workspace("slack", "T9", name="Nine")
+    momentum.units.upsert_person("slack", "T1", Profile(uid, name="Some User"))
+    momentum.units.upsert_workspace("slack", "T9", name="Nine")
     assert await send_event(slack_server, body) == 200
     await slack_server.settle()
     assert _person(momentum, "T1", uid).unreachable_reason == "user_deactivated"
@@ -207,7 +207,7 @@ async def test_user_change_on_enterprise_grid_finds_the_person_by_the_enterprise
 
 
 async def test_user_change_for_a_stranger_stores_nothing(slack_server: SlackServer, momentum: Momentum) -> None:
-    momentum.upsert_workspace("slack", "T1", name="Acme")
+    momentum.units.upsert_workspace("slack", "T1", name="Acme")
     assert await send_event(slack_server, _user_change("T1")) == 200
     await slack_server.settle()
     uid = payloads.load("slack", "user_change")["user"]["id"]
