@@ -16,6 +16,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClientFactory, TurnContext
@@ -103,7 +104,12 @@ def create_adapter(settings: TeamsSettings) -> CloudAdapter:
         if ctx.activity.type == "event" and ctx.activity.name in PROACTIVE_EVENTS:
             raise error  # a proactive send: TeamsPlatform turns it into a PlatformError
         # Logged without the activity's text; the person gets a short apology instead of silence.
-        _LOGGER.error("teams turn failed: %s", type(error).__name__, exc_info=error)
+        if isinstance(error, aiohttp.ClientResponseError):
+            # The connector refused a reply (an unknown or closed conversation): the platform's answer,
+            # not a fault of ours, so a warning with its status and no traceback.
+            _LOGGER.warning("teams turn: the connector answered %s to a reply", error.status)
+        else:
+            _LOGGER.error("teams turn failed: %s", type(error).__name__, exc_info=error)
         if ctx.activity.type == "invoke":
             return  # the bot set (or the endpoint sends) the invoke response; no chat message
         try:
