@@ -252,13 +252,17 @@ def series(s: Session, workspace_id: int, program_id: int, now: datetime, weeks:
     if missing:
         lo = min(missing)
         fresh = _compute(s, prog.id, lo, (max(missing) - lo).days // 7 + 1, now)
+        rows = []
         for w in fresh:
             if w.start in kept or w.start not in set(missing):
                 continue
             out[w.start] = w
-            s.add(_to_row(prog.id, w, now))
+            rows.append(_to_row(prog.id, w, now))
         try:
-            with s.begin_nested():  # another request may have stored the same weeks a moment ago
+            # Another request may have stored the same weeks a moment ago: the rows are added inside the
+            # savepoint, so its rollback takes them out of the session too (nothing left to flush again).
+            with s.begin_nested():
+                s.add_all(rows)
                 s.flush()
         except IntegrityError:
             pass

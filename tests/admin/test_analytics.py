@@ -309,3 +309,31 @@ def test_settled_weeks_are_kept_and_read_back_the_same(db: Database, clock: Fake
     # the live weeks are narrowed to their time range: every statement on the big tables names its range
     big = [x for x in statements if "FROM touchpoint" in x or "FROM checkin" in x or "FROM prompt" in x]
     assert big and all(">=" in x for x in big)
+
+
+def test_two_admins_filling_the_same_weeks_at_once_both_get_their_series(
+        db: Database, clock: FakeClock, monkeypatch: Any) -> None:
+    """Two `report`s at the same moment both find the settled weeks missing; the second to store them
+    meets the first one's rows (a unique key). It keeps its own figures and its session stays usable."""
+    now = clock.now()
+    seeded = _seed(db, now)
+    real = analytics._compute
+    raced = []
+
+    def compute_while_another_stores(s: Any, program_id: int, first: date, n: int, when: datetime) -> Any:
+        weeks = real(s, program_id, first, n, when)
+        if not raced:  # another request stores the same settled weeks a moment before this one does
+            raced.append(True)
+            with db.session() as other:
+                other.add_all([analytics._to_row(program_id, w, when) for w in weeks
+                               if w.start + timedelta(weeks=1) + analytics.SETTLE <= when.date()])
+        return weeks
+
+    monkeypatch.setattr(analytics, "_compute", compute_while_another_stores)
+    with db.session() as s:
+        weeks = analytics.series(s, seeded.workspace_id, seeded.program_id, now)
+        assert raced and weeks and any(w.checkins_sent for w in weeks)
+        s.exec(select(ProgramWeek)).all()  # the session goes on working (nothing left pending to flush)
+    with db.session() as s:
+        kept = s.exec(select(ProgramWeek).where(ProgramWeek.program_id == seeded.program_id)).all()
+    assert len({k.week_start for k in kept}) == len(kept)
