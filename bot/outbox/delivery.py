@@ -28,6 +28,7 @@ import random
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +42,7 @@ from bot.content.prompts import compose
 from bot.model import metrics
 from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
-from bot.model.ports import FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
+from bot.model.ports import Delivered, FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
 from bot.outbox.admin import load_admin_rows
 from bot.outbox.faults import ride_out, watch_for
 from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
@@ -327,10 +328,8 @@ class DeliveryWorker:
             out.status = "released"
             return out
         platform: Platform = self.deps.platforms[r.platform]
-        try:
-            ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
-                              credentials=self.deps.box.decrypt_json(r.credentials_enc)
-                              if (r.credentials_enc and self.deps.box) else {})
+
+        def start(ws: WorkspaceRef) -> Awaitable[Delivered]:
             ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
@@ -347,6 +346,43 @@ class DeliveryWorker:
             else:
                 recipient = Recipient(r.recipient_id, r.rc_ext, r.rc_name, r.rc_address)
                 sending = platform.send(ws, recipient, message)
+            return sending
+
+        return await self._send(out, r, now, start)
+
+    async def _deliver_admin(self, r: Any, message: Message | None, now: datetime) -> Outcome:
+        """An admin prompt: to one admin, about programs (no pair, no buttons)."""
+        out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
+                      kind=r.kind, platform=r.platform)
+        if r.ws_status != "active":
+            reason: str | None = "workspace uninstalled"
+        elif now - r.due_at > STALE_AFTER:
+            reason = "too late"
+        elif message is None:
+            reason = "no longer wanted"
+        else:
+            reason = self._person_block(r.recipient_id, now, {r.recipient_id: r})
+        if reason:
+            out.status, out.reason = "cancelled", reason
+            return out
+        assert message is not None
+        if not self._lease_ok():
+            out.status = "released"
+            return out
+        recipient = Recipient(r.recipient_id, r.rc_ext, r.rc_name, r.rc_address)
+        platform = self.deps.platforms[r.platform]
+        return await self._send(out, r, now, lambda ws: platform.send(ws, recipient, message))
+
+    async def _send(self, out: Outcome, r: Any, now: datetime,
+                    start: Callable[[WorkspaceRef], Awaitable[Delivered]]) -> Outcome:
+        """Send what ``start`` starts for prompt row ``r`` and turn what happened into ``out``: sent (with
+        the platform's reference), retry with backoff, dead with the reason, or released when the lease runs
+        short."""
+        try:
+            ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
+                              credentials=self.deps.box.decrypt_json(r.credentials_enc)
+                              if (r.credentials_enc and self.deps.box) else {})
+            sending = start(ws)
             # Pacing and in-place 429 waits can be long: a send that outlives the lease could meet a
             # second copy from the replica that takes the prompt over, so it is cut off in time.
             try:
@@ -378,53 +414,6 @@ class DeliveryWorker:
                 out.status, out.retry_at = "retry", now + timedelta(seconds=backoff(r.attempts, None))
             else:
                 out.status = "dead"
-        return out
-
-    async def _deliver_admin(self, r: Any, message: Message | None, now: datetime) -> Outcome:
-        """An admin prompt: to one admin, about programs (no pair, no buttons)."""
-        out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
-                      kind=r.kind, platform=r.platform)
-        if r.ws_status != "active":
-            reason: str | None = "workspace uninstalled"
-        elif now - r.due_at > STALE_AFTER:
-            reason = "too late"
-        elif message is None:
-            reason = "no longer wanted"
-        else:
-            reason = self._person_block(r.recipient_id, now, {r.recipient_id: r})
-        if reason:
-            out.status, out.reason = "cancelled", reason
-            return out
-        assert message is not None
-        if not self._lease_ok():
-            out.status = "released"
-            return out
-        try:
-            ws = WorkspaceRef(id=r.ws_id, platform=r.platform, external_id=r.ws_ext,
-                              credentials=self.deps.box.decrypt_json(r.credentials_enc)
-                              if (r.credentials_enc and self.deps.box) else {})
-            sending = self.deps.platforms[r.platform].send(
-                ws, Recipient(r.recipient_id, r.rc_ext, r.rc_name, r.rc_address), message)
-            try:
-                delivered = await asyncio.wait_for(sending, timeout=self._lease_left())
-            except TimeoutError:
-                out.status, out.reason = "released", "lease ran short while sending"
-                return out
-            out.ref = dict(delivered.ref)
-            out.addresses = {int(k): dict(v) for k, v in delivered.addresses.items()}
-            out.lag_s = max(0.0, (now - r.due_at).total_seconds())
-        except PlatformError as exc:
-            out.reason, out.scope = exc.reason[:200], exc.scope
-            retry = exc.retryable and r.attempts < self.max_attempts
-            out.status = "retry" if retry else "dead"
-            if retry:
-                out.retry_at = now + timedelta(seconds=backoff(r.attempts, exc.retry_after))
-        except Exception as exc:  # a bug or an unexpected library error: retry, log the type only
-            _LOGGER.exception("delivery of admin prompt %s failed unexpectedly", r.id)
-            out.reason = f"internal: {type(exc).__name__}"
-            out.status = "retry" if r.attempts < self.max_attempts else "dead"
-            if out.status == "retry":
-                out.retry_at = now + timedelta(seconds=backoff(r.attempts, None))
         return out
 
     # --- recording ----------------------------------------------------------------------------------
