@@ -54,8 +54,6 @@ class InboxPool:
         self._stopping = False
         self._orphans: list[int] = []  # rows claimed but never started because we are stopping
         self.processed = 0
-        self._accepting: list[tuple[inbox.Incoming, asyncio.Future[int | None]]] = []
-        self._writer: asyncio.Task[None] | None = None
 
     def register(self, platform: str, handler: Handler) -> None:
         self.handlers[platform] = handler
@@ -66,30 +64,11 @@ class InboxPool:
                      *, lease_s: float = 0.0) -> int | None:
         """Write the row (one short unit of work on the database executor); its id, or ``None`` for a
         key seen before (a replay: acknowledge and do nothing). ``lease_s`` keeps it for the caller."""
-        fut: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._accepting.append((inbox.Incoming(key, platform, kind, payload, lease_s), fut))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_accepted())
-        row = await fut
+        row = await self.m.db.run(inbox.accept, self.m.db, key, platform, kind, payload, self.m.box,
+                                  lease_s=lease_s)
         if row is not None and lease_s <= 0:
             self.wake()
         return row
-
-    async def _write_accepted(self) -> None:
-        """Group commit: the rows that arrive while one write is under way go together in the next one
-        (one transaction and one commit for a burst, not one per request), each answer to its caller."""
-        while self._accepting:
-            batch, self._accepting = self._accepting, []
-            try:
-                ids = await self.m.db.run(inbox.accept_many, self.m.db, [inc for inc, _ in batch], self.m.box)
-            except Exception as exc:  # every caller hears it (and processes its request in memory)
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), row in zip(batch, ids, strict=True):
-                if not fut.done():
-                    fut.set_result(row)
 
     def wake(self) -> None:
         if self._wake is not None:

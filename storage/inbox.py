@@ -62,45 +62,23 @@ def _open(raw: bytes, encrypted: bool, box: SecretBox | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """An interaction to store: its dedupe key, platform, kind, payload, and how long the caller keeps it."""
-
-    key: str
-    platform: str
-    kind: str
-    payload: dict[str, Any]
-    lease_s: float = 0.0
-
-
 def accept(db: Database, key: str, platform: str, kind: str, payload: dict[str, Any],
            box: SecretBox | None, *, lease_s: float = 0.0) -> int | None:
     """Store an accepted interaction; its id, or ``None`` when ``key`` was seen before (a replay).
     ``lease_s`` > 0 reserves the row for the caller that long (it will process it itself)."""
-    return accept_many(db, [Incoming(key, platform, kind, payload, lease_s)], box)[0]
-
-
-def accept_many(db: Database, rows: list[Incoming], box: SecretBox | None) -> list[int | None]:
-    """Store several accepted interactions in one transaction (one commit for all: a group commit), each
-    in its own savepoint so a replayed key (``None`` in its place) does not undo the others."""
+    raw, encrypted = _seal(payload, box)
     now = utcnow()
-    out: list[int | None] = []
     with Session(db.engine) as s:
-        for inc in rows:
-            raw, encrypted = _seal(inc.payload, box)
-            row = InboxItem(key=inc.key[:128], platform=inc.platform, kind=inc.kind, payload=raw,
-                            encrypted=encrypted, lease_until=now + timedelta(seconds=inc.lease_s), created_at=now)
-            try:
-                with s.begin_nested():
-                    s.add(row)
-                    s.flush()
-            except IntegrityError:
-                out.append(None)
-                continue
-            assert row.id is not None
-            out.append(row.id)
-        s.commit()
-    return out
+        row = InboxItem(key=key[:128], platform=platform, kind=kind, payload=raw, encrypted=encrypted,
+                        lease_until=now + timedelta(seconds=lease_s), created_at=now)
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            return None
+        assert row.id is not None
+        return row.id
 
 
 def claim(db: Database, box: SecretBox | None, *, lease_s: float, limit: int,

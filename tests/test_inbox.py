@@ -15,7 +15,7 @@ from bot.model import wire
 from bot.model.clock import FakeClock
 from bot.model.interactions import Interaction, InteractionKind
 from storage import inbox
-from storage.models import CheckIn, InboxItem, Pair
+from storage.models import CheckIn, Pair
 from tests.fakes import WS, RecordingPlatform, button
 from tests.test_conversation import AISHA, SAM, first_checkin, setup_program
 
@@ -102,32 +102,3 @@ async def test_the_pool_processes_a_burst_with_bounded_workers_and_stops_in_time
     await pool.stop(grace_s=0.2)  # cancelled, and handed back for the next process
     assert inbox.state_of(core.db, hung) == "pending"  # type: ignore[arg-type]
     assert inbox.ready(core.db) == 1
-
-
-async def test_a_burst_of_accepts_is_written_in_few_transactions_and_replays_stay_none(core: Momentum) -> None:
-    """Group commit: requests arriving together share one write transaction; each caller still gets its
-    own row id, and a key seen before (in an earlier write or in the same burst) gets ``None``."""
-    pool = InboxPool(core)
-    writes = []
-    real = inbox.accept_many
-
-    def counted(db, rows, box):  # type: ignore[no-untyped-def]
-        writes.append(len(rows))
-        return real(db, rows, box)
-
-    inbox_accept_many, inbox.accept_many = inbox.accept_many, counted  # type: ignore[assignment]
-    try:
-        first = await pool.accept("k:0", "slack", "command", {"n": 0})
-        ids = await asyncio.gather(*(pool.accept(f"k:{i}", "slack", "command", {"n": i}) for i in range(1, 41)),
-                                   pool.accept("k:0", "slack", "command", {"n": 0}),
-                                   pool.accept("k:7", "slack", "command", {"n": 7}))
-    finally:
-        inbox.accept_many = inbox_accept_many  # type: ignore[assignment]
-    assert first is not None
-    assert ids[-2] is None and ids[-1] is None  # replays: an earlier write's key, a key in the same burst
-    fresh = ids[:-2]
-    assert all(i is not None for i in fresh) and len(set(fresh)) == 40
-    assert sum(writes) == 43 and len(writes) <= 3, writes  # one for the first, then the burst together
-    with core.db.session() as s:
-        n = s.exec(select(InboxItem)).all()
-    assert len(n) == 41
