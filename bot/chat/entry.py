@@ -144,16 +144,9 @@ def readonly_unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile |
         if ws is None or me is None:  # someone new: storing them is the first thing to do
             return Outcome(Response(reply=say(faults.words()["cant_save"])), [])
         turn = Turn(deps, s, ia, ws, me, now, lookups=lookups, readonly=True)
-        try:
-            resp = dispatch(turn)
-        except NeedLookups as need:
-            s.rollback()
-            need.workspace = directory.workspace_ref(ws, deps.box)
-            return need
-        except UserError as exc:
-            s.rollback()
-            turn.touched_pairs.clear()
-            resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+        resp = _answer(turn)
+        if isinstance(resp, NeedLookups):
+            return resp
         return Outcome(signed(turn, resp), list(turn.touched_pairs) if turn.plan_after else [])
 
 
@@ -203,21 +196,7 @@ def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lo
         s.commit()  # who acted (and the dedupe marker) stands even if the request is refused
         turn = Turn(deps, s, ia, ws, me, now, lookups=lookups)
         try:
-            resp = dispatch(turn)
-        except NeedLookups as need:
-            s.rollback()
-            need.workspace = directory.workspace_ref(ws, deps.box)
-            return need
-        except UserError as exc:
-            # Bad input changes nothing: roll back; only the refusal is audited.
-            s.rollback()
-            turn.touched_pairs.clear()
-            if isinstance(exc, NotAdmin):
-                turn.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
-            elif isinstance(exc, Refused):
-                turn.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
-                _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
-            resp = Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
+            resp = _answer(turn)
         except Exception:
             s.rollback()
             if ia.event_id:  # let the platform's retry try again
@@ -226,11 +205,35 @@ def unit(deps: Deps, ia: Interaction, now: datetime, profile: Profile | None, lo
                     ProcessedEvent.event_id == ia.event_id[:200]))  # type: ignore[arg-type]
                 s.commit()
             raise
+        if isinstance(resp, NeedLookups):
+            return resp
         resp = signed(turn, resp)
         if ia.inbox_id is not None and not inbox.mark_answered(s, ia.inbox_id, wire.dump(resp), deps.box):
             s.rollback()  # an earlier attempt (or another replica) already did this work
             return Outcome(Response(duplicate=True), [])
         return Outcome(resp, list(turn.touched_pairs) if turn.plan_after else [])
+
+
+def _answer(turn: Turn) -> Response | NeedLookups:
+    """The turn's answer. Bad input changes nothing: the unit rolls back and only the refusal is audited
+    (not while writes fail: ``Turn.audit`` is skipped then). A command that needs the platform first
+    rolls back and returns ``NeedLookups`` naming the workspace to ask in."""
+    s, ia = turn.session, turn.interaction
+    try:
+        return dispatch(turn)
+    except NeedLookups as need:
+        s.rollback()
+        need.workspace = directory.workspace_ref(turn.workspace, turn.deps.box)
+        return need
+    except UserError as exc:
+        s.rollback()
+        turn.touched_pairs.clear()
+        if isinstance(exc, NotAdmin):
+            turn.audit(f"refused.{exc.command}", ok=False, detail={"reason": "not an admin"})
+        elif isinstance(exc, Refused):
+            turn.audit(f"refused.{ia.kind.value}", ia.action_id[:64], ok=False, detail={"reason": exc.reason})
+            _LOGGER.warning("refused %s %s: %s", ia.kind.value, ia.action_id[:64], exc.reason)
+        return Response(errors=exc.errors) if isinstance(exc, FormErrors) else Response(reply=say(str(exc)))
 
 
 def dispatch(turn: Turn) -> Response:

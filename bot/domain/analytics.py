@@ -103,8 +103,25 @@ def monday(d: date) -> date:
 # --- programs overview --------------------------------------------------------------------------------
 
 
+class _Rates:
+    """Engagement and check-in response rate, the same way for every figure that has them."""
+
+    engaged: int
+    active: int
+    checkins_sent: int
+    checkins_answered: int
+
+    @property
+    def engagement(self) -> float | None:
+        return _pct(self.engaged, self.active)
+
+    @property
+    def response_rate(self) -> float | None:
+        return _pct(self.checkins_answered, self.checkins_sent)
+
+
 @dataclass
-class ProgramHealth:
+class ProgramHealth(_Rates):
     id: int
     name: str
     kind: str
@@ -123,14 +140,6 @@ class ProgramHealth:
     @property
     def pairs(self) -> int:
         return self.active + self.paused + self.ended
-
-    @property
-    def engagement(self) -> float | None:
-        return _pct(self.engaged, self.active)
-
-    @property
-    def response_rate(self) -> float | None:
-        return _pct(self.checkins_answered, self.checkins_sent)
 
     @property
     def health(self) -> str:
@@ -373,7 +382,7 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
 
 
 @dataclass
-class Cohort:
+class Cohort(_Rates):
     program_id: int
     program: str
     kind: str
@@ -385,14 +394,6 @@ class Cohort:
     meetings: int = 0
     checkins_sent: int = 0
     checkins_answered: int = 0
-
-    @property
-    def engagement(self) -> float | None:
-        return _pct(self.engaged, self.active)
-
-    @property
-    def response_rate(self) -> float | None:
-        return _pct(self.checkins_answered, self.checkins_sent)
 
     @property
     def meetings_per_pair(self) -> float | None:
