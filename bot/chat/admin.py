@@ -16,7 +16,7 @@ from bot.chat.views import import_form
 from bot.content._data import words
 from bot.content.admin_words import admin_words
 from bot.content.chat_words import t
-from bot.content.journey import JourneyError, builtin, check_text
+from bot.content.journey import JourneyError, builtin, check_text, journey_for
 from bot.content.kinds import PROGRAM_KINDS, PromptKind, stage_for, variant_for
 from bot.content.timing import week_index, zone
 from bot.domain import console, csvio, importing, privacy, trends
@@ -145,7 +145,8 @@ def _pair(turn: Turn, args: list[str], raw: str) -> Response:
         return reply(t("admin.pair.exists", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name))
     turn.audit("pair.create", f"{sponsor.external_id}->{sponsoree.external_id}", detail={"program": prog.name,
                                                                                      "pair_id": pair.id})
-    lines = [t("admin.pair.done", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name)]
+    role = journey_for(prog.kind, prog.journey_yaml).role("senior")  # sponsor, mentor, ... as the program says
+    lines = [t("admin.pair.done", sponsor=sponsor.name, role=role, sponsoree=sponsoree.name, program=prog.name)]
     if warn:
         lines.append(warn)
     return Response(reply=say(*lines), ephemeral=True)
