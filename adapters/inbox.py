@@ -1,6 +1,7 @@
 """The bounded pool that processes the inbox of accepted interactions (``storage.inbox``).
 
-Edges write a row before they acknowledge (``InboxPool.accept``) and wake the pool. One feeder claims
+Edges write a row before they acknowledge (``InboxPool.accept``: one writer, rows that arrive together
+written together) and wake the pool. One feeder claims
 rows in small batches (leased, so a replica that dies lets another take them over) into a queue no
 longer than twice the number of workers; a fixed set of workers takes them from there. The backlog of a
 burst therefore lives in the database, not in memory: no task per request. At start-up and every
@@ -36,6 +37,7 @@ SWEEP_S = float(os.environ.get("MOMENTUM_INBOX_SWEEP_S", "15"))
 PRUNE_EVERY_S = 3600.0
 GRACE_S = 5.0  # after SIGTERM: rows under way get this long; everything stops within 10 s
 DB_STEP_S = 1.0  # a database step during shutdown may take this long, then we move on
+MAX_BATCH = 200  # inbox rows written in one statement
 
 
 class InboxPool:
@@ -54,6 +56,8 @@ class InboxPool:
         self._stopping = False
         self._orphans: list[int] = []  # rows claimed but never started because we are stopping
         self.processed = 0
+        self._accepting: list[tuple[inbox.New, asyncio.Future[int | None]]] = []  # waiting to be written
+        self._writer: asyncio.Task[None] | None = None
 
     def register(self, platform: str, handler: Handler) -> None:
         self.handlers[platform] = handler
@@ -62,13 +66,37 @@ class InboxPool:
 
     async def accept(self, key: str, platform: str, kind: str, payload: dict[str, Any],
                      *, lease_s: float = 0.0) -> int | None:
-        """Write the row (one short unit of work on the database executor); its id, or ``None`` for a
-        key seen before (a replay: acknowledge and do nothing). ``lease_s`` keeps it for the caller."""
-        row = await self.m.db.run(inbox.accept, self.m.db, key, platform, kind, payload, self.m.box,
-                                  lease_s=lease_s)
+        """Write the row before the platform is told "OK"; its id, or ``None`` for a key seen before (a
+        replay: acknowledge and do nothing). ``lease_s`` keeps it for the caller.
+
+        Rows are written by one writer on the database's ack lane: whatever arrived while it wrote the
+        last batch goes in the next one, in one statement (``inbox.accept_many``). A lone request is
+        written at once; in a burst, fifty acknowledgements cost one short transaction instead of fifty."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int | None] = loop.create_future()
+        self._accepting.append((inbox.New(key, platform, kind, payload, lease_s), done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write(), name="inbox-writer")
+        row = await done
         if row is not None and lease_s <= 0:
             self.wake()
         return row
+
+    async def _write(self) -> None:
+        while self._accepting:
+            batch, self._accepting = self._accepting[:MAX_BATCH], self._accepting[MAX_BATCH:]
+            try:
+                ids = await self.m.db.run_ack(inbox.accept_many, self.m.db, [new for new, _ in batch], self.m.box)
+            except BaseException as exc:  # every request of the batch hears it (they answer for themselves)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, done), row in zip(batch, ids, strict=True):
+                if not done.done():
+                    done.set_result(row)
 
     def wake(self) -> None:
         if self._wake is not None:

@@ -13,6 +13,7 @@ people, addresses and App Home (``await m.upsert_person(...)``), whose synchrono
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy.exc import IntegrityError
 
-from bot.chat import entry, home
+from bot.chat import entry, home, quick
 from bot.content.kinds import PromptKind
 from bot.domain import digest, roster
 from bot.domain import people as directory
+from bot.model import metrics
 from bot.model.clock import Clock, SystemClock
 from bot.model.config import Settings
 from bot.model.deps import Deps
@@ -40,6 +43,10 @@ from storage.models import AppSecret, AuditLog
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# ``quick``: how long whether someone is an admin is kept (another replica's change shows within this)
+STANDING_TTL_S = 60.0
+QUICK_WAIT_S = 1.0  # a quick answer waits this long for that read, then the usual path takes over
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Momentum:
         )
         self._turns = entry.Turns()
         self.units = Units(self.deps)
+        self._standing: TTLCache[tuple[str, str, str], bool] = TTLCache(maxsize=10_000, ttl=STANDING_TTL_S)
 
     # The facade's parts, for the edges (the core's functions get ``deps``).
     @property
@@ -128,8 +136,33 @@ class Momentum:
 
     async def handle(self, interaction: Interaction) -> Response:
         """The one entry point for everything people do: buttons, forms, commands, messages."""
-        async with self._turns.turn(interaction):  # one person's interactions in the order they came
-            return await entry.handle(self.deps, interaction)
+        try:
+            async with self._turns.turn(interaction):  # one person's interactions in the order they came
+                return await entry.handle(self.deps, interaction)
+        finally:
+            self._standing.clear()  # it may have changed who is an admin (or who we know)
+
+    async def quick(self, interaction: Interaction) -> Response | None:
+        """The answer to a command that needs no unit of work (``bot.chat.quick``: ``help``) for someone
+        we know, or None: use ``handle``. Nothing is written. Whether they are an admin is one indexed
+        read on the database's ack lane, kept ``STANDING_TTL_S`` (dropped whenever this process handles
+        anything else, so a change made here shows at once)."""
+        is_help, intro = quick.help_intro(interaction)
+        if not is_help:
+            return None
+        key = (interaction.platform, interaction.workspace, interaction.user)
+        admin = self._standing.get(key)
+        if admin is None:
+            try:
+                admin = await asyncio.wait_for(self.db.run_ack(self.units.admin_standing, *key), QUICK_WAIT_S)
+            except Exception as exc:  # the usual path knows how to answer while the database is away
+                _LOGGER.info("quick answer skipped: %s", type(exc).__name__)
+                return None
+            if admin is None:
+                return None
+            self._standing[key] = admin
+        metrics.INTERACTIONS.labels(interaction.platform, interaction.kind.value).inc()
+        return quick.answer(admin, intro)
 
     # --- installs, people and views: each a unit of work (``Units``) on the database executor ---------
 
@@ -161,6 +194,7 @@ class Momentum:
         workspace_name: str | None = None,
     ) -> PersonInfo:
         """Store or refresh a person (installs, roster reads, ``user_change``)."""
+        self._standing.clear()
         return await self.db.run(self.units.upsert_person, platform, workspace_external_id, profile,
                                  address=address, workspace_name=workspace_name)
 
@@ -168,6 +202,7 @@ class Momentum:
         self, platform: str, workspace_external_id: str, entries: Sequence[roster.RosterEntry]
     ) -> roster.RosterStats:
         """Store a page of a roster in one unit of work (``bot.domain.roster``)."""
+        self._standing.clear()
         return await self.db.run(self.units.store_people, platform, workspace_external_id, entries)
 
     async def mark_unreachable(
@@ -219,6 +254,11 @@ class Units:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+    def admin_standing(self, platform: str, workspace_external_id: str, external_id: str) -> bool | None:
+        with self.deps.db.session() as s:
+            return directory.admin_standing(s, platform, workspace_external_id, external_id,
+                                            self.deps.settings.admin_emails)
 
     # --- installs and people ------------------------------------------------------------------
 

@@ -23,10 +23,16 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///momentum.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-SQLITE_WORKERS = 4  # SQLite has one writer at a time: a few threads are plenty
+# SQLite has one writer at a time and its units are mostly Python work under the GIL: two threads
+# let a short unit pass a long one (a `report`), and leave the event loop its share of the GIL (with
+# four, acks in the admin mix waited up to 2-3x longer for no more answers per second).
+SQLITE_WORKERS = 2
 # The background lane: long admin jobs (a CSV import's write, an export) run here, never in the
 # interactive slots above, and at most this many at once (more wait their turn in this lane).
 BACKGROUND_WORKERS = 1
+# The ack lane: the short reads and writes that stand between a request and its acknowledgement
+# (inbox rows, quick answers), so an ack never queues behind a report's unit of work.
+ACK_WORKERS = 2
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
@@ -109,8 +115,10 @@ class Database:
     and shut down by ``dispose``.
 
     ``await db.run_background(fn, *args)`` is the background lane: a second, small pool for long
-    admin jobs, so they never take the slots interactive answers use. PostgreSQL's connection
-    pool has room for both (``PG_POOL_SIZE`` + ``PG_MAX_OVERFLOW`` >= both pools together).
+    admin jobs, so they never take the slots interactive answers use. ``await db.run_ack(fn, *args)``
+    is the ack lane: a second small pool for the short units that stand between a request and its
+    acknowledgement (writing the inbox row), so an ack never waits behind a report. PostgreSQL's
+    connection pool has room for all three (``PG_POOL_SIZE`` + ``PG_MAX_OVERFLOW`` >= the pools together).
     """
 
     def __init__(
@@ -130,6 +138,7 @@ class Database:
         self.background_workers = BACKGROUND_WORKERS
         self._executor: ThreadPoolExecutor | None = None
         self._background: ThreadPoolExecutor | None = None
+        self._ack: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     @property
@@ -147,6 +156,13 @@ class Database:
                                                       thread_name_prefix="momentum-db-bg")
             return self._background
 
+    @property
+    def ack_executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._ack is None:
+                self._ack = ThreadPoolExecutor(max_workers=ACK_WORKERS, thread_name_prefix="momentum-db-ack")
+            return self._ack
+
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` (synchronous, may use the database) on the database executor."""
         ctx = contextvars.copy_context()
@@ -158,6 +174,12 @@ class Database:
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self.background_executor, call)
+
+    async def run_ack(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like ``run``, on the ack lane (short units a request's acknowledgement waits for)."""
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.ack_executor, call)
 
     @property
     def is_postgres(self) -> bool:
@@ -200,8 +222,8 @@ class Database:
 
     def dispose(self) -> None:
         with self._lock:
-            executors = (self._executor, self._background)
-            self._executor = self._background = None
+            executors = (self._executor, self._background, self._ack)
+            self._executor = self._background = self._ack = None
         for executor in executors:
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)

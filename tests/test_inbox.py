@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from adapters.inbox import InboxPool
@@ -102,3 +103,55 @@ async def test_the_pool_processes_a_burst_with_bounded_workers_and_stops_in_time
     await pool.stop(grace_s=0.2)  # cancelled, and handed back for the next process
     assert inbox.state_of(core.db, hung) == "pending"  # type: ignore[arg-type]
     assert inbox.ready(core.db) == 1
+
+
+def test_a_batch_is_one_statement_with_replays_named_in_order(core: Momentum) -> None:
+    db = core.db
+    earlier = inbox.accept(db, "seen", "slack", "command", {"n": -1}, core.box)
+    rows = [inbox.New(k, "slack", "command", {"n": n}, lease_s=60 if k == "mine" else 0)
+            for n, k in enumerate(["a", "seen", "b", "a", "mine"])]
+    inserts: list[str] = []
+
+    def count(_conn, _cur, statement, *_a) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        ids = inbox.accept_many(db, rows, core.box)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    a, seen, b, a_again, mine = ids
+    assert len(inserts) == 1  # one statement for the whole burst
+    assert seen is None and a_again is None  # a key seen before, and a key twice in one batch
+    assert None not in (a, b, mine) and len({a, b, mine, earlier}) == 4
+    claimed = {i.id: i.payload["n"] for i in inbox.claim(db, core.box, lease_s=60, limit=10)}
+    assert claimed == {earlier: -1, a: 0, b: 2}  # "mine" stays leased to the caller that wrote it
+    assert inbox.accept_many(db, [], core.box) == []
+
+
+async def test_requests_arriving_together_share_a_write_and_each_hears_a_failure(
+        core: Momentum, monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = InboxPool(core, workers=1)
+    batches: list[int] = []
+    real = inbox.accept_many
+
+    def recorded(db, rows, box):  # type: ignore[no-untyped-def]
+        batches.append(len(rows))
+        return real(db, rows, box)
+
+    monkeypatch.setattr(inbox, "accept_many", recorded)
+    ids = await asyncio.gather(*(pool.accept(f"k{n % 30}", "slack", "command", {"n": n}) for n in range(40)))
+    assert len([i for i in ids if i is not None]) == 30 and ids[30:] == [None] * 10  # the 10 replays
+    assert sum(batches) == 40 and len(batches) < 40  # written in batches, not one transaction each
+    assert inbox.ready(core.db) == 30
+
+    def away(db, rows, box):  # type: ignore[no-untyped-def]
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(inbox, "accept_many", away)
+    outcomes = await asyncio.gather(*(pool.accept(f"x{n}", "slack", "command", {}) for n in range(5)),
+                                    return_exceptions=True)
+    assert all(isinstance(o, ConnectionError) for o in outcomes)  # each caller answers for itself
+    monkeypatch.setattr(inbox, "accept_many", real)
+    assert await pool.accept("x0", "slack", "command", {}) is not None  # and the writer goes on

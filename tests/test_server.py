@@ -122,7 +122,11 @@ async def test_the_executor_copies_context_and_is_bounded(sqlite_db: Database) -
     seen = await sqlite_db.run(var.get)
     assert seen == "request-42"
     assert await sqlite_db.run(threading.get_ident) != threading.get_ident()
-    assert sqlite_db.executor._max_workers == 4
+    assert sqlite_db.executor._max_workers == 2
+    # the ack lane: its own threads, the caller's context too
+    assert await sqlite_db.run_ack(var.get) == "request-42"
+    assert (await sqlite_db.run_ack(threading.current_thread)).name.startswith("momentum-db-ack")
+    assert sqlite_db.ack_executor is not sqlite_db.executor
     sqlite_db.dispose()
-    assert sqlite_db._executor is None
+    assert sqlite_db._executor is None and sqlite_db._ack is None
 

@@ -1,5 +1,6 @@
 """The Bolt app and its listeners: each checks what Slack always sends (400 otherwise), writes the
-interaction to the inbox and acknowledges; a modal submission is answered in the HTTP response."""
+interaction to the inbox and acknowledges; a modal submission is answered in the HTTP response, and so
+is `help` from someone we know (``Momentum.quick``: nothing to write, so nothing to keep)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.inbox import InboxPool
 from adapters.slack.inbound import SeenEvents, action_value, form_fields, normalise_text, parse_metadata
 from adapters.slack.platform import SlackPlatform
-from adapters.slack.render import FORM_CALLBACK_ID, core_action_id, form_errors, render_form
+from adapters.slack.render import FORM_CALLBACK_ID, core_action_id, form_errors, render_form, render_message
 from adapters.slack.replies import WORDS
 from adapters.slack.settings import SlackSettings
 from adapters.slack.store import AsyncEncryptedInstallationStore, AsyncStateStore
@@ -151,6 +152,10 @@ class Listeners:
             return BoltResponse(status=400, body=str(exc))
         ia = Interaction(platform="slack", workspace=team, user=user, kind=InteractionKind.COMMAND,
                          text=normalise_text(str(body.get("text", ""))), workspace_name=body.get("team_domain") or None)
+        quick = await self.momentum.quick(ia)  # `help` for someone we know: answered in the ack itself
+        if quick is not None and quick.reply is not None:
+            await ack(**render_message(quick.reply), response_type="ephemeral")
+            return None
         show = {"respond": body.get("response_url"), "trigger_id": body.get("trigger_id"),
                 "channel": body.get("channel_id")}
         await self.accept(context, "command", {"ia": interaction_data(ia), "show": show})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -72,11 +73,18 @@ async def test_admin_pairs_people_and_the_prompt_round_trips(
 
 async def test_everyone_commands_and_home(slack_server: SlackServer, momentum: Momentum) -> None:
     await _pilot_pair(slack_server)
+    acks = {}
     for text in ("help", "me", "snooze 1w"):
-        status, _ = await slack_server.command(text, user="USAM")
+        status, acks[text] = await slack_server.command(text, user="USAM")
         assert status == 200
     await slack_server.settle()
-    assert len(slack_server.fake.responses) == 5
+    # `help` from someone we know is answered in the acknowledgement itself (nothing to write), privately;
+    # `me` and `snooze` are acknowledged empty and answered through their response_url
+    shown = json.loads(acks["help"])
+    assert shown["response_type"] == "ephemeral" and shown["blocks"][0]["type"] == "header"
+    assert "snooze" in shown["text"] and "admin" not in json.dumps(shown["blocks"]).lower()
+    assert acks["me"] == "" and acks["snooze 1w"] == ""
+    assert len(slack_server.fake.responses) == 4  # the two pilot commands', then me and snooze
     assert all(r["response_type"] == "ephemeral" and r["text"] for r in slack_server.fake.responses)
     await slack_server.event(
         {"type": "app_home_opened", "user": "USAM", "channel": "DX", "tab": "home"}, event_id="EvHome"
@@ -111,7 +119,7 @@ async def test_retried_dm_event_records_the_win_once(slack_server: SlackServer, 
 
 async def test_answers_to_response_url_share_one_kept_alive_connection(slack_server: SlackServer) -> None:
     """Bolt's ``respond`` opens a new HTTP session and connection per answer; ours reuse the runtime's."""
-    for text in ("help", "me", "snooze 1w"):  # different bodies: the guard drops a replayed request
+    for text in ("me", "snooze 1w", "checkin"):  # different bodies: the guard drops a replayed request
         status, _ = await slack_server.command(text, user="USAM")
         assert status == 200
         await slack_server.settle()
