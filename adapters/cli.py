@@ -187,7 +187,7 @@ def serve(
     from aiohttp import web
 
     from adapters.logs import configure
-    from adapters.server import Edges, build_app
+    from adapters.server import Edges, build_app, settle_heap
 
     settings = _settings()
     configure(settings.log_level)
@@ -202,7 +202,11 @@ def serve(
     async def close_database(_: web.Application) -> None:
         m.db.dispose()  # the database executor and the connection pool
 
+    async def settle(_: web.Application) -> None:
+        settle_heap()  # last of the start-up steps
+
     application.on_cleanup.append(close_database)
+    application.on_startup.append(settle)
     if socket_mode:
         if edges.slack is None or not getattr(edges.slack, "app_token", None):
             _fail("SLACK_APP_TOKEN: required for --socket-mode (an app-level token with connections:write)")
@@ -232,7 +236,7 @@ def worker(
 ) -> None:
     """Run only the delivery worker (more replicas on one PostgreSQL are safe)."""
     from adapters.logs import configure
-    from adapters.server import build_app
+    from adapters.server import build_app, settle_heap
     from bot.outbox.faults import ride_out, watch_for
 
     settings = _settings()
@@ -241,6 +245,7 @@ def worker(
     edges = _edges(settings)
     build_app(m, edges, scheduler=False)  # registers the platforms
     watch = watch_for(m.db)
+    settle_heap()
 
     async def loop() -> None:
         while True:

@@ -11,6 +11,7 @@ answers): what was acknowledged but not finished is in the inbox for the next pr
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -128,6 +129,17 @@ def build_app(m: Momentum, edges: Edges, *, scheduler: bool = True) -> web.Appli
         app.on_startup.append(start)
         app.on_shutdown.insert(0, stop)  # before the inbox pool's grace period
     return app
+
+
+def settle_heap() -> None:
+    """Once started: what exists now (modules, the Bolt app, SQLAlchemy's and pydantic's caches, about
+    200,000 objects) lives as long as the process, so the garbage collector stops scanning it
+    (``gc.freeze``). A full collection then costs what the requests left behind, not every start-up object
+    again: before, full collections paused 150-370 ms in a database thread, holding the GIL, and with it
+    the event loop and every acknowledgement (benchmarks/loop_hold.py, 20,000 pairs: 90 of them)."""
+    gc.collect()
+    gc.freeze()
+    _LOGGER.debug("heap settled: %d objects frozen", gc.get_freeze_count())
 
 
 STOP_BUDGET_S = 10.0  # after SIGTERM, the process is gone within this

@@ -48,6 +48,7 @@ class Result:
     answered_s: float = 0.0  # first send to last answer (wait_answers)
     statuses: dict[int, int] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)  # Web API calls by method during the job
+    in_ack: int = 0  # requests answered in their acknowledgement (a message in the HTTP answer)
 
 
 def body_of(item: dict[str, Any], response_url: str) -> tuple[str, str]:
@@ -137,10 +138,12 @@ async def _run_job(job: Job, fake: Any, session: Any, signer: Any, arrived: dict
                 shown = await r.read()
                 res.statuses[r.status] = res.statuses.get(r.status, 0) + 1
             res.ack_s[i] = time.perf_counter() - t
-            if item.get("key") and shown.startswith(b"{") and b'"blocks"' in shown:
+            if shown.startswith(b"{") and b'"blocks"' in shown:
                 # answered in the acknowledgement itself (Slack shows it at once): that is its answer
-                arrived.setdefault(item["key"], time.perf_counter())
-                waiters[item["key"]].set()
+                res.in_ack += 1
+                if item.get("key"):
+                    arrived.setdefault(item["key"], time.perf_counter())
+                    waiters[item["key"]].set()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(job.concurrency)))

@@ -46,6 +46,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.server import settle_heap
 from adapters.slack.settings import SlackSettings
 from adapters.slack.web import SLACK_RUNTIME, mount
 from bot.app import Momentum
@@ -253,6 +254,7 @@ async def start_ours(url: str, api_url: str) -> tuple[web.AppRunner, str, Any, D
     mount(app, momentum, slack_settings_for_url(api_url))
     runner, events_url = await serve(app)
     await app[SLACK_RUNTIME].register_single_workspace()
+    settle_heap()  # as `momentum serve` does once started
     return runner, events_url, app[SLACK_RUNTIME], db
 
 

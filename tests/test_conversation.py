@@ -157,6 +157,16 @@ async def test_non_admin_is_refused_nothing_changes_and_it_is_audited(lite: Mome
     assert len(refused) == 1 and refused[0].ok is False
 
 
+async def test_audit_names_who_did_what_and_refusals(lite: Momentum) -> None:
+    await setup_program(lite, [(SAM, AISHA)])
+    await command(lite, AISHA, "program create Sneaky")  # refused, and audited under Aisha's name
+    r = await command(lite, ADMIN, "audit 5")
+    shown = r.reply.as_plain_text() if r.reply else ""
+    assert "Aisha Khan: refused.program" in shown and "(refused)" in shown.lower()
+    assert f"{ADMIN.name}: pair" in shown or f"{ADMIN.name}: program" in shown, shown
+    assert "Sam Rivera" not in shown  # only the people who acted are named
+
+
 async def test_unknown_and_malformed_commands_get_short_help(lite: Momentum) -> None:
     for text in ("frobnicate", "time", "time blursday 25:00", "snooze forever", 'win "unbalanced', "log dance"):
         r = await command(lite, AISHA, text)

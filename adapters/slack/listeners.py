@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.inbox import InboxPool
 from adapters.slack.inbound import SeenEvents, action_value, form_fields, normalise_text, parse_metadata
 from adapters.slack.platform import SlackPlatform
-from adapters.slack.render import FORM_CALLBACK_ID, core_action_id, form_errors, render_form, render_message
+from adapters.slack.render import FORM_CALLBACK_ID, core_action_id, ephemeral_body, form_errors, render_form
 from adapters.slack.replies import WORDS
 from adapters.slack.settings import SlackSettings
 from adapters.slack.store import AsyncEncryptedInstallationStore, AsyncStateStore
@@ -37,6 +37,7 @@ SUBMIT_BUDGET_S = 2.5  # Slack closes a view_submission after 3 s
 # Direct messages people write: plain ones, ones with a file attached, thread replies also sent to
 # the conversation. Edits, deletions, joins and every bot's posts (ours too) are not people talking.
 PEOPLE_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+JSON_BODY = {"content-type": "application/json;charset=utf-8"}
 INTERACTION_FIELDS = ("workspace", "user", "action_id", "value", "text", "fields", "message_ref",
                       "workspace_name")
 
@@ -154,8 +155,7 @@ class Listeners:
                          text=normalise_text(str(body.get("text", ""))), workspace_name=body.get("team_domain") or None)
         quick = await self.momentum.quick(ia)  # `help` for someone we know: answered in the ack itself
         if quick is not None and quick.reply is not None:
-            await ack(**render_message(quick.reply), response_type="ephemeral")
-            return None
+            return BoltResponse(status=200, body=ephemeral_body(quick.reply), headers=JSON_BODY)
         show = {"respond": body.get("response_url"), "trigger_id": body.get("trigger_id"),
                 "channel": body.get("channel_id")}
         await self.accept(context, "command", {"ia": interaction_data(ia), "show": show})

@@ -232,6 +232,13 @@ def _rendered(message: m.Message, charts: bool) -> str:
     return json.dumps(_render_message(message, charts))
 
 
+@lru_cache(maxsize=64)
+def ephemeral_body(message: m.Message) -> str:
+    """``message`` as the JSON body of a slash command's acknowledgement: Slack shows it at once, to that
+    person only. Cached as a string: a burst of `help` costs no rendering and no JSON encoding."""
+    return json.dumps({**_render_message(message, True), "response_type": "ephemeral"})
+
+
 def _render_message(message: m.Message, charts: bool) -> dict[str, Any]:
     text = escape(clip(message.text or message.as_plain_text() or "Momentum", MAX_TEXT_FALLBACK))
     return {"text": text, "blocks": render_blocks(message, charts=charts)}

@@ -329,8 +329,9 @@ def _audit(turn: Turn, args: list[str], raw: str) -> Response:
         raise UserError(t("admin.audit.usage")) from None
     rows = turn.session.exec(select(AuditLog).where(AuditLog.workspace_id == turn.workspace.id)
                     .order_by(AuditLog.id.desc()).limit(n)).all()  # type: ignore[union-attr]
-    names = {p.id: p.name for p in turn.session.exec(select(Person).where(
-            Person.workspace_id == turn.workspace.id)).all()}
+    actors = {r.actor_id for r in rows if r.actor_id}  # the names of these few, not everyone's
+    names = dict(turn.session.exec(select(Person.id, Person.name).where(
+        Person.workspace_id == turn.workspace.id, col(Person.id).in_(sorted(actors)))).all()) if actors else {}
     system = t("admin.audit.system")
     items = tuple(
         (t("admin.audit.when", at=f"{r.at:%Y-%m-%d %H:%M}"),
