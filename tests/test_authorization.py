@@ -309,3 +309,21 @@ async def test_shared_prompts_keep_one_answer_per_person(setup: Any, clock: Fake
     with m.db.engine.connect() as c:
         keys = [row[0] for row in c.execute(text("SELECT source_key FROM touchpoint"))]
     assert len(keys) == len(set(keys))
+
+
+async def test_a_new_match_request_alerts_every_admin_and_nobody_else(setup: Any, clock: FakeClock) -> None:
+    m, fake, plat = setup
+    sent = await seed(m, fake, plat, clock)
+    with m.db.session() as s:  # a second admin by grant, one by the platform; Lee stays a plain member
+        granted, platform_admin = (s.exec(select(Person).where(Person.external_id == x)).one()
+                                   for x in (KENJI.external_id, SAM.external_id))
+        granted.is_granted_admin, platform_admin.is_platform_admin = True, True
+        s.add_all([granted, platform_admin])
+    (offer,) = [it.message for it in sent["checkin"] if "restart.rematch" in dict(buttons_of(it.message))]
+    r = await act(m, plat, AISHA, InteractionKind.ACTION, "restart.rematch", dict(buttons_of(offer))["restart.rematch"])
+    assert r.update is not None and not is_refusal(r)
+    with m.db.session() as s:
+        alerted = {p.external_id for p in s.exec(select(Person).join(Prompt, Prompt.recipient_id == Person.id)  # type: ignore[arg-type]
+                                                  .where(Prompt.kind == "stall_alert")).all()}
+    # the admin by email (ADMIN), by grant (Kenji) and by the platform (Sam, who is also in the pair)
+    assert alerted == {ADMIN.external_id, KENJI.external_id, SAM.external_id}

@@ -17,6 +17,7 @@ from tests.fakes import ADMIN, RecordingPlatform, act, button, click, command, p
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
 AISHA = person("UAISHA", "Aisha Khan", "Europe/London", country="GB")
 LEE = person("ULEE", "Lee Chen", "Asia/Singapore")
+MIA = person("UMIA", "Mia Okafor", "Africa/Lagos")
 
 
 async def first_checkin(m: Momentum, fake: RecordingPlatform, clock: FakeClock) -> object:
@@ -239,6 +240,22 @@ async def test_me_shows_pair_and_next_prompt(lite: Momentum, fake: RecordingPlat
     r = await command(lite, AISHA, "me")
     text = r.reply.as_plain_text() if r.reply else ""
     assert "Sam Rivera" in text and "Next prompt" in text and "sponsoree" in text
+
+
+async def test_program_list_counts_each_programs_active_pairs(lite: Momentum) -> None:
+    await setup_program(lite, [(SAM, AISHA)])  # "Pilot", one pair
+    await command(lite, ADMIN, "program create Second")
+    await command(lite, ADMIN, f"pair <@{LEE.external_id}> <@{MIA.external_id}> Second")
+
+    async def listed() -> dict[str, str]:
+        r = await command(lite, ADMIN, "program list")
+        return dict(r.reply.blocks[1].items) if r.reply else {}  # type: ignore[attr-defined]
+
+    lines = await listed()
+    assert "1 active pairs" in lines["Pilot"] and "1 active pairs" in lines["Second"], lines
+    await command(lite, ADMIN, f"end-pair <@{LEE.external_id}>")  # ended: no longer counted
+    lines = await listed()
+    assert "1 active pairs" in lines["Pilot"] and "0 active pairs" in lines["Second"], lines
 
 
 async def test_admin_grant_and_remove(lite: Momentum) -> None:

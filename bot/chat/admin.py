@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot.chat import bulk
@@ -63,11 +63,12 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
             Program.workspace_id == turn.workspace.id).order_by(Program.id)).all()  # type: ignore[arg-type]
         if not progs:
             return reply(t("admin.program.none"))
-        lines = []
-        for p in progs:
-            n = len(turn.session.exec(select(Pair.id).where(Pair.program_id == p.id, Pair.status == "active")).all())
-            lines.append((p.name, t("admin.program.line", kind=p.kind, weeks=p.length_weeks,
-                                    start=f"{p.start_date:%d %b %Y}", active=n, status=p.status)))
+        active = dict(turn.session.exec(  # one grouped count, not every pair's id read
+            select(Pair.program_id, func.count()).where(  # type: ignore[call-overload]
+                col(Pair.program_id).in_([p.id for p in progs]), Pair.status == "active")
+            .group_by(col(Pair.program_id))).all())
+        lines = [(p.name, t("admin.program.line", kind=p.kind, weeks=p.length_weeks, start=f"{p.start_date:%d %b %Y}",
+                             active=active.get(p.id or 0, 0), status=p.status)) for p in progs]
         return Response(reply=MessageBuilder(kind="programs").add(Heading(t("admin.program.heading")),
                                                                   Fields(tuple(lines))).build())
     if sub == "show":

@@ -19,7 +19,6 @@ from bot.content.chat_words import t
 from bot.content.kinds import PromptKind
 from bot.content.prompts import Actions, PromptContext
 from bot.content.timing import week_index, zone
-from bot.domain import people as directory
 from bot.domain import reports
 from bot.model import metrics
 from bot.model.config import WEEKDAYS, parse_hhmm
@@ -29,6 +28,7 @@ from bot.model.messages import (
     Form,
     Message,
 )
+from bot.outbox.admin import is_admin as admin_rule
 from storage.models import (
     Agenda,
     CheckIn,
@@ -236,10 +236,9 @@ def _restart(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
 
 def admins_of(turn: Turn) -> list[Person]:
     """Who runs the program here: granted or platform admins, and the configured admin emails."""
-    emails = turn.deps.settings.admin_emails
-    people = turn.session.exec(select(Person).where(Person.workspace_id == turn.workspace.id,
-                                                    Person.forgotten == False)).all()  # noqa: E712
-    return [p for p in people if directory.is_admin(p, emails)]
+    return list(turn.session.exec(select(Person).where(  # the few admins, found by SQL (not every person read)
+        Person.workspace_id == turn.workspace.id, Person.forgotten == False,  # noqa: E712
+        admin_rule(turn.deps.settings))).all())
 
 
 FORM_OPENERS: dict[str, Callable[[int, str], Form]] = {
