@@ -122,6 +122,7 @@ class Pair(SQLModel, table=True):
 
 # A prompt in trouble: dead, or still being retried after an error (``ix_prompt_trouble`` holds only these).
 PROMPT_TROUBLE = "status = 'dead' OR last_error IS NOT NULL"
+PROMPT_SENT = "status = 'sent'"  # SQLite's ``ix_prompt_sent`` holds only these
 
 
 class Prompt(SQLModel, table=True):
@@ -131,10 +132,12 @@ class Prompt(SQLModel, table=True):
         UniqueConstraint("pair_id", "recipient_id", "kind", "period", name="uq_prompt_key"),
         Index("ix_prompt_due", "status", "next_attempt_at"),
         # the report and the console: what was sent in a window, answered from the index alone. SQLite has no
-        # INCLUDE and reads the weeks' range in one seek only when the index starts with sent_at (0009).
+        # INCLUDE and reads the weeks' range in one seek only when the index starts with sent_at (0009); it
+        # holds sent prompts only, so planning and claiming (pending, sending) never write to it.
         Index("ix_prompt_kind_sent", "kind", "sent_at",
               postgresql_include=["status", "answered_at", "pair_id"]).ddl_if(dialect="postgresql"),
-        Index("ix_prompt_sent", "sent_at", "kind", "status", "pair_id", "answered_at").ddl_if(dialect="sqlite"),
+        Index("ix_prompt_sent", "sent_at", "kind", "status", "pair_id", "answered_at",
+              sqlite_where=text(PROMPT_SENT)).ddl_if(dialect="sqlite"),
         # the weekly series: dead and failing prompts by when they were due (few rows: only those in trouble)
         Index("ix_prompt_trouble", "due_at", sqlite_where=text(PROMPT_TROUBLE),
               postgresql_where=text(PROMPT_TROUBLE)),

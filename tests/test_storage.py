@@ -41,6 +41,9 @@ def test_series_indexes_go_down_and_up_again(db: Database) -> None:
         assert after["ix_prompt_sent"] == ["sent_at", "kind", "status", "pair_id", "answered_at"]
         assert after["ix_checkin_created"] == ["created_at", "pair_id", "momentum", "status"]
         assert after["ix_touch_at"] == ["occurred_at", "kind", "pair_id"]
+        with db.engine.connect() as c:  # only sent prompts: planning and claiming never write to it
+            sql = c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_prompt_sent'")).scalar_one()
+        assert sql.endswith("WHERE status = 'sent'")
     cfg = alembic_config(db.engine.url.render_as_string(hide_password=False))
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn

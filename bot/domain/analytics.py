@@ -368,16 +368,16 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
         r.answers = {"met": int(met), "light": int(light), "not_yet": int(not_yet)}
 
     # the outbox: sent by when it went (check-ins sent and answered among them; every kind is named so
-    # PostgreSQL's (kind, sent_at) index serves the range; SQLite's starts with sent_at), dead and failing
-    # by when they were due (the partial index ``ix_prompt_trouble`` holds just those rows)
+    # PostgreSQL's (kind, sent_at) index serves the range; SQLite's partial one of sent prompts starts with
+    # sent_at), dead and failing by when they were due (the partial index ``ix_prompt_trouble`` holds them)
     sent_at, status, kind = col(Prompt.sent_at), col(Prompt.status), col(Prompt.kind)
     is_checkin = kind == "checkin"
     for w, sent, ci_sent, ci_answered in s.exec(
         select(wk(sent_at), func.count(), _count(is_checkin),  # type: ignore[call-overload]
                _count(and_(is_checkin, col(Prompt.answered_at).is_not(None))))
         .join(Pair, col(Pair.id) == col(Prompt.pair_id))
-        .where(in_program, kind.in_(PROMPT_KINDS), status == "sent",
-               sent_at >= o, sent_at < e)
+        .where(in_program, kind.in_(PROMPT_KINDS), status == literal_column("'sent'"),  # SQLite: the index's
+               sent_at >= o, sent_at < e)  # condition, spelled the same
         .group_by(wk(sent_at))
     ).all():
         r = rows[int(w)]
