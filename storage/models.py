@@ -120,15 +120,27 @@ class Pair(SQLModel, table=True):
     phase_index: int = 0  # the furthest phase a message was sent in (phases do not move back)
 
 
+# A prompt in trouble: dead, or still being retried after an error (``ix_prompt_trouble`` holds only these).
+PROMPT_TROUBLE = "status = 'dead' OR last_error IS NOT NULL"
+PROMPT_SENT = "status = 'sent'"  # SQLite's ``ix_prompt_sent`` holds only these
+
+
 class Prompt(SQLModel, table=True):
     """The outbox. Unique on (pair, recipient, kind, period): planning twice never adds a row."""
 
     __table_args__ = (
         UniqueConstraint("pair_id", "recipient_id", "kind", "period", name="uq_prompt_key"),
         Index("ix_prompt_due", "status", "next_attempt_at"),
-        # the report and the console: what was sent in a window (PostgreSQL answers from the index alone)
+        # the report and the console: what was sent in a window, answered from the index alone. SQLite has no
+        # INCLUDE and reads the weeks' range in one seek only when the index starts with sent_at (0009); it
+        # holds sent prompts only, so planning and claiming (pending, sending) never write to it.
         Index("ix_prompt_kind_sent", "kind", "sent_at",
-              postgresql_include=["status", "answered_at", "pair_id"]),
+              postgresql_include=["status", "answered_at", "pair_id"]).ddl_if(dialect="postgresql"),
+        Index("ix_prompt_sent", "sent_at", "kind", "status", "pair_id", "answered_at",
+              sqlite_where=text(PROMPT_SENT)).ddl_if(dialect="sqlite"),
+        # the weekly series: dead and failing prompts by when they were due (few rows: only those in trouble)
+        Index("ix_prompt_trouble", "due_at", sqlite_where=text(PROMPT_TROUBLE),
+              postgresql_where=text(PROMPT_TROUBLE)),
         # Admin prompts (the weekly digest) belong to no pair: unique per recipient, kind and period.
         Index("uq_prompt_admin_key", "recipient_id", "kind", "period", unique=True,
               sqlite_where=text("pair_id IS NULL"), postgresql_where=text("pair_id IS NULL")),
@@ -166,8 +178,11 @@ class CheckIn(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("prompt_id", name="uq_checkin_prompt"),
-        # the report and the console: momentum and answers in a window (PostgreSQL: from the index alone)
-        Index("ix_checkin_created", "created_at", postgresql_include=["pair_id", "momentum", "status"]),
+        # the report and the console: momentum and answers in a window, from the index alone (SQLite: the
+        # included columns are trailing keys, migration 0009)
+        Index("ix_checkin_created", "created_at",
+              postgresql_include=["pair_id", "momentum", "status"]).ddl_if(dialect="postgresql"),
+        Index("ix_checkin_created", "created_at", "pair_id", "momentum", "status").ddl_if(dialect="sqlite"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -187,7 +202,9 @@ class Touchpoint(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_touch_pair_at", "pair_id", "occurred_at"),
-        Index("ix_touch_at", "occurred_at"),  # the console's weekly series: contact in a time range
+        # the weekly series: contact in a time range (SQLite: with kind and pair_id as trailing keys, 0009)
+        Index("ix_touch_at", "occurred_at").ddl_if(dialect="postgresql"),
+        Index("ix_touch_at", "occurred_at", "kind", "pair_id").ddl_if(dialect="sqlite"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,13 +6,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from storage.crypto import DecryptionError, SecretBox
 from storage.db import Database, normalise_url
-from storage.migrate import NotMigrated, check_migrated, db_heads, script_heads
+from storage.migrate import NotMigrated, alembic_config, check_migrated, db_heads, script_heads, upgrade
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
@@ -21,6 +22,39 @@ NOW = datetime(2026, 1, 5, tzinfo=UTC)
 def test_migrated_database_is_current(db: Database) -> None:
     check_migrated(db.engine)
     assert db_heads(db.engine) == script_heads(db.engine)
+
+
+def _indexes(db: Database) -> dict[str, list[str]]:
+    seen = inspect(db.engine)
+    return {i["name"]: list(i["column_names"]) for t in ("prompt", "checkin", "touchpoint")
+            for i in seen.get_indexes(t) if i["name"]}
+
+
+def test_series_indexes_go_down_and_up_again(db: Database) -> None:
+    """0009: the partial index of prompts in trouble on both backends; SQLite's window indexes covering
+    (PostgreSQL has them with INCLUDE since 0007). Down to 0008 gives back the indexes as they were."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    after = _indexes(db)
+    assert after["ix_prompt_trouble"] == ["due_at"]
+    if sqlite:
+        assert "ix_prompt_kind_sent" not in after
+        assert after["ix_prompt_sent"] == ["sent_at", "kind", "status", "pair_id", "answered_at"]
+        assert after["ix_checkin_created"] == ["created_at", "pair_id", "momentum", "status"]
+        assert after["ix_touch_at"] == ["occurred_at", "kind", "pair_id"]
+        with db.engine.connect() as c:  # only sent prompts: planning and claiming never write to it
+            sql = c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_prompt_sent'")).scalar_one()
+        assert sql.endswith("WHERE status = 'sent'")
+    cfg = alembic_config(db.engine.url.render_as_string(hide_password=False))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    before = _indexes(db)
+    assert "ix_prompt_trouble" not in before and "ix_prompt_sent" not in before
+    assert before["ix_prompt_kind_sent"] == ["kind", "sent_at"]
+    assert (before["ix_checkin_created"], before["ix_touch_at"]) == (["created_at"], ["occurred_at"])
+    upgrade(db.engine)
+    assert _indexes(db) == after
+    check_migrated(db.engine)
 
 
 def test_unmigrated_database_is_refused_naming_the_command(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, union
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, literal_column, or_, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -90,6 +90,13 @@ def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
 def _programs(workspace_id: int, program_id: int | None = None) -> Any:
     q = select(col(Program.id)).where(Program.workspace_id == workspace_id)
     return q.where(Program.id == program_id) if program_id is not None else q
+
+
+def _in_trouble() -> ColumnElement[bool]:
+    """Dead, or still being retried after an error: the rows of the partial index ``ix_prompt_trouble``.
+    Spelled with the literal its condition has (never a bound parameter), so that SQLite and PostgreSQL
+    both see the query implies it and may read that small index."""
+    return or_(col(Prompt.status) == literal_column("'dead'"), col(Prompt.last_error).is_not(None))
 
 
 def _pct(n: float, d: float) -> float | None:
@@ -301,12 +308,17 @@ def _to_row(program_id: int, w: Week, now: datetime) -> ProgramWeek:
 
 def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) -> list[Week]:
     """The figures of ``n`` weeks from Monday ``first``, straight from the tables: five grouped queries,
-    each grouped by a week index computed in SQL and narrowed to the weeks' time range."""
+    each grouped by a week index computed in SQL and narrowed to the weeks' time range.
+
+    The big tables are joined to ``pair`` on the program (never ``pair_id IN (subquery)``): SQLite cannot
+    tell how many ids such a subquery holds and walks every pair's rows by ``pair_id``; joined, it reads
+    the weeks' range from the time index (covering on SQLite since migration 0009) and looks each row's
+    pair up by its key."""
     origin = datetime.combine(first, time(0), tzinfo=now.tzinfo)
     end = origin + timedelta(weeks=n)
     o, e = _at(origin), _at(end)
     rows = [Week(first + timedelta(weeks=i)) for i in range(n)]
-    pair_ids = select(col(Pair.id)).where(Pair.program_id == program_id)
+    in_program = Pair.program_id == program_id
 
     def wk(ts: Any) -> Any:
         return week_index(ts, o)
@@ -333,7 +345,8 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
     occurred = col(Touchpoint.occurred_at)
     for w, k in s.exec(
         select(wk(occurred), func.count(func.distinct(col(Touchpoint.pair_id))))  # type: ignore[call-overload]
-        .where(col(Touchpoint.pair_id).in_(pair_ids), col(Touchpoint.kind).in_(sorted(TWO_WAY)),
+        .join(Pair, col(Pair.id) == col(Touchpoint.pair_id))
+        .where(in_program, col(Touchpoint.kind).in_(sorted(TWO_WAY)),
                occurred >= o, occurred < e)
         .group_by(wk(occurred))
     ).all():
@@ -345,7 +358,8 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
     for w, total, scored, met, light, not_yet in s.exec(
         select(wk(at), func.coalesce(func.sum(score), 0), func.count(score), _count(st == "met"),  # type: ignore[call-overload]
                _count(st == "light"), _count(st == "not_yet"))
-        .where(col(CheckIn.pair_id).in_(pair_ids), at >= o, at < e)
+        .join(Pair, col(Pair.id) == col(CheckIn.pair_id))
+        .where(in_program, at >= o, at < e)
         .group_by(wk(at))
     ).all():
         r = rows[int(w)]
@@ -354,14 +368,16 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
         r.answers = {"met": int(met), "light": int(light), "not_yet": int(not_yet)}
 
     # the outbox: sent by when it went (check-ins sent and answered among them; every kind is named so
-    # the (kind, sent_at) index serves the range), dead and failing by when they were due
+    # PostgreSQL's (kind, sent_at) index serves the range; SQLite's partial one of sent prompts starts with
+    # sent_at), dead and failing by when they were due (the partial index ``ix_prompt_trouble`` holds them)
     sent_at, status, kind = col(Prompt.sent_at), col(Prompt.status), col(Prompt.kind)
     is_checkin = kind == "checkin"
     for w, sent, ci_sent, ci_answered in s.exec(
         select(wk(sent_at), func.count(), _count(is_checkin),  # type: ignore[call-overload]
                _count(and_(is_checkin, col(Prompt.answered_at).is_not(None))))
-        .where(col(Prompt.pair_id).in_(pair_ids), kind.in_(PROMPT_KINDS), status == "sent",
-               sent_at >= o, sent_at < e)
+        .join(Pair, col(Pair.id) == col(Prompt.pair_id))
+        .where(in_program, kind.in_(PROMPT_KINDS), status == literal_column("'sent'"),  # SQLite: the index's
+               sent_at >= o, sent_at < e)  # condition, spelled the same
         .group_by(wk(sent_at))
     ).all():
         r = rows[int(w)]
@@ -370,8 +386,8 @@ def _compute(s: Session, program_id: int, first: date, n: int, now: datetime) ->
     failing = and_(status.in_(("pending", "sending")), col(Prompt.last_error).is_not(None))
     for w, failed, dead in s.exec(
         select(wk(due), _count(failing), _count(status == "dead"))  # type: ignore[call-overload]
-        .where(col(Prompt.pair_id).in_(pair_ids), status.in_(("dead", "pending", "sending")),
-               or_(status == "dead", col(Prompt.last_error).is_not(None)), due >= o, due < e)
+        .join(Pair, col(Pair.id) == col(Prompt.pair_id))
+        .where(in_program, status.in_(("dead", "pending", "sending")), _in_trouble(), due >= o, due < e)
         .group_by(wk(due))
     ).all():
         rows[int(w)].failed, rows[int(w)].dead = int(failed), int(dead)

@@ -64,7 +64,8 @@ def volunteers(s: Session, workspace_id: int, program_ids: list[int], since: dat
     return [n or "?" for n in rows]
 
 
-def program_section(s: Session, workspace_id: int, prog: Program, now: datetime) -> list[Block]:
+def program_section(s: Session, workspace_id: int, prog: Program, now: datetime) -> tuple[list[Block], reports.Report]:
+    """The program's blocks, and its report's figures (the digest's one-line text quotes the first program's)."""
     assert prog.id is not None
     dw = admin_words().digest
     fw = dw.figures
@@ -98,7 +99,7 @@ def program_section(s: Session, workspace_id: int, prog: Program, now: datetime)
         blocks.append(para(dw.stalled_none))
     names = volunteers(s, workspace_id, [prog.id], now - timedelta(weeks=1))
     blocks.append(para(dw.forward_line.format(names=dw.names_joiner.join(names) if names else dw.forward_none)))
-    return blocks
+    return blocks, rep
 
 
 def build(s: Session, workspace_id: int, now: datetime) -> Message | None:
@@ -109,10 +110,11 @@ def build(s: Session, workspace_id: int, now: datetime) -> Message | None:
         return None
     dw = admin_words().digest
     mb = MessageBuilder(kind="admin_digest")
-    for prog in progs:
-        mb.add(*program_section(s, workspace_id, prog, now))
+    sections = [program_section(s, workspace_id, prog, now) for prog in progs]
+    for blocks, _ in sections:
+        mb.add(*blocks)
     mb.add(foot(dw.footnote))
-    first = reports.build(s, workspace_id, now, progs[0].name, stalled_limit=0)
+    first = sections[0][1]  # the first program's figures, already built for its section
     names = dw.names_joiner.join(p.name for p in progs)
     return mb.build(text=dw.text.format(program=names, engaged=f"{first.engagement:.0f}%"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -123,9 +123,10 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
         )
     ).one()
     rep.checkins_sent, rep.checkins_answered = int(sent), int(answered)
+    # joined to the pair (not ``pair_id IN (...)``): SQLite then starts from the few dead prompts
     for reason, n in s.exec(
-        select(Prompt.last_error, func.count())
-        .where(Prompt.status == "dead", col(Prompt.pair_id).in_(pair_ids))
+        select(Prompt.last_error, func.count()).join(Pair, col(Pair.id) == col(Prompt.pair_id))
+        .where(Prompt.status == "dead", col(Pair.program_id).in_(progs))
         .group_by(col(Prompt.last_error))
     ).all():
         key = reason or "unknown"
@@ -139,8 +140,9 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     ).one()
     rep.momentum_recent = float(recent) if recent is not None else None
     rep.momentum_before = float(before) if before is not None else None
-    in_active = or_(col(Person.id).in_(select(col(Pair.sponsor_id)).where(active)),
-                    col(Person.id).in_(select(col(Pair.sponsoree_id)).where(active)))
+    # from the few unreachable people to their pairs (not two lists of every active pair's people)
+    in_active = exists().where(or_(col(Pair.sponsor_id) == col(Person.id), col(Pair.sponsoree_id) == col(Person.id)),
+                               active)
     for reason, n in s.exec(
         select(Person.unreachable_reason, func.count())
         .where(Person.workspace_id == workspace_id, col(Person.unreachable_reason).is_not(None), in_active)

@@ -95,6 +95,37 @@ def test_series_matches_a_plain_computation(db: Database, clock: FakeClock) -> N
     assert weeks[-2].active_pairs < PAIRS  # the ended pairs left
 
 
+def test_series_counts_dead_and_failing_prompts_by_the_week_they_were_due(db: Database, clock: FakeClock) -> None:
+    """Failing: pending or sending with an error (still retried); dead: given up. Neither a pending prompt without
+    an error nor one sent after an earlier error is in trouble. Settled and live weeks alike."""
+    now = clock.now()
+    seeded = _seed(db, now)
+    cases = [  # (weeks before now, status, error)
+        (0, "pending", "ratelimited"), (0, "pending", None), (1, "sending", "timeout"), (1, "sent", "timeout"),
+        (1, "dead", None), (4, "pending", "timeout"), (4, "dead", "channel_not_found"), (4, "cancelled", "x"),
+    ]
+    with db.session() as s:
+        for i, (back, status, error) in enumerate(cases):
+            due = now - timedelta(weeks=back, hours=1)
+            s.add(Prompt(pair_id=seeded.pair_ids[i], recipient_id=seeded.sponsors[i], workspace_id=seeded.workspace_id,
+                         kind="nudge", period=f"trouble-{i}", due_at=due, next_attempt_at=due, status=status,
+                         last_error=error, sent_at=due if status == "sent" else None, created_at=due))
+    with db.session() as s:
+        weeks = analytics.series(s, seeded.workspace_id, seeded.program_id, now)
+        prompts = s.exec(select(Prompt)).all()
+    origin = datetime.combine(weeks[0].start, datetime.min.time(), tzinfo=now.tzinfo)
+    failed: Counter[int] = Counter()
+    dead: Counter[int] = Counter()
+    for p in prompts:
+        if p.status in ("pending", "sending") and p.last_error is not None:
+            failed[_week(origin, p.due_at)] += 1
+        elif p.status == "dead":
+            dead[_week(origin, p.due_at)] += 1
+    assert [(w.failed, w.dead) for w in weeks] == [(failed[i], dead[i]) for i in range(len(weeks))]
+    assert sum(w.failed for w in weeks) == 3 and weeks[-1].failed == 1  # this week's retried one, not the other
+    assert any(w.dead for w in weeks[-3:-1]) and any(w.failed for w in weeks[:-2])  # live and settled weeks
+
+
 def test_overview_agrees_with_the_report(db: Database, clock: FakeClock) -> None:
     now = clock.now()
     seeded = _seed(db, now)
