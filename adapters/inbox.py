@@ -1,11 +1,11 @@
 """The bounded pool that processes the inbox of accepted interactions (``storage.inbox``).
 
 Edges write a row before they acknowledge (``InboxPool.accept``: one writer, rows that arrive together
-written together) and wake the pool. One feeder claims
-rows in small batches (leased, so a replica that dies lets another take them over) into a queue no
-longer than twice the number of workers; a fixed set of workers takes them from there. The backlog of a
-burst therefore lives in the database, not in memory: no task per request. At start-up and every
-``sweep_s`` the feeder also takes rows whose lease ran out (a process that crashed or was stopped).
+are written together) and wake the pool. One feeder claims rows in small batches (leased, so a replica
+that dies lets another take them over) into a queue no longer than twice the number of workers; a fixed
+set of workers takes them from there. The backlog of a burst therefore lives in the database, not in
+memory: no task per request. At start-up and every ``sweep_s`` the feeder also takes rows whose lease ran
+out (a process that crashed or was stopped).
 
 ``stop`` is the shutdown path: no new rows are started, the ones under way get ``grace_s`` to finish,
 what is left is cancelled and its rows handed back (their lease set to now) for the next process.
@@ -87,12 +87,15 @@ class InboxPool:
             batch, self._accepting = self._accepting[:MAX_BATCH], self._accepting[MAX_BATCH:]
             try:
                 ids = await self.m.db.run_ack(inbox.accept_many, self.m.db, [new for new, _ in batch], self.m.box)
-            except BaseException as exc:  # every request of the batch hears it (they answer for themselves)
+            except asyncio.CancelledError:  # shutting down: the requests waiting are cancelled with us
+                for _, done in batch + self._accepting:
+                    done.cancel()
+                self._accepting = []
+                raise
+            except Exception as exc:  # every request of the batch hears it (they answer for themselves)
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
                 continue
             for (_, done), row in zip(batch, ids, strict=True):
                 if not done.done():

@@ -4,6 +4,7 @@ core's work done once however often a row is processed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 
 import pytest
@@ -155,3 +156,27 @@ async def test_requests_arriving_together_share_a_write_and_each_hears_a_failure
     assert all(isinstance(o, ConnectionError) for o in outcomes)  # each caller answers for itself
     monkeypatch.setattr(inbox, "accept_many", real)
     assert await pool.accept("x0", "slack", "command", {}) is not None  # and the writer goes on
+
+
+async def test_requests_waiting_on_a_cancelled_writer_are_cancelled_not_left_hanging(
+        core: Momentum, monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = InboxPool(core, workers=1)
+    gate = threading.Event()
+    real = inbox.accept_many
+
+    def slow(db, rows, box):  # type: ignore[no-untyped-def]
+        gate.wait(5)
+        return real(db, rows, box)
+
+    monkeypatch.setattr(inbox, "accept_many", slow)
+    waiting = [asyncio.ensure_future(pool.accept("c0", "slack", "command", {}))]
+    await asyncio.sleep(0.05)  # the first is being written; the next two wait for the next batch
+    waiting += [asyncio.ensure_future(pool.accept(f"c{n}", "slack", "command", {})) for n in (1, 2)]
+    await asyncio.sleep(0.01)
+    assert pool._writer is not None
+    pool._writer.cancel()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    gate.set()
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    monkeypatch.setattr(inbox, "accept_many", real)
+    assert await pool.accept("after", "slack", "command", {}) is not None  # a new writer takes over

@@ -150,18 +150,14 @@ def addresses(s: Session, workspace_id: int) -> dict[str, dict[str, Any]]:
 
 def admin_standing(s: Session, platform: str, workspace: str, user: str,
                    admin_emails: frozenset[str]) -> bool | None:
-    """Whether someone we know is an admin, in one indexed read of three columns; None when we do not
-    know them (or they were erased, or their workspace is not active)."""
-    row = s.exec(
-        select(Person.is_platform_admin, Person.is_granted_admin, Person.email)
-        .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
+    """Whether someone we know is an admin (``is_admin``), in one indexed read; None when we do not know
+    them (or they were erased, or their workspace is not active)."""
+    p = s.exec(
+        select(Person).join(Workspace, col(Workspace.id) == col(Person.workspace_id))
         .where(Workspace.platform == platform, Workspace.external_id == workspace, Workspace.status == "active",
                Person.external_id == user, col(Person.forgotten).is_(False))
     ).first()
-    if row is None:
-        return None
-    platform_admin, granted, email = row
-    return bool(platform_admin or granted or (email and email.lower() in admin_emails))
+    return None if p is None else is_admin(p, admin_emails)
 
 
 def is_admin(p: Person, admin_emails: frozenset[str]) -> bool:
