@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.app import Momentum
+from bot.content.kinds import PromptKind
 from bot.model.clock import FakeClock
 from bot.model.ports import FailureScope
-from bot.outbox.delivery import DeliveryWorker
-from storage.models import Person, Prompt, Workspace
+from bot.outbox.delivery import DeliveryWorker, Outcome
+from storage.models import Pair, Person, Prompt, Workspace
 from tests.fakes import ADMIN, RecordingPlatform, command, gone, person, rate_limited, setup_program
 
 SAM = person("USAM", "Sam", "America/New_York")
@@ -140,3 +145,37 @@ async def test_a_send_that_outlives_its_lease_is_cut_off_and_requeued(lite: Mome
     with lite.db.session() as s:
         p = s.exec(select(Prompt).where(Prompt.kind == "kickoff")).one()
     assert p.status == "pending" and p.lease_owner is None and p.sent_at is None
+
+
+async def test_two_workers_recording_crossed_pairs_at_once_do_not_deadlock(core: Momentum) -> None:
+    """Worker A records pair X's check-in and pair Y's digest while worker B records Y's check-in and X's
+    digest (the two prompts of a pair may be claimed by different workers). Each pauses at its first pair
+    update until the other gets there too: without one lock order, PostgreSQL detects a deadlock."""
+    await setup_program(core, [(SAM, AISHA), (person("ULEE", "Lee Chen"), person("UKIM", "Kim Park"))])
+    with core.db.session() as s:
+        x, y = (p.id for p in s.exec(select(Pair).order_by(Pair.id)).all())  # type: ignore[arg-type]
+    meet = threading.Barrier(2)
+    waited: set[int] = set()
+
+    def pause_at_first_pair_update(_c, _cur, statement, *_a) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE pair") and threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meet.wait(timeout=1.0)
+
+    def record(worker: str, checkin: int, digest: int) -> None:
+        DeliveryWorker(core, worker_id=worker)._record([
+            Outcome(prompt_id=0, status="sent", kind=PromptKind.CHECKIN, pair_id=checkin),
+            Outcome(prompt_id=0, status="sent", kind=PromptKind.NUDGE, pair_id=digest)], core.now())
+
+    event.listen(core.db.engine, "before_cursor_execute", pause_at_first_pair_update)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            results = [pool.submit(record, "A", x, y), pool.submit(record, "B", y, x)]
+            errors = [f.exception(timeout=30) for f in results]
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", pause_at_first_pair_update)
+    assert errors == [None, None], errors
+    with core.db.session() as s:
+        for pair in s.exec(select(Pair)).all():
+            assert (pair.checkins_sent, pair.ignored_digests) == (1, 1)  # both workers' changes, once each

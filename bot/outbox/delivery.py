@@ -102,6 +102,12 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 16):04x}"
 
 
+def _lock(conn: Connection, table: Any, ids: set[int]) -> None:
+    """``SELECT ... FOR UPDATE`` of these rows in id order (nothing on SQLite, whose writers queue)."""
+    if ids and conn.dialect.name == "postgresql":
+        conn.execute(select(table.c.id).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update())
+
+
 def backoff(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter; never sooner than the platform asked."""
     base = min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
@@ -434,6 +440,15 @@ class DeliveryWorker:
                         lease_until=None, last_error=None, phase=func.coalesce(bindparam("phase"), P.c.phase)),
                     [{"pid": o.prompt_id, "ref": o.ref, "phase": o.meta.get("phase")} for o in sent],
                 )
+            # Pairs and people are shared between workers (a pair's check-in and its sponsor's digest may
+            # be claimed by two): lock the ones this batch changes in id order before changing any, so two
+            # workers recording at once wait for each other instead of deadlocking (PostgreSQL; SQLite has
+            # one writer). The prompts above are this worker's own (leased).
+            _lock(conn, Pa, {o.pair_id for o in sent if o.pair_id is not None})
+            _lock(conn, Pe, {pid for o in sent for pid in o.addresses}
+                  | {o.recipient_id for o in outcomes
+                     if o.status == "dead" and o.scope == FailureScope.PERSON and o.recipient_id is not None})
+            if sent:
                 checkins = [o for o in sent if o.kind == PromptKind.CHECKIN]
                 if checkins:
                     conn.execute(
