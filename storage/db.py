@@ -141,45 +141,43 @@ class Database:
         self._ack: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
+    def _pool(self, attr: str, workers: int, prefix: str) -> ThreadPoolExecutor:
+        with self._lock:
+            pool: ThreadPoolExecutor | None = getattr(self, attr)
+            if pool is None:
+                pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+                setattr(self, attr, pool)
+            return pool
+
     @property
     def executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="momentum-db")
-            return self._executor
+        return self._pool("_executor", self.workers, "momentum-db")
 
     @property
     def background_executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._background is None:
-                self._background = ThreadPoolExecutor(max_workers=self.background_workers,
-                                                      thread_name_prefix="momentum-db-bg")
-            return self._background
+        return self._pool("_background", self.background_workers, "momentum-db-bg")
 
     @property
     def ack_executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._ack is None:
-                self._ack = ThreadPoolExecutor(max_workers=ACK_WORKERS, thread_name_prefix="momentum-db-ack")
-            return self._ack
+        return self._pool("_ack", ACK_WORKERS, "momentum-db-ack")
+
+    @staticmethod
+    async def _run_in(pool: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        ctx = contextvars.copy_context()  # the caller's context variables go with the call
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` (synchronous, may use the database) on the database executor."""
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        return await self._run_in(self.executor, fn, *args, **kwargs)
 
     async def run_background(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Like ``run``, on the background lane (long admin jobs: imports, exports)."""
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.background_executor, call)
+        return await self._run_in(self.background_executor, fn, *args, **kwargs)
 
     async def run_ack(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Like ``run``, on the ack lane (short units a request's acknowledgement waits for)."""
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.ack_executor, call)
+        return await self._run_in(self.ack_executor, fn, *args, **kwargs)
 
     @property
     def is_postgres(self) -> bool:
