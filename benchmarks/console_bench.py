@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import re
 import statistics
 import sys
 import tempfile
@@ -150,10 +151,16 @@ def measure(backend: str, pairs: int, weeks: int, runs: int, workdir: Path) -> d
             link = console.issue_link(s, seeded.sponsors[0], NOW, "http://x")
         ws, prog = seeded.workspace_id, seeded.program_id
         with Server(m) as srv:
-            status, _, r = fetch(srv.port, "/admin/login", method="POST",
-                                 body=urlencode({"token": link.split("token=")[1]}))
+            token = link.split("token=")[1]
+            status, body, r = fetch(srv.port, f"/admin/login?token={token}")  # the page sets its login cookie
+            login_cookie = r.getheader("Set-Cookie").split(";")[0]
+            login_csrf = re.search(rb'name="login_csrf" value="([0-9a-f]{64})"', body)
+            assert status == 200 and login_csrf is not None, status
+            status, _, r = fetch(srv.port, "/admin/login", login_cookie, method="POST",
+                                 body=urlencode({"token": token, "login_csrf": login_csrf.group(1).decode()}))
             assert status == 303, status
-            cookie = r.getheader("Set-Cookie").split(";")[0]
+            cookie = next(c.split(";")[0] for c in r.headers.get_all("Set-Cookie")
+                          if c.startswith("momentum_console_w"))
             b = f"/admin/w/{ws}"
             pages = {
                 "overview": f"{b}/", "program (by unit)": f"{b}/programs/{prog}",

@@ -2,16 +2,25 @@
 
 - Sign-in: ``/admin/login?token=...`` (the link an admin gets in chat with ``console``) shows a button; the
   POST spends the link (so a chat client's link preview, which only GETs, never uses it up) and starts a
-  session with a fresh random id (no fixation), in an HttpOnly, SameSite=Lax cookie scoped to ``/admin``,
-  Secure unless the host is localhost. Sessions end after 8 hours idle, at logout, or when the person's
-  admin rights go.
+  session with a fresh random id (no fixation), in an HttpOnly, SameSite=Lax cookie. Sessions end after
+  8 hours idle, at logout, or when the person's admin rights go.
+- One session, one workspace: a session opens only the workspace (and acts only as the platform identity)
+  whose link started it. Each workspace's session has a cookie of its own (``momentum_console_w<id>``),
+  so someone who runs two workspaces signs in to each with its own link; nothing is inferred from an
+  email. Any other workspace answers 404, like a page that does not exist.
+- Login CSRF: the sign-in page sets a short-lived pre-session cookie (SameSite=Strict) and puts a token
+  derived from it in the form; a sign-in POST without both (a form on another site) is refused before
+  the link is looked at, so it changes nothing.
+- Cookies follow ``MOMENTUM_PUBLIC_URL``'s scheme, never the request's Host header (which a proxy may set
+  to anything): on https they are ``Secure`` with the ``__Host-`` prefix (Path=/, no Domain, so a sibling
+  subdomain cannot plant one). No proxy header (X-Forwarded-*) is read.
 - CSRF: every form carries a token derived from the session id (HMAC-SHA256 keyed by the session id, which
   only the browser and this server know: the cookie is HttpOnly and the database stores only its hash).
   A synchronizer token, checked on every POST, plus an Origin check when the browser sends one. No
   maintained CSRF library exists for aiohttp (aiohttp-csrf has been unmaintained since 2019), and this is
   the OWASP "HMAC-based token" pattern in a dozen lines.
-- Isolation: every page under ``/admin/w/{workspace}/`` checks the workspace is one of the admin's; any
-  other answers 404, like a page that does not exist.
+- Strict input: ids and page numbers are ASCII digits of bounded length (else 404 or 400); every answer,
+  errors included, carries the security headers; an unexpected error is a 500 page, never a traceback.
 - The event loop never waits on the database: every read and write is a unit of work on the executor.
 """
 
@@ -21,6 +30,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,9 +72,14 @@ from storage.models import AuditLog, Outcome, Person, Workspace
 
 _LOGGER = logging.getLogger(__name__)
 
-COOKIE = "momentum_console"
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+COOKIE = "momentum_console_w"  # + the workspace id: one session per workspace
+LOGIN_COOKIE = "momentum_login"  # the pre-session cookie of the sign-in page
+LOGIN_TTL = 600  # seconds: as long as a sign-in link lives
+MAX_SESSIONS = 8  # console cookies read from one browser (one per workspace signed in)
 PAGE = 50
+MAX_PAGE = 100_000
+ID = "[0-9]{1,9}"  # a database id in a URL: ASCII digits, below 2**31 (PostgreSQL's integer)
+DIGITS = re.compile(r"[0-9]{1,9}")
 MAX_UPLOAD = 1024**2
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,7 +102,7 @@ def redirect(location: str) -> web.Response:
 class Signed:
     admin: console.Admin
     session_id: str
-    workspaces: dict[int, str]  # id -> name, the admin's only
+    workspaces: dict[int, str]  # id -> name: the workspaces this browser holds a session for
 
     @property
     def csrf(self) -> str:
@@ -115,14 +131,12 @@ async def run(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
     return await m.db.run(_unit, m, fn, *args)
 
 
-def _current(s: Session, sid: str | None, now: datetime,
-             emails: frozenset[str]) -> tuple[console.Admin, dict[int, str]] | None:
-    admin = console.current(s, sid, now, emails)
-    if admin is None:
-        return None
+def _current(s: Session, sessions: dict[int, str], now: datetime,
+             emails: frozenset[str]) -> tuple[dict[int, tuple[console.Admin, str]], dict[int, str]]:
+    valid = console.current_all(s, sessions, now, emails)
     names = dict(s.exec(select(Workspace.id, Workspace.name).where(  # type: ignore[call-overload]
-        col(Workspace.id).in_(admin.workspace_ids))).all())
-    return admin, {w: names.get(w) or f"Workspace {w}" for w in admin.workspace_ids}
+        col(Workspace.id).in_(sorted(valid)))).all()) if valid else {}
+    return valid, {w: names.get(w) or f"Workspace {w}" for w in sorted(valid)}
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -201,13 +215,16 @@ def problem(request: web.Request, status: int, title: str, text: str) -> web.Res
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
+PROBLEMS = {  # what an error status says (pages of their own say more)
+    400: ("That address isn't right", "Part of that address isn't something the console understands. "
+          "Go back and try again."),
+    404: ("Not found", "There's nothing here, or it isn't yours to see."),
+    405: ("Not allowed", "That page can't be used that way. Go back and use the page's own buttons."),
+    413: ("Too large", "That is larger than the console accepts (1 MB). Split it and try again."),
+}
 
-@web.middleware
-async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        resp = await handler(request)
-    except web.HTTPNotFound:
-        resp = problem(request, 404, "Not found", "There's nothing here, or it isn't yours to see.")
+
+def _secure_headers(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "no-referrer"  # sign-in links never leak through Referer
@@ -217,33 +234,97 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     return resp
 
 
-def _secure(request: web.Request) -> bool:
-    return (request.url.host or "") not in LOCAL_HOSTS
+@web.middleware
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The security headers on every answer, errors included; an HTTP error is a console page of its
+    status (no aiohttp default body), and an unexpected error a 500 page (logged once, never shown)."""
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            return _secure_headers(request, exc)
+        title, text = PROBLEMS.get(exc.status, ("Can't do that", "That request can't be answered. Go back and "
+                                                                  "try again."))
+        resp = problem(request, exc.status, title, text)
+        if "Allow" in exc.headers:
+            resp.headers["Allow"] = exc.headers["Allow"]
+    except Exception:
+        _LOGGER.exception("console error on %s %s", request.method, request.path)  # the path: no query, no token
+        resp = problem(request, 500, "Something went wrong",
+                       "The console couldn't answer that. Nothing was changed; try again in a minute.")
+    return _secure_headers(request, resp)
+
+
+def secure(m: Momentum) -> bool:
+    """Cookies are Secure when the console is served over https, as ``MOMENTUM_PUBLIC_URL`` says (never
+    decided by the request's Host header, which a proxy may set to ``localhost``)."""
+    return m.settings.public_url.lower().startswith("https://")
+
+
+def cookie_name(m: Momentum, base: str) -> str:
+    return ("__Host-" if secure(m) else "") + base
+
+
+def _cookie_path(m: Momentum) -> str:
+    return "/" if secure(m) else "/admin"  # __Host- cookies must have Path=/
+
+
+def set_cookie(m: Momentum, resp: web.StreamResponse, base: str, value: str, samesite: str = "Lax",
+               max_age: int | None = None) -> None:
+    resp.set_cookie(cookie_name(m, base), value, httponly=True, secure=secure(m), samesite=samesite,
+                    path=_cookie_path(m), max_age=max_age)
+
+
+def del_cookie(m: Momentum, resp: web.StreamResponse, base: str) -> None:
+    resp.del_cookie(cookie_name(m, base), path=_cookie_path(m), secure=secure(m), httponly=True,
+                    samesite="Lax")
+
+
+def session_cookies(request: web.Request) -> dict[int, str]:
+    """The browser's console sessions: workspace id -> session id, from cookies ``momentum_console_w<id>``."""
+    m = request.app[KEY].m
+    prefix = cookie_name(m, COOKIE)
+    out: dict[int, str] = {}
+    for name, value in request.cookies.items():
+        rest = name.removeprefix(prefix)
+        if rest != name and DIGITS.fullmatch(rest) and 20 <= len(value) <= 100 and len(out) < MAX_SESSIONS:
+            out[int(rest)] = value
+    return out
+
+
+def _sign_in_please(request: web.Request, stale: dict[int, str]) -> web.Response:
+    m = request.app[KEY].m
+    resp = problem(request, 401, "Please sign in",
+                   "Ask Momentum for a sign-in link in chat: /momentum console on Slack, or type console "
+                   "to the bot in Teams. Links work once, for 10 minutes.")
+    for ws in stale:
+        del_cookie(m, resp, f"{COOKIE}{ws}")
+    return resp
 
 
 @web.middleware
 async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every page but sign-in and static files needs a session; a workspace page needs the
-    workspace to be the admin's; a POST needs the session's CSRF token."""
+    """Every page but sign-in and static files needs a session; a workspace page needs that workspace's
+    own session (a session of another workspace opens nothing: 404); a POST needs the session's CSRF
+    token."""
     rel = request.path.removeprefix("/admin")
     if rel.startswith("/static/") or rel in ("/login", "/signed-out"):
         return await handler(request)
     m = request.app[KEY].m
-    sid = request.cookies.get(COOKIE)
-    got = await m.db.run(_unit, m, _current, sid, m.now(), m.settings.admin_emails) if sid else None
-    if got is None or sid is None:
-        resp = problem(request, 401, "Please sign in",
-                       "Ask Momentum for a sign-in link in chat: /momentum console on Slack, or type console "
-                       "to the bot in Teams. Links work once, for 10 minutes.")
-        if sid:
-            resp.del_cookie(COOKIE, path="/admin")
-        return resp
-    admin, names = got
-    request[SIGNED] = Signed(admin, sid, names)
+    cookies = session_cookies(request)
+    valid, names = (await m.db.run(_unit, m, _current, cookies, m.now(), m.settings.admin_emails)
+                    if cookies else ({}, {}))
+    if not valid:
+        return _sign_in_please(request, cookies)
     ws = request.match_info.get("ws")
-    if ws is not None:
-        if not ws.isdigit() or int(ws) not in names:
+    if ws is None:  # /admin/: the first workspace this browser is signed in to
+        first = min(valid)
+        request[SIGNED] = Signed(valid[first][0], valid[first][1], names)
+    else:
+        if not DIGITS.fullmatch(ws) or int(ws) not in valid:
             raise web.HTTPNotFound()
+        admin, sid = valid[int(ws)]
+        request[SIGNED] = Signed(admin, sid, names)
         request[WS] = (int(ws), names[int(ws)])
     if request.method == "POST":
         origin = request.headers.get("Origin")
@@ -252,7 +333,7 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         form = await request.post()
         request[FORM] = form
         token = form.get("csrf")
-        if not isinstance(token, str) or not hmac.compare_digest(token, csrf_token(sid)):
+        if not isinstance(token, str) or not hmac.compare_digest(token, csrf_token(request[SIGNED].session_id)):
             return problem(request, 403, "Refused",
                            "That form has expired or did not come from this console. Nothing was changed; "
                            "reload the page and try again.")
@@ -272,44 +353,97 @@ def url(request: web.Request, rel: str, **query: Any) -> str:
     return f"/admin/w/{ws_id(request)}{rel}" + (f"?{urlencode(q)}" if q else "")
 
 
+def number(value: str | None, default: int, top: int) -> int:
+    """A number from a query string: ASCII digits, 1..top (larger ones are clamped); anything else is a
+    400 (superscripts and other Unicode digits included: ``int()`` would take some and choke on others)."""
+    if value is None or value == "":
+        return default
+    if not DIGITS.fullmatch(value):
+        raise web.HTTPBadRequest()
+    return max(1, min(int(value), top))
+
+
+def path_id(request: web.Request, name: str) -> int:
+    value = request.match_info[name]
+    if not DIGITS.fullmatch(value):
+        raise web.HTTPNotFound()
+    return int(value)
+
+
 # --- sign-in ------------------------------------------------------------------------------------------
 
 
+def login_token(nonce: str) -> str:
+    """The sign-in form's token: derived from the pre-session cookie, which another site can neither read
+    nor send (SameSite=Strict), so a sign-in form posted from elsewhere cannot carry a matching pair."""
+    return hmac.new(nonce.encode(), b"momentum-console-login", hashlib.sha256).hexdigest()
+
+
 async def login_page(request: web.Request) -> web.StreamResponse:
+    m = request.app[KEY].m
     token = request.query.get("token", "")
     if not token or len(token) > 200:
         return problem(request, 400, "That link is incomplete",
                        "Ask Momentum for a new sign-in link in chat (console).")
-    return render(request, "login.html", token=token)
+    nonce = request.cookies.get(cookie_name(m, LOGIN_COOKIE), "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{32,64}", nonce):
+        nonce = secrets.token_urlsafe(32)
+    resp = render(request, "login.html", token=token, login_csrf=login_token(nonce))
+    set_cookie(m, resp, LOGIN_COOKIE, nonce, samesite="Strict", max_age=LOGIN_TTL)
+    return resp
+
+
+def _cross_site(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return bool(origin and origin != "null" and URL(origin).host != request.url.host)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     m = request.app[KEY].m
     form = await request.post()
+    nonce = request.cookies.get(cookie_name(m, LOGIN_COOKIE), "")
+    given = form.get("login_csrf")
+    if (_cross_site(request) or not nonce or not isinstance(given, str)
+            or not hmac.compare_digest(given, login_token(nonce))):
+        # refused before the link is looked at: a cross-site sign-in changes nothing, not even the link
+        return problem(request, 403, "Can't sign you in",
+                       "That sign-in didn't start on this console's own page, so nothing was changed. Open your "
+                       "sign-in link again (or ask Momentum for a new one in chat: console) and press Sign in.")
     token = form.get("token")
     if not isinstance(token, str) or not token or len(token) > 200:
         return problem(request, 400, "That link is incomplete", "Ask Momentum for a new sign-in link in chat.")
-    result = await m.db.run(_unit, m, console.redeem, token, m.now(), m.settings.admin_emails,
-                            request.cookies.get(COOKIE))
-    if result.session_id is None:
+    # a link can only be for one workspace, but which one is known after the look-up: end the browser's
+    # earlier session there, whatever it was
+    cookies = session_cookies(request)
+    result = await m.db.run(_unit, m, _redeem, token, m.now(), m.settings.admin_emails, cookies)
+    if result.session_id is None or result.workspace_id is None:
         text = {
             "expired": "This sign-in link has expired (links work for 10 minutes).",
             "used": "This sign-in link was already used (each link works once).",
             "not_admin": "This link belongs to someone who isn't a Momentum admin, so it can't open the console.",
         }.get(result.reason, "This sign-in link isn't valid.")
         resp = problem(request, 403, "Can't sign you in", text + " Ask Momentum for a new one in chat: console.")
-        resp.del_cookie(COOKIE, path="/admin")
+        del_cookie(m, resp, LOGIN_COOKIE)
         return resp
-    resp = redirect("/admin/")
-    resp.set_cookie(COOKIE, result.session_id, httponly=True, secure=_secure(request), samesite="Lax", path="/admin")
+    resp = redirect(f"/admin/w/{result.workspace_id}/")
+    del_cookie(m, resp, LOGIN_COOKIE)
+    set_cookie(m, resp, f"{COOKIE}{result.workspace_id}", result.session_id)
     return resp
 
 
+def _redeem(s: Session, token: str, now: datetime, emails: frozenset[str],
+            cookies: dict[int, str]) -> console.SignIn:
+    link_ws = console.link_workspace(s, token)
+    return console.redeem(s, token, now, emails, cookies.get(link_ws) if link_ws is not None else None)
+
+
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Sign out of this workspace's session (the browser's sessions for other workspaces stay)."""
+    m = request.app[KEY].m
     signed: Signed = request[SIGNED]
     await run(request, console.end, signed.session_id)
     resp = redirect("/admin/signed-out")
-    resp.del_cookie(COOKIE, path="/admin")
+    del_cookie(m, resp, f"{COOKIE}{signed.admin.workspace_id}")
     return resp
 
 
@@ -319,7 +453,7 @@ async def signed_out(request: web.Request) -> web.StreamResponse:
 
 async def home(request: web.Request) -> web.StreamResponse:
     signed: Signed = request[SIGNED]
-    return web.Response(status=302, headers={"Location": f"/admin/w/{signed.admin.workspace_ids[0]}/"})
+    return web.Response(status=302, headers={"Location": f"/admin/w/{signed.admin.workspace_id}/"})
 
 
 # --- pages --------------------------------------------------------------------------------------------
@@ -361,7 +495,7 @@ def chart_data(weeks: list[analytics.Week]) -> dict[str, Any]:
 
 async def program_page(request: web.Request) -> web.StreamResponse:
     m = request.app[KEY].m
-    data = await run(request, _program_page, ws_id(request), int(request.match_info["pid"]), m.now(),
+    data = await run(request, _program_page, ws_id(request), path_id(request, "pid"), m.now(),
                      request.query.get("by", ""), m.settings.min_group)
     if data is None:
         raise web.HTTPNotFound()
@@ -378,8 +512,7 @@ async def cohorts(request: web.Request) -> web.StreamResponse:
 
 
 def _page(request: web.Request) -> int:
-    p = request.query.get("page", "1")
-    return max(1, min(int(p), 100_000)) if p.isdigit() else 1
+    return number(request.query.get("page"), 1, MAX_PAGE)
 
 
 async def stalled(request: web.Request) -> web.StreamResponse:
@@ -398,7 +531,7 @@ async def nudge(request: web.Request) -> web.StreamResponse:
     m = request.app[KEY].m
     signed: Signed = request[SIGNED]
     try:
-        done = await run(request, _nudge, signed.admin, ws_id(request), int(request.match_info["pair"]), m.now())
+        done = await run(request, _nudge, signed.admin, ws_id(request), path_id(request, "pair"), m.now())
     except Exception as exc:  # a concurrent click hit the outbox's unique key first
         if type(exc).__name__ != "IntegrityError":
             raise
@@ -412,7 +545,7 @@ async def pairs_page(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status", "")
     status = status if status in analytics.PAIR_STATUSES else ""
     prog = request.query.get("program", "")
-    pid = int(prog) if prog.isdigit() else None
+    pid = number(prog, 0, 2**31 - 1) if prog else None
     total, rows = await run(request, analytics.pairs, ws_id(request), m.now(), pid, status or None, PAGE,
                             (page - 1) * PAGE)
     progs = await run(request, analytics.programs, ws_id(request))
@@ -546,7 +679,7 @@ def _settings(s: Session, ws: int, pid: int) -> Any:
 
 async def settings_page(request: web.Request) -> web.StreamResponse:
     m = request.app[KEY].m
-    prog = await run(request, _settings, ws_id(request), int(request.match_info["pid"]))
+    prog = await run(request, _settings, ws_id(request), path_id(request, "pid"))
     if prog is None:
         raise web.HTTPNotFound()
     return render(request, "settings.html", program=prog, problems=[], saved=request.query.get("saved", ""),
@@ -564,7 +697,7 @@ def _update(s: Session, admin: console.Admin, ws: int, pid: int, fields: dict[st
 async def settings_save(request: web.Request) -> web.StreamResponse:
     m = request.app[KEY].m
     signed: Signed = request[SIGNED]
-    pid = int(request.match_info["pid"])
+    pid = path_id(request, "pid")
     prog = await run(request, _settings, ws_id(request), pid)
     if prog is None:
         raise web.HTTPNotFound()
@@ -658,17 +791,17 @@ def build_console(m: Momentum) -> web.Application:
     r = app.router
     r.add_get("/login", login_page)
     r.add_post("/login", login)
-    r.add_post("/logout", logout)
     r.add_get("/signed-out", signed_out)
     r.add_get("/", home)
-    w = "/w/{ws:\\d+}"
+    w = "/w/{ws:" + ID + "}"
+    r.add_post(w + "/logout", logout)
     r.add_get(w + "/", overview)
-    r.add_get(w + "/programs/{pid:\\d+}", program_page)
-    r.add_get(w + "/programs/{pid:\\d+}/settings", settings_page)
-    r.add_post(w + "/programs/{pid:\\d+}/settings", settings_save)
+    r.add_get(w + "/programs/{pid:" + ID + "}", program_page)
+    r.add_get(w + "/programs/{pid:" + ID + "}/settings", settings_page)
+    r.add_post(w + "/programs/{pid:" + ID + "}/settings", settings_save)
     r.add_get(w + "/cohorts", cohorts)
     r.add_get(w + "/stalled", stalled)
-    r.add_post(w + "/stalled/{pair:\\d+}/nudge", nudge)
+    r.add_post(w + "/stalled/{pair:" + ID + "}/nudge", nudge)
     r.add_get(w + "/pairs", pairs_page)
     r.add_get(w + "/import", import_page)
     r.add_post(w + "/import/preview", import_preview)

@@ -3,24 +3,24 @@
 Synchronous units of work (``fn(session, ..., now)``); the web adapter (``adapters/admin``) runs them on
 the database executor. Only SHA-256 hashes of link tokens and session ids are stored, so a copy of the
 database signs nobody in. Admin rights follow the chat rule (``bot.domain.people.is_admin``) and are checked
-again on every request: an admin whose rights are removed is signed out at their next click. An admin
-sees the workspaces where they are an admin: the one they asked from, and any other where a person
-with the same email is an admin.
+again on every request: an admin whose rights are removed is signed out at their next click.
+
+A session belongs to one workspace and one platform identity: the person whose link opened it. It opens
+that workspace only, and admin rights come from that workspace alone. An email is never a link between
+two workspaces (anyone who controls an address in one workspace would read another company's program).
+Someone who runs two workspaces signs in to each with its own link: a separate session per workspace.
 
 No words of people (notes, wins, goals, agendas) are read here.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -39,7 +39,6 @@ from storage.models import (
     PersonAttribute,
     Program,
     Prompt,
-    Workspace,
 )
 
 LINK_TTL = timedelta(minutes=10)
@@ -63,31 +62,35 @@ def issue_link(s: Session, person_id: int, now: datetime, public_url: str) -> st
 class Admin:
     person_id: int
     name: str
-    email: str | None
-    workspace_ids: tuple[int, ...]  # the home workspace first
+    workspace_id: int  # the one workspace this session opens: the person's own
 
 
 @dataclass(frozen=True)
 class SignIn:
     session_id: str | None  # the new session's id (the cookie's value), None when refused
     reason: str  # ok | unknown | used | expired | not_admin
+    workspace_id: int | None = None  # the workspace the session opens
 
 
-def admin_workspaces(s: Session, person: Person, admin_emails: frozenset[str]) -> tuple[int, ...]:
-    """Where ``person`` may look: their own workspace, and others where their email is an admin's."""
-    own = (person.workspace_id,) if directory.is_admin(person, admin_emails) else ()
-    if not person.email:
-        return own
-    others = s.exec(select(Person).join(Workspace, col(Workspace.id) == col(Person.workspace_id)).where(
-        Person.email == person.email, Person.id != person.id, Workspace.status == "active",
-        col(Person.forgotten).is_(False))).all()
-    return own + tuple(sorted({p.workspace_id for p in others if directory.is_admin(p, admin_emails)} - set(own)))
+def may_open(person: Person | None, admin_emails: frozenset[str]) -> bool:
+    """Whether ``person`` may open the console of their own workspace (the only one they can open)."""
+    return person is not None and not person.forgotten and directory.is_admin(person, admin_emails)
+
+
+def link_workspace(s: Session, token: str) -> int | None:
+    """The workspace a sign-in link opens (its person's), without spending it; None for no such link."""
+    if not token:
+        return None
+    row = s.exec(select(Person.workspace_id).join(ConsoleLink, col(ConsoleLink.person_id) == col(Person.id))
+                 .where(ConsoleLink.token_hash == digest(token))).first()
+    return int(row) if row is not None else None
 
 
 def redeem(s: Session, token: str, now: datetime, admin_emails: frozenset[str],
            old_session: str | None = None) -> SignIn:
-    """Use a link once: a fresh session for its admin (a new id every time: no fixation). Whatever
-    the outcome the link is spent, and the attempt is audited."""
+    """Use a link once: a fresh session for its admin in their own workspace (a new id every time: no
+    fixation; ``old_session``, the browser's earlier session for that workspace, ends). Whatever the
+    outcome the link is spent, and the attempt is audited."""
     link = s.exec(select(ConsoleLink).where(ConsoleLink.token_hash == digest(token))).first() if token else None
     if link is None:
         return SignIn(None, "unknown")
@@ -96,8 +99,7 @@ def redeem(s: Session, token: str, now: datetime, admin_emails: frozenset[str],
                       .values(used_at=now)).rowcount  # type: ignore[attr-defined]
     person = s.get(Person, link.person_id)
     reason = ("used" if not spent else "expired" if link.expires_at <= now
-              else "not_admin" if person is None or person.forgotten or not admin_workspaces(s, person, admin_emails)
-              else "ok")
+              else "not_admin" if not may_open(person, admin_emails) else "ok")
     if old_session:
         end(s, old_session)
     if person is not None:
@@ -107,11 +109,13 @@ def redeem(s: Session, token: str, now: datetime, admin_emails: frozenset[str],
         return SignIn(None, reason)
     sid = secrets.token_urlsafe(32)
     s.add(ConsoleSession(id_hash=digest(sid), person_id=link.person_id, created_at=now, last_seen_at=now))
-    return SignIn(sid, "ok")
+    return SignIn(sid, "ok", person.workspace_id if person is not None else None)
 
 
-def current(s: Session, session_id: str | None, now: datetime, admin_emails: frozenset[str]) -> Admin | None:
-    """The signed-in admin, or None (no session, idle for ``SESSION_IDLE``, or no longer an admin)."""
+def current(s: Session, session_id: str | None, now: datetime, admin_emails: frozenset[str],
+            workspace_id: int | None = None) -> Admin | None:
+    """The signed-in admin, or None (no session, idle for ``SESSION_IDLE``, no longer an admin, or, when
+    ``workspace_id`` is given, a session of another workspace)."""
     if not session_id:
         return None
     row = s.exec(select(ConsoleSession).where(ConsoleSession.id_hash == digest(session_id))).first()
@@ -121,15 +125,28 @@ def current(s: Session, session_id: str | None, now: datetime, admin_emails: fro
         s.delete(row)
         return None
     person = s.get(Person, row.person_id)
-    wss = admin_workspaces(s, person, admin_emails) if person is not None and not person.forgotten else ()
-    if person is None or not wss:
+    if person is None or not may_open(person, admin_emails):
         s.delete(row)
         return None
+    if workspace_id is not None and person.workspace_id != workspace_id:
+        return None  # a session of another workspace opens nothing here (and stays valid where it belongs)
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         s.add(row)
     assert person.id is not None
-    return Admin(person.id, person.name, person.email, wss)
+    return Admin(person.id, person.name, person.workspace_id)
+
+
+def current_all(s: Session, sessions: dict[int, str], now: datetime,
+                admin_emails: frozenset[str]) -> dict[int, tuple[Admin, str]]:
+    """The browser's sessions (workspace id -> session id, from its cookies) that are valid for the
+    workspace they are kept under: workspace id -> (admin, session id)."""
+    out: dict[int, tuple[Admin, str]] = {}
+    for ws, sid in sessions.items():
+        admin = current(s, sid, now, admin_emails, ws)
+        if admin is not None:
+            out[ws] = (admin, sid)
+    return out
 
 
 def end(s: Session, session_id: str) -> None:
@@ -137,14 +154,9 @@ def end(s: Session, session_id: str) -> None:
 
 
 def actor_in(s: Session, admin: Admin, workspace_id: int) -> int | None:
-    """The admin's own person in ``workspace_id`` (for the audit log)."""
-    me = s.get(Person, admin.person_id)
-    if me is not None and me.workspace_id == workspace_id:
-        return me.id
-    if admin.email:
-        p = directory.find_by_email(s, workspace_id, admin.email)
-        return p.id if p is not None else None
-    return None
+    """The admin's own person in ``workspace_id`` (for the audit log): the session's person, in the
+    session's workspace only."""
+    return admin.person_id if admin.workspace_id == workspace_id else None
 
 
 # --- what admins do in the console (each a unit of work) ----------------------------------------------
@@ -199,10 +211,7 @@ def preview_import(s: Session, workspace_id: int, text: str) -> list[PreviewLine
         Program.workspace_id == workspace_id, Program.status == "active")).all()}
     default = next(iter(progs.values())) if len(progs) == 1 else None
     parsed = csvio.parse(text, default)
-    out: list[PreviewLine] = []
-    for err in parsed.errors:
-        m = re.match(r"Line (\d+): ", err)
-        out.append(PreviewLine(int(m.group(1)) if m else 1, False, err[m.end():] if m else err))
+    out = [PreviewLine(line or 1, False, problem) for line, problem in parsed.problems]
     emails = {e for r in parsed.rows for e in (r.sponsor, r.sponsoree)}
     known = set(s.exec(select(Person.email).where(Person.workspace_id == workspace_id,
                                                   col(Person.email).in_(sorted(emails)))).all()) if emails else set()
@@ -229,17 +238,24 @@ def import_outcomes(s: Session, workspace_id: int, text: str, actor_id: int | No
     dates as YYYY-MM-DD, empty when it did not happen). All or nothing: returns the problems, line by
     line, and changes nothing when there is one. Only an aggregate of it is ever shown."""
 
-    rows = list(csv.reader(io.StringIO(text.strip().lstrip("\ufeff"))))
+    body = csvio.normalise(text)
+    try:
+        rows = csvio.read(body)
+    except csvio.Unreadable as exc:
+        problems = [f"Line {exc.line}: {exc.text}"]
+        s.add(AuditLog(workspace_id=workspace_id, actor_id=actor_id, action="outcomes.upload", ok=False,
+                       detail={"errors": 1}, at=now))
+        return problems
     if not rows:
         return ["Line 1: the file is empty; the header is email,promoted_on,changed_role_on,left_on."]
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0][1]]
     if "email" not in header:
         return ["Line 1: the header needs an email column (and promoted_on, changed_role_on, left_on)."]
     idx = {c: header.index(c) for c in OUTCOME_COLUMNS if c in header}
-    problems: list[str] = []
+    problems = []
     seen: set[str] = set()
     parsed: list[Outcome] = []
-    for n, raw in enumerate(rows[1:], start=2):
+    for n, raw in rows[1:]:
         if not any(x.strip() for x in raw):
             continue
 
@@ -326,14 +342,11 @@ ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def attribute_columns(text: str) -> list[str]:
     """The CSV's extra columns (beyond the import's own): attributes of the sponsoree, e.g. level."""
     known = {n for names in csvio.HEADERS.values() for n in names}
-    first = text.strip().lstrip("\ufeff").splitlines()[:1]
-    if not first:
-        return []
+    first = csvio.normalise(text).split("\n", 1)[0]
     try:
-        dialect: Any = csv.Sniffer().sniff(first[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    header = next(csv.reader(io.StringIO(first[0]), dialect), [])
+        header = csvio.read(first)[0][1] if first else []
+    except (csvio.Unreadable, IndexError):
+        return []
     cols = [h.strip().lower().replace(" ", "_") for h in header]
     return [c for c in cols if c not in known and ATTRIBUTE.match(c)]
 
@@ -344,13 +357,12 @@ def import_attributes(s: Session, workspace_id: int, text: str, actor_id: int | 
     extra = attribute_columns(text)
     if not extra:
         return 0
-    body = text.strip().lstrip("\ufeff")
     try:
-        dialect: Any = csv.Sniffer().sniff(body.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.DictReader(io.StringIO(body), dialect=dialect))
-    norm = [{(k or "").strip().lower().replace(" ", "_"): (v or "").strip() for k, v in r.items() if k} for r in rows]
+        records = [raw for _, raw in csvio.read(csvio.normalise(text))]
+    except csvio.Unreadable:
+        return 0  # the import itself refused this file
+    head = [(h or "").strip().lower().replace(" ", "_") for h in records[0]] if records else []
+    norm = [{k: v.strip() for k, v in zip(head, raw, strict=False) if k} for raw in records[1:]]
     emails = {r.get(n, "").lower() for r in norm for n in csvio.HEADERS["sponsoree"] if r.get(n)}
     people = {p.email: p.id for p in s.exec(select(Person).where(
         Person.workspace_id == workspace_id, col(Person.email).in_(sorted(emails)))).all()} if emails else {}

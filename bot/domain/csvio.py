@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -41,22 +42,74 @@ class Row:
 @dataclass
 class Parsed:
     rows: list[Row] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong), for the console
+
+    @property
+    def errors(self) -> list[str]:
+        """Each problem as one sentence that names its line (chat)."""
+        return [t("csv.line", line=n, problems=text) if n else text for n, text in self.problems]
+
+
+MAX_FIELD = 1000  # characters in one cell: an email, a name or a unit is far shorter
+
+
+class Unreadable(ValueError):
+    """The file cannot be read as CSV; ``line`` is where reading stopped, ``text`` says what to fix."""
+
+    def __init__(self, line: int, text: str) -> None:
+        super().__init__(f"{line}: {text}")
+        self.line, self.text = line, text
+
+
+def normalise(text: str) -> str:
+    """The text as the reader wants it: no byte-order mark, and one kind of line end (Excel for Mac's
+    "CSV (Macintosh)" ends lines with a lone CR)."""
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def dialect_of(text: str) -> Any:
+    """Comma, semicolon or tab, from the header line."""
+    try:
+        return csv.Sniffer().sniff(text.split("\n", 1)[0][:MAX_FIELD * 4], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def read(text: str) -> list[tuple[int, list[str]]]:
+    """The CSV's records with the line each starts on (as an editor numbers them), from text already
+    ``normalise``d. Raises ``Unreadable`` at the first line that is not CSV text: a NUL character, a
+    value longer than ``MAX_FIELD`` characters, or quotes that never close."""
+    nul = text.find("\0")
+    if nul >= 0:
+        raise Unreadable(text.count("\n", 0, nul) + 1, t("csv.nul"))
+    reader = csv.reader(io.StringIO(text), dialect_of(text), strict=True)
+    out: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for raw in reader:
+            if any(len(c) > MAX_FIELD for c in raw):
+                raise Unreadable(start, t("csv.too_long", max=f"{MAX_FIELD:,}"))
+            out.append((start, raw))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        too_long = "field larger than field limit" in str(exc)
+        raise Unreadable(start, t("csv.too_long", max=f"{MAX_FIELD:,}") if too_long else t("csv.unreadable")) from None
+    return out
 
 
 def parse(text: str, default_program: str | None) -> Parsed:
     """Parse and check shape: headers, emails, duplicates. Lines are numbered as in the file."""
     out = Parsed()
-    text = text.strip().lstrip("\ufeff")
+    text = normalise(text)
     if not text:
-        out.errors.append(t("csv.empty"))
+        out.problems.append((0, t("csv.empty")))
         return out
     try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = [h.strip().lower().replace(" ", "_") for h in next(reader, [])]
+        records = read(text)
+    except Unreadable as exc:
+        out.problems.append((exc.line, exc.text))
+        return out
+    header = [h.strip().lower().replace(" ", "_") for h in (records[0][1] if records else [])]
     col: dict[str, int] = {}
     for key, names in HEADERS.items():
         for n in names:
@@ -65,14 +118,14 @@ def parse(text: str, default_program: str | None) -> Parsed:
                 break
     missing = [k for k in ("sponsor", "sponsoree") if k not in col]
     if missing:
-        out.errors.append(t("csv.header"))
+        out.problems.append((1, t("csv.header")))
         return out
     seen: dict[str, int] = {}
-    for idx, raw in enumerate(reader, start=2):
+    for count, (idx, raw) in enumerate(records[1:], start=1):
         if not any(c.strip() for c in raw):
             continue
-        if idx > MAX_ROWS + 1:
-            out.errors.append(t("csv.too_many", line=idx, max=MAX_ROWS))
+        if count > MAX_ROWS:
+            out.problems.append((idx, t("csv.too_many", max=MAX_ROWS)))
             break
 
         def get(key: str, raw: list[str] = raw) -> str:
@@ -95,11 +148,11 @@ def parse(text: str, default_program: str | None) -> Parsed:
             problems.append(t("csv.duplicate", email=se, program=prog, line=seen[key]))
         seen.setdefault(key, idx)
         if problems:
-            out.errors.append(t("csv.line", line=idx, problems=t("csv.problem_separator").join(problems)))
+            out.problems.append((idx, t("csv.problem_separator").join(problems)))
         else:
             out.rows.append(Row(idx, sp, se, prog, get("unit") or None, get("sponsor_unit") or None))
-    if not out.rows and not out.errors:
-        out.errors.append(t("csv.no_pairs"))
+    if not out.rows and not out.problems:
+        out.problems.append((0, t("csv.no_pairs")))
     return out
 
 

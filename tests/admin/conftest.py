@@ -115,8 +115,18 @@ def client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-COOKIE_NAME = "momentum_console"
+COOKIE_NAME = "momentum_console_w"  # + the workspace id
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+async def login_form(http: aiohttp.ClientSession, base: str, token: str) -> dict[str, str]:
+    """Open the sign-in page for ``token`` (it sets the page's login cookie) and return its form."""
+    async with http.get(f"{base}/admin/login", params={"token": token}) as r:
+        assert r.status == 200, await r.text()
+        body = await r.text()
+    found = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', body)
+    assert found is not None
+    return {"token": token, "login_csrf": found.group(1)}
 
 
 async def sign_in(http: aiohttp.ClientSession, base: str, path: str) -> aiohttp.ClientResponse:
@@ -125,8 +135,10 @@ async def sign_in(http: aiohttp.ClientSession, base: str, path: str) -> aiohttp.
         assert r.status == 200, await r.text()
         body = await r.text()
     token = re.search(r'name="token" value="([^"]+)"', body)
-    assert token is not None
-    async with http.post(base + "/admin/login", data={"token": token.group(1)}) as r:
+    login_csrf = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', body)
+    assert token is not None and login_csrf is not None
+    async with http.post(base + "/admin/login", data={"token": token.group(1),
+                                                      "login_csrf": login_csrf.group(1)}) as r:
         await r.read()
         return r
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sqlmodel import select
 
 from adapters.server import Edges, build_app
 from bot.model.clock import FakeClock
@@ -216,3 +217,56 @@ def test_an_admin_uses_the_console_in_a_browser(browser: Any, server: Server) ->
     tab.goto(f"{server.url}/admin/w/{w.ws}/")
     assert "Please sign in" in tab.inner_text("main")
     other.close()
+
+
+def test_a_sign_in_form_on_another_site_is_refused_in_a_real_browser(browser: Any, server: Server) -> None:
+    """Login CSRF: another site's page posts the attacker's own sign-in link to the console. The browser
+    does not send the console's SameSite=Strict login cookie with it, so the console refuses, and the
+    visitor is signed in to nothing (even after opening a sign-in page of their own)."""
+    import http.server
+
+    w = server.world
+    assert w is not None
+    import re
+    import urllib.request
+
+    token = link_for(w, w.other_admin_id).split("token=")[1]  # the attacker's own link
+    with urllib.request.urlopen(f"{server.url}/admin/login?token={token}") as r:  # and their own page's token
+        theirs = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', r.read().decode())
+    assert theirs is not None
+    evil = (f'<!doctype html><form id="f" method="post" action="{server.url}/admin/login">'
+            f'<input name="token" value="{token}"><input name="login_csrf" value="{theirs.group(1)}"></form>'
+            '<script>document.getElementById("f").submit()</script>').encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(evil)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        ctx = browser.new_context()
+        tab = ctx.new_page()
+        tab.goto(server.url + link_for(w, w.admin_id))  # the visitor has a sign-in page of their own open
+        assert tab.get_by_role("button", name="Sign in").is_visible()
+        # "localhost" is another site than "127.0.0.1"
+        tab.goto(f"http://localhost:{site.server_address[1]}/")
+        tab.wait_for_url(f"{server.url}/admin/login")
+        assert "Can't sign you in" in tab.inner_text("main")
+        shot(tab, "18-cross-site-sign-in-refused")
+        assert [c["name"] for c in ctx.cookies() if c["name"].startswith("momentum_console")] == []
+        tab.goto(f"{server.url}/admin/w/{w.other_ws}/")
+        assert "Please sign in" in tab.inner_text("main")
+        ctx.close()
+    finally:
+        site.shutdown()
+    with w.m.db.session() as s:
+        from storage.models import ConsoleSession
+
+        assert s.exec(select(ConsoleSession)).all() == []
