@@ -167,6 +167,8 @@ class Prompt(SQLModel, table=True):
     platform_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     last_error: str | None = Field(default=None, max_length=300)
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # the message as delivered (bot.model.wire), before signing: a tap answers with it, never a new one
+    shown: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     sent_at: datetime | None = None
     answered_at: datetime | None = None
     answer: str | None = Field(default=None, max_length=32)

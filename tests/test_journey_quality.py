@@ -163,7 +163,8 @@ def test_demo_jsonl_carries_every_field_and_one_seed_is_byte_identical(tmp_path:
     for r in messages:
         for key, typ in REQUIRED.items():
             assert isinstance(r[key], typ), (key, r)
-        assert r["program_kind"] == "mentoring" and r["seat"] in ("senior", "junior")
+        admin = r["prompt_kind"] in ("stall_alert", "forward_alert")  # the program team's alerts
+        assert r["program_kind"] == "mentoring" and r["seat"] in (("admin",) if admin else ("senior", "junior"))
         assert r["role"] == role_for("mentoring", r["seat"]) and r["text"]
     for r in taps:
         for key, typ in TAP.items():

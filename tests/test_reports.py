@@ -36,7 +36,7 @@ def _expected(db: Database, ws: int, now: datetime) -> dict[str, Any]:
 
         split = now - timedelta(weeks=4)
         quiet_since = now - timedelta(days=reports.STALLED_DAYS)
-        stalled = [p for p in active if (p.last_two_way_at or p.created_at) < quiet_since]
+        stalled = [p for p in active if (p.last_touch_at or p.created_at) < quiet_since]  # bot.model.facts
         people = {p.sponsor_id for p in active} | {p.sponsoree_id for p in active}
         unreachable = Counter(x.unreachable_reason for x in s.exec(select(Person)).all()
                               if x.id in people and x.unreachable_reason)
@@ -48,7 +48,7 @@ def _expected(db: Database, ws: int, now: datetime) -> dict[str, Any]:
             "sent": len(window), "answered": sum(1 for p in window if p.answered_at),
             "recent": avg(split, now + timedelta(seconds=1)), "before": avg(now - timedelta(weeks=8), split),
             "stalled": len(stalled),
-            "never": sum(1 for p in stalled if p.last_two_way_at is None),
+            "never": sum(1 for p in stalled if p.last_touch_at is None),
             "dead": dict(Counter(p.last_error or "unknown" for p in prompts if p.status == "dead")),
             "unreachable": dict(unreachable), "forward": len(forward),
         }
@@ -89,7 +89,7 @@ def test_report_matches_a_plain_computation_and_binds_few_parameters(db: Databas
     assert len(rep.stalled) == min(want["stalled"], reports.STALLED_LISTED)
     assert len(lines) == PAIRS + 1 and lines[0].startswith("program,kind,sponsor_name")
     text = reports.render(rep).as_plain_text()
-    assert f"Stalled pairs (no two-way contact for 21+ days): {want['stalled']}" in text
+    assert f"Stalled pairs (no contact for 21+ days): {want['stalled']}" in text
     assert f"{want['forward']} participant(s) want to pay it forward" in text
 
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
 
-from adapters.console.journal import Journal, message_record
+from adapters.console.journal import Journal, button_labels, message_record, visible_text
 from adapters.console.people import ADMIN, MAX_PAIRS, draw_pairs
 from adapters.console.personas import EXTRA_WINS, THEMES, Persona, all_buttons, draw_scenarios, make_pair
 from adapters.console.platform import ConsolePlatform, Sent
@@ -157,8 +157,10 @@ class Demo:
     async def command(self, user: str, text: str, echo: bool = True) -> Response:
         resp = await self.act(user, InteractionKind.COMMAND, text=text)
         info = self.by_person.get(user)
+        prof = self.people.get(user)
         self.journal.write({"type": "command", "week": self.week_now(), "program_kind": self.opts.kind,
-                            "pair": info.label if info else "", "person": user, "text": text})
+                            "pair": info.label if info else "", "person": user, "text": text,
+                            "local_time": local(self.clock.now(), prof.tz if prof else None).isoformat()})
         if echo:
             who = self.people[user]
             self.out(f"{first_name(who)}{' (admin)' if user == ADMIN.external_id else ''} > /momentum {text}")
@@ -312,6 +314,11 @@ class Demo:
                                       fields=persona.fill(form, resp.errors))
         if resp.update is not None:
             d.current = resp.update
+            self.journal.write({"type": "update", "week": d.week, "program_kind": self.opts.kind,
+                                "pair": d.pair.label if d.pair else "", "recipient": persona.user,
+                                "prompt_kind": d.prompt_kind, "after": button.action_id,
+                                "text": visible_text(resp.update), "buttons": button_labels(resp.update),
+                                "local_time": now_local.isoformat()})
             await self.console.update(None, {}, resp.update)  # type: ignore[arg-type]
         if resp.reply is not None:
             self.out("   \U0001f4ac " + resp.reply.text)

@@ -18,10 +18,9 @@ from bot.content import prompts
 from bot.content.chat_words import t
 from bot.content.kinds import PromptKind
 from bot.content.prompts import Actions, PromptContext
-from bot.content.timing import week_index, zone
+from bot.content.timing import parse_when, week_index, zone
 from bot.domain import reports
 from bot.model import metrics
-from bot.model.config import WEEKDAYS, parse_hhmm
 from bot.model.errors import UserError
 from bot.model.interactions import Interaction, Response
 from bot.model.messages import (
@@ -120,7 +119,8 @@ def _momentum(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Respons
 
 @action(Actions.CHECKIN_CHANGE, kinds={PromptKind.CHECKIN})
 def _change(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    return Response(update=prompts.checkin(ctx))
+    """"Change" shows the question again exactly as it was sent (the same tip), to answer anew."""
+    return Response(update=prompts.as_sent(ctx))
 
 
 @action(Actions.CHECKIN_NOTE, kinds={PromptKind.CHECKIN})
@@ -214,9 +214,11 @@ def _ghost_stop(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Respo
     return Response(update=prompts.answered(ctx, t("buttons.ghost.stopped")))
 
 
-@action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH, kinds={PromptKind.CHECKIN})
+@action(Actions.RESTART_KEEP, Actions.RESTART_PAUSE, Actions.RESTART_REMATCH,
+        kinds={PromptKind.CHECKIN, PromptKind.NUDGE})
 def _restart(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response:
-    """The kind offer after a stall that two restarts didn't end: keep going, pause, or a new match."""
+    """The kind offer after a stall that two restarts didn't end (the sponsoree's check-in), or after
+    about six silent weeks (the sponsor's digest): keep going, pause, or ask the program team."""
     pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
     mark_answered(turn, p, answer)
@@ -228,9 +230,10 @@ def _restart(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
         turn.audit("pair.pause", f"pair:{pair.id}", detail={"by": "participant", "reason": "stalled"})
         return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_pause")))
     turn.audit("pair.rematch_requested", f"pair:{pair.id}")
+    since = ctx.last_contact.isoformat() if ctx.last_contact else None
     for admin in admins_of(turn):
         queue(turn, pair, admin.id, PromptKind.STALL_ALERT, f"rematch-{p.id}-{admin.id}",  # type: ignore[arg-type]
-              {"days": ctx.pair.stalled_days})
+              {"days": ctx.pair.quiet_days, "since": since, "asked_by": turn.me.name})
     return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.restart_rematch")))
 
 
@@ -379,16 +382,10 @@ def _agree_submit(turn: Turn, p: Prompt, ctx: PromptContext, ia: Interaction) ->
     f = form_fields(ia, "want", "lead")
     pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
-    every = int(f.get("rhythm") or "2") if (f.get("rhythm") or "2") in prompts.RHYTHMS else 2
-    weekday, at = None, None
-    when = f.get("when", "").split()
-    if when:
-        try:
-            if len(when) != 2 or when[0][:3].lower() not in WEEKDAYS:
-                raise ValueError
-            weekday, at = WEEKDAYS.index(when[0][:3].lower()), f"{parse_hhmm(when[1]):%H:%M}"
-        except ValueError:
-            raise FormErrors({"when": t("buttons.agreement.bad_when")}) from None
+    said = parse_when(f.get("when", ""))  # "Thursday mornings", "every other Tuesday 3pm": never refused
+    chosen = f.get("rhythm") or ""
+    every = int(chosen) if chosen in prompts.RHYTHMS else (said.every if said.every in (1, 2, 4) else 2)
+    weekday, at = said.weekday, said.at if said.weekday is not None else None
     text = t("buttons.agreement.text", want=f["want"][:300], lead=f["lead"][:300])
     key = answer_key(turn, p)
     tp = turn.session.exec(select(Touchpoint).where(Touchpoint.source_key == key)).first() or Touchpoint(

@@ -172,7 +172,10 @@ def phase_for(j: Journey, week: int, length: int, ev: Evidence) -> str:
         e = ph.enter
         if week < int(e.after * length):
             break
-        evidence = ev.meetings >= e.meetings and (ev.agreed or not e.agreement) and ev.checkins >= e.checkins
+        # the kickoff agreement is optional: a pair that never fills it in still moves on by meeting
+        # (one meeting more than the phase asks stands in for it)
+        agreed = ev.agreed or not e.agreement or ev.meetings > e.meetings
+        evidence = ev.meetings >= e.meetings and agreed and ev.checkins >= e.checkins
         by_time = e.latest is not None and week >= int(e.latest * length) and not ev.stalled
         if not (evidence or by_time):
             break

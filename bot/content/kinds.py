@@ -9,6 +9,7 @@ import zlib
 from enum import StrEnum
 
 from bot.content.journey import builtin
+from bot.model.facts import CONTACT
 
 
 class PromptKind(StrEnum):
@@ -54,6 +55,5 @@ def variant_for(pair_id: int, kind: str, period: str) -> int:
     return zlib.crc32(f"{pair_id}:{kind}:{period}".encode()) & 0x7FFFFFFF  # fits a signed INTEGER
 
 
-# Contact both people took part in. One-way taps ("sent a greeting", a light touch) are recorded but
-# neither end a stall nor count as a conversation.
-TWO_WAY = frozenset({"meeting", "shared"})
+# Contact, as bot.model.facts defines it once (a light touch is contact: strategy 3).
+TWO_WAY = CONTACT

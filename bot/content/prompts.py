@@ -20,12 +20,15 @@ from bot.content.holidays import Holiday, greetable, when_label
 from bot.content.journey import Journey, Line, builtin, rotate
 from bot.content.kinds import PromptKind
 from bot.content.slots import Availability, Slot, both_zones_label, propose_slots
+from bot.model import facts
 from bot.model.messages import (
+    Block,
     Button,
     Buttons,
     Checkbox,
     Choice,
     Fields,
+    Footnote,
     Form,
     Heading,
     Inline,
@@ -168,6 +171,9 @@ class PromptContext:
     pair: PairState = PairState()
     history: History | None = None
     period: str = ""
+    shown: Message | None = None  # what this prompt said when it was sent (None: not sent yet)
+    reader_tz: str = ""  # the recipient's time zone (an admin's alert goes to neither of the pair)
+    last_contact: datetime | None = None  # the pair's last contact (bot.model.facts), or its start
 
     @property
     def j(self) -> Journey:
@@ -371,16 +377,19 @@ def checkin(ctx: PromptContext) -> Message:
             Button(Actions.GHOST_PAUSE, label(ctx, "pause"), _v(ctx, "pause")),
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         )))
-    if not extra:  # with meeting times to show, the footer gives way (the 60-word rule)
-        mb.add(foot(ws(ctx, "privacy.checkin")))
+    # the privacy sentence is said once, in the kickoff (and in help, me and my-data), not every week
     return mb.build(meta={"action": tip.key, "phase": ctx.stage, **meta})
 
 
 def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | None, note: bool,
                      shared: bool) -> Message:
-    """The check-in after an answer: buttons gone, the answer shown, the next small step offered."""
+    """The check-in after an answer: what it asked, as sent, then the answer recorded and the next small
+    step offered (its buttons are gone)."""
     n = _names(ctx)
     mb = MessageBuilder(kind="checkin.answered")
+    asked = [b for b in kept_facts(as_sent(ctx)) if not isinstance(b, Footnote)]
+    # the question as sent, and its tip, unless the answer brings its own next step (new times to meet)
+    mb.add(*(asked[:1] if status == "not_yet" else asked))
     parts = [label(ctx, status) if status in STATUS_LABELS else chat_words.t("prompts.answered.none")]
     if momentum:
         parts.append(chat_words.t("prompts.answered.momentum", n=momentum))
@@ -405,7 +414,7 @@ def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | Non
     extra.append(Button(Actions.CHECKIN_CHANGE, label(ctx, "change"), _v(ctx, "change")))
     mb.add(Buttons(tuple(extra)))
     if momentum is not None and status != "not_yet":
-        mb.add(foot(ws(ctx, "checkin.answered.thanks", privacy=ws(ctx, "privacy.checkin"))))
+        mb.add(foot(ws(ctx, "checkin.answered.thanks")))
     return mb.build(text=chat_words.t("prompts.answered.summary", parts=" \u00b7 ".join(parts)), meta=meta)
 
 
@@ -497,8 +506,30 @@ def _date(d: datetime | None, tz: str) -> str:
     return f"{local:%a} {local.day} {local:%b}"
 
 
+def silent(ctx: PromptContext) -> bool:
+    """About six weeks without contact (``facts.SILENT_DAYS``): the digest's honest path."""
+    return ctx.pair.quiet_days >= facts.SILENT_DAYS
+
+
+def _silent_digest(ctx: PromptContext, n: dict[str, str]) -> Message:
+    """Six quiet weeks: one line saying so and that the program team knows, then the choices (keep
+    going, pause, ask the program team), each a button. No getting-to-know action, no momentum word."""
+    since = _date(ctx.last_contact, ctx.me.tz)
+    line = ws(ctx, "digest.new.silent", since=since, days=str(ctx.pair.quiet_days))
+    choice = ws(ctx, "digest.silent.choice")
+    return MessageBuilder(kind=PromptKind.NUDGE).add(
+        Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
+        para(line), para(choice),
+        Buttons((Button(Actions.RESTART_KEEP, label(ctx, "keep_going"), _v(ctx, "keep"), "primary"),
+                 Button(Actions.RESTART_PAUSE, label(ctx, "restart_pause"), _v(ctx, "pause")),
+                 Button(Actions.RESTART_REMATCH, label(ctx, "ask_team"), _v(ctx, "rematch")))),
+    ).build(text=line, meta={"phase": ctx.stage, "silent": True, "quiet_since": since})
+
+
 def nudge(ctx: PromptContext) -> Message:
     n = _names(ctx)
+    if silent(ctx):
+        return _silent_digest(ctx, n)
     d = ctx.digest or Digest()
     line, quoted, grounded = _digest_action(ctx, d)
     # What is new, leading; the item the action quotes is not repeated; at most two lines.
@@ -514,17 +545,21 @@ def nudge(ctx: PromptContext) -> Message:
     if d.meetings_since:
         news.append(para(ws(ctx, "digest.new.meetings", n=str(d.meetings_since))))
     news = news[:1 if ctx.slowed else 2]
-    if ctx.pair.stalled_days:
-        news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days))))
-    elif not news:
-        news.append(para(ws(ctx, "digest.new.nothing", since=_date(d.since, ctx.me.tz))))
     meta: dict[str, Any] = {"phase": ctx.stage}
+    if ctx.pair.stalled_days:  # named for what it is: quiet since a date (the phase stays where it was)
+        since = _date(ctx.last_contact, ctx.me.tz)
+        news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days), since=since)))
+        meta["quiet_since"] = since
+    elif not d.anything_new:  # "nothing new" only when there is nothing new (quoted by the action or not)
+        news.append(para(ws(ctx, "digest.new.nothing", since=_date(d.since, ctx.me.tz))))
+        meta["nothing_new"] = True
     hol = _upcoming_holiday(ctx)
     if hol is not None:
         today = ctx.now.astimezone(ZoneInfo(ctx.me.tz)).date()
         news.append(para(ws(ctx, "digest.new.holiday", holiday=hol.name, when=when_label(hol.day, today))))
         meta["holiday"] = True
-    news.append(para(ws(ctx, "digest.momentum", word=momentum_word(ctx, d.trend))))
+    if not ctx.pair.stalled_days:  # a quiet pair's old answers say nothing of now
+        news.append(para(ws(ctx, "digest.momentum", word=momentum_word(ctx, d.trend))))
     action = fill(line.text, **n, **quoted)
     action_text = plain_fill(line.text, **n, **quoted)
     if line.key.startswith("ask_goal"):
@@ -532,13 +567,14 @@ def nudge(ctx: PromptContext) -> Message:
     else:
         primary = Button(Actions.NUDGE_DONE, plain_fill(line.done, **n), _v(ctx, "done"), "primary")
     extra: list[Any] = []
-    if ctx.slowed and ctx.pair.senior_offers < 2:
+    if ctx.slowed and ctx.pair.senior_offers < 2 and not d.meetings_since:
         meta["offer"] = True
         extra = [para(ws(ctx, "digest.slowed")), Buttons((
             Button(Actions.GHOST_PAUSE, label(ctx, "pause"), _v(ctx, "pause")),
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         ))]
-    meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals))
+    meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals),
+                meetings_since=d.meetings_since)
     return MessageBuilder(kind=PromptKind.NUDGE).add(
         Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
         *news,
@@ -575,6 +611,7 @@ def kickoff(ctx: PromptContext) -> Message:
         Paragraph(w(ctx, "kickoff.agenda")),
         Buttons((Button(Actions.KICKOFF_AGREE, label(ctx, "agreement"), _v(ctx, "agree"), "primary"),
                  Button(Actions.KICKOFF_BOOKED, label(ctx, "booked"), _v(ctx, "booked")))),
+        foot(ws(ctx, "privacy.kickoff")),  # said once, here (and in help, me and my-data)
     ).build(meta={"phase": ctx.stage})
 
 
@@ -588,7 +625,7 @@ def agreement_form(ctx: PromptContext) -> Form:
                     TextInput("lead", ws(ctx, "form.agreement.lead"), optional=False, max_length=300),
                     Choice("rhythm", ws(ctx, "form.agreement.rhythm"), tuple(
                         Option(ws(ctx, f"rhythm.{v}"), k) for k, v in RHYTHMS.items()), initial="2"),
-                    TextInput("when", ws(ctx, "form.agreement.when"), max_length=20,
+                    TextInput("when", ws(ctx, "form.agreement.when"), max_length=60,
                               placeholder=chat_words.t("prompts.when_placeholder")),
                     foot(ws(ctx, "form.agreement.footer")),
                 ))
@@ -697,8 +734,22 @@ def shared_note(ctx: PromptContext) -> Message:
 
 
 def admin_alert(ctx: PromptContext) -> Message:
-    slot = "stall.admin" if ctx.kind == PromptKind.STALL_ALERT else "payforward.admin"
-    text = ws(ctx, slot, days=str(ctx.payload.get("days", 35)))
+    """An alert to the program team: a pair's silence (at 35, 60 and 90 days, with full names, how long
+    and what Momentum already tried), a request for help or a new match, or a wish to pay it forward."""
+    full = {"sponsor_full": ctx.sponsor.name, "sponsoree_full": ctx.sponsoree.name}
+    since = ctx.payload.get("since")
+    when = _date(datetime.fromisoformat(since) if isinstance(since, str) else ctx.last_contact,
+                 ctx.reader_tz or ctx.me.tz)
+    if ctx.kind != PromptKind.STALL_ALERT:
+        slot = "payforward.admin"
+    elif ctx.payload.get("asked_by"):
+        slot = "rematch.admin"
+        full["asker"] = str(ctx.payload["asked_by"])
+    else:
+        slot = "stall.admin"
+    text = ws(ctx, slot, days=str(ctx.payload.get("days", 35)), since=when,
+              checkins=str(ctx.payload.get("checkins", 0)), answered=str(ctx.payload.get("answered", 0)),
+              digests=str(ctx.payload.get("digests", 0)), **full)
     return MessageBuilder(kind=ctx.kind).add(para(text)).build(text=text)
 
 
@@ -728,12 +779,22 @@ def compose(ctx: PromptContext) -> Message:
     return msg
 
 
+def as_sent(ctx: PromptContext) -> Message:
+    """The prompt's message as it was sent: a tap never composes it again from what is true at the tap
+    (which would count the tap itself as news, pick another tip, or forget what the message said).
+    Composed again only for a message sent before messages were kept."""
+    return ctx.shown if ctx.shown is not None else compose(ctx)
+
+
+def kept_facts(msg: Message) -> tuple[Block, ...]:
+    """What a message said, without what could be tapped: its blocks but buttons and choices."""
+    return tuple(b for b in msg.blocks if not isinstance(b, (Buttons, Choice, TextInput, Checkbox)))
+
+
 def answered(ctx: PromptContext, text: str) -> Message:
-    """A prompt after its answer: the question's gist and what was recorded."""
-    original = compose(ctx)
-    kept = tuple(b for b in original.blocks if not isinstance(b, Buttons))[:2]
-    return Message(text=text, blocks=(*kept, Paragraph((Text("\u2713 ", bold=True), Text(text)))),
-                   kind=f"{ctx.kind}.answered")
+    """A prompt after its answer: everything it said, as sent, and one receipt line ("\u2713 ...")."""
+    return Message(text=text, blocks=(*kept_facts(as_sent(ctx)), Paragraph((Text("\u2713 ", bold=True), Text(text)))),
+                   kind=f"{ctx.kind}.answered", meta={"receipt": text})
 
 
 def reply_text(ctx: PromptContext, slot: str, **extra: str) -> str:

@@ -7,7 +7,9 @@ that does not exist (spring forward) lands just after the gap; an ambiguous one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -116,3 +118,45 @@ def next_allowed_for_all(
             break
         candidate = later
     return next_allowed(now, tzs[0], working, quiet)
+
+
+# --- "when we usually meet", as people write it ----------------------------------------------------
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"\b(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?(?![\d:])", re.IGNORECASE)
+_PARTS = {"morning": "09:00", "mornings": "09:00", "lunch": "12:00", "lunchtime": "12:00", "noon": "12:00",
+          "afternoon": "14:00", "afternoons": "14:00", "evening": "17:00", "evenings": "17:00"}
+_EVERY = (("every other", 2), ("every second", 2), ("alternate", 2), ("biweekly", 2), ("fortnight", 2),
+          ("every two weeks", 2), ("every 2 weeks", 2), ("monthly", 4), ("once a month", 4),
+          ("every month", 4), ("weekly", 1), ("every week", 1))
+
+
+@dataclass(frozen=True)
+class When:
+    weekday: int | None = None  # 0 = Monday
+    at: str | None = None  # HH:MM
+    every: int | None = None  # weeks between meetings, when the text says
+
+
+def parse_when(text: str) -> When:
+    """The usual meeting day, time and rhythm in what people naturally write: "Thursday mornings",
+    "every other Tuesday 3pm", "tue 15:00", "Mondays at 9.30". Whatever is not recognised is left out;
+    nothing is refused (the form keeps the words, and the pair progresses on meetings anyway)."""
+    low = " ".join(text.lower().split())
+    weekday = next((i for i, d in enumerate(_DAYS) if re.search(rf"\b{d}", low)), None)
+    at = None
+    for m in _TIME.finditer(low):
+        hour, minute, half = int(m.group(1)), int(m.group(2) or 0), (m.group(3) or "").replace(".", "")
+        if half == "pm" and hour < 12:
+            hour += 12
+        elif half == "am" and hour == 12:
+            hour = 0
+        if not half and m.group(2) is None and hour < 7:  # "3" alone reads as the afternoon, not 03:00
+            hour += 12
+        if 0 <= hour < 24 and 0 <= minute < 60:
+            at = f"{hour:02d}:{minute:02d}"
+            break
+    if at is None:
+        at = next((v for k, v in _PARTS.items() if re.search(rf"\b{k}\b", low)), None)
+    every = next((n for k, n in _EVERY if k in low), None)
+    return When(weekday, at, every)

@@ -11,12 +11,12 @@ agendas are never read. Breakdowns by a person attribute are aggregates with a m
 complementary suppression (``suppress``), so a hidden group cannot be recovered by subtracting the
 shown groups from the total.
 
-The definitions follow ``bot.domain.reports`` (the text ``report``): a pair is *engaged* when its last touch is
-within ``ENGAGED_DAYS``; *stalled* when active with no two-way contact for ``STALLED_DAYS`` (since it was
-created, when it never had any); the check-in response rate counts check-ins sent (status ``sent``) and
-answered; momentum averages check-in scores. The weekly series adds the per-week view: a week's
-engagement is the share of the week's active pairs that had two-way contact (a meeting or a shared
-experience, ``bot.content.kinds.TWO_WAY``) in that week.
+The definitions are ``bot.model.facts``'s, as everywhere: a pair is *engaged* when its last contact is
+within ``ENGAGED_DAYS``; *stalled* when active with no contact for ``STALLED_DAYS`` (since it was created,
+when it never had any); the check-in response rate counts check-ins sent (status ``sent``) and answered;
+momentum averages check-in scores. The weekly series adds the per-week view: a week's engagement is the
+share of the week's active pairs that had contact (a meeting, a light touch or shared words,
+``facts.CONTACT``) in that week.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from bot.content.journey import builtin
 from bot.content.kinds import TWO_WAY, PromptKind
 from bot.domain.reports import ENGAGED_DAYS, RESPONSE_WINDOW, STALLED_DAYS, suggest
+from bot.model import facts
 from storage.models import (
     CheckIn,
     Outcome,
@@ -171,7 +172,7 @@ def overview(s: Session, workspace_id: int, now: datetime, program_id: int | Non
     if not out:
         return []
     is_active = col(Pair.status) == "active"
-    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    two_way = facts.last_contact_sql()
     for pid, active, paused, ended, engaged, stalled in s.exec(
         select(  # type: ignore[call-overload]
             col(Pair.program_id), _count(is_active), _count(col(Pair.status) == "paused"),
@@ -421,7 +422,7 @@ def cohorts(s: Session, workspace_id: int, now: datetime) -> list[Cohort]:
     own counters (one grouped query over pairs): response rate and meetings over each pair's whole life."""
     year = func.extract("year", col(Pair.start_date))
     is_active = col(Pair.status) == "active"
-    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    two_way = facts.last_contact_sql()
     q = (
         select(  # type: ignore[call-overload]
             col(Program.id), col(Program.name), col(Program.kind), year, func.count(), _count(is_active),
@@ -450,8 +451,8 @@ class PairRow:
     sponsoree: str
     status: str
     phase: str
-    last_two_way_at: datetime | None
-    days_quiet: int | None  # days since the last two-way contact (None: never)
+    last_contact: datetime | None
+    days_quiet: int | None  # days since the last contact (None: never)
     unanswered: int
     action: str = ""
 
@@ -478,24 +479,24 @@ def _pairs_select() -> tuple[Any, Any]:
     q = (
         select(  # type: ignore[call-overload]
             col(Pair.id), col(Pair.program_id), col(Program.name), col(Program.kind), col(sp.name), col(se.name),
-            col(Pair.status), col(Pair.phase_index), col(Pair.last_two_way_at), col(Pair.unanswered_checkins),
+            col(Pair.status), col(Pair.phase_index), col(Pair.last_touch_at), col(Pair.unanswered_checkins),
         )
         .join(Program, col(Program.id) == col(Pair.program_id))
         .join(sp, col(sp.id) == col(Pair.sponsor_id))
         .join(se, col(se.id) == col(Pair.sponsoree_id))
     )
-    return q, func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    return q, facts.last_contact_sql()
 
 
 def stalled(s: Session, workspace_id: int, now: datetime, program_id: int | None = None,
             limit: int = 50, offset: int = 0) -> tuple[int, list[PairRow]]:
-    """Active pairs with no two-way contact for ``STALLED_DAYS`` (the report's rule), never in touch
+    """Active pairs with no contact for ``STALLED_DAYS`` (the report's rule), never in touch
     first, then the longest silence; with the suggested action. Returns (how many in all, this page)."""
     q, two_way = _pairs_select()
     cond = and_(col(Pair.program_id).in_(_programs(workspace_id, program_id)), col(Pair.status) == "active",
                 two_way < now - timedelta(days=STALLED_DAYS))
     total = int(s.exec(select(func.count()).select_from(Pair).where(cond)).one())
-    order = (case((col(Pair.last_two_way_at).is_(None), 0), else_=1), two_way, col(Pair.id))
+    order = (case((col(Pair.last_touch_at).is_(None), 0), else_=1), two_way, col(Pair.id))
     rows = _pair_rows(s, q.where(cond).order_by(*order).limit(limit).offset(offset), now)
     for r in rows:
         r.action = suggest(r.days_quiet, r.unanswered)
@@ -507,7 +508,7 @@ PAIR_STATUSES = ("active", "paused", "ended")
 
 def pairs(s: Session, workspace_id: int, now: datetime, program_id: int | None = None, status: str | None = None,
           limit: int = 50, offset: int = 0) -> tuple[int, list[PairRow]]:
-    """The pairs table (status, phase, last two-way contact; never words), newest pairs first."""
+    """The pairs table (status, phase, last contact; never words), newest pairs first."""
     q, _ = _pairs_select()
     cond: ColumnElement[bool] = col(Pair.program_id).in_(_programs(workspace_id, program_id))
     if status in PAIR_STATUSES:
@@ -518,7 +519,7 @@ def pairs(s: Session, workspace_id: int, now: datetime, program_id: int | None =
 
 def stalled_pair(s: Session, workspace_id: int, pair_id: int, now: datetime) -> Pair | None:
     """The pair, when it is in the workspace, active and stalled (what a console nudge may target)."""
-    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    two_way = facts.last_contact_sql()
     return s.exec(select(Pair).where(
         Pair.id == pair_id, col(Pair.program_id).in_(_programs(workspace_id)), col(Pair.status) == "active",
         two_way < now - timedelta(days=STALLED_DAYS))).first()
@@ -602,7 +603,7 @@ def breakdown(s: Session, workspace_id: int, dimension: str, now: datetime, *, p
         value = func.coalesce(col(attr.value), "")
         joined = (attr, and_(col(attr.person_id) == col(Pair.sponsoree_id), col(attr.name) == dimension))
     is_active = col(Pair.status) == "active"
-    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    two_way = facts.last_contact_sql()
     q = select(  # type: ignore[call-overload]
         value, func.count(), _count(col(Pair.last_touch_at) >= now - timedelta(days=ENGAGED_DAYS)),
         _count(and_(is_active, two_way < now - timedelta(days=STALLED_DAYS))),

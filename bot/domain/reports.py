@@ -11,11 +11,12 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.content.chat_words import t
+from bot.model import facts
 from bot.model.messages import Fields, Heading, Message, MessageBuilder, foot, para
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
 
-ENGAGED_DAYS = 14
-STALLED_DAYS = 21
+ENGAGED_DAYS = facts.ENGAGED_WITHIN.days  # bot.model.facts: one definition each
+STALLED_DAYS = facts.STALLED_AFTER.days
 RESPONSE_WINDOW = timedelta(weeks=8)
 STALLED_LISTED = 8  # stalled pairs named in the report (all are counted)
 
@@ -95,7 +96,7 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     active_ids = select(col(Pair.id)).where(active)
     engaged_since = now - timedelta(days=ENGAGED_DAYS)
     stalled_since = now - timedelta(days=STALLED_DAYS)
-    two_way = func.coalesce(col(Pair.last_two_way_at), col(Pair.created_at))
+    two_way = facts.last_contact_sql()
     is_active = col(Pair.status) == "active"
     row = s.exec(select(
         _count(is_active), _count(col(Pair.status) == "paused"),
@@ -106,11 +107,11 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     if rep.stalled_count and stalled_limit > 0:
         sp, se = aliased(Person), aliased(Person)
         for pid, sponsor, sponsoree, last, unanswered in s.exec(
-            select(col(Pair.id), col(sp.name), col(se.name), col(Pair.last_two_way_at), col(Pair.unanswered_checkins))  # type: ignore[call-overload]
+            select(col(Pair.id), col(sp.name), col(se.name), col(Pair.last_touch_at), col(Pair.unanswered_checkins))  # type: ignore[call-overload]
             .join(sp, col(sp.id) == col(Pair.sponsor_id)).join(se, col(se.id) == col(Pair.sponsoree_id))
             .where(active, two_way < stalled_since)
             # never in touch first, then the longest silence
-            .order_by(case((col(Pair.last_two_way_at).is_(None), 0), else_=1), two_way, col(Pair.id))
+            .order_by(case((col(Pair.last_touch_at).is_(None), 0), else_=1), two_way, col(Pair.id))
             .limit(stalled_limit)
         ).all():
             days = (now - last).days if last is not None else None

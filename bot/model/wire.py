@@ -56,3 +56,11 @@ def load(data: dict[str, Any]) -> Response:
     if not isinstance(resp, Response):
         raise ValueError("not a stored response")
     return resp
+
+
+def load_message(data: dict[str, Any]) -> messages.Message:
+    """A message stored with ``dump`` (what a prompt showed when it was sent)."""
+    msg = _load(data)
+    if not isinstance(msg, messages.Message):
+        raise ValueError("not a stored message")
+    return msg

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.content.kinds import RETIRED, PromptKind
 from bot.content.prompts import compose
-from bot.model import metrics
+from bot.model import metrics, wire
 from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
 from bot.model.ports import Delivered, FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
@@ -47,7 +48,7 @@ from bot.outbox.admin import load_admin_rows
 from bot.outbox.faults import ride_out, watch_for
 from bot.outbox.loader import context_from_row, digests_for, history_for, load_rows
 from storage.crypto import DecryptionError
-from storage.models import Pair, Person, Prompt, Workspace
+from storage.models import Pair, Person, Prompt, Touchpoint, Workspace
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 # What one person sends the other: held through the recipient's snooze or pause, never cancelled.
 PARTNER_SENT = frozenset({PromptKind.AGENDA.value, PromptKind.SHARED_NOTE.value})
+# Words written to the partner in the course of their work together (a check-in note, an agenda, the
+# kickoff agreement) are contact when they arrive; a review or a closing reflection shared afterwards
+# looks back, and is not.
+CONTACT_WORDS = ("note-", "agenda-", "agreement-")
 OUTLIVE_PAIR = frozenset({PromptKind.WRAPUP.value, PromptKind.FORWARD_ALERT.value, PromptKind.STALL_ALERT.value,
                           *PARTNER_SENT})
 
@@ -102,6 +107,24 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 16):04x}"
 
 
+def _record_contact(conn: Connection, outcomes: list[Outcome], now: datetime) -> None:
+    """A shared note or agenda reached its reader: a "shared" touch of the pair (once per prompt, even if
+    the record is written twice), and the pair's last contact moves to now."""
+    T = Touchpoint.__table__  # type: ignore[attr-defined]
+    for o in outcomes:
+        key = f"delivered:{o.prompt_id}"
+        author = select(case((Pa.c.sponsor_id == o.recipient_id, Pa.c.sponsoree_id), else_=Pa.c.sponsor_id)).where(
+            Pa.c.id == o.pair_id).scalar_subquery()
+        conn.execute(insert(T).from_select(
+            ["pair_id", "author_id", "kind", "source", "source_key", "shared", "occurred_at"],
+            select(literal(o.pair_id), author, literal("shared"), literal("delivery"), literal(key), literal(False),
+                   literal(now, UTCDateTime())).where(~exists().where(T.c.source_key == key))))
+    conn.execute(
+        update(Pa).where(Pa.c.id == bindparam("pid"), or_(Pa.c.last_touch_at.is_(None), Pa.c.last_touch_at < now))
+        .values(last_touch_at=now, last_two_way_at=now, stall_reported_at=None),
+        [{"pid": o.pair_id} for o in outcomes])
+
+
 def _lock(conn: Connection, table: Any, ids: set[int]) -> None:
     """``SELECT ... FOR UPDATE`` of these rows in id order (nothing on SQLite, whose writers queue)."""
     if ids and conn.dialect.name == "postgresql":
@@ -131,6 +154,8 @@ class Outcome:
     platform: str = ""
     lag_s: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    shown: dict[str, Any] | None = None  # the message as sent (bot.model.wire)
+    period: str = ""
 
 
 class DeliveryWorker:
@@ -314,7 +339,7 @@ class DeliveryWorker:
     async def _deliver_one(self, r: Any, now: datetime, dig: Any, people: dict[int, Any],
                            history: Any = None) -> Outcome:
         out = Outcome(prompt_id=r.id, status="sent", recipient_id=r.recipient_id, workspace_id=r.ws_id,
-                      kind=r.kind, pair_id=r.pair_id, platform=r.platform)
+                      kind=r.kind, pair_id=r.pair_id, platform=r.platform, period=r.period or "")
         reason = self._cancel_reason(r, now)
         if reason is None:
             ids = [r.sponsor_id, r.sponsoree_id] if r.audience == "pair" else [r.recipient_id]
@@ -339,6 +364,7 @@ class DeliveryWorker:
             ctx = context_from_row(r, now, dig, history)
             message: Message = compose(ctx)
             out.meta = dict(message.meta)
+            out.shown = wire.dump(message)  # what it says, as sent: a tap keeps it (before signing)
             if r.kind == PromptKind.NUDGE:
                 done = next((b.label for blk in message.blocks if isinstance(blk, Buttons) for b in blk.buttons
                              if b.action_id in ("nudge.done", "nudge.ask_goal")), "Done")
@@ -437,8 +463,10 @@ class DeliveryWorker:
                 conn.execute(
                     update(P).where(P.c.id == bindparam("pid")).values(
                         status="sent", platform_ref=bindparam("ref"), sent_at=now, lease_owner=None,
-                        lease_until=None, last_error=None, phase=func.coalesce(bindparam("phase"), P.c.phase)),
-                    [{"pid": o.prompt_id, "ref": o.ref, "phase": o.meta.get("phase")} for o in sent],
+                        lease_until=None, last_error=None, phase=func.coalesce(bindparam("phase"), P.c.phase),
+                        shown=bindparam("shown")),
+                    [{"pid": o.prompt_id, "ref": o.ref, "phase": o.meta.get("phase"), "shown": o.shown}
+                     for o in sent],
                 )
             # Pairs and people are shared between workers (a pair's check-in and its sponsor's digest may
             # be claimed by two): lock the ones this batch changes in id order before changing any, so two
@@ -471,6 +499,10 @@ class DeliveryWorker:
                         [{"pid": o.prompt_id, "pl": {"action": o.meta.get("action"), "done": o.meta.get("done")}}
                          for o in digests],
                     )
+                words = [o for o in sent if o.kind in PARTNER_SENT and o.pair_id is not None
+                         and o.period.startswith(CONTACT_WORDS)]
+                if words:  # words one shared with the other are contact once they arrive (bot.model.facts)
+                    _record_contact(conn, words, now)
                 phased = [o for o in sent if o.meta.get("phase_index") is not None]
                 if phased:  # phases only move forward
                     conn.execute(

@@ -14,6 +14,8 @@ from sqlmodel import col
 from bot.content.chat_words import t
 from bot.content.journey import Evidence, Journey, journey_for, phase_for
 from bot.content.prompts import Digest, History, PairState, PersonView, PromptContext
+from bot.model import facts, wire
+from bot.model.messages import Message
 from storage.models import Agenda, CheckIn, Goal, Pair, Person, Program, Prompt, Touchpoint, Win, Workspace
 
 G = Goal.__table__  # type: ignore[attr-defined]
@@ -27,7 +29,6 @@ SponsoreeP = aliased(Person, name="se")
 RecipientP = aliased(Person, name="rc")  # an admin's alert goes to neither of the pair
 
 WIN_SHELF_LIFE = timedelta(weeks=8)  # wins older than this leave the digest
-STALLED_AFTER = timedelta(days=21)  # no two-way contact for this long: the restart path
 
 
 def _view(name: str, ext: str, tz: str | None, default_tz: str, country: str | None = None,
@@ -43,7 +44,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(Prompt.id), col(Prompt.kind), col(Prompt.week), col(Prompt.phase), col(Prompt.strategy),
             col(Prompt.variant), col(Prompt.recipient_id), col(Prompt.audience), col(Prompt.payload),
             col(Prompt.due_at), col(Prompt.attempts), col(Prompt.platform_ref), col(Prompt.status), col(Prompt.answer),
-            col(Prompt.period),
+            col(Prompt.period), col(Prompt.shown),
             col(Pair.id).label("pair_id"), col(Pair.status).label("pair_status"), col(Pair.unanswered_checkins),
             col(Pair.last_touch_at), col(Pair.sponsor_id), col(Pair.sponsoree_id), col(Pair.created_at).label(
                 "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
@@ -62,7 +63,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
             col(SponsoreeP.country).label("se_country"), col(SponsoreeP.email).label("se_email"),
             col(RecipientP.name).label("rc_name"), col(RecipientP.external_id).label("rc_ext"),
-            col(RecipientP.address).label("rc_address"),
+            col(RecipientP.address).label("rc_address"), col(RecipientP.tz).label("rc_tz"),
         )
         .join(Pair, col(Pair.id) == col(Prompt.pair_id))
         .join(Program, col(Program.id) == col(Pair.program_id))
@@ -130,11 +131,10 @@ def history_for(conn: Connection, pair_id: int) -> History:
 
 
 def effective_phase(j: Journey, week: int, length: int, ev: Evidence, reached: int) -> str:
-    """Phases only move forward while the pair is in touch; a stalled pair is met where trust starts
-    again (no advocacy for a pair that went quiet)."""
+    """The phase a message is written for: the furthest the pair has reached, by evidence or by time.
+    Phases never move back: a pair that met and then went quiet stays where it was, and the quiet
+    spell is named for what it is ("no contact since 30 Jun") instead."""
     computed = phase_for(j, week, length, ev)
-    if ev.stalled:
-        return computed
     keys = [p.key for p in j.phases]
     return keys[max(keys.index(computed), min(reached, len(keys) - 1))]
 
@@ -146,16 +146,15 @@ def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: 
     sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"])
     junior = g["recipient_id"] == g["sponsoree_id"]
     j = journey_for(g["program_kind"], g["journey_yaml"])
-    two_way = g["last_two_way_at"] or g["pair_created"]
-    quiet_since = g["last_touch_at"] or g["pair_created"]
-    stalled = now - two_way >= STALLED_AFTER
+    quiet = facts.quiet_days(g["last_touch_at"], g["pair_created"], now)
+    stalled = facts.is_stalled(g["last_touch_at"], g["pair_created"], now)
     length = int(g["length_weeks"] or j.default_weeks)
     ev = Evidence(meetings=int(g["meetings"] or 0), agreed=g["agreed_at"] is not None,
                   checkins=int(g["checkins_answered"] or 0), stalled=stalled)
     state = PairState(
         meetings=ev.meetings, agreed=ev.agreed, agreement=g["agreement_lead"], booked=g["booked_at"] is not None,
-        rhythm=int(g["meet_every"] or 0), stalled_days=(now - two_way).days if stalled else 0,
-        quiet_days=(now - quiet_since).days, length=length,
+        rhythm=int(g["meet_every"] or 0), stalled_days=quiet if stalled else 0,
+        quiet_days=quiet, length=length,
         junior_slowed=(g["unanswered_checkins"] or 0) >= 3, senior_slowed=(g["ignored_digests"] or 0) >= 3,
         junior_offers=int(g["junior_offers"] or 0), senior_offers=int(g["senior_offers"] or 0),
     )
@@ -167,8 +166,20 @@ def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: 
         me=sponsoree if junior else sponsor, partner=sponsor if junior else sponsoree,
         sponsor=sponsor, sponsoree=sponsoree, now=now,
         slowed=state.junior_slowed if junior else state.senior_slowed, digest=dig, payload=dict(g["payload"] or {}),
-        journey=j, pair=state, history=history, period=g["period"] or "",
+        journey=j, pair=state, history=history, period=g["period"] or "", shown=_shown(g.get("shown")),
+        reader_tz=g["rc_tz"] or g["default_tz"] or "UTC",
+        last_contact=facts.last_contact(g["last_touch_at"], g["pair_created"]),
     )
+
+
+def _shown(data: Any) -> Message | None:
+    """The message as it was sent, or None (not sent yet, sent before 0010, or unreadable)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return wire.load_message(data)
+    except (TypeError, ValueError):
+        return None
 
 
 def load_context(conn: Connection, prompt_id: int, now: datetime) -> tuple[PromptContext, Any] | None:

@@ -24,6 +24,7 @@ from bot.content.holidays import is_public_holiday
 from bot.content.journey import builtin
 from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
 from bot.content.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
+from bot.model import facts
 from bot.model.config import Settings
 from bot.outbox.admin import plan_admin_digests
 from storage.db import Database
@@ -61,37 +62,51 @@ class PlanStats:
     admin_digests: int = 0
 
 
-STALL_ALERT_AFTER = timedelta(days=35)  # no two-way contact: two restarts went by, a human may help
-
-
 def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
-    """Tell the program's admins (a DM each) about pairs that stayed stalled through two restarts.
-    Once per stall: ``stall_reported_at`` is cleared when two-way contact resumes."""
+    """Tell the program's admins (a DM each) about pairs whose silence grows: at each of
+    ``facts.ALERT_AT_DAYS`` days without contact, once each (``stall_reported_at`` remembers the last
+    alert; contact clears it). Each alert names how long, and what Momentum already tried."""
     pa, pe = _PA.c, Person.__table__.c  # type: ignore[attr-defined]
-    since = func.coalesce(pa.last_two_way_at, pa.created_at)
-    stalled = conn.execute(
-        select(pa.id, _PR.c.workspace_id, pa.start_date, since.label("since"))
+    since = func.coalesce(pa.last_touch_at, pa.created_at)  # facts.last_contact_sql, on the table
+    candidates = conn.execute(
+        select(pa.id, _PR.c.workspace_id, pa.start_date, since.label("since"), pa.stall_reported_at,
+               pa.unanswered_checkins, pa.ignored_digests)
         .join(_PR, _PR.c.id == pa.program_id)
-        .where(pa.status == "active", _PR.c.status == "active", pa.stall_reported_at.is_(None),
-               since < now - STALL_ALERT_AFTER)
+        .where(pa.status == "active", _PR.c.status == "active",
+               since < now - timedelta(days=facts.ALERT_AT_DAYS[0]))
     ).all()
+    stalled = []
+    for row in candidates:
+        days = (now - row.since).days
+        told = (facts.alert_level((row.stall_reported_at - row.since).days)
+                if row.stall_reported_at is not None and row.stall_reported_at >= row.since else 0)
+        if facts.alert_level(days) > told:
+            stalled.append(row)
     if not stalled:
         return 0
     emails = sorted(settings.admin_emails)
     rows: list[tuple[Any, ...]] = []
-    for pair_id, ws_id, start_date, since_at in stalled:
+    for r in stalled:
         admins = conn.execute(select(pe.id).where(
-            pe.workspace_id == ws_id, pe.forgotten.is_(False),
+            pe.workspace_id == r.workspace_id, pe.forgotten.is_(False),
             or_(pe.is_granted_admin.is_(True), pe.is_platform_admin.is_(True), func.lower(pe.email).in_(emails)),
         )).scalars().all()
-        days = (now - since_at).days
+        days = (now - r.since).days
+        tried: dict[str, int] = dict(conn.execute(  # what Momentum already tried since the last contact
+            select(_P.c.kind, func.count()).where(_P.c.pair_id == r.id, _P.c.status == "sent", _P.c.sent_at > r.since,
+                                                  _P.c.kind.in_(("checkin", "nudge"))).group_by(_P.c.kind)).all())
+        answered = conn.execute(select(func.count()).select_from(_P).where(
+            _P.c.pair_id == r.id, _P.c.kind == "checkin", _P.c.sent_at > r.since,
+            _P.c.answered_at.is_not(None))).scalar_one()
+        payload = {"days": days, "since": r.since.isoformat(), "level": facts.alert_level(days),
+                   "checkins": int(tried.get("checkin", 0)), "digests": int(tried.get("nudge", 0)),
+                   "answered": int(answered)}
         for admin in admins:
-            week = max(0, week_index(start_date, now))
-            rows.append((pair_id, admin, ws_id, PromptKind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}", week, 0,
-                         "one",
-                         now, now, "pending", 0, {"days": days}, now))
+            week = max(0, week_index(r.start_date, now))
+            rows.append((r.id, admin, r.workspace_id, PromptKind.STALL_ALERT.value, 0, "", f"stall-{now:%Y%m%d}",
+                         week, 0, "one", now, now, "pending", 0, payload, now))
     _insert(conn, rows)
-    conn.execute(update(_PA).where(_PA.c.id.in_([r[0] for r in stalled])).values(stall_reported_at=now))
+    conn.execute(update(_PA).where(_PA.c.id.in_([r.id for r in stalled])).values(stall_reported_at=now))
     return len(stalled)
 
 
@@ -107,6 +122,7 @@ class Who:
 
 
 _PA = Pair.__table__  # type: ignore[attr-defined]
+_P = Prompt.__table__  # type: ignore[attr-defined]
 _PR = Program.__table__  # type: ignore[attr-defined]
 _WS = Workspace.__table__  # type: ignore[attr-defined]
 _SPONSOR = Person.__table__.alias("sponsor")  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from sqlalchemy import event, update
 from sqlmodel import select
 
 from bot.domain import analytics, reports
+from bot.model import facts
 from bot.model.clock import FakeClock
 from storage.db import Database
 from storage.models import (
@@ -77,7 +78,7 @@ def test_series_matches_a_plain_computation(db: Database, clock: FakeClock) -> N
     for i, w in enumerate(weeks):
         lo, hi = origin + timedelta(weeks=i), origin + timedelta(weeks=i + 1)
         active = [p for p in pairs if p.created_at < hi and (p.ended_at is None or p.ended_at >= lo)]
-        two_way = {t.pair_id for t in touches if t.kind in ("meeting", "shared") and lo <= t.occurred_at < hi}
+        two_way = {t.pair_id for t in touches if t.kind in facts.CONTACT and lo <= t.occurred_at < hi}
         sent = [p for p in prompts if p.kind == "checkin" and p.status == "sent" and p.sent_at and lo <= p.sent_at < hi]
         cs = [c for c in checkins if lo <= c.created_at < hi]
         scores = [c.momentum for c in cs if c.momentum is not None]
