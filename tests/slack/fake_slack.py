@@ -38,6 +38,9 @@ class Rule:
     status: int = 200
     retry_after: int | None = None
     times: int = 1
+    body: str | None = None  # answer these bytes instead of Slack's JSON (an edge's error page)
+    content_type: str = "text/plain"
+    headers: dict[str, str] | None = None  # more headers to answer with
 
 
 class FakeSlack:
@@ -175,6 +178,14 @@ class FakeSlack:
     def fail(self, method: str, error: str, *, times: int = 1, status: int = 200) -> None:
         self.rules.setdefault(method, []).append(Rule(error=error, status=status, times=times))
 
+    def fail_raw(self, method: str, status: int, body: str, *, content_type: str = "text/plain",
+                 retry_after: int | None = None, times: int = 1) -> None:
+        """Answer ``method`` with ``body`` as it is (not Slack's JSON): what an edge or proxy in front of
+        Slack answers in an outage ("503 upstream unavailable", an HTML page, an empty 429)."""
+        self.rules.setdefault(method, []).append(
+            Rule(status=status, retry_after=retry_after, times=times, body=body, content_type=content_type)
+        )
+
     def ratelimit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
         self.rules.setdefault(method, []).append(
             Rule(error="ratelimited", status=429, retry_after=retry_after, times=times)
@@ -281,6 +292,11 @@ class FakeSlack:
             if rule.times <= 0:
                 rules.pop(0)
             headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
+            if rule.headers:
+                headers = {**(headers or {}), **rule.headers}
+            if rule.body is not None:
+                return web.Response(status=rule.status, body=rule.body.encode(), headers=headers,
+                                    content_type=rule.content_type)
             return web.json_response({"ok": False, "error": rule.error}, status=rule.status, headers=headers)
         if method in {"chat.postMessage", "chat.update", "chat.postEphemeral"} and not self._shows(body):
             return web.json_response({"ok": False, "error": "invalid_blocks"})
