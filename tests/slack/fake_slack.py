@@ -211,6 +211,11 @@ class FakeSlack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
+    @property
+    def response_url_base(self) -> str:
+        """Where this fake's response_urls start (``SLACK_RESPONSE_URL_BASE`` in tests)."""
+        return f"http://127.0.0.1:{self.port}/response/"
+
     def response_url(self, key: str = "r1") -> str:
         return f"http://127.0.0.1:{self.port}/response/{key}"
 
