@@ -76,7 +76,7 @@ def test_only_slacks_hooks_host_is_followed(url: str, followed: bool) -> None:
 
 def test_the_base_must_be_an_http_url_prefix() -> None:
     assert SlackSettings(SLACK_RESPONSE_URL_BASE="http://127.0.0.1:9/response").response_url_base.endswith("/")
-    with pytest.raises(ValueError, match="SLACK_RESPONSE_URL_BASE|http"):
+    with pytest.raises(ValueError, match="http"):
         SlackSettings(SLACK_RESPONSE_URL_BASE="hooks.slack.com")
 
 
