@@ -8,6 +8,8 @@ curl reads them, through aiohttp's ``trust_env``; an https URL goes through the 
 from __future__ import annotations
 
 import email.utils
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +19,15 @@ import aiohttp
 def client_session(**kwargs: Any) -> aiohttp.ClientSession:
     """An aiohttp session for outbound calls: the proxy variables apply (``trust_env``)."""
     return aiohttp.ClientSession(trust_env=True, **kwargs)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the standard variables name for ``url`` (``NO_PROXY`` honoured), for a client that
+    takes one proxy for all its calls instead of a session that chooses per URL."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme) or None
 
 
 def retry_after(value: Any) -> float | None:

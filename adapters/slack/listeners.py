@@ -19,6 +19,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.http import proxy_for
 from adapters.inbox import InboxPool
 from adapters.slack.inbound import SeenEvents, action_value, form_fields, normalise_text, parse_metadata
 from adapters.slack.platform import SlackPlatform
@@ -104,6 +105,9 @@ class Listeners:
     def _build_bolt(self) -> AsyncApp:
         s = self.settings
         client = AsyncWebClient(base_url=s.api_base_url)  # tokens come from ``authorize`` or the install store
+        # Bolt's own calls (OAuth's oauth.v2.access) open a session per call: slack_sdk would send them
+        # through HTTPS_PROXY whatever NO_PROXY says; this is the proxy the variables name for the API.
+        client.proxy = proxy_for(s.api_base_url)
         kwargs: dict[str, Any] = {
             "signing_secret": self._secret(),
             "client": client,

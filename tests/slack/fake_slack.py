@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import math
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,7 @@ class FakeSlack:
         self.charts = True
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self.scheme = "http"
         self.people_tiers = dict(PEOPLE_TIERS)  # method -> calls per minute ({} turns them off)
         self._tier_buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.tier_rejected: dict[str, int] = {}
@@ -209,15 +211,15 @@ class FakeSlack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/api/"
 
     @property
     def response_url_base(self) -> str:
         """Where this fake's response_urls start (``SLACK_RESPONSE_URL_BASE`` in tests)."""
-        return f"http://127.0.0.1:{self.port}/response/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/response/"
 
     def response_url(self, key: str = "r1") -> str:
-        return f"http://127.0.0.1:{self.port}/response/{key}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/response/{key}"
 
     # --- server ---------------------------------------------------------------------------------
 
@@ -228,10 +230,12 @@ class FakeSlack:
         app.router.add_post("/upload/{file_id}", self._upload)
         return app
 
-    async def start(self) -> FakeSlack:
+    async def start(self, ssl_context: ssl.SSLContext | None = None) -> FakeSlack:
+        """Serve on 127.0.0.1; with ``ssl_context`` over https (as Slack does), else plain http."""
+        self.scheme = "https" if ssl_context is not None else "http"
         self.runner = web.AppRunner(self.app(), access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -355,7 +359,7 @@ class FakeSlack:
             return {"ok": False, "error": "users_not_found"}
         if method == "files.getUploadURLExternal":
             fid = f"F{len(self.calls)}"
-            return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
+            return {**ok, "upload_url": f"{self.scheme}://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
         if method == "files.completeUploadExternal":
             return {**ok, "files": [{"id": f["id"]} for f in body.get("files", [])]}
         if method == "oauth.v2.access":  # a workspace install, or an Enterprise Grid org-wide one
