@@ -12,7 +12,6 @@ in local development mode (Emulator): no auth, said loudly at start-up.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClientFactory, TurnContext
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
+from adapters import untrusted
 from adapters.http import client_session
 from adapters.teams.auth import AuthError, InboundAuth, connection_manager
 from adapters.teams.bot import MomentumTeamsBot
@@ -167,8 +167,10 @@ def make_handler(adapter: CloudAdapter, bot: MomentumTeamsBot, settings: TeamsSe
         if len(raw) > MAX_BODY_BYTES:
             return _refuse(413, "activity too large")
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            body = untrusted.loads(raw)  # no NUL anywhere from here on (PostgreSQL refuses it in text)
+        except untrusted.TooDeep as exc:
+            return _refuse(400, f"the activity is {exc}")
+        except (ValueError, UnicodeDecodeError):
             return _refuse(400, "the body is not valid JSON")
         service_url = body.get("serviceUrl") if isinstance(body, dict) else None
         try:  # a token minted for another service: 401 before the body is looked at further
