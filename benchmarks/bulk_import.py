@@ -50,7 +50,8 @@ START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # a Monday
 
 async def serve(momentum: Momentum, fake: FakeSlack) -> tuple[web.AppRunner, SlackServer]:
     settings = SlackSettings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN,
-                             SLACK_API_URL=fake.api_url)  # production pacing: the defaults
+                             SLACK_API_URL=fake.api_url,  # production pacing: the defaults
+                             SLACK_RESPONSE_URL_BASE=fake.response_url_base)
     app = web.Application()
     mount(app, momentum, settings)
     runner = web.AppRunner(app, access_log=None)

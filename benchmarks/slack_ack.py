@@ -171,7 +171,8 @@ async def run(total: int) -> int:
     mount(
         ours,
         momentum,
-        SlackSettings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url),
+        SlackSettings(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url,
+                      SLACK_RESPONSE_URL_BASE=fake.response_url_base),
     )
     runtime = ours[SLACK_RUNTIME]
     apps = {
@@ -260,7 +261,9 @@ async def start_ours(url: str, api_url: str) -> tuple[web.AppRunner, str, Any, D
 
 def slack_settings_for_url(api_url: str) -> SlackSettings:
     values: dict[str, Any] = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN,
-                              "SLACK_API_URL": api_url}
+                              "SLACK_API_URL": api_url,
+                              # the stand-in takes response_url posts beside its Web API
+                              "SLACK_RESPONSE_URL_BASE": api_url.removesuffix("api/") + "response/"}
     for family in ("POST", "OPEN", "UPDATE", "USERS", "VIEWS", "FILES"):  # pacing is not what is measured
         values[f"SLACK_RATE_{family}_PER_MIN"] = 60_000
     return SlackSettings(**values)

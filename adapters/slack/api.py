@@ -2,6 +2,11 @@
 
 Every outbound Web API call of the adapter goes through ``SlackApi.call`` with the method
 name as a literal string (the manifest test reads them from the source to check scopes).
+
+Every answer becomes data or a ``PlatformError``, whatever its body: Slack's JSON, an edge's
+"503 upstream unavailable" in text/plain, an HTML error page, an empty 429, JSON that is not an
+object. Retry-After is honoured on any status that carries it. Outbound HTTP honours the standard
+proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``: ``trust_env`` on the one session).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.http import client_session, retry_after_of
 from adapters.slack.settings import SlackSettings
 from bot.model.ports import FailureScope, PlatformError
 
@@ -72,6 +78,7 @@ TRANSIENT_ERRORS = frozenset(
         "request_timeout",
         "timeout",
         "post_failed",
+        "unreadable_response",  # a 2xx whose body is not Slack's JSON: an edge answered, not Slack
     }
 )
 
@@ -96,15 +103,41 @@ FAMILIES = {
 }
 
 
-def map_error(error: str, status: int = 200) -> PlatformError:
+def map_error(error: str, status: int = 200, retry_after: float | None = None) -> PlatformError:
     """A Web API error code -> PlatformError with the scope the core acts on."""
-    if status == 429 or error in TRANSIENT_ERRORS or status >= 500:
-        return PlatformError(error or f"http_{status}", retryable=True)
+    if status in (408, 429) or error in TRANSIENT_ERRORS or status >= 500:
+        return PlatformError(error or f"http_{status}", retryable=True, retry_after=retry_after)
     if error in WORKSPACE_ERRORS:
         return PlatformError(error, retryable=False, scope=FailureScope.WORKSPACE)
     if error in PERSON_ERRORS:
         return PlatformError(error, retryable=False, scope=FailureScope.PERSON)
     return PlatformError(error or f"http_{status}", retryable=False, scope=FailureScope.MESSAGE)
+
+
+class _Client(AsyncWebClient):
+    """slack_sdk's client, with every answer brought to the shape its checks expect.
+
+    slack_sdk hands a text/plain body on as a ``str`` (then fails on it with ``AttributeError``), a
+    JSON body that is not an object as that list or string (the same), and a body labelled JSON that
+    does not parse as a ``SlackApiError`` carrying aiohttp's raw response. Here each becomes a
+    response with no data and its real status and headers, so the checks raise the ``SlackApiError``
+    that ``SlackApi.call`` maps; a 2xx with such a body (or an HTML page, which slack_sdk reads as
+    nothing) says ``unreadable_response``.
+    """
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            res: dict[str, Any] = await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+        except SlackApiError as exc:
+            raw = exc.response
+            if not isinstance(raw, aiohttp.ClientResponse):
+                raise
+            res = {"data": None, "headers": raw.headers, "status_code": raw.status}
+        if isinstance(res.get("data"), dict) and res["data"]:  # Slack always says at least "ok"
+            return res
+        status = int(res.get("status_code") or 0)
+        data = {"ok": False, "error": "unreadable_response"} if 200 <= status < 300 else {}
+        return {**res, "data": data}
 
 
 class SlackApi:
@@ -159,8 +192,10 @@ class SlackApi:
         return lim
 
     def session(self) -> aiohttp.ClientSession:
+        """The one outbound session: Web API calls, response_url posts, file uploads (the proxy
+        variables apply: ``adapters.http``)."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._session = client_session(timeout=aiohttp.ClientTimeout(total=30))
             self._clients.clear()
         return self._session
 
@@ -183,7 +218,10 @@ class SlackApi:
             raise PlatformError("not_installed", retryable=False, scope=FailureScope.WORKSPACE)
         c = self._clients.get(token)
         if c is None:
-            c = AsyncWebClient(token=token, base_url=self.settings.api_base_url, session=self.session(), timeout=30)
+            c = _Client(token=token, base_url=self.settings.api_base_url, session=self.session(), timeout=30)
+            # slack_sdk reads HTTPS_PROXY itself and sends every call through it, NO_PROXY ignored; with
+            # no proxy of its own the session's trust_env chooses per URL, NO_PROXY included.
+            c.proxy = None
             self._clients[token] = c
         return c
 
@@ -230,11 +268,13 @@ class SlackApi:
                 data = resp.data
                 return data if isinstance(data, dict) else {}
             except SlackApiError as exc:
-                status = exc.response.status_code
-                error = str(exc.response.get("error", "") or "")
+                status = int(getattr(exc.response, "status_code", 0) or 0)
+                body = getattr(exc.response, "data", None)
+                error = str(body.get("error", "") or "") if isinstance(body, dict) else ""
                 if status == 429 or error == "ratelimited":
                     self.ratelimited += 1
-                    retry_after = _retry_after(exc.response.headers)
+                    asked = retry_after_of(exc.response.headers)
+                    retry_after = 1.0 if asked is None else asked
                     # Slack: "wait the number of seconds in Retry-After before retrying" - and the
                     # limit is per workspace and method, so every sender of this family waits.
                     self._blocked_until[key] = time.monotonic() + retry_after
@@ -243,20 +283,13 @@ class SlackApi:
                         _LOGGER.info("slack %s rate limited; waiting %.1fs", method, retry_after)
                         continue
                     raise PlatformError("ratelimited", retryable=True, retry_after=retry_after) from None
-                _LOGGER.info("slack %s failed: %s (HTTP %s)", method, error, status)
-                raise map_error(error, status) from None
+                asked = retry_after_of(exc.response.headers)
+                if asked is not None and status >= 500:
+                    # "503 Service Unavailable" with Retry-After: Slack (or its edge) says when; every
+                    # sender of this family waits, and the core retries no sooner.
+                    self._blocked_until[key] = time.monotonic() + asked
+                _LOGGER.info("slack %s failed: %s (HTTP %s)", method, error or "no error code", status)
+                raise map_error(error, status, asked) from None
             except (TimeoutError, aiohttp.ClientError, SlackRequestError) as exc:
                 _LOGGER.warning("slack %s transport error: %s", method, type(exc).__name__)
                 raise PlatformError(type(exc).__name__, retryable=True) from None
-
-
-def _retry_after(headers: Any) -> float:
-    value = None
-    if headers:
-        for k, v in dict(headers).items():
-            if str(k).lower() == "retry-after":
-                value = v[0] if isinstance(v, list) else v
-    try:
-        return max(float(value), 0.0) if value is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import OrderedDict
 from typing import Any
 
+from adapters import untrusted
 from adapters.slack.render import core_action_id, unescape
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,9 +65,10 @@ def form_fields(values: dict[str, Any]) -> dict[str, str]:
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:
+    """A modal's ``private_metadata`` (JSON in a string: cleaned like the body around it)."""
     try:
-        meta = json.loads(text or "{}")
-    except ValueError:
+        meta = untrusted.loads(text or "{}")
+    except ValueError:  # TooDeep included
         return {}
     return meta if isinstance(meta, dict) else {}
 

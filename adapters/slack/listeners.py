@@ -14,11 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters import untrusted
+from adapters.http import proxy_for
 from adapters.inbox import InboxPool
 from adapters.slack.inbound import SeenEvents, action_value, form_fields, normalise_text, parse_metadata
 from adapters.slack.platform import SlackPlatform
@@ -40,6 +45,19 @@ PEOPLE_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 JSON_BODY = {"content-type": "application/json;charset=utf-8"}
 INTERACTION_FIELDS = ("workspace", "user", "action_id", "value", "text", "fields", "message_ref",
                       "workspace_name")
+
+
+class _App(AsyncApp):
+    """Bolt, with every request's body cleaned first (``adapters.untrusted``: no NUL anywhere, so
+    nothing stored, looked up or audited differs between SQLite and PostgreSQL). Over HTTP and socket
+    mode alike, before Bolt's own steps (authorize looks up the workspace by the body's team id)."""
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        body = untrusted.clean(req.body)
+        if body is not req.body:
+            req.body = body
+            req.context = build_async_context(AsyncBoltContext(dict(req.context)), body)
+        return await super().async_dispatch(req)
 
 
 class BadRequest(Exception):
@@ -104,6 +122,9 @@ class Listeners:
     def _build_bolt(self) -> AsyncApp:
         s = self.settings
         client = AsyncWebClient(base_url=s.api_base_url)  # tokens come from ``authorize`` or the install store
+        # Bolt's own calls (OAuth's oauth.v2.access) open a session per call: slack_sdk would send them
+        # through HTTPS_PROXY whatever NO_PROXY says; this is the proxy the variables name for the API.
+        client.proxy = proxy_for(s.api_base_url)
         kwargs: dict[str, Any] = {
             "signing_secret": self._secret(),
             "client": client,
@@ -134,7 +155,7 @@ class Listeners:
                 callback_options=AsyncCallbackOptions(success=self._install_succeeded, failure=self._install_failed),
             )
             kwargs["installation_store"] = self.install_store
-        app = AsyncApp(**kwargs)
+        app = _App(**kwargs)
         app.command(COMMAND)(self.on_command)
         app.action(re.compile(".*"))(self.on_action)
         app.view(FORM_CALLBACK_ID)(self.on_submit)

@@ -158,6 +158,11 @@ class SlackRuntime(Listeners, Replies, Installs, People):
         if item.kind == "submit":  # the modal is closed by now: the answer goes to the DM
             resp = Response(reply=resp.reply, update=resp.update, attachment=resp.attachment)
         url = show.get("respond")
+        if isinstance(url, str) and url and not self.settings.follows(url):
+            # Signed, so defence in depth: an answer goes to Slack's hooks host or through the Web API.
+            _LOGGER.warning("slack %s: response_url outside %s not followed; answering through the Web API",
+                            item.kind, self.settings.response_url_base)
+            url = None
         try:
             await self.show(
                 resp,

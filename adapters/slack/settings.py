@@ -8,12 +8,15 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from yarl import URL
 
 from bot.model.config import ConfigError, explain
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# Slack's response_urls all start here (https://api.slack.com/interactivity/handling#message_responses).
+DEFAULT_RESPONSE_URL_BASE = "https://hooks.slack.com/"
 
 
 class SlackSettings(BaseSettings):
@@ -35,6 +38,9 @@ class SlackSettings(BaseSettings):
     client_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
     app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     api_url: str | None = Field(default=None, validation_alias="SLACK_API_URL")
+    # Where a response_url may point (a prefix): Slack's hooks host. Only tests point it elsewhere (at
+    # their loopback fake, as they do SLACK_API_URL); a response_url outside it is never followed.
+    response_url_base: str = Field(default=DEFAULT_RESPONSE_URL_BASE, validation_alias="SLACK_RESPONSE_URL_BASE")
     scopes: str | None = Field(default=None, validation_alias="SLACK_SCOPES")
     redirect_uri: str | None = Field(default=None, validation_alias="SLACK_REDIRECT_URI")
 
@@ -67,6 +73,13 @@ class SlackSettings(BaseSettings):
         # would become ".../chat.x".
         return v if v.endswith("/") else v + "/"
 
+    @field_validator("response_url_base")
+    @classmethod
+    def _response_url_base(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")) or "@" in v:
+            raise ValueError("expected an http(s) URL prefix, e.g. https://hooks.slack.com/")
+        return v if v.endswith("/") else v + "/"
+
     @field_validator("bot_token")
     @classmethod
     def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
@@ -93,6 +106,18 @@ class SlackSettings(BaseSettings):
     @property
     def api_base_url(self) -> str:
         return self.api_url or DEFAULT_API_URL
+
+    def follows(self, response_url: str) -> bool:
+        """Whether a ``response_url`` from a payload may be posted to: same scheme, host and port as
+        ``response_url_base`` and a path under it, no user info. Anything else is never followed."""
+        try:
+            url, base = URL(response_url), URL(self.response_url_base)
+        except (TypeError, ValueError):
+            return False
+        if not url.is_absolute() or url.user is not None or url.password is not None:
+            return False
+        return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port) and \
+            url.path.startswith(base.path) and ".." not in url.path.split("/")
 
     @property
     def scope_list(self) -> list[str]:

@@ -2,16 +2,18 @@
 
 Only what the app reads is constrained; everything else may vary as Slack evolves (``extra="allow"``).
 A body that does not fit is answered 400 and logged once, without the body: a signed request that is
-malformed is a bug or an attack, never a reason for a 500.
+malformed is a bug or an attack, never a reason for a 500. JSON nested deeper than
+``untrusted.MAX_DEPTH`` is such a body.
 """
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from adapters import untrusted
 
 
 class _Loose(BaseModel):
@@ -134,7 +136,7 @@ def problem(body: str, content_type: str) -> str | None:
     """Why ``body`` is not a Slack request Momentum handles, or ``None`` when it fits."""
     try:
         if "json" in content_type:
-            data = json.loads(body)
+            data = untrusted.loads(body)
             if not isinstance(data, dict):
                 return "JSON body is not an object"
             env = EventEnvelope.model_validate(data)
@@ -149,7 +151,7 @@ def problem(body: str, content_type: str) -> str | None:
             return None
         form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
         if "payload" in form:
-            data = json.loads(form["payload"])
+            data = untrusted.loads(form["payload"])
             if not isinstance(data, dict):
                 return "payload is not an object"
             inter = Interactive.model_validate(data)
@@ -166,5 +168,7 @@ def problem(body: str, content_type: str) -> str | None:
             return None
         SlashCommand.model_validate(form)
         return None
+    except untrusted.TooDeep as exc:
+        return str(exc)
     except (ValueError, ValidationError) as exc:
         return f"malformed: {type(exc).__name__}"

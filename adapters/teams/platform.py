@@ -29,6 +29,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import AuthenticationConstants, ConnectorClientBase, TurnContext
 from pydantic import ValidationError
 
+from adapters.http import retry_after_of
 from adapters.teams import render
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.words import t
@@ -52,7 +53,11 @@ PERSON_GONE_CODES = frozenset(
         "MemberNotFoundInConversation",
     }
 )
-TRANSIENT_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
+# The SDK's models of the connector's answers: one that fails to validate is a body the connector did
+# not send (an edge's page with a 2xx), not a mistake of ours.
+ANSWER_MODELS = frozenset({"ResourceResponse", "ConversationResourceResponse", "TeamsPagedMembersResult",
+                           "TeamsChannelAccount", "ChannelAccount", "ConversationsResult", "PagedMembersResult"})
 
 
 class Pacer:
@@ -112,12 +117,15 @@ def describe_failure(exc: BaseException) -> CallFailure | None:
     """Status, Teams error code and Retry-After of a failed connector call (None: not a call failure).
 
     The SDK's connector raises ``aiohttp.ClientResponseError`` carrying the status, the response
-    headers and (for sends and updates) the body, whose ``error.code`` names Teams' reason.
+    headers and (for sends and updates) the body, whose ``error.code`` names Teams' reason. Any body
+    will do: an edge's text or HTML page has no code, and its status and Retry-After still count.
     """
     if isinstance(exc, aiohttp.ClientResponseError):
         status = exc.status
-        retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-        return CallFailure(status, _error_code(exc.message) or f"http_{status}", retry_after)
+        return CallFailure(status, _error_code(exc.message) or f"http_{status}", retry_after_of(exc.headers))
+    if isinstance(exc, json.JSONDecodeError) or (isinstance(exc, ValidationError) and exc.title in ANSWER_MODELS):
+        # A 2xx whose body is not the connector's JSON (an edge's page): nothing says it was delivered.
+        return CallFailure(None, "unreadable_response", None)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError):
         return CallFailure(None, "connection_error", None)
     return None
@@ -134,13 +142,6 @@ def _error_code(body: str | None) -> str:
     error = data.get("error") if isinstance(data, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return str(code) if code else ""
-
-
-def _retry_after(value: Any) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def to_platform_error(failure: CallFailure) -> PlatformError:

@@ -12,7 +12,6 @@ in local development mode (Emulator): no auth, said loudly at start-up.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,10 @@ import aiohttp
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, RestChannelServiceClientFactory, TurnContext
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
+from adapters import untrusted
+from adapters.http import client_session
 from adapters.teams.auth import AuthError, InboundAuth, connection_manager
 from adapters.teams.bot import MomentumTeamsBot
 from adapters.teams.inbound import BadActivity, parse, quiet_sdk_validation_log
@@ -68,12 +70,23 @@ class _ClientFactory(RestChannelServiceClientFactory):
     async def create_connector_client(  # type: ignore[no-untyped-def]
         self, context, claims_identity, service_url, audience, scopes=None, use_anonymous=False
     ):
-        return await super().create_connector_client(
+        client = await super().create_connector_client(
             context, claims_identity, service_url, audience, scopes, use_anonymous=use_anonymous or self.anonymous
         )
+        return await _through_proxies(client, service_url) if isinstance(client, TeamsConnectorClient) else client
 
     async def create_user_token_client(self, context, claims_identity, use_anonymous=False):  # type: ignore[no-untyped-def]
         return _NoUserTokens()
+
+
+async def _through_proxies(client: TeamsConnectorClient, service_url: str) -> TeamsConnectorClient:
+    """The same connector client on a session that honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY: the SDK
+    opens its sessions without ``trust_env`` and has no proxy setting (microsoft-agents 1.9)."""
+    token = str(client.client.headers.get("Authorization", "")).removeprefix("Bearer ")
+    endpoint = service_url if service_url.endswith("/") else service_url + "/"
+    fresh = TeamsConnectorClient(endpoint=endpoint, token=token, session=client_session(base_url=endpoint))
+    await client.close()  # the SDK's session, never used
+    return fresh
 
 
 class _Request:
@@ -154,8 +167,10 @@ def make_handler(adapter: CloudAdapter, bot: MomentumTeamsBot, settings: TeamsSe
         if len(raw) > MAX_BODY_BYTES:
             return _refuse(413, "activity too large")
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            body = untrusted.loads(raw)  # no NUL anywhere from here on (PostgreSQL refuses it in text)
+        except untrusted.TooDeep as exc:
+            return _refuse(400, f"the activity is {exc}")
+        except (ValueError, UnicodeDecodeError):
             return _refuse(400, "the body is not valid JSON")
         service_url = body.get("serviceUrl") if isinstance(body, dict) else None
         try:  # a token minted for another service: 401 before the body is looked at further

@@ -56,6 +56,7 @@ class Serve:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_API_URL": self.fake.api_url,
+            "SLACK_RESPONSE_URL_BASE": self.fake.response_url_base,
             "MOMENTUM_SECRET_KEY": "serve-test-secret",
             "MOMENTUM_INBOX_LEASE_S": "2",
             "MOMENTUM_INBOX_SWEEP_S": "0.5",

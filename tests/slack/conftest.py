@@ -145,7 +145,8 @@ class SlackServer:
 
 
 def slack_settings_for(fake: FakeSlack, **extra: Any) -> SlackSettings:
-    values: dict[str, Any] = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url}
+    values: dict[str, Any] = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
+                              "SLACK_RESPONSE_URL_BASE": fake.response_url_base}
     # Pacing is tested on its own; here it must never make a test wait.
     for family in ("POST", "OPEN", "UPDATE", "USERS", "LOOKUP", "LIST", "VIEWS", "FILES"):
         values[f"SLACK_RATE_{family}_PER_MIN"] = 60_000

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import math
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class Rule:
     status: int = 200
     retry_after: int | None = None
     times: int = 1
+    body: str | None = None  # answer these bytes instead of Slack's JSON (an edge's error page)
+    content_type: str = "text/plain"
+    headers: dict[str, str] | None = None  # more headers to answer with
 
 
 class FakeSlack:
@@ -62,6 +66,7 @@ class FakeSlack:
         self.charts = True
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self.scheme = "http"
         self.people_tiers = dict(PEOPLE_TIERS)  # method -> calls per minute ({} turns them off)
         self._tier_buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.tier_rejected: dict[str, int] = {}
@@ -175,6 +180,14 @@ class FakeSlack:
     def fail(self, method: str, error: str, *, times: int = 1, status: int = 200) -> None:
         self.rules.setdefault(method, []).append(Rule(error=error, status=status, times=times))
 
+    def fail_raw(self, method: str, status: int, body: str, *, content_type: str = "text/plain",
+                 retry_after: int | None = None, times: int = 1) -> None:
+        """Answer ``method`` with ``body`` as it is (not Slack's JSON): what an edge or proxy in front of
+        Slack answers in an outage ("503 upstream unavailable", an HTML page, an empty 429)."""
+        self.rules.setdefault(method, []).append(
+            Rule(status=status, retry_after=retry_after, times=times, body=body, content_type=content_type)
+        )
+
     def ratelimit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
         self.rules.setdefault(method, []).append(
             Rule(error="ratelimited", status=429, retry_after=retry_after, times=times)
@@ -198,10 +211,15 @@ class FakeSlack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/api/"
+
+    @property
+    def response_url_base(self) -> str:
+        """Where this fake's response_urls start (``SLACK_RESPONSE_URL_BASE`` in tests)."""
+        return f"{self.scheme}://127.0.0.1:{self.port}/response/"
 
     def response_url(self, key: str = "r1") -> str:
-        return f"http://127.0.0.1:{self.port}/response/{key}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/response/{key}"
 
     # --- server ---------------------------------------------------------------------------------
 
@@ -212,10 +230,12 @@ class FakeSlack:
         app.router.add_post("/upload/{file_id}", self._upload)
         return app
 
-    async def start(self) -> FakeSlack:
+    async def start(self, ssl_context: ssl.SSLContext | None = None) -> FakeSlack:
+        """Serve on 127.0.0.1; with ``ssl_context`` over https (as Slack does), else plain http."""
+        self.scheme = "https" if ssl_context is not None else "http"
         self.runner = web.AppRunner(self.app(), access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -281,6 +301,11 @@ class FakeSlack:
             if rule.times <= 0:
                 rules.pop(0)
             headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
+            if rule.headers:
+                headers = {**(headers or {}), **rule.headers}
+            if rule.body is not None:
+                return web.Response(status=rule.status, body=rule.body.encode(), headers=headers,
+                                    content_type=rule.content_type)
             return web.json_response({"ok": False, "error": rule.error}, status=rule.status, headers=headers)
         if method in {"chat.postMessage", "chat.update", "chat.postEphemeral"} and not self._shows(body):
             return web.json_response({"ok": False, "error": "invalid_blocks"})
@@ -334,7 +359,7 @@ class FakeSlack:
             return {"ok": False, "error": "users_not_found"}
         if method == "files.getUploadURLExternal":
             fid = f"F{len(self.calls)}"
-            return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
+            return {**ok, "upload_url": f"{self.scheme}://127.0.0.1:{self.port}/upload/{fid}", "file_id": fid}
         if method == "files.completeUploadExternal":
             return {**ok, "files": [{"id": f["id"]} for f in body.get("files", [])]}
         if method == "oauth.v2.access":  # a workspace install, or an Enterprise Grid org-wide one

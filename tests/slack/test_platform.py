@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from adapters.slack.api import SlackApi
 from adapters.slack.platform import SlackPlatform
+from bot.app import Momentum
+from bot.model.clock import FakeClock
 from bot.model.messages import Button, Message, buttons, para
 from bot.model.ports import FailureScope, PlatformError, Recipient, WorkspaceRef
-from tests.slack.conftest import BOT_TOKEN, slack_settings_for
-from tests.slack.fake_slack import FakeSlack
+from storage.models import Prompt
+from tests.slack.conftest import BOT_TOKEN, SlackServer, slack_settings_for
+from tests.slack.fake_slack import FakeSlack, Rule
+from tests.slack.test_e2e_core import _pilot_pair
 
 WS = WorkspaceRef(id=1, platform="slack", external_id="T1")
 SAM = Recipient(person_id=7, external_id="USAM", name="Sam")
@@ -116,6 +123,87 @@ async def test_long_retry_after_goes_back_to_the_core(h: Harness, fake_slack: Fa
     assert exc.value.retryable and exc.value.retry_after == 120 and exc.value.reason == "ratelimited"
 
 
+# What an edge or proxy in front of Slack answers in an outage: not Slack's JSON.
+EDGE_BODIES = [
+    pytest.param("503 upstream unavailable", "text/plain", id="text"),
+    pytest.param("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", id="html"),
+    pytest.param("upstream connect error", "application/json", id="json-that-is-not"),
+    pytest.param("[1, 2]", "application/json", id="json-not-an-object"),
+    pytest.param("", "text/plain", id="empty"),
+]
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(("body", "content_type"), EDGE_BODIES)
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_5xx_whatever_its_body_is_retryable_and_its_retry_after_is_waited(
+    h: Harness, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, status: int, body: str, content_type: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_slack.fail_raw("chat.postMessage", status, body, content_type=content_type, retry_after=9)
+    with pytest.raises(PlatformError) as exc:
+        await h.platform.send(WS, SAM, MSG)
+    assert exc.value.retryable and exc.value.reason == f"http_{status}" and exc.value.retry_after == 9
+    assert h.sleeps == []
+    d = await h.platform.send(WS, SAM, MSG)  # the next post of this workspace waits out the Retry-After first
+    assert d.ref["ts"] and h.sleeps == [pytest.approx(9, abs=0.5)]
+    assert not tracebacks(caplog)
+
+
+@pytest.mark.parametrize(("body", "content_type"), EDGE_BODIES)
+async def test_a_429_whatever_its_body_waits_its_retry_after_then_succeeds(
+    h: Harness, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+) -> None:
+    fake_slack.fail_raw("chat.postMessage", 429, body, content_type=content_type, retry_after=4)
+    d = await h.platform.send(WS, SAM, MSG)
+    assert d.ref["ts"] and h.sleeps == [pytest.approx(4, abs=0.1)] and h.api.ratelimited == 1
+    assert len(fake_slack.of("chat.postMessage")) == 2  # the 429, then the one post
+    assert not tracebacks(caplog)
+
+
+async def test_a_429_with_a_long_retry_after_in_an_html_page_goes_back_to_the_core(
+    h: Harness, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_raw("chat.postMessage", 429, "<html>Too Many Requests</html>", content_type="text/html",
+                        retry_after=120)
+    with pytest.raises(PlatformError) as exc:
+        await h.platform.send(WS, SAM, MSG)
+    assert exc.value.retryable and exc.value.reason == "ratelimited" and exc.value.retry_after == 120
+
+
+async def test_a_4xx_page_is_a_permanent_failure_of_that_message(h: Harness, fake_slack: FakeSlack) -> None:
+    fake_slack.fail_raw("chat.postMessage", 403, "<html>Forbidden</html>", content_type="text/html")
+    with pytest.raises(PlatformError) as exc:
+        await h.platform.send(WS, SAM, MSG)
+    assert not exc.value.retryable and exc.value.reason == "http_403" and exc.value.scope == FailureScope.MESSAGE
+
+
+@pytest.mark.parametrize(("body", "content_type"), [("OK", "text/plain"), ("<html>hi</html>", "text/html"),
+                                                    ("null", "application/json")])
+async def test_a_200_that_is_not_slacks_json_is_retryable(
+    h: Harness, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+) -> None:
+    fake_slack.fail_raw("chat.postMessage", 200, body, content_type=content_type)
+    with pytest.raises(PlatformError) as exc:
+        await h.platform.send(WS, SAM, MSG)
+    assert exc.value.retryable and exc.value.reason == "unreadable_response"
+    assert not tracebacks(caplog)
+
+
+async def test_retry_after_as_an_http_date_is_honoured(h: Harness, fake_slack: FakeSlack) -> None:
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    fake_slack.rules.setdefault("chat.postMessage", []).append(Rule(status=503, body="down", retry_after=None))
+    fake_slack.rules["chat.postMessage"][-1].headers = {"Retry-After": when}
+    with pytest.raises(PlatformError) as exc:
+        await h.platform.send(WS, SAM, MSG)
+    assert exc.value.retry_after is not None and 25 <= exc.value.retry_after <= 30
+
+
 async def test_profiles_are_read_and_cached(h: Harness, fake_slack: FakeSlack) -> None:
     fake_slack.users["USAM"]["is_owner"] = True
     p = await h.platform.profile(WS, "USAM")
@@ -146,3 +234,33 @@ async def test_pacing_limits_calls_per_workspace(fake_slack: FakeSlack) -> None:
     slow = harness.api.limiter("T1", "open")  # Tier 3, 50/min
     assert slow.time_period == pytest.approx(5, rel=0.01)
     await harness.api.close()
+
+
+async def test_the_worker_takes_an_edge_503_page_as_a_retry_at_its_retry_after_without_a_traceback(
+    slack_server: SlackServer, momentum: Momentum, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outage of the issue: every post answered by an edge's text/plain 503 with Retry-After. The worker
+    records a retry no sooner than Retry-After (not an ``AttributeError`` with a traceback), then sends."""
+    await _pilot_pair(slack_server)
+    fake = slack_server.fake
+    fake.fail_raw("chat.postMessage", 503, "503 upstream unavailable", retry_after=7200, times=1)
+    caplog.clear()
+    for _ in range(24 * 14):
+        clock.advance(timedelta(hours=1))
+        momentum.plan(clock.now())
+        await momentum.deliver_due(clock.now())
+        if fake.of("chat.postMessage"):
+            break
+    failed_at = clock.now()
+    assert len(fake.of("chat.postMessage")) == 1
+    with momentum.db.session() as s:
+        (retry,) = s.exec(select(Prompt).where(Prompt.last_error == "http_503")).all()
+    assert retry.status == "pending" and retry.attempts == 1
+    assert retry.next_attempt_at.replace(tzinfo=UTC) >= failed_at + timedelta(seconds=7200)
+    clock.advance(timedelta(hours=1))  # before Retry-After: nothing is sent
+    await momentum.deliver_due(clock.now())
+    assert len(fake.of("chat.postMessage")) == 1
+    clock.advance(timedelta(hours=1, minutes=1))
+    await momentum.deliver_due(clock.now())
+    assert len(fake.of("chat.postMessage")) >= 2 and fake.of("chat.postMessage")[1]["channel"]
+    assert not tracebacks(caplog)

@@ -43,6 +43,8 @@ class Failure:
     times: int = 1
     match: str = ""  # substring of "METHOD path" that the failure applies to
     after: int = 0  # matching calls let through before the failures start
+    body: str | None = None  # answer these bytes instead of the connector's JSON error (an edge's page)
+    content_type: str = "text/plain"
 
 
 @dataclass
@@ -91,8 +93,10 @@ class FakeConnector:
         times: int = 1,
         match: str = "",
         after: int = 0,
+        body: str | None = None,
+        content_type: str = "text/plain",
     ) -> None:
-        self.failures.append(Failure(status, code, retry_after, times, match, after))
+        self.failures.append(Failure(status, code, retry_after, times, match, after, body, content_type))
 
     def add_member(self, teams_id: str, aad: str, name: str, email: str) -> Member:
         m = Member(teams_id, aad, name, email)
@@ -170,6 +174,9 @@ class FakeConnector:
                 if f.times <= 0:
                     self.failures.remove(f)
                 headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
+                if f.body is not None:
+                    return web.Response(status=f.status, body=f.body.encode(), headers=headers,
+                                        content_type=f.content_type)
                 return web.json_response(
                     {"error": {"code": f.code or f"E{f.status}", "message": "fake"}},
                     status=f.status,

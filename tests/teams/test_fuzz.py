@@ -1,12 +1,13 @@
 """Fuzzed Teams activities against the running endpoint: never a 5xx, never a traceback, 401 without a token.
 
-The endpoint is the real one (the Agents SDK's ``CloudAdapter``, authentication on: Bot Framework JWTs
-signed by the loopback key server ``tests/teams/jwks.py``), the core runs on SQLite, replies go to the fake
-connector on loopback. Hypothesis takes an activity (a real recorded payload from ``../shared/payloads/teams``
-or one of ours: messages, card clicks, installs, uninstalls and every invoke Teams sends, the 12 that used to
-get 501 included), replaces, deletes or retypes parts of it (null where a list belongs, a number where an
-object belongs, ...), and posts it with a valid token, or with none, a garbage one, a forged one or one for
-another service (those must get 401, whatever the body). Some draws post raw bytes instead.
+The endpoint is the real one (the Agents SDK's ``CloudAdapter``, authentication on: Bot Framework JWTs signed
+by the loopback key server ``tests/teams/jwks.py``), the core runs on SQLite and on PostgreSQL, replies go to
+the fake connector on loopback. Hypothesis takes an activity (a real recorded payload from
+``../shared/payloads/teams`` or one of ours: messages, card clicks, installs, uninstalls and every invoke
+Teams sends, the 12 that used to get 501 included), replaces, deletes or retypes parts of it (null where a
+list belongs, a number where an object belongs, ...), and posts it with a valid token, or with none, a garbage
+one, a forged one or one for another service (those must get 401, whatever the body). Some draws post raw
+bytes instead.
 
 Per input: status < 500; no log record with a traceback; a refused input (4xx) logged exactly once, as our
 warning (the SDK's own lines for it are dropped); the private words put in every activity never logged. A
@@ -31,6 +32,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from adapters.teams.settings import TeamsSettings
+from bot.app import Momentum
+from bot.model.clock import FakeClock
+from bot.model.config import Settings
+from storage.db import Database
 from tests.helpers.payloads import load, names
 from tests.teams import activities as acts
 from tests.teams.conftest import APP_ID, TENANT_ID, TeamsServer, start_server
@@ -44,11 +49,18 @@ CANARY = "fuzz-private-note-5e1d"
 TEAMS_NAMES = names("teams")
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20), st.floats(allow_nan=False),
                  st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-                 st.just(""), st.just([{}]), st.just({"id": 5}))
+                 st.just(""), st.just([{}]), st.just({"id": 5}),
+                 st.text(max_size=8).map(lambda t: f"{t}\x00{t}"))  # NUL: PostgreSQL refuses it in text
 AUTH = ["valid"] * 6 + ["none", "garbage", "forged", "other service", "other bot"]
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OURS = {"momentum_action": "checkin.status", "momentum_value": f"1:met {CANARY}"}
 FORM = {"momentum_form": "win", "momentum_state": "s", "text": CANARY}
+
+
+@pytest.fixture
+def momentum(db: Database, settings: Settings, clock: FakeClock) -> Momentum:
+    """The core on SQLite and on PostgreSQL (PostgreSQL refuses what SQLite keeps: NUL in text, for one)."""
+    return Momentum(db, settings, clock)
 
 
 def our_activities(url: str) -> dict[str, dict[str, Any]]:

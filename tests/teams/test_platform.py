@@ -184,3 +184,51 @@ async def test_pacer_spaces_calls_per_key_and_pauses_after_429() -> None:
     pacer.pause("tenant-b", 5.0)
     await pacer.wait("tenant-b")
     assert now[0] == pytest.approx(before + 5.0)
+
+
+# What an edge or proxy in front of the connector answers in an outage: not the connector's JSON.
+EDGE_PAGES = [
+    pytest.param(503, "503 upstream unavailable", "text/plain", id="503-text"),
+    pytest.param(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", id="502-html"),
+    pytest.param(504, "", "text/plain", id="504-empty"),
+    pytest.param(429, "slow down", "text/plain", id="429-text"),
+    pytest.param(429, "<html>Too Many Requests</html>", "text/html", id="429-html"),
+    pytest.param(500, "upstream connect error", "application/json", id="500-json-that-is-not"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "content_type"), EDGE_PAGES)
+async def test_an_error_page_whatever_its_body_is_retried_after_its_retry_after(
+    platform: TeamsPlatform, teams_fake: FakeConnector, caplog: pytest.LogCaptureFixture,
+    status: int, body: str, content_type: str,
+) -> None:
+    teams_fake.fail_next(status, body=body, content_type=content_type, retry_after=6)
+    d = await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert d.ref["activity_id"] and [c.status for c in teams_fake.sent()] == [status, 201]
+    sleep: FakeSleep = platform.sleep  # type: ignore[assignment]
+    assert any(5.9 <= w <= 6.0 for w in sleep.waits), sleep.waits  # Retry-After, not the 0.5 s backoff
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(("status", "body", "content_type"), EDGE_PAGES)
+async def test_an_error_page_that_persists_is_a_retryable_platform_error_with_its_retry_after(
+    platform: TeamsPlatform, teams_fake: FakeConnector, caplog: pytest.LogCaptureFixture,
+    status: int, body: str, content_type: str,
+) -> None:
+    teams_fake.fail_next(status, body=body, content_type=content_type, retry_after=120)
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert err.value.retryable and err.value.retry_after == 120 and err.value.reason == f"http_{status}"
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(("body", "content_type"), [("<html>ok</html>", "text/html"), ("not json", "application/json"),
+                                                    ("[1]", "application/json")])
+async def test_a_2xx_that_is_not_the_connectors_json_is_retryable_without_a_traceback(
+    platform: TeamsPlatform, teams_fake: FakeConnector, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+) -> None:
+    teams_fake.fail_next(201, body=body, content_type=content_type, times=50)
+    with pytest.raises(PlatformError) as err:
+        await platform.send(WS, Recipient(1, acts.SAM.aad, "Sam", chat_address(teams_fake, acts.SAM)), PROMPT)
+    assert err.value.retryable and err.value.reason == "unreadable_response"
+    assert not [r for r in caplog.records if r.exc_info]
