@@ -35,6 +35,7 @@ from bot.model.clock import FakeClock
 from bot.model.config import Settings
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Button, Message
+from bot.model.signing import SEP
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Pair, Person, Prompt
@@ -301,6 +302,7 @@ class Demo:
                             "pair": d.pair.label if d.pair else "", "person": persona.user,
                             "seat": d.pair.seat(persona.user) if d.pair else "", "button": button.label,
                             "action_id": button.action_id, "prompt_kind": d.prompt_kind,
+                            "answer": button.value.rpartition(SEP)[0].partition(":")[2],
                             "local_time": now_local.isoformat()})
         resp = await self.act(persona.user, InteractionKind.ACTION, action_id=button.action_id, value=button.value)
         if resp.form is not None:
@@ -310,8 +312,15 @@ class Demo:
             resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
                                   fields=fields)
             if resp.errors:
+                fields = persona.fill(form, resp.errors)
                 resp = await self.act(persona.user, InteractionKind.SUBMIT, action_id=form.form_id, value=form.state,
-                                      fields=persona.fill(form, resp.errors))
+                                      fields=fields)
+            self.journal.write({"type": "submit", "week": d.week, "program_kind": self.opts.kind,
+                                "pair": d.pair.label if d.pair else "", "person": persona.user,
+                                "seat": d.pair.seat(persona.user) if d.pair else "", "form": form.form_id,
+                                "ok": not resp.errors, "fields": {k: v for k, v in fields.items()
+                                                                  if k in ("goal", "win", "share", "when")},
+                                "local_time": local(self.clock.now(), prof.tz).isoformat()})
         if resp.update is not None:
             d.current = resp.update
             self.journal.write({"type": "update", "week": d.week, "program_kind": self.opts.kind,

@@ -14,7 +14,8 @@ from typing import IO, Any
 from bot.model.messages import Buttons, Fields, Footnote, Heading, Inline, Link, Mention, Message, Paragraph, Text
 from bot.model.messages import Choice as ChoiceBlock
 
-META_KEYS = ("action", "holiday", "slots", "grounded", "groundable")
+META_KEYS = ("action", "holiday", "slots", "grounded", "groundable", "facts", "nothing_new", "quiet_since_at",
+             "silent", "meetings_since", "promise", "contact")
 SEATS = ("senior", "junior")
 
 

@@ -42,6 +42,7 @@ from bot.model.messages import (
     TextInput,
     foot,
     para,
+    plain,
 )
 
 
@@ -378,7 +379,7 @@ def checkin(ctx: PromptContext) -> Message:
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         )))
     # the privacy sentence is said once, in the kickoff (and in help, me and my-data), not every week
-    return mb.build(meta={"action": tip.key, "phase": ctx.stage, **meta})
+    return mb.build(meta={"action": tip.key, "phase": ctx.stage, "facts": [plain_fill(opener.text, **n)], **meta})
 
 
 def checkin_answered(ctx: PromptContext, status: str | None, momentum: int | None, note: bool,
@@ -523,7 +524,8 @@ def _silent_digest(ctx: PromptContext, n: dict[str, str]) -> Message:
         Buttons((Button(Actions.RESTART_KEEP, label(ctx, "keep_going"), _v(ctx, "keep"), "primary"),
                  Button(Actions.RESTART_PAUSE, label(ctx, "restart_pause"), _v(ctx, "pause")),
                  Button(Actions.RESTART_REMATCH, label(ctx, "ask_team"), _v(ctx, "rematch")))),
-    ).build(text=line, meta={"phase": ctx.stage, "silent": True, "quiet_since": since})
+    ).build(text=line, meta={"phase": ctx.stage, "silent": True, "quiet_since": since, "facts": [line],
+                             "quiet_since_at": ctx.last_contact.isoformat() if ctx.last_contact else None})
 
 
 def nudge(ctx: PromptContext) -> Message:
@@ -550,6 +552,7 @@ def nudge(ctx: PromptContext) -> Message:
         since = _date(ctx.last_contact, ctx.me.tz)
         news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days), since=since)))
         meta["quiet_since"] = since
+        meta["quiet_since_at"] = ctx.last_contact.isoformat() if ctx.last_contact else None
     elif not d.anything_new:  # "nothing new" only when there is nothing new (quoted by the action or not)
         news.append(para(ws(ctx, "digest.new.nothing", since=_date(d.since, ctx.me.tz))))
         meta["nothing_new"] = True
@@ -574,7 +577,7 @@ def nudge(ctx: PromptContext) -> Message:
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         ))]
     meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals),
-                meetings_since=d.meetings_since)
+                meetings_since=d.meetings_since, facts=[plain(p.spans) for p in news])
     return MessageBuilder(kind=PromptKind.NUDGE).add(
         Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
         *news,
@@ -722,7 +725,7 @@ def agenda_share(ctx: PromptContext) -> Message:
         Paragraph((Text(ctx.partner.name, bold=True), Text(chat_words.t("prompts.agenda.shared")))),
         Fields(tuple(items)),
         foot(chat_words.t("prompts.agenda.footer")),
-    ).build(text=chat_words.t("prompts.agenda.summary", partner=ctx.partner.name))
+    ).build(text=chat_words.t("prompts.agenda.summary", partner=ctx.partner.name), meta={"contact": True})
 
 
 def shared_note(ctx: PromptContext) -> Message:
@@ -730,7 +733,8 @@ def shared_note(ctx: PromptContext) -> Message:
     return MessageBuilder(kind=PromptKind.SHARED_NOTE).add(
         Paragraph((Text(ctx.partner.name, bold=True), Text(chat_words.t("prompts.shared_note.shared", what=what)))),
         Paragraph((Text(str(ctx.payload.get("text", ""))),)),
-    ).build(text=chat_words.t("prompts.shared_note.summary", partner=ctx.partner.name, what=what))
+    ).build(text=chat_words.t("prompts.shared_note.summary", partner=ctx.partner.name, what=what),
+            meta={"contact": facts.words_are_contact(ctx.period)})
 
 
 def admin_alert(ctx: PromptContext) -> Message:
@@ -750,7 +754,8 @@ def admin_alert(ctx: PromptContext) -> Message:
     text = ws(ctx, slot, days=str(ctx.payload.get("days", 35)), since=when,
               checkins=str(ctx.payload.get("checkins", 0)), answered=str(ctx.payload.get("answered", 0)),
               digests=str(ctx.payload.get("digests", 0)), **full)
-    return MessageBuilder(kind=ctx.kind).add(para(text)).build(text=text)
+    meta = {"quiet_since_at": since} if slot == "stall.admin" and isinstance(since, str) else {}
+    return MessageBuilder(kind=ctx.kind).add(para(text)).build(text=text, meta=meta)
 
 
 COMPOSERS = {

@@ -33,6 +33,16 @@ ALERT_AT_DAYS = (35, 60, 90)  # the program team is told again as the silence gr
 SILENT_DAYS = 42  # about six weeks with no answer: the sponsor's digest says so, and slows to monthly
 
 
+# Words written to the partner in the course of their work together (a check-in note, an agenda, the
+# kickoff agreement) are contact when they arrive; a review or a closing reflection shared afterwards looks
+# back, and is not. (The outbox period of a partner's copy starts with its source.)
+CONTACT_WORDS = ("note-", "agenda-", "agreement-")
+
+
+def words_are_contact(period: str) -> bool:
+    return period.startswith(CONTACT_WORDS)
+
+
 def last_contact_sql() -> Any:
     """The pair's last contact in SQL (the pair's start when there was none)."""
     return func.coalesce(col(Pair.last_touch_at), col(Pair.created_at))

@@ -40,7 +40,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.content.kinds import RETIRED, PromptKind
 from bot.content.prompts import compose
-from bot.model import metrics, wire
+from bot.model import facts, metrics, wire
 from bot.model.deps import Deps
 from bot.model.messages import Buttons, Message
 from bot.model.ports import Delivered, FailureScope, Platform, PlatformError, Recipient, WorkspaceRef
@@ -58,10 +58,6 @@ LEASE_SAFETY = 0.8  # no send starts after this fraction of the lease has passed
 STALE_AFTER = timedelta(days=2)  # a prompt this late is no longer worth sending
 # What one person sends the other: held through the recipient's snooze or pause, never cancelled.
 PARTNER_SENT = frozenset({PromptKind.AGENDA.value, PromptKind.SHARED_NOTE.value})
-# Words written to the partner in the course of their work together (a check-in note, an agenda, the
-# kickoff agreement) are contact when they arrive; a review or a closing reflection shared afterwards
-# looks back, and is not.
-CONTACT_WORDS = ("note-", "agenda-", "agreement-")
 OUTLIVE_PAIR = frozenset({PromptKind.WRAPUP.value, PromptKind.FORWARD_ALERT.value, PromptKind.STALL_ALERT.value,
                           *PARTNER_SENT})
 
@@ -500,7 +496,7 @@ class DeliveryWorker:
                          for o in digests],
                     )
                 words = [o for o in sent if o.kind in PARTNER_SENT and o.pair_id is not None
-                         and o.period.startswith(CONTACT_WORDS)]
+                         and facts.words_are_contact(o.period)]
                 if words:  # words one shared with the other are contact once they arrive (bot.model.facts)
                     _record_contact(conn, words, now)
                 phased = [o for o in sent if o.meta.get("phase_index") is not None]
