@@ -118,10 +118,11 @@ class Digest:
     last_contact: datetime | None = None
     since: datetime | None = None
     trend: tuple[int, ...] = ()  # recent momentum answers, oldest first
+    ask_unanswered: bool = False  # the sponsor asked for the current goal since the last digest: no answer
 
     @property
     def anything_new(self) -> bool:
-        return bool(self.new_goals or self.new_wins or self.ask or self.meetings_since)
+        return bool(self.new_goals or self.new_wins or self.ask or self.meetings_since or self.ask_unanswered)
 
 
 @dataclass(frozen=True)
@@ -530,24 +531,27 @@ def _silent_digest(ctx: PromptContext, n: dict[str, str]) -> Message:
 
 def nudge(ctx: PromptContext) -> Message:
     n = _names(ctx)
-    if silent(ctx):
-        return _silent_digest(ctx, n)
     d = ctx.digest or Digest()
+    if silent(ctx) and not d.anything_new:  # news from a quiet partner gets the usual digest
+        return _silent_digest(ctx, n)
     line, quoted, grounded = _digest_action(ctx, d)
     # What is new, leading; the item the action quotes is not repeated; at most two lines.
     news: list[Paragraph] = []
+    for goal in d.new_goals[:1]:  # first: "it will be in their next summary" is a promise
+        if "goal" not in quoted:
+            news.append(Paragraph(w(ctx, "digest.new.goal", goal=cut(goal))))
     if d.ask and "ask" not in quoted:
         news.append(Paragraph(w(ctx, "digest.new.ask", ask=cut(d.ask))))
     for win in d.new_wins[:1]:
         if "win" not in quoted:
             news.append(Paragraph(w(ctx, "digest.new.win", win=cut(win))))
-    for goal in d.new_goals[:1]:
-        if "goal" not in quoted:
-            news.append(Paragraph(w(ctx, "digest.new.goal", goal=cut(goal))))
     if d.meetings_since:
         news.append(para(ws(ctx, "digest.new.meetings", n=str(d.meetings_since))))
     news = news[:1 if ctx.slowed else 2]
     meta: dict[str, Any] = {"phase": ctx.stage}
+    if d.ask_unanswered and not d.new_goals:  # the sponsor asked; the promise was "or say so"
+        news.append(para(ws(ctx, "digest.new.ask_unanswered")))
+        meta["ask_unanswered"] = True
     if ctx.pair.stalled_days:  # named for what it is: quiet since a date (the phase stays where it was)
         since = _date(ctx.last_contact, ctx.me.tz)
         news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days), since=since)))
@@ -654,10 +658,10 @@ def review(ctx: PromptContext) -> Message:
     h = ctx.history
     if h is not None and h.actions:
         mb.add(para(ws(ctx, "wrapup.actions", list=actions_list(h.actions))))
-    mb.add(Buttons((
-        Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"),
-        Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),
-    )), foot(chat_words.t("prompts.review_footer")))
+    later = () if ctx.period.endswith("-later") else (  # the reminder promises no second reminder
+        Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),)
+    mb.add(Buttons((Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"), *later)),
+           foot(chat_words.t("prompts.review_footer")))
     return mb.build(meta={"phase": ctx.stage})
 
 

@@ -101,6 +101,8 @@ def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) 
     asks = _latest(conn, [A.c.ask, A.c.created_at], A, A.c.shared.is_(True) & (A.c.ask != ""), pairs, 1)
     trend = _latest(conn, [C.c.momentum], C, C.c.momentum.is_not(None), pairs, 4)
     meets = _latest(conn, [T.c.occurred_at], T, T.c.kind == "meeting", pairs, 6)
+    P = Prompt.__table__  # type: ignore[attr-defined]
+    asked = _latest(conn, [P.c.created_at, P.c.answered_at], P, P.c.kind == "ask_goal", pairs, 1)
     out: dict[int, Digest] = {}
     for r in nudges:
         when = now or r.due_at
@@ -115,6 +117,7 @@ def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) 
             meetings_since=sum(1 for (at,) in meets.get(r.pair_id, []) if at > since),
             last_contact=r.last_touch_at, since=since,
             trend=tuple(int(x) for (x,) in reversed(trend.get(r.pair_id, []))),
+            ask_unanswered=any(at >= since and answered is None for at, answered in asked.get(r.pair_id, [])),
         )
     return out
 
