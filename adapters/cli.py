@@ -8,7 +8,7 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -29,7 +29,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
@@ -65,19 +65,14 @@ def _database(settings: Settings, statement_timeout_ms: int | None = None,  # ty
     """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2).
     With ``wait`` (serve, worker) a database that is down is waited for (``_wait_for_database``)."""
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
-    from storage.db import Database, normalise_url
+    from storage.db import BadDatabaseURL, Database, parse_url, scrub_password
 
     url = settings.database_url
     try:
-        backend = make_url(normalise_url(url)).get_backend_name()
-    except ArgumentError:
-        _fail("DATABASE_URL: not a database URL; use sqlite:///path/to/momentum.db or "
-              "postgresql://user:password@host:5432/dbname")
-    if backend not in ("sqlite", "postgresql"):
-        _fail(f"DATABASE_URL: unsupported database {backend!r}; use sqlite:/// or postgresql://")
+        parsed = parse_url(url)
+    except BadDatabaseURL as exc:
+        _fail(f"DATABASE_URL: {exc}")
     try:
         database = Database(url, connect_timeout_s=settings.db_connect_timeout_s,
                             statement_timeout_ms=settings.db_statement_timeout_ms if statement_timeout_ms is None
@@ -88,7 +83,7 @@ def _database(settings: Settings, statement_timeout_ms: int | None = None,  # ty
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # a configuration problem, said in one line
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        _fail(f"DATABASE_URL: cannot open the database: {reason}")
+        _fail(f"DATABASE_URL: cannot open the database: {scrub_password(reason, parsed)}")
     return database
 
 

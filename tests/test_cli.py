@@ -143,3 +143,38 @@ def test_a_database_that_does_not_exist_is_configuration_not_an_outage(tmp_path:
     lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: cannot open the database") and \
         "does not exist" in lines[0], run.stderr
+
+
+SECRET_URLS = [  # (DATABASE_URL, the secret in it, what the line must tell the operator to fix)
+    ("postgresql://momentum:Zq9@xW7k@db.internal:5432/momentum", ("Zq9", "xW7k"), "write it as %40"),
+    ("postgresql://momentum@db.internal:Hk4s3cretQ/momentum", ("Hk4s3cretQ",), "the port must be a number"),
+    ("postgresql://momentum:Pw8Secret@db.internal:notaport/momentum", ("Pw8Secret", "notaport"),
+     "the port must be a number"),
+]
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("plan",), ("worker",), ("serve",)])
+@pytest.mark.parametrize("url,secrets,fix", SECRET_URLS)
+def test_a_password_in_the_wrong_place_is_never_echoed(tmp_path: Path, url: str, secrets: tuple[str, ...],
+                                                       fix: str, command: tuple[str, ...]) -> None:
+    """An unescaped @ in the password, or a password where the port goes: one line naming the fix, the URL
+    shown with the password masked, exit 2, no traceback, and the secret nowhere in the output."""
+    run = momentum(*command, cwd=tmp_path, env={"DATABASE_URL": url}, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("DATABASE_URL: ") and fix in lines[0], run.stderr
+    assert "db.internal" in lines[0] and "***" in lines[0]  # the URL is shown, masked
+    for secret in secrets:
+        assert secret not in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_urls_are_masked_whether_or_not_they_parse() -> None:
+    from storage.db import mask_url
+
+    assert mask_url("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"  # SQLAlchemy's rendering
+    assert mask_url("postgresql://u:a@b:c@h:5432/db") == "postgresql://u:***@h:5432/db"  # up to the last @
+    assert mask_url("postgresql://u@h:s3cret/db") == "postgresql://u@h:***/db"  # not a number where the port goes
+    assert mask_url("postgresql://u:pw@[::1]:x/db") == "postgresql://u:***@[::1]:***/db"
+    assert mask_url("sqlite:///momentum.db") == "sqlite:///momentum.db"
+    assert mask_url("just-a-password") == "***"
