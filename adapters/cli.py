@@ -185,9 +185,9 @@ def serve(
     from adapters.server import Edges, build_app, settle_heap
 
     settings = _settings()
+    edges = _edges(settings)  # every setting is checked before the database is waited for
     configure(settings.log_level)
     m = _momentum(settings, wait=True)
-    edges = _edges(settings)
     if edges.slack is None and edges.teams is None:
         _LOGGER.warning("no chat platform configured: set SLACK_* or MICROSOFT_APP_ID (see README); "
                         "serving /healthz and /metrics only")
@@ -235,9 +235,9 @@ def worker(
     from bot.outbox.faults import ride_out, watch_for
 
     settings = _settings()
+    edges = _edges(settings)  # every setting is checked before the database is waited for
     configure(settings.log_level)
     m = _momentum(settings, wait=True)
-    edges = _edges(settings)
     build_app(m, edges, scheduler=False)  # registers the platforms
     watch = watch_for(m.db)
     settle_heap()
@@ -314,11 +314,18 @@ def teams_package(
     """Write the Teams app package (manifest.json, icons, zip) for upload to Teams."""
     from adapters.teams.package import write_package
     from adapters.teams.settings import load_package_settings
+    from bot.model.config import check_guid
 
     try:
         ts = load_package_settings()  # the app id and links only: packaging never needs the secret
+        if not ts.app_id:  # Teams refuses a package whose bot id is a placeholder
+            _fail("MICROSOFT_APP_ID: required to build the Teams package (the bot's Microsoft App ID, a GUID, "
+                  "from Azure Bot > Configuration)")
+        check_guid(ts.app_id, "the bot's Microsoft App ID (Azure Bot > Configuration)")
     except ConfigError as exc:
         _fail(str(exc))
+    except ValueError as exc:
+        _fail(f"MICROSOFT_APP_ID: {exc}")
     zip_path = write_package(out, ts, url)
     typer.echo(f"Wrote {zip_path}")
 

@@ -178,3 +178,49 @@ def test_urls_are_masked_whether_or_not_they_parse() -> None:
     assert mask_url("postgresql://u:pw@[::1]:x/db") == "postgresql://u:***@[::1]:***/db"
     assert mask_url("sqlite:///momentum.db") == "sqlite:///momentum.db"
     assert mask_url("just-a-password") == "***"
+
+
+SIGNING = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("env,variable,fix", [
+    ({"SLACK_SIGNING_SECRET": "abc"}, "SLACK_SIGNING_SECRET", "32 hexadecimal characters"),
+    ({"SLACK_SIGNING_SECRET": f'"{SIGNING}"'}, "SLACK_SIGNING_SECRET", "quotes"),
+    ({"SLACK_SIGNING_SECRET": f"{SIGNING} "}, "SLACK_SIGNING_SECRET", "space or line break"),
+    ({"SLACK_SIGNING_SECRET": SIGNING, "SLACK_BOT_TOKEN": "xoxb-1-2-abc\n"}, "SLACK_BOT_TOKEN", "line break"),
+    ({"MICROSOFT_APP_ID": "not-a-guid"}, "MICROSOFT_APP_ID", "a GUID like"),
+    ({"MOMENTUM_ADMINS": "ada@example.com,notanemail"}, "MOMENTUM_ADMINS", "not an email: 'notanemail'"),
+])
+@pytest.mark.parametrize("command", [("serve",), ("worker",)])
+def test_settings_that_can_never_work_are_refused_at_start_up(tmp_path: Path, env: dict[str, str], variable: str,
+                                                              fix: str, command: tuple[str, ...]) -> None:
+    """Before the database is touched: one line naming the variable and the fix, exit 2, the secret not echoed."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", **env}
+    run = momentum(*command, cwd=tmp_path, env=env, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"{variable}: ") and fix in lines[0], run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "momentum.db").exists()  # nothing was opened
+    if variable == "SLACK_SIGNING_SECRET":
+        assert SIGNING not in run.stderr + run.stdout and "abc" not in run.stderr
+
+
+def test_a_well_formed_slack_secret_and_app_id_pass(tmp_path: Path) -> None:
+    """The checks above refuse only what can never work: the shapes Slack and Azure issue get through to the
+    next check (here: the database has no schema yet)."""
+    run = momentum("plan", cwd=tmp_path, env={"SLACK_SIGNING_SECRET": SIGNING, "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+                                              "MICROSOFT_APP_ID": "11111111-2222-4333-8444-555555555555",
+                                              "MOMENTUM_ADMINS": "ada@example.com, grace@example.org"})
+    assert run.returncode == 2 and "momentum db upgrade" in run.stderr, run.stderr
+
+
+def test_teams_package_without_an_app_id_refuses(tmp_path: Path) -> None:
+    """Teams would refuse a package whose bot id is a placeholder: say so, write nothing, exit non-zero."""
+    run = momentum("teams-package", "--out", str(tmp_path / "teams"), cwd=tmp_path)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("MICROSOFT_APP_ID: required"), run.stderr
+    assert not (tmp_path / "teams").exists()
+    bad = momentum("teams-package", "--out", str(tmp_path / "teams"), cwd=tmp_path,
+                   env={"MICROSOFT_APP_ID": "momentum-bot"})
+    assert bad.returncode == 2 and "a GUID like" in bad.stderr and not (tmp_path / "teams").exists()

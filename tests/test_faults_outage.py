@@ -146,7 +146,7 @@ async def test_the_worker_rides_out_postgresql_going_away(pg_url: str, tmp_path:
     env.update({
         "DATABASE_URL": pg_url.replace(PG_HOSTPORT, f"127.0.0.1:{proxy.port}"),
         "MOMENTUM_DB_CONNECT_TIMEOUT": "1", "MOMENTUM_DELIVER_INTERVAL": "0.2", "LOG_LEVEL": "INFO",
-        "SLACK_SIGNING_SECRET": "s" * 32, "SLACK_BOT_TOKEN": "xoxb-1-2-worker", "SLACK_API_URL": fake.api_url,
+        "SLACK_SIGNING_SECRET": "5" * 32, "SLACK_BOT_TOKEN": "xoxb-1-2-worker", "SLACK_API_URL": fake.api_url,
         **{f"SLACK_RATE_{f}_PER_MIN": "60000" for f in ("POST", "OPEN", "UPDATE", "USERS", "VIEWS", "FILES")},
     })
     assert PG_HOSTPORT in pg_url

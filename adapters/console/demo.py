@@ -32,7 +32,7 @@ from adapters.console.platform import ConsolePlatform, Sent
 from bot.app import Momentum
 from bot.content.kinds import PROGRAM_KINDS
 from bot.model.clock import FakeClock
-from bot.model.config import Settings
+from bot.model.config import given_settings
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Button, Message
 from storage.db import Database
@@ -118,7 +118,8 @@ class Demo:
         db = Database(f"sqlite:///{db_path}")
         upgrade(db.engine)
         self.db = db
-        settings = Settings(MOMENTUM_ADMINS=ADMIN.email, MOMENTUM_SECRET_KEY="demo-only-key")
+        # the demo runs the same whatever this machine's environment configures
+        settings = given_settings(MOMENTUM_ADMINS=ADMIN.email, MOMENTUM_SECRET_KEY="demo-only-key")
         rng = random.Random(opts.seed)
         drawn = draw_pairs(opts.pairs, rng)
         scenarios = draw_scenarios(opts.pairs, rng)
