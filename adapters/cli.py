@@ -44,18 +44,30 @@ def demo(
     jsonl: Annotated[Path | None, typer.Option(
         help="Also write every delivered message and simulated tap as JSON lines to this file.")] = None,
     interactive: Annotated[bool, typer.Option(help="Answer Aisha's prompts yourself.")] = False,
-    db: Annotated[Path | None, typer.Option(help="SQLite file to use (default: a fresh temporary file).")] = None,
+    db: Annotated[Path | None, typer.Option(
+        help="SQLite file to use (default: a fresh temporary file); only a file an earlier demo made is replaced."
+    )] = None,
+    force: Annotated[bool, typer.Option(
+        help="With --db: replace the file even if the demo did not make it (or DATABASE_URL names it).")] = False,
 ) -> None:
     """Run a whole program on a fast-forwarded clock in the terminal (SQLite, no chat credentials)."""
-    from adapters.console.demo import DemoOptions, run_demo
+    import os
+
+    from adapters.console.demo import DemoOptions, db_problem, run_demo
 
     problem = DemoOptions(weeks=weeks, pairs=pairs, kind=kind, seed=seed).check()
     if problem:
         _fail(problem)
+    if db is not None and (problem := db_problem(db, force=force, database_url=os.environ.get("DATABASE_URL"))):
+        _fail(problem)  # before anything is opened, written or wiped
     path = db or Path(tempfile.mkdtemp(prefix="momentum-demo-")) / "momentum-demo.db"
     if jsonl is None:
         raise typer.Exit(run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed))
-    with jsonl.open("w", encoding="utf-8") as stream:
+    try:
+        stream = jsonl.open("w", encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--jsonl {jsonl}: cannot write it: {exc.strerror or exc}; pick a file in a folder you can write to")
+    with stream:
         code = run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed, jsonl=stream)
     raise typer.Exit(code)
 

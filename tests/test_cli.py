@@ -224,3 +224,61 @@ def test_teams_package_without_an_app_id_refuses(tmp_path: Path) -> None:
     bad = momentum("teams-package", "--out", str(tmp_path / "teams"), cwd=tmp_path,
                    env={"MICROSOFT_APP_ID": "momentum-bot"})
     assert bad.returncode == 2 and "a GUID like" in bad.stderr and not (tmp_path / "teams").exists()
+
+
+def _one_line(run: subprocess.CompletedProcess[str], starts: str, says: str) -> None:
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(starts) and says in lines[0], run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_demo_replaces_only_a_file_an_earlier_demo_made(tmp_path: Path) -> None:
+    """`demo --db FILE` wipes FILE: a real Momentum database, or any file the demo did not make, is refused and
+    left byte for byte as it was (with its -wal and -shm), unless --force."""
+    real = tmp_path / "momentum.db"
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+
+    def files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(tmp_path.glob("momentum.db*"))}
+
+    before = files()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    journal = tmp_path / "out.jsonl"
+    journal.write_text("kept\n")
+    elsewhere = {"DATABASE_URL": f"sqlite:///{tmp_path / 'elsewhere.db'}"}  # so only the demo mark decides
+    for target in (real, notes):
+        run = momentum("demo", "--weeks", "1", "--db", str(target), "--jsonl", str(journal), cwd=tmp_path,
+                       env=elsewhere)
+        _one_line(run, f"--db {target}: ", "not made by `momentum demo`")
+        assert "--force" in run.stderr
+    assert files() == before
+    assert notes.read_text() == "my notes\n" and journal.read_text() == "kept\n"  # nothing else touched either
+
+    demo_db = tmp_path / "demo.db"
+    for _ in range(2):  # made by the demo, so the second run may replace it
+        run = momentum("demo", "--weeks", "1", "--db", str(demo_db), cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+    # ... but not when DATABASE_URL names it: then it is the configured database
+    run = momentum("demo", "--weeks", "1", "--db", str(demo_db), cwd=tmp_path,
+                   env={"DATABASE_URL": f"sqlite:///{demo_db}"})
+    _one_line(run, f"--db {demo_db}: ", "DATABASE_URL names")
+    # the default DATABASE_URL (./momentum.db) counts too, even with no variable set
+    _one_line(momentum("demo", "--weeks", "1", "--db", "momentum.db", cwd=tmp_path), "--db momentum.db: ",
+              "DATABASE_URL names")
+    assert files() == before
+
+    forced = momentum("demo", "--weeks", "1", "--db", str(real), "--force", cwd=tmp_path)
+    assert forced.returncode == 0 and "Demo finished" in forced.stdout, forced.stderr
+    assert files() != before
+
+
+def test_demo_paths_that_cannot_be_opened_are_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    _one_line(momentum("demo", "--weeks", "1", "--db", str(missing / "d.db"), cwd=tmp_path), "--db ",
+              "does not exist")
+    _one_line(momentum("demo", "--weeks", "1", "--db", str(tmp_path), cwd=tmp_path), "--db ", "that is a folder")
+    _one_line(momentum("demo", "--weeks", "1", "--jsonl", str(missing / "x.jsonl"), cwd=tmp_path), "--jsonl ",
+              "No such file or directory")
+    assert not missing.parent.parent.exists()

@@ -190,9 +190,9 @@ def explain(exc: ValidationError, model: type[BaseSettings]) -> ConfigError:
 
 class _Given(Settings):
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any,
-                                   *_others: Any) -> tuple[Any, ...]:
-        return (init_settings,)
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, env_settings: Any,
+                                   dotenv_settings: Any, file_secret_settings: Any) -> tuple[Any, ...]:
+        return (init_settings,)  # neither the environment nor a .env file
 
 
 def given_settings(**values: Any) -> Settings:
