@@ -130,14 +130,59 @@ def _wait_for_database(database) -> None:  # type: ignore[no-untyped-def]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema at DATABASE_URL (default: ./momentum.db)."""
-    from storage.migrate import upgrade
+    from storage.migrate import NotMigrated, upgrade
 
     s = _settings()
     # A migration may rightly run long (an index on a big table): no statement timeout; lock waits
     # and connecting keep theirs.
     database = _database(s, statement_timeout_ms=0)
-    upgrade(database.engine)
+    try:
+        upgrade(database.engine)
+    except NotMigrated as exc:  # a newer release migrated it
+        _fail(str(exc))
+    except Exception as exc:
+        _fail_on_database(exc, "db upgrade")
     typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@db_app.command("downgrade")
+def db_downgrade() -> None:
+    """Take the schema one migration back, to run the previous release (back the database up first)."""
+    from storage.migrate import CannotGoBack, NotMigrated, downgrade_one
+
+    database = _database(_settings(), statement_timeout_ms=0)
+    try:
+        was, now = downgrade_one(database.engine)
+    except (NotMigrated, CannotGoBack) as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail_on_database(exc, "db downgrade")
+    typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} went back from {was} "
+               f"to {now}: the previous release runs on it; `momentum db upgrade` comes forward again.")
+
+
+def _fail_on_database(exc: BaseException, what: str) -> NoReturn:
+    """A database that refuses the work (read-only, disk full, locked, gone): one line saying so; anything
+    else is a bug and keeps its traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.faults import classify
+
+    if not isinstance(exc, DBAPIError):
+        raise exc
+    fault = classify(exc)
+    if fault is None:
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0][:300]
+        _fail(f"{what}: the database refused it: {reason}")
+    _fail(f"{what}: the database refused it ({fault.describe()}): {_FIXES[fault.kind]}")
+
+
+_FIXES = {
+    "read_only": "make the database writable (for SQLite, the file and its folder) or point DATABASE_URL at a "
+                 "writable one, then run it again",
+    "disk_full": "free some disk space where the database lives, then run it again",
+    "unreachable": "check that the database is up and reachable from here, then run it again",
+}
 
 
 @db_app.command("check")

@@ -282,3 +282,33 @@ def test_demo_paths_that_cannot_be_opened_are_one_line(tmp_path: Path) -> None:
     _one_line(momentum("demo", "--weeks", "1", "--jsonl", str(missing / "x.jsonl"), cwd=tmp_path), "--jsonl ",
               "No such file or directory")
     assert not missing.parent.parent.exists()
+
+
+def test_a_schema_newer_than_the_release_is_one_line_everywhere(tmp_path: Path) -> None:
+    """A newer release migrated the database: serve, worker, plan and db upgrade say so in one line, exit
+    non-zero, and leave the database as it was."""
+    import sqlite3
+
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "momentum.db") as c:
+        c.execute("UPDATE alembic_version SET version_num = '0010' WHERE version_num = '0009'")
+    for command in (("serve",), ("worker",), ("plan",), ("db", "upgrade"), ("db", "downgrade")):
+        run = momentum(*command, cwd=tmp_path, timeout=60)
+        _one_line(run, "this release is older than the database (0010 > 0009): run the newer release or restore a "
+                       "backup; nothing was changed", "sqlite:///momentum.db")
+    with sqlite3.connect(tmp_path / "momentum.db") as c:
+        assert sorted(r[0] for r in c.execute("SELECT version_num FROM alembic_version")) == ["0002_slack", "0010"]
+
+
+def test_db_downgrade_goes_one_step_back_and_upgrade_comes_forward(tmp_path: Path) -> None:
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+    down = momentum("db", "downgrade", cwd=tmp_path)
+    assert down.returncode == 0 and "went back from 0009 to 0008" in down.stdout, down.stderr
+    check = momentum("db", "check", cwd=tmp_path)
+    assert check.returncode == 1 and "momentum db upgrade" in check.stderr
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+    assert momentum("db", "check", cwd=tmp_path).returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _one_line(momentum("db", "downgrade", cwd=empty), "The database at sqlite:///momentum.db has no Momentum schema",
+              "nothing to go back from")
