@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import sys
@@ -243,6 +244,10 @@ def serve(
 
     settings = _settings()
     edges = _edges(settings)  # every setting is checked before the database is waited for
+    # The port is taken first: one that is in use is said in one line before anything starts (the
+    # scheduler, the database wait); connections are refused until the server listens on it.
+    sock = _bind(settings.host, settings.port if port is None else port)
+    where = f"http://{settings.host}:{sock.getsockname()[1]}"
     configure(settings.log_level)
     m = _momentum(settings, wait=True)
     if edges.slack is None and edges.teams is None:
@@ -256,6 +261,7 @@ def serve(
 
     async def settle(_: web.Application) -> None:
         settle_heap()  # last of the start-up steps
+        _LOGGER.info("listening on %s", where)
 
     application.on_cleanup.append(close_database)
     application.on_startup.append(settle)
@@ -267,19 +273,44 @@ def serve(
         async def both() -> None:
             runner = web.AppRunner(application)
             await runner.setup()
-            await web.TCPSite(runner, settings.host, port or settings.port).start()
+            await web.SockSite(runner, sock).start()
             try:
                 await run_socket_mode(m, edges.slack)  # type: ignore[arg-type]
             finally:
                 await runner.cleanup()
+                _LOGGER.info("stopped listening on %s", where)
 
         asyncio.run(both())
         return
     from adapters.server import HTTP_GRACE_S, exit_when_stuck
 
-    web.run_app(application, host=settings.host, port=port or settings.port, print=None,
-                shutdown_timeout=HTTP_GRACE_S)
+    web.run_app(application, sock=sock, print=None, shutdown_timeout=HTTP_GRACE_S)
+    _LOGGER.info("stopped listening on %s", where)
     exit_when_stuck()
+
+
+def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
+    """A socket bound to host:port (not yet listening: aiohttp listens once started), or one line."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        _fail(f"--port/PORT: {port} is not a port; use 1-65535 (0: any free port)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                              flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        _fail(f"HOST/PORT: cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"PORT: {port} is already in use on {host} (another `momentum serve`?); stop it, or pick another "
+                  "port with --port or PORT")
+        _fail(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sock
 
 
 @app.command()
@@ -315,14 +346,41 @@ def worker(
                     return
             await asyncio.sleep(settings.deliver_interval_s)
 
-    asyncio.run(loop())
+    if once:
+        asyncio.run(loop())
+        return
+    _say_when_stopped("worker stopped")
+    _LOGGER.info("worker started: delivering every %g s", settings.deliver_interval_s)
+    try:
+        asyncio.run(loop())
+    finally:  # Ctrl-C (SIGTERM is _say_when_stopped's)
+        _LOGGER.info("worker stopped")
+
+
+def _say_when_stopped(line: str) -> None:
+    """SIGTERM ends the process as it always did (at once: what it had leased returns when the lease runs
+    out), after one log line saying so."""
+    import os
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        _LOGGER.info(line)
+        logging.shutdown()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @app.command()
 def plan() -> None:
     """Plan due prompts once (the server does this on its own schedule)."""
     settings = _settings()
-    stats = _momentum(settings).plan()
+    m = _momentum(settings)
+    try:
+        stats = m.plan()
+    except Exception as exc:  # read-only, disk full, gone: one line (a bug keeps its traceback)
+        _fail_on_database(exc, "plan")
     typer.echo(f"Planned {stats.prompts} prompt(s) for {stats.pairs} pair(s).")
 
 
@@ -338,6 +396,8 @@ def export(
     from bot.domain.csvio import export as export_csv
     from storage.models import Workspace
 
+    if problem := _unwritable(out, "--out"):
+        _fail(problem)  # before the database is opened
     m = _momentum(_settings())
     with m.db.session() as s:
         q = select(Workspace)
@@ -349,8 +409,26 @@ def export(
         if len(found) != 1:
             names = ", ".join(f"{w.platform}:{w.external_id}" for w in found) or "none"
             _fail(f"--platform/--workspace must pick exactly one install (matching: {names})")
-        out.write_text(export_csv(s, found[0].id), encoding="utf-8")  # type: ignore[arg-type]
+        text = export_csv(s, found[0].id)  # type: ignore[arg-type]
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write it: {exc.strerror or exc}")
     typer.echo(f"Wrote {out}")
+
+
+def _unwritable(path: Path, option: str) -> str | None:
+    """Why ``path`` cannot be written as a new or replaced file, in one line naming ``option``; or None."""
+    import os
+
+    where = path.expanduser().resolve()
+    if where.is_dir():
+        return f"{option} {path}: that is a folder; give a file name, e.g. {option} {path / 'export.csv'}"
+    if not where.parent.is_dir():
+        return f"{option} {path}: the folder {where.parent} does not exist; create it or pick another place"
+    if not os.access(where.parent, os.W_OK) or (where.exists() and not os.access(where, os.W_OK)):
+        return f"{option} {path}: cannot write there (permission denied); pick a place you can write to"
+    return None
 
 
 @app.command("slack-manifest")
@@ -360,7 +438,18 @@ def slack_manifest(
     """Print the Slack app manifest with your host filled in."""
     from adapters.slack.manifest import render_manifest
 
-    typer.echo(render_manifest(url), nl=False)
+    typer.echo(render_manifest(_public_url(url)), nl=False)
+
+
+def _public_url(url: str) -> str:
+    """``--url`` as a base URL with its scheme (Slack and Teams need the full https:// address), or one line."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        hint = f"https://{url.strip().split('://')[-1].strip('/')}" if url.strip() else "https://momentum.example.com"
+        _fail(f"--url {url}: give the full public address with its scheme, e.g. --url {hint}")
+    return url.strip()
 
 
 @app.command("teams-package")
@@ -383,7 +472,7 @@ def teams_package(
         _fail(str(exc))
     except ValueError as exc:
         _fail(f"MICROSOFT_APP_ID: {exc}")
-    zip_path = write_package(out, ts, url)
+    zip_path = write_package(out, ts, _public_url(url) if url is not None else None)
     typer.echo(f"Wrote {zip_path}")
 
 

@@ -312,3 +312,48 @@ def test_db_downgrade_goes_one_step_back_and_upgrade_comes_forward(tmp_path: Pat
     empty.mkdir()
     _one_line(momentum("db", "downgrade", cwd=empty), "The database at sqlite:///momentum.db has no Momentum schema",
               "nothing to go back from")
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    """The port is bound first: taken, it is said in one line before the scheduler or anything else starts."""
+    import socket
+
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = momentum("serve", "--port", str(port), cwd=tmp_path, env={"HOST": "127.0.0.1"}, timeout=60)
+    _one_line(run, f"PORT: {port} is already in use on 127.0.0.1", "pick another port with --port or PORT")
+    assert "scheduler started" not in run.stderr
+    _one_line(momentum("serve", "--port", "70000", cwd=tmp_path), "--port/PORT: 70000 is not a port", "1-65535")
+
+
+def test_operator_mistakes_are_one_line_naming_the_fix(tmp_path: Path) -> None:
+    """`slack-manifest --url` without a scheme; `export --out` into a folder that does not exist (said before
+    the database is opened: none is created here); `plan` on a database that takes no writes."""
+    _one_line(momentum("slack-manifest", "--url", "momentum.example.com", cwd=tmp_path),
+              "--url momentum.example.com: ", "e.g. --url https://momentum.example.com")
+    run = momentum("teams-package", "--out", str(tmp_path / "teams"), "--url", "momentum.example.com", cwd=tmp_path,
+                   env={"MICROSOFT_APP_ID": "11111111-2222-4333-8444-555555555555"})
+    _one_line(run, "--url momentum.example.com: ", "https://momentum.example.com")
+    assert not (tmp_path / "teams").exists()
+
+    missing = tmp_path / "no" / "such" / "folder" / "pairs.csv"
+    _one_line(momentum("export", "--out", str(missing), cwd=tmp_path), f"--out {missing}: ", "does not exist")
+    assert not (tmp_path / "momentum.db").exists()
+
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine
+
+    from tests.helpers.seed import seed_pairs
+
+    assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'momentum.db'}")
+    seed_pairs(engine, 2, datetime.now(UTC))  # never planned: planning must write
+    engine.dispose()
+    read_only = {"DATABASE_URL": f"sqlite:///file:{tmp_path / 'momentum.db'}?mode=ro&uri=true"}
+    run = momentum("plan", cwd=tmp_path, env=read_only)
+    _one_line(run, "plan: the database refused it (writes failing: read-only database): ", "make the database writable")
+    assert "for 2 pair(s)" in momentum("plan", cwd=tmp_path).stdout  # writable again: it plans
