@@ -291,19 +291,19 @@ def test_a_schema_newer_than_the_release_is_one_line_everywhere(tmp_path: Path) 
 
     assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "momentum.db") as c:
-        c.execute("UPDATE alembic_version SET version_num = '0010' WHERE version_num = '0009'")
+        c.execute("UPDATE alembic_version SET version_num = '0011' WHERE version_num = '0010'")
     for command in (("serve",), ("worker",), ("plan",), ("db", "upgrade"), ("db", "downgrade")):
         run = momentum(*command, cwd=tmp_path, timeout=60)
-        _one_line(run, "this release is older than the database (0010 > 0009): run the newer release or restore a "
+        _one_line(run, "this release is older than the database (0011 > 0010): run the newer release or restore a "
                        "backup; nothing was changed", "sqlite:///momentum.db")
     with sqlite3.connect(tmp_path / "momentum.db") as c:
-        assert sorted(r[0] for r in c.execute("SELECT version_num FROM alembic_version")) == ["0002_slack", "0010"]
+        assert sorted(r[0] for r in c.execute("SELECT version_num FROM alembic_version")) == ["0002_slack", "0011"]
 
 
 def test_db_downgrade_goes_one_step_back_and_upgrade_comes_forward(tmp_path: Path) -> None:
     assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0
     down = momentum("db", "downgrade", cwd=tmp_path)
-    assert down.returncode == 0 and "went back from 0009 to 0008" in down.stdout, down.stderr
+    assert down.returncode == 0 and "went back from 0010 to 0009" in down.stdout, down.stderr
     check = momentum("db", "check", cwd=tmp_path)
     assert check.returncode == 1 and "momentum db upgrade" in check.stderr
     assert momentum("db", "upgrade", cwd=tmp_path).returncode == 0

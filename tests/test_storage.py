@@ -86,8 +86,9 @@ def test_every_migration_goes_down_one_step_and_up_again(db: Database) -> None:
         except CannotGoBack as exc:
             assert "first schema" in str(exc)
             break
-    assert steps == [("0009", "0008"), ("0008", "0007"), ("0007", "0006"), ("0006", "0005_report_indexes"),
-                     ("0005_report_indexes", "0004"), ("0004", "0003"), ("0003", "0001"), ("0002_slack", "0001")]
+    assert steps == [("0010", "0009"), ("0009", "0008"), ("0008", "0007"), ("0007", "0006"),
+                     ("0006", "0005_report_indexes"), ("0005_report_indexes", "0004"), ("0004", "0003"),
+                     ("0003", "0001"), ("0002_slack", "0001")]
     assert db_heads(db.engine) == {"0001"}
     first = _schema(db)
     assert {"inbox", "appsecret", "slack_bots"}.isdisjoint(first) and {"pair", "prompt", "person"} <= set(first)
@@ -101,7 +102,7 @@ def test_every_migration_goes_down_one_step_and_up_again(db: Database) -> None:
 
 def test_one_step_back_is_what_the_previous_release_runs_on(db: Database) -> None:
     downgrade_one(db.engine)
-    assert db_heads(db.engine) == {"0002_slack", "0008"}
+    assert db_heads(db.engine) == {"0002_slack", "0009"}
     with pytest.raises(NotMigrated, match="momentum db upgrade"):
         check_migrated(db.engine)
     upgrade(db.engine)
@@ -109,17 +110,17 @@ def test_one_step_back_is_what_the_previous_release_runs_on(db: Database) -> Non
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_alone(db: Database) -> None:
-    """A newer release migrated it (revision 0010): starting, upgrading and downgrading all refuse with the
-    same words, and the database stays at 0010."""
+    """A newer release migrated it (revision 0011): starting, upgrading and downgrading all refuse with the
+    same words, and the database stays at 0011."""
     with db.engine.begin() as c:
-        c.execute(text("UPDATE alembic_version SET version_num = '0010' WHERE version_num = '0009'"))
-    words = r"^this release is older than the database \(0010 > 0009\): run the newer release or restore a " \
+        c.execute(text("UPDATE alembic_version SET version_num = '0011' WHERE version_num = '0010'"))
+    words = r"^this release is older than the database \(0011 > 0010\): run the newer release or restore a " \
             r"backup; nothing was changed"
     before = _schema(db)
     for attempt in (check_migrated, upgrade, downgrade_one):
         with pytest.raises(NewerThanCode, match=words):
             attempt(db.engine)
-    assert db_heads(db.engine) == {"0002_slack", "0010"} and _schema(db) == before
+    assert db_heads(db.engine) == {"0002_slack", "0011"} and _schema(db) == before
 
 
 def test_unmigrated_database_is_refused_naming_the_command(tmp_path: Path) -> None:
