@@ -141,6 +141,7 @@ class PairState:
     senior_slowed: bool = False
     junior_offers: int = 0
     senior_offers: int = 0
+    checkins_sent: int = 0  # check-ins the sponsoree had before this one
 
 
 @dataclass(frozen=True)
@@ -350,11 +351,14 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
     if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
         lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
         return ws(ctx, "strategy.book"), pick(ctx, "checkin.book", ctx.week // 4), {"slots": starts}, lines
+    # Rotations walk by the check-ins this person has had (one step each), so a switch between weekly
+    # and alternate-week tips never lands on a line used a few weeks before.
+    n = ctx.pair.checkins_sent
     long_quiet = ctx.pair.quiet_days >= 49  # past the restart window: light touches and tips take turns
-    if 14 <= ctx.pair.quiet_days < 21 or (long_quiet and ctx.week % 2 == 0):
-        line = pick(ctx, "checkin.light", ctx.week // 2 if long_quiet else ctx.week)
+    if 14 <= ctx.pair.quiet_days < 21 or (long_quiet and n % 2 == 0):
+        line = pick(ctx, "checkin.light", n)
         return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), line, {}, []
-    line = pick(ctx, f"checkin.tip.{ctx.stage}", ctx.week // 2 if long_quiet else ctx.week)
+    line = pick(ctx, f"checkin.tip.{ctx.stage}", n)
     return ws(ctx, f"strategy.{line.strategy or 1}"), line, {}, []
 
 
@@ -447,7 +451,9 @@ def _meeting_when(ctx: PromptContext) -> str:
 
 
 def prep(ctx: PromptContext) -> Message:
-    line = pick(ctx, "prep.opener", ctx.week // 2)
+    """Before each meeting of the rhythm the pair chose: a reminder to write an agenda. It repeats with the
+    rhythm by design, so it names no rotated suggestion ("action"); its opener still varies."""
+    line = pick(ctx, "prep.opener", ctx.week // max(1, ctx.pair.rhythm))
     return MessageBuilder(kind=PromptKind.PREP).add(
         Paragraph(fill(line.text, when=_meeting_when(ctx), **_names(ctx))),
         Buttons((
@@ -455,7 +461,7 @@ def prep(ctx: PromptContext) -> Message:
             Button(Actions.PREP_SKIP, label(ctx, "skip"), _v(ctx, "skip")),
         )),
         foot(chat_words.t("prompts.prep_footer", partner=first_name(ctx.partner.name))),
-    ).build(meta={"action": line.key, "phase": ctx.stage})
+    ).build(meta={"reminder": line.key, "phase": ctx.stage})
 
 
 def prep_form(prompt_id: int, partner: str) -> Form:

@@ -50,7 +50,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
                 "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
             col(Pair.last_two_way_at), col(Pair.meet_every), col(Pair.booked_at), col(Pair.ignored_digests),
             col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.last_digest_at),
-            col(Pair.checkins_answered), col(Pair.phase_index),
+            col(Pair.checkins_answered), col(Pair.checkins_sent), col(Pair.phase_index),
             col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
             col(Program.default_tz), col(Program.status).label("program_status"),
             col(Program.length_weeks), col(Program.journey_yaml),
@@ -158,8 +158,10 @@ def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: 
         meetings=ev.meetings, agreed=ev.agreed, agreement=g["agreement_lead"], booked=g["booked_at"] is not None,
         rhythm=int(g["meet_every"] or 0), stalled_days=quiet if stalled else 0,
         quiet_days=quiet, length=length,
-        junior_slowed=(g["unanswered_checkins"] or 0) >= 3, senior_slowed=(g["ignored_digests"] or 0) >= 3,
+        junior_slowed=(g["unanswered_checkins"] or 0) >= facts.GHOST_AFTER,
+        senior_slowed=facts.sponsor_slowed(int(g["ignored_digests"] or 0), g["last_touch_at"], g["pair_created"], now),
         junior_offers=int(g["junior_offers"] or 0), senior_offers=int(g["senior_offers"] or 0),
+        checkins_sent=int(g["checkins_sent"] or 0),
     )
     return PromptContext(
         prompt_id=g["id"], kind=g["kind"], program_name=g["program_name"], program_kind=g["program_kind"],

@@ -271,7 +271,8 @@ class PairPlanner:
         every = int(g["meet_every"] or 0)
         meet_wd = g["meet_weekday"] if g["meet_weekday"] is not None else g["meeting_weekday"]
         slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
-        sponsor_slowed = (g["ignored_digests"] or 0) >= GHOST_AFTER
+        sponsor_slowed = facts.sponsor_slowed(int(g["ignored_digests"] or 0), g["last_touch_at"], g["created_at"],
+                                              start)
         digest_snoozed: datetime | None = g["digest_snoozed_until"]
         reviews = review_weeks(length, kind)
         e_wd, e_at, e_tz = sponsoree.weekday, sponsoree.at, sponsoree.tz
