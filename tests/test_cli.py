@@ -26,7 +26,7 @@ def test_demo_runs_twelve_weeks_and_ends_with_the_report(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     assert "Week 12" in out and "Program health" in out and "Demo finished" in out
-    assert "Check-in response rate" in out and "Stalled pairs" in out  # the ghosting pair shows as stalled
+    assert "Check-ins answered (last 8 weeks)" in out and "Stalled pairs" in out  # the ghosting pair shows as stalled
     assert "Aisha" in out and "Sam" in out and "3 pair(s) across" in out
     assert "[We met]" in out and "taps" in out
 

@@ -166,14 +166,16 @@ def render(rep: Report) -> Message:
         Heading(t("reports.heading", program=rep.program)),
         Fields((
             (t("reports.active"), active),
-            (t("reports.engagement"), t("reports.engagement_value", percent=rep.engagement, days=ENGAGED_DAYS)),
+            (t("reports.engagement", days=ENGAGED_DAYS), t("reports.engagement_value", percent=rep.engagement)),
             (t("reports.response"), t("reports.response_value", percent=rep.response_rate,
                                       answered=rep.checkins_answered, sent=rep.checkins_sent)),
             (t("reports.momentum"), rep.trend),
         )),
     )
     if rep.stalled_count:
-        mb.add(para(t("reports.stalled", days=STALLED_DAYS, count=rep.stalled_count)))
+        shown = min(len(rep.stalled), STALLED_LISTED)
+        mb.add(para(t("reports.stalled", days=STALLED_DAYS, count=rep.stalled_count) if rep.stalled_count <= shown
+                    else t("reports.stalled_more", days=STALLED_DAYS, count=rep.stalled_count, shown=shown)))
         mb.add(Fields(tuple(
             (t("reports.stalled_pair", sponsor=x.sponsor, sponsoree=x.sponsoree),
              t("reports.stalled_days", days=x.days, action=x.action) if x.days is not None
