@@ -25,8 +25,8 @@ def test_demo_runs_twelve_weeks_and_ends_with_the_report(tmp_path: Path) -> None
     run = momentum("demo", cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
-    assert "Week 12" in out and "Program health" in out and "Demo finished" in out
-    assert "Check-ins answered (last 8 weeks)" in out and "Stalled pairs" in out  # the ghosting pair shows as stalled
+    assert "Week 12" in out and "Pilot 2026 ended on" in out and "Demo finished" in out  # the closing summary
+    assert "Pairs that met: 2 of 3" in out and "1 pair(s) never met" in out  # the ghosting pair never met
     assert "Aisha" in out and "Sam" in out and "3 pair(s) across" in out
     assert "[We met]" in out and "taps" in out
 

@@ -20,7 +20,7 @@ from bot.model.clock import FakeClock
 from bot.model.interactions import InteractionKind as IK
 from bot.model.messages import Buttons, Message
 from storage.models import Pair, Prompt
-from tests.fakes import RecordingPlatform, act, click, person, setup_program
+from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
 AISHA = person("UAISHA", "Aisha Khan", "Europe/London", country="GB")
@@ -186,3 +186,16 @@ async def test_a_note_written_at_night_reaches_the_reader_in_their_day(
         assert row.sent_at is not None and row.sent_at > written
         local = row.sent_at.astimezone(ny)
     assert 8 <= local.hour < 20 and local.weekday() < 5, local
+
+
+async def test_after_the_program_ends_the_report_is_a_closing_summary(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    await setup_program(lite, [(SAM, AISHA)], extra="--weeks 4")
+    live = await command(lite, ADMIN, "report")
+    assert live.reply is not None and "In contact (last 14 days)" in live.reply.as_plain_text()
+    await run_days(lite, clock, 6 * 7, answer="met", fake=fake)
+    closed = await command(lite, ADMIN, "report")
+    assert closed.reply is not None
+    text = closed.reply.as_plain_text()
+    assert "Pilot ended on" in text and "Pairs that met: 1 of 1" in text and "Meetings: " in text
+    assert "In contact (last" not in text and "Active pairs" not in text and "Stalled" not in text
