@@ -323,7 +323,7 @@ def _truth(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     order = _phases(kind)
     reached: dict[tuple[str, str], int] = {}
     regressions = phased = 0
-    outside = partner_msgs = idiom_msgs = messages = 0
+    outside = partner_msgs = idiom_msgs = messages = kickoffs = kickoffs_outside = 0
     examples: dict[str, list[str]] = defaultdict(list)
     for r in records:
         if r["type"] == "message":
@@ -356,6 +356,10 @@ def _truth(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
                 if idx < reached.get(who, 0):
                     regressions += 1
                 reached[who] = max(idx, reached.get(who, 0))
+            if r.get("prompt_kind") in ("kickoff", "followup"):  # "at a good local time"
+                kickoffs += 1
+                local = datetime.fromisoformat(r["local_time"])
+                kickoffs_outside += local.weekday() >= 5 or not WORK_START <= local.hour < WORK_END
             if r.get("prompt_kind") in PARTNER_TRIGGERED:
                 partner_msgs += 1
                 local = datetime.fromisoformat(r["local_time"])
@@ -379,6 +383,7 @@ def _truth(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
         "phased": phased, "phase_regressions": regressions,
         "promises": promised, "promises_kept": kept_promises,
         "partner_messages": partner_msgs, "partner_outside_day": outside,
+        "kickoffs": kickoffs, "kickoffs_outside": kickoffs_outside,
         "messages": messages, "idiom_messages": idiom_msgs,
         "examples": {k: v[:3] for k, v in examples.items()},
     }
@@ -441,6 +446,8 @@ def truth_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          "all", v(t["promises_kept"] == t["promises"])),
         ("partner-triggered messages outside the reader's day",
          f"{t['partner_outside_day']} of {t['partner_messages']}", "0", v(t["partner_outside_day"] == 0)),
+        ("kickoffs and follow-ups outside the reader's working day",
+         f"{t.get('kickoffs_outside', 0)} of {t.get('kickoffs', 0)}", "0", v(t.get("kickoffs_outside", 0) == 0)),
         ("messages with a banned idiom", f"{_pct(idioms)} of {t['messages']}", f"<= {TRUTH_IDIOMS:.0%}",
          v(idioms <= TRUTH_IDIOMS)),
     ]

@@ -199,3 +199,19 @@ async def test_after_the_program_ends_the_report_is_a_closing_summary(
     text = closed.reply.as_plain_text()
     assert "Pilot ended on" in text and "Pairs that met: 1 of 1" in text and "Meetings: " in text
     assert "In contact (last" not in text and "Active pairs" not in text and "Stalled" not in text
+
+
+async def test_people_are_addressed_by_their_given_name_or_in_full(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    """Never a guessed first word: "Li Na" for Li Na Wang (her profile's given name), "Liu Yang" in full when
+    the platform gives no given name ("Liu" is her family name)."""
+    from bot.model.interactions import Profile
+
+    li = Profile("ULI", "Li Na Wang", "li@example.com", "Asia/Shanghai", "zh-CN", False, "CN", given_name="Li Na")
+    liu = Profile("ULIU", "Liu Yang", "liu@example.com", "Asia/Shanghai", "zh-CN", False, "CN")
+    await setup_program(lite, [(li, liu)])
+    await run_days(lite, clock, 3)
+    (kick_li,) = kinds(fake, "ULI", "kickoff")
+    text = visible_text(kick_li)
+    assert "Li Na and Liu Yang, welcome" in text and "For 52 weeks Li Na is Liu Yang's sponsor" in text
+    assert "Li and" not in text and "Liu is" not in text

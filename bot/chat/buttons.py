@@ -27,6 +27,7 @@ from bot.model.messages import (
     Form,
     Message,
 )
+from bot.model.names import addressed
 from bot.outbox.admin import is_admin as admin_rule
 from storage.models import (
     Agenda,
@@ -375,7 +376,8 @@ def _kickoff(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
     pair.booked_at = pair.booked_at or turn.now
     turn.session.add(pair)
     mark_answered(turn, p, "booked")
-    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=turn.me.name.split()[0])))
+    me = addressed(turn.me.name, turn.me.given_name)
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=me)))
 
 
 @action(Actions.KICKOFF_AGREE, kinds={PromptKind.KICKOFF})

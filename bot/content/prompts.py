@@ -44,6 +44,7 @@ from bot.model.messages import (
     para,
     plain,
 )
+from bot.model.names import addressed
 
 
 class Actions:
@@ -103,6 +104,12 @@ class PersonView:
     tz: str = "UTC"
     country: str | None = None
     email: str | None = None
+    given: str | None = None
+
+    @property
+    def short(self) -> str:
+        """How this person is addressed (bot.model.names): the name they go by, or the full name."""
+        return addressed(self.name, self.given)
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def first_name(name: str) -> str:
-    return name.split()[0] if name.strip() else name
+    """Kept for words that only know a full name: the full name (no first word is ever guessed)."""
+    return addressed(name)
 
 
 def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
@@ -200,10 +208,10 @@ def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
 
 def _names(ctx: PromptContext) -> dict[str, str]:
     return {
-        "me": first_name(ctx.me.name),
-        "partner": first_name(ctx.partner.name),
-        "sponsor": first_name(ctx.sponsor.name),
-        "sponsoree": first_name(ctx.sponsoree.name),
+        "me": ctx.me.short,
+        "partner": ctx.partner.short,
+        "sponsor": ctx.sponsor.short,
+        "sponsoree": ctx.sponsoree.short,
         "program": ctx.program_name,
         "weeks": str(ctx.pair.length),
     }
@@ -287,7 +295,7 @@ def slot_lines(ctx: PromptContext, subject: str, count: int = 2) -> tuple[list[P
     for s in slots:
         links = calendar_links(s, subject, emails)
         out.append(Paragraph((
-            Text("\u2192 " + both_zones_label(s, me, partner, first_name(ctx.partner.name)) + "  "),
+            Text("\u2192 " + both_zones_label(s, me, partner, ctx.partner.short) + "  "),
             Link(links["teams"], chat_words.t("prompts.calendar.teams")), Text(" \u00b7 "),
             Link(links["outlook"], chat_words.t("prompts.calendar.outlook")), Text(" \u00b7 "),
             Link(links["google"], chat_words.t("prompts.calendar.google")),
@@ -349,7 +357,7 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
         text = plain_fill(line.text, holiday=hol.name, when=when_label(hol.day, today), **_names(ctx))
         return ws(ctx, "strategy.holiday"), line.model_copy(update={"text": text}), {"holiday": True}, []
     if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
-        lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
+        lines, starts = slot_lines(ctx, f"{ctx.sponsor.short} / {ctx.sponsoree.short}")
         return ws(ctx, "strategy.book"), pick(ctx, "checkin.book", ctx.week // 4), {"slots": starts}, lines
     # Rotations walk by the check-ins this person has had (one step each), so a switch between weekly
     # and alternate-week tips never lands on a line used a few weeks before.
@@ -460,7 +468,7 @@ def prep(ctx: PromptContext) -> Message:
             Button(Actions.PREP_OPEN, label(ctx, "agenda"), _v(ctx, "open"), "primary"),
             Button(Actions.PREP_SKIP, label(ctx, "skip"), _v(ctx, "skip")),
         )),
-        foot(chat_words.t("prompts.prep_footer", partner=first_name(ctx.partner.name))),
+        foot(chat_words.t("prompts.prep_footer", partner=ctx.partner.short)),
     ).build(meta={"reminder": line.key, "phase": ctx.stage})
 
 

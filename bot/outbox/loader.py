@@ -32,9 +32,9 @@ WIN_SHELF_LIFE = timedelta(weeks=8)  # wins older than this leave the digest
 
 
 def _view(name: str, ext: str, tz: str | None, default_tz: str, country: str | None = None,
-          email: str | None = None) -> PersonView:
+          email: str | None = None, given: str | None = None) -> PersonView:
     return PersonView(name=name or t("views.me.your_partner"), external_id=ext, tz=tz or default_tz or "UTC",
-                      country=country, email=email)
+                      country=country, email=email, given=given)
 
 
 def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
@@ -59,6 +59,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(SponsorP.name).label("sp_name"), col(SponsorP.external_id).label("sp_ext"),
             col(SponsorP.tz).label("sp_tz"), col(SponsorP.address).label("sp_address"),
             col(SponsorP.country).label("sp_country"), col(SponsorP.email).label("sp_email"),
+            col(SponsorP.given_name).label("sp_given"), col(SponsoreeP.given_name).label("se_given"),
             col(SponsoreeP.name).label("se_name"), col(SponsoreeP.external_id).label("se_ext"),
             col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
             col(SponsoreeP.country).label("se_country"), col(SponsoreeP.email).label("se_email"),
@@ -145,8 +146,10 @@ def effective_phase(j: Journey, week: int, length: int, ev: Evidence, reached: i
 def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: History | None = None
                      ) -> PromptContext:
     g = r._mapping
-    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"], g["sp_country"], g["sp_email"])
-    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"])
+    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"], g["sp_country"], g["sp_email"],
+                    g.get("sp_given"))
+    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"],
+                      g.get("se_given"))
     junior = g["recipient_id"] == g["sponsoree_id"]
     j = journey_for(g["program_kind"], g["journey_yaml"])
     quiet = facts.quiet_days(g["last_touch_at"], g["pair_created"], now)
