@@ -179,6 +179,7 @@ class Demo:
         self.out(f"Momentum demo: one {self.opts.kind} program, {len(self.pairs)} pair(s) across {zones} time "
                  f"zone(s), {self.weeks} weeks on a fast-forwarded clock (seed {self.opts.seed}).\n")
         await self.command(ADMIN.external_id, f"program create {PROGRAM} {self.opts.kind} --weeks {max(4, self.weeks)}")
+        await self.command(ADMIN.external_id, "digest on")  # the program manager reads the weekly admin digest
         for info in self.pairs:
             await self.command(ADMIN.external_id, f"pair <@{info.sponsor.external_id}> "
                                                   f"<@{info.sponsoree.external_id}> {PROGRAM}")
