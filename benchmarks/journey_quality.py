@@ -282,7 +282,7 @@ def _phases(kind: str) -> list[str]:
 
 def _idioms(text: str) -> list[str]:
     try:
-        from bot.content.plain import banned_idioms  # type: ignore[import-not-found,unused-ignore]
+        from bot.content.idioms import banned_idioms  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return []
     found: list[str] = banned_idioms(text)

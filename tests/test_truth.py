@@ -215,3 +215,16 @@ async def test_people_are_addressed_by_their_given_name_or_in_full(
     text = visible_text(kick_li)
     assert "Li Na and Liu Yang, welcome" in text and "For 52 weeks Li Na is Liu Yang's sponsor" in text
     assert "Li and" not in text and "Liu is" not in text
+
+
+async def test_after_the_program_ends_the_admin_digest_and_home_say_what_happened(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    from bot.domain import digest
+
+    await setup_program(lite, [(SAM, AISHA)], extra="--weeks 4")
+    await run_days(lite, clock, 6 * 7, answer="met", fake=fake)
+    with lite.db.session() as s:
+        msg = digest.build(s, 1, clock.now())
+    assert msg is not None
+    text = visible_text(msg)
+    assert "Pilot ended on" in text and "1 of 1 pairs met" in text and "Active pairs" not in text
