@@ -163,13 +163,13 @@ def test_demo_jsonl_carries_every_field_and_one_seed_is_byte_identical(tmp_path:
     for r in messages:
         for key, typ in REQUIRED.items():
             assert isinstance(r[key], typ), (key, r)
-        admin = r["prompt_kind"] in ("stall_alert", "forward_alert")  # the program team's alerts
+        admin = r["prompt_kind"] in ("stall_alert", "forward_alert", "admin_digest")  # the program team
         assert r["program_kind"] == "mentoring" and r["seat"] in (("admin",) if admin else ("senior", "junior"))
         assert r["role"] == role_for("mentoring", r["seat"]) and r["text"]
     for r in taps:
         for key, typ in TAP.items():
             assert isinstance(r[key], typ), (key, r)
-    assert {r["pair"] for r in messages} == {"p1", "p2"}
+    assert {r["pair"] for r in messages if r["prompt_kind"] != "admin_digest"} == {"p1", "p2"}  # a digest: no pair
     assert {"checkin", "kickoff"} <= {r["prompt_kind"] for r in messages}
     run = momentum("demo", "--pairs", "2", "--seed", "2", "--jsonl", str(tmp_path / "c.jsonl"), "--weeks", "6",
                    "--kind", "mentoring", cwd=tmp_path)

@@ -267,7 +267,8 @@ class Demo:
         tz = prof.tz or "UTC"
         self.journal.write(message_record(
             d.sent.message, week=d.week, program_kind=self.opts.kind, pair=d.pair.label if d.pair else "",
-            recipient=user, seat=d.pair.seat(user) if d.pair else "", tz=tz,
+            recipient=user, seat=d.pair.seat(user) if d.pair else ("admin" if user == ADMIN.external_id else ""),
+            tz=tz,
             local_time=local(d.sent.at, tz).isoformat(), prompt_kind=d.prompt_kind, phase=d.phase))
 
     def schedule_answer(self, d: Delivery, user: str) -> None:
