@@ -154,25 +154,41 @@ def _pair(turn: Turn, args: list[str], raw: str) -> Response:
 
 
 def _target_pair(turn: Turn, args: list[str], command: str) -> Pair:
+    """The pair ``args`` names: one or two people (mentions or emails), then optionally the program
+    (needed when the people are paired in more than one)."""
     if not args:
         raise UserError(t("admin.target.usage", command=command))
-    people = turn.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
+    tokens = [a for a in args[:2] if a.startswith("<@") or "@" in a]
+    people = turn.resolve_all(tokens)
     if not people:
         raise UserError(t("admin.target.usage", command=command))
-    q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
+    rest = [a for a in args if a not in tokens]
+    prog = turn.program(" ".join(rest)) if rest else None
+    progs = {p.id: p for p in turn.session.exec(select(Program).where(Program.workspace_id == turn.workspace.id)).all()}
+    q = select(Pair).where(Pair.status.in_(("active", "paused")), col(Pair.program_id).in_(  # type: ignore[attr-defined]
+        [prog.id] if prog is not None else sorted(progs)))
     for p in people:
         q = q.where(or_(col(Pair.sponsor_id) == p.id, col(Pair.sponsoree_id) == p.id))
-    pairs = [p for p in turn.session.exec(q).all() if turn.session.get(Program,  # type: ignore[union-attr]
-                                                                       p.program_id).workspace_id == turn.workspace.id]
+    pairs = list(turn.session.exec(q.order_by(col(Pair.id))).all())
+    names = t("admin.target.and").join(p.name for p in people)
     if not pairs:
-        raise UserError(t("admin.target.one_not_paired" if len(people) == 1 else "admin.target.not_paired",
-                          people=t("admin.target.and").join(p.name for p in people)))
+        one = len(people) == 1
+        if prog is not None:
+            raise UserError(t("admin.target.one_not_paired_in" if one else "admin.target.not_paired_in",
+                              people=names, program=prog.name))
+        raise UserError(t("admin.target.one_not_paired" if one else "admin.target.not_paired", people=names))
     if len(pairs) > 1:
-        raise UserError(t("admin.target.several", person=people[0].name, count=len(pairs), command=command))
+        in_progs = list(dict.fromkeys(progs[p.program_id].name for p in pairs))
+        listed = t("turn.list_separator").join(in_progs)
+        if len(people) == 2:  # both named: only the program can tell the pairs apart
+            raise UserError(t("admin.target.several_programs", people=names, count=len(in_progs), programs=listed,
+                              command=command, program=in_progs[0]))
+        raise UserError(t("admin.target.several", person=people[0].name, count=len(pairs), programs=listed,
+                          command=command, program=in_progs[0]))
     return pairs[0]
 
 
-@command("unpair", "unpair @person", admin=True)
+@command("unpair", "unpair @person [@partner] [program]", admin=True)
 def _unpair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("unpair")
     pair = _target_pair(turn, args, "unpair")
@@ -180,7 +196,7 @@ def _unpair(turn: Turn, args: list[str], raw: str) -> Response:
     return reply(t("admin.unpair.done", sponsor=sp.name, sponsoree=se.name))
 
 
-@command("pause-pair", "pause-pair @person [resume]", admin=True, aliases=("pausepair",))
+@command("pause-pair", "pause-pair @person [@partner] [program] [resume]", admin=True, aliases=("pausepair",))
 def _pause_pair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("pause-pair")
     resume_it = bool(args) and args[-1].lower() == "resume"
@@ -201,7 +217,7 @@ def _pause_pair(turn: Turn, args: list[str], raw: str) -> Response:
     return reply(msg)
 
 
-@command("end-pair", "end-pair @person", admin=True, aliases=("endpair",))
+@command("end-pair", "end-pair @person [@partner] [program]", admin=True, aliases=("endpair",))
 def _end_pair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("end-pair")
     pair = _target_pair(turn, args, "end-pair")
