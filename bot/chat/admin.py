@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 
@@ -81,6 +82,10 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         kind = "sponsorship"
         if len(pos) > 1 and pos[-1].lower() in PROGRAM_KINDS:
             kind = pos.pop().lower()
+        elif len(pos) > 1 and (meant := difflib.get_close_matches(pos[-1].lower(), PROGRAM_KINDS, n=1, cutoff=0.7)):
+            # "Autumn 2027 mentorship" is a typo for a kind far more often than a name; a quoted name
+            # ("...") is one token and never gets here
+            raise UserError(t("admin.program.unknown_kind", word=pos[-1], kind=meant[0], name=" ".join(pos[:-1])))
         name = " ".join(pos)[:100]
         if turn.session.exec(select(Program).where(
             Program.workspace_id == turn.workspace.id,
