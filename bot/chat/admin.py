@@ -289,8 +289,20 @@ def import_csv(turn: Turn, text: str) -> Response:
         return Response(reply=say(t("admin.import.failed_with", error=str(exc))), errors={"csv": str(exc)[:1900]})
     turn.touched_pairs.extend(done.created)
     created, existing, warnings = len(done.created), done.existing, done.warnings
-    turn.audit("pairs.import", detail={"created": created, "unchanged": existing})
+    turn.session.flush()  # the new people have ids: their attributes can follow
+    kept = console.import_attributes(turn.session, turn.workspace.id, text, turn.me.id, turn.now)  # type: ignore[arg-type]
+    turn.audit("pairs.import", detail={"created": created, "unchanged": existing, "units": len(done.units)})
     lines = [t("admin.import.done", created=created, existing=existing)]
+    if done.units:
+        none = t("admin.import.unit_none")
+        changes = t("turn.list_separator").join(
+            t("admin.import.unit_change", person=who, old=old or none, new=new) for who, old, new in done.units[:10])
+        lines.append(t("admin.import.units", count=len(done.units), changes=changes))
+    columns = console.attribute_columns(text)
+    if columns:
+        lines.append(t("admin.import.attributes", columns=t("turn.list_separator").join(columns), count=kept))
+    if done.swapped:
+        lines.append(t("admin.import.swapped_intro") + " ".join(done.swapped[:10]))
     if warnings:
         lines.append(t("admin.import.same_unit_intro") + " ".join(warnings[:10]))
     return Response(reply=say(*lines))
