@@ -413,9 +413,9 @@ def _forget(turn: Turn, args: list[str], raw: str) -> Response:
     if not args:
         raise UserError(t("admin.forget.usage"))
     who = turn.resolve(args[0])
-    ext = who.external_id
+    ext, name = who.external_id, who.name  # the name, for the admin's answer only: erased below
     counts = privacy.forget(turn.session, who, turn.now)
     turn.audit("person.forget", ext, detail=counts)
     turn.session.commit()
     turn.deps.db.scrub()  # no erased byte left behind in the database files (SQLite: WAL checkpoint)
-    return reply(t("admin.forget.done", person=ext, records=sum(counts.values())))
+    return reply(t("admin.forget.done", person=name, records=sum(counts.values())))
