@@ -66,10 +66,10 @@ class Momentum:
         platforms: Mapping[str, Platform] | None = None,
     ) -> None:
         settings = settings or Settings()
-        key = settings.secret_key
+        keys = settings.secret_keys  # the current key seals; the previous one only reads
         self.deps = Deps(
             db=db, settings=settings, clock=clock or SystemClock(), platforms=dict(platforms or {}),
-            box=SecretBox(key.get_secret_value()) if key else None, make_signer=self._make_signer,
+            box=SecretBox(keys) if keys else None, make_signer=self._make_signer,
             composers={PromptKind.ADMIN_DIGEST.value: digest.compose(settings)},
         )
         self._turns = entry.Turns()
