@@ -38,6 +38,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from bot.app import Momentum
+from bot.outbox.faults import watch_for
 from storage import inbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -136,6 +137,21 @@ class InboxPool:
         if self._wake is not None:
             self._wake.set()
 
+    def _db_failed(self, what: str, exc: BaseException) -> None:
+        if watch_for(self.m.db).failed(exc) is not None:
+            _LOGGER.debug("%s: %s", what, type(exc).__name__)
+        else:
+            _LOGGER.warning("%s: %s", what, type(exc).__name__)
+
+    def write_failed(self, exc: BaseException, log: logging.Logger) -> None:
+        """An edge could not write its row and will do the work in memory. A database fault (full,
+        read-only, away) is the database's state: its watch logs it once per change, not once per
+        request; anything else is worth a line each time."""
+        if watch_for(self.m.db).failed(exc) is not None:
+            log.debug("inbox write failed (%s); processing in memory", type(exc).__name__)
+        else:
+            log.warning("inbox write failed (%s); processing in memory", type(exc).__name__)
+
     # --- running -------------------------------------------------------------------------------
 
     @property
@@ -162,8 +178,8 @@ class InboxPool:
         try:
             return await self.m.db.run(inbox.claim, self.m.db, self.m.box, lease_s=self.lease_s, limit=limit,
                                        exclude=frozenset(self._inflight), lane=lane, parked=parked)
-        except Exception as exc:  # the database is away: try again on the next sweep
-            _LOGGER.warning("inbox claim failed: %s", type(exc).__name__)
+        except Exception as exc:  # the database is away: try again on the next sweep (logged once, by its watch)
+            self._db_failed("inbox claim failed", exc)
             return []
         finally:
             for reason, n in parked.items():
@@ -222,7 +238,7 @@ class InboxPool:
                 if gone:
                     _LOGGER.info("inbox: %d finished row(s) pruned", gone)
             except Exception as exc:  # the database is away: the next round prunes
-                _LOGGER.warning("inbox prune failed: %s", type(exc).__name__)
+                self._db_failed("inbox prune failed", exc)
             await asyncio.sleep(self.prune_every_s)
 
     async def _attempt(self, item: inbox.Item) -> None:

@@ -102,11 +102,13 @@ class Momentum:
         return self.deps.signer
 
     def _make_signer(self) -> Signer:
-        """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key), or by a
+        """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key signs; the others
+        and ``MOMENTUM_SECRET_KEY_PREVIOUS`` still verify), or by a
         random key the database keeps for every replica when none is configured."""
         key = self.settings.secret_key
         if key:
-            return Signer(derive_key(key.get_secret_value().split(",")[0].strip()))
+            current, *older = [k.strip() for k in (self.settings.secret_keys or "").split(",") if k.strip()]
+            return Signer(derive_key(current), tuple(derive_key(k) for k in older))
         return Signer(derive_key(self._stored_secret("actions")))
 
     def _stored_secret(self, name: str) -> bytes:

@@ -250,3 +250,15 @@ async def test_finished_rows_are_pruned_at_start_up_and_then_on_schedule(core: M
         assert inbox.state_of(db, fresh) is None  # type: ignore[arg-type]
     finally:
         await pool.stop(grace_s=0.2)
+
+
+def test_buttons_signed_before_a_rotation_still_verify_with_the_previous_key(sqlite_db: Database) -> None:
+    before = Momentum(sqlite_db, Settings(MOMENTUM_SECRET_KEY="the old key")).signer
+    signed = before.sign("checkin.status", "42:met", "USAM")
+    rotated = Momentum(sqlite_db, Settings(MOMENTUM_SECRET_KEY="the new key",
+                                           MOMENTUM_SECRET_KEY_PREVIOUS="the old key")).signer
+    assert rotated.verify("checkin.status", signed, "USAM") == "42:met"
+    assert rotated.verify("checkin.status", signed, "UKIM") is None  # still bound to its person
+    assert rotated.sign("checkin.status", "42:met", "USAM") != signed  # new buttons: the new key
+    dropped = Momentum(sqlite_db, Settings(MOMENTUM_SECRET_KEY="the new key")).signer
+    assert dropped.verify("checkin.status", signed, "USAM") is None
