@@ -45,6 +45,7 @@ RETRY = "retry"  # failed once or more; waiting out its backoff (the retry lane)
 RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 60.0
 SCAN_MAX = 1000  # unreadable rows one claim parks at most before it returns what it found
+SCAN_WINDOW = 250  # rows read at once once a claim has met unreadable ones
 # Why a row was parked (a closed set: these are metric labels). ``key``: sealed with a key that is not
 # configured (a rotated MOMENTUM_SECRET_KEY, or none set); ``corrupt``: the payload is not a JSON object;
 # ``attempts``: its processing failed MAX_ATTEMPTS times.
@@ -164,9 +165,12 @@ def claim(db: Database, box: SecretBox | None, *, lease_s: float, limit: int,
                 q = q.where(T.c.id.not_in(sorted(exclude)))
             if after:
                 q = q.where(T.c.id > after)
-            want = limit - len(out)
+            # First what was asked for; past unreadable rows, wider windows (fewer round trips).
+            want = limit - len(out) if not park else max(limit - len(out), SCAN_WINDOW)
             rows = s.execute(q.order_by(T.c.id).limit(want).with_for_update(skip_locked=True)).all()
             for rid, key, platform, kind, raw, encrypted, attempts, result in rows:
+                if len(out) == limit:  # the rest of a wide window stays for the next claim
+                    break
                 after = rid
                 if attempts >= MAX_ATTEMPTS:
                     park.setdefault("attempts", []).append(rid)
