@@ -22,12 +22,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from bot.app import Momentum
+from bot.outbox.faults import FaultWatch, watch_for
 from bot.outbox.scheduler import build_scheduler
+from storage import inbox
+from storage.faults import DbFault
 
 _LOGGER = logging.getLogger(__name__)
 
 MOMENTUM_KEY: web.AppKey[Momentum] = web.AppKey("momentum", Momentum)
 OUTBOX = Gauge("momentum_outbox_prompts", "Prompts in the outbox by status", ["status"])
+INBOX_PARKED = Gauge("momentum_inbox_parked_rows", "Parked inbox rows still kept (all replicas), by reason",
+                     ["reason"])
 
 
 @dataclass
@@ -45,36 +50,57 @@ def teams_wanted() -> bool:
 
 
 HEALTH_TIMEOUT_S = 1.5  # /healthz answers within 2 s whatever the database does
+HEALTH_PROBE: web.AppKey[dict[str, asyncio.Future[tuple[bool, str]]]] = web.AppKey("health_probe", dict)
 
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers a ping in time and takes writes; 503 with the reason otherwise
-    ("writes failing: disk full"). Both run on the database executor, so a database that hangs
-    never holds the event loop."""
+    ("writes failing: disk full", "no answer within 1.5 s"). Both run on the database executor, so a
+    database that hangs never holds the event loop, and one probe at a time: while a probe is stuck (a
+    frozen PostgreSQL), the next health checks wait for that one instead of stacking up more threads
+    behind it. What the probe finds is reported to the database's ``FaultWatch``, which logs once per
+    change of state (``database unreachable: ...`` / ``database reachable again after N s``), never
+    once per probe."""
     m = request.app[MOMENTUM_KEY]
+    probes = request.app[HEALTH_PROBE]
+    probe = probes.get("current")
+    if probe is None or probe.done():
+        probe = probes["current"] = asyncio.ensure_future(m.db.run(database_health, m))
     try:
-        ok, state = await asyncio.wait_for(m.db.run(database_health, m), HEALTH_TIMEOUT_S)
+        ok, state = await asyncio.wait_for(asyncio.shield(probe), HEALTH_TIMEOUT_S)
     except TimeoutError:
         ok, state = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
+        _watch(m).saw(DbFault("unreachable", state))
+    except Exception as exc:  # the executor itself refused (shutting down): still an answer, never a 500
+        ok, state = False, f"unhealthy: {type(exc).__name__}"
     return web.json_response({"ok": ok, "database": state, "platforms": sorted(m.platforms)},
                              status=200 if ok else 503)
 
 
+def _watch(m: Momentum) -> FaultWatch:
+    return watch_for(m.db)
+
+
 def database_health(m: Momentum) -> tuple[bool, str]:
     """(ok, state): the ping, then the write probe (at most one every 2 s while writes work; see
-    ``bot.outbox.faults.FaultWatch.check_writes``), which also logs a change of state once."""
-    from bot.outbox.faults import watch_for
-
-    if not m.db.ping():
+    ``bot.outbox.faults.FaultWatch.check_writes``). Both report to the watch, which logs a change of
+    state once."""
+    watch = _watch(m)
+    exc = m.db.ping_error()
+    if exc is not None:
+        if watch.failed(exc) is None:  # not a fault the watch knows (a bad password): still unreachable here
+            watch.saw(DbFault("unreachable", type(exc).__name__))
         return False, "unreachable"
-    fault = watch_for(m.db).check_writes()
+    fault = watch.check_writes()
     return (True, "reachable") if fault is None else (False, fault.describe())
 
 
 def _note_fault(m: Momentum, exc: BaseException) -> bool:
-    from bot.outbox.faults import watch_for
+    return _watch(m).failed(exc) is not None
 
-    return watch_for(m.db).failed(exc) is not None
+
+def _gauges(m: Momentum) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    return _outbox_counts(m), inbox.parked(m.db)
 
 
 def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:
@@ -90,8 +116,11 @@ def _outbox_counts(m: Momentum) -> list[tuple[str, int]]:
 async def metrics(request: web.Request) -> web.Response:
     m = request.app[MOMENTUM_KEY]
     try:
-        for status, n in await asyncio.wait_for(m.db.run(_outbox_counts, m), HEALTH_TIMEOUT_S):
+        outbox, parked = await asyncio.wait_for(m.db.run(_gauges, m), HEALTH_TIMEOUT_S)
+        for status, n in outbox:
             OUTBOX.labels(status).set(n)
+        for reason, n in parked.items():
+            INBOX_PARKED.labels(reason).set(n)
     except Exception as exc:  # metrics must answer even when the database does not
         # A database fault is logged once per change of state (bot.outbox.faults), not once per scrape.
         if isinstance(exc, TimeoutError) or not _note_fault(m, exc):
@@ -102,6 +131,7 @@ async def metrics(request: web.Request) -> web.Response:
 def build_app(m: Momentum, edges: Edges, *, scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[MOMENTUM_KEY] = m
+    app[HEALTH_PROBE] = {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     from adapters.admin import build_console

@@ -66,10 +66,10 @@ class Momentum:
         platforms: Mapping[str, Platform] | None = None,
     ) -> None:
         settings = settings or Settings()
-        key = settings.secret_key
+        keys = settings.secret_keys  # the current key seals; the previous one only reads
         self.deps = Deps(
             db=db, settings=settings, clock=clock or SystemClock(), platforms=dict(platforms or {}),
-            box=SecretBox(key.get_secret_value()) if key else None, make_signer=self._make_signer,
+            box=SecretBox(keys) if keys else None, make_signer=self._make_signer,
             composers={PromptKind.ADMIN_DIGEST.value: digest.compose(settings)},
         )
         self._turns = entry.Turns()
@@ -102,11 +102,13 @@ class Momentum:
         return self.deps.signer
 
     def _make_signer(self) -> Signer:
-        """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key), or by a
+        """Signs and checks button values: keyed by ``MOMENTUM_SECRET_KEY`` (its first key signs; the others
+        and ``MOMENTUM_SECRET_KEY_PREVIOUS`` still verify), or by a
         random key the database keeps for every replica when none is configured."""
         key = self.settings.secret_key
         if key:
-            return Signer(derive_key(key.get_secret_value().split(",")[0].strip()))
+            current, *older = [k.strip() for k in (self.settings.secret_keys or "").split(",") if k.strip()]
+            return Signer(derive_key(current), tuple(derive_key(k) for k in older))
         return Signer(derive_key(self._stored_secret("actions")))
 
     def _stored_secret(self, name: str) -> bytes:

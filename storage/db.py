@@ -257,13 +257,18 @@ class Database:
                 raise
 
     def ping(self) -> bool:
+        return self.ping_error() is None
+
+    def ping_error(self) -> Exception | None:
+        """``None`` when the database answers ``SELECT 1``; otherwise what went wrong. Never logs: the
+        caller reports it where a change of state is logged once (``bot.outbox.faults.FaultWatch``),
+        so a health check probing every few seconds through an outage adds no line per probe."""
         try:
             with self.engine.connect() as c:
                 c.execute(text("SELECT 1"))
-            return True
+            return None
         except Exception as exc:  # health checks report, never raise
-            _LOGGER.warning("database ping failed: %s", type(exc).__name__)
-            return False
+            return exc
 
     def scrub(self) -> None:
         """Make erased data unrecoverable from the files right away.

@@ -238,7 +238,7 @@ class Listeners:
                 await ack()  # a replay
                 return None
         except Exception as exc:
-            _LOGGER.warning("inbox write failed (%s); processing in memory", type(exc).__name__)
+            self.pool.write_failed(exc, _LOGGER)
             row = None
         interaction = replace(interaction, profile=self.platform.cached_profile(str(team), user), inbox_id=row)
         work = asyncio.ensure_future(self._handle(interaction))

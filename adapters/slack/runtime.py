@@ -125,7 +125,7 @@ class SlackRuntime(Listeners, Replies, Installs, People):
         try:
             await self.pool.accept(key, "slack", kind, payload)
         except Exception as exc:
-            _LOGGER.warning("inbox write failed (%s); processing in memory", type(exc).__name__)
+            self.pool.write_failed(exc, _LOGGER)
             self.spawn(self._in_memory(inbox.Item(0, key, "slack", kind, payload, 1)))
 
     async def _in_memory(self, item: inbox.Item) -> None:

@@ -12,7 +12,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -84,6 +84,8 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     secret_key: SecretStr | None = Field(default=None, validation_alias="MOMENTUM_SECRET_KEY")
+    # Read only, never written with: what was sealed before a rotation stays readable (see the README).
+    secret_key_previous: SecretStr | None = Field(default=None, validation_alias="MOMENTUM_SECRET_KEY_PREVIOUS")
     admins: str = Field(default="", validation_alias="MOMENTUM_ADMINS")
     quiet_hours: str = Field(default="20:00-08:00", validation_alias="MOMENTUM_QUIET_HOURS")
     working_days: str = Field(default="mon-fri", validation_alias="MOMENTUM_WORKING_DAYS")
@@ -119,6 +121,44 @@ class Settings(BaseSettings):
             raise ValueError(f"expected comma-separated emails (ada@example.com,grace@example.com); not an email: "
                              f"{shown}")
         return v
+
+    @field_validator("secret_key", "secret_key_previous")
+    @classmethod
+    def _secret_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        """Passphrases, comma-separated; each pasted cleanly (no quotes around it, no space at either
+        end) and none empty. The message never repeats a key."""
+        if v is None:
+            return v
+        raw = v.get_secret_value()
+        if not raw:
+            return None  # set to nothing: as if unset
+        parts = raw.split(",")
+        for n, part in enumerate(parts, 1):
+            if not part.strip():
+                raise ValueError("has an empty key (two commas, or a comma at either end); remove it")
+            try:
+                pasted_cleanly(part if len(parts) == 1 else part.strip())
+            except ValueError as exc:
+                raise ValueError(f"key {n} {exc}" if len(parts) > 1 else str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _previous_needs_current(self) -> Settings:
+        if self.secret_key_previous is not None and self.secret_key is None:
+            raise ValueError("MOMENTUM_SECRET_KEY_PREVIOUS is set but MOMENTUM_SECRET_KEY is not: set the new key "
+                             "in MOMENTUM_SECRET_KEY and the old one in MOMENTUM_SECRET_KEY_PREVIOUS")
+        return self
+
+    @property
+    def secret_keys(self) -> str | None:
+        """Every key that reads, for ``storage.crypto.SecretBox``: the current one(s) first (the first
+        one seals), then the previous one(s)."""
+        if self.secret_key is None:
+            return None
+        keys = [self.secret_key.get_secret_value()]
+        if self.secret_key_previous is not None:
+            keys.append(self.secret_key_previous.get_secret_value())
+        return ",".join(keys)
 
     @field_validator("microsoft_app_id")
     @classmethod
@@ -178,7 +218,10 @@ def explain(exc: ValidationError, model: type[BaseSettings]) -> ConfigError:
     """One readable error naming each bad environment variable."""
     lines = []
     for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "?"
+        if not err["loc"]:  # a check across settings: its message names the variables itself
+            lines.append(str(err.get("msg", "invalid")).removeprefix("Value error, "))
+            continue
+        field = str(err["loc"][0])
         info = model.model_fields.get(field)
         alias = info.validation_alias if info is not None else None
         name = alias if isinstance(alias, str) else (

@@ -39,12 +39,16 @@ def parse_prompt_id(text: str) -> int | None:
 
 
 class Signer:
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    """Signs with ``key``; verifies with ``key`` and any ``previous`` keys (a rotated
+    ``MOMENTUM_SECRET_KEY``: buttons on messages sent before the rotation keep working)."""
 
-    def _mac(self, action_id: str, value: str, subject: str) -> str:
+    def __init__(self, key: bytes, previous: tuple[bytes, ...] = ()) -> None:
+        self._key = key
+        self._previous = previous
+
+    def _mac(self, action_id: str, value: str, subject: str, key: bytes | None = None) -> str:
         msg = "\x1f".join((action_id, value, subject)).encode()
-        digest = hmac.new(self._key, msg, hashlib.sha256).digest()[:_MAC_LEN]
+        digest = hmac.new(self._key if key is None else key, msg, hashlib.sha256).digest()[:_MAC_LEN]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def sign(self, action_id: str, value: str, subject: str) -> str:
@@ -55,7 +59,10 @@ class Signer:
         value, sep, mac = signed.rpartition(SEP)
         if not sep or not mac:
             return None
-        return value if hmac.compare_digest(mac, self._mac(action_id, value, subject)) else None
+        for key in (self._key, *self._previous):
+            if hmac.compare_digest(mac, self._mac(action_id, value, subject, key)):
+                return value
+        return None
 
     # --- whole messages -------------------------------------------------------------------------
 
