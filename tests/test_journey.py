@@ -359,6 +359,15 @@ async def test_holiday_greetings_are_celebratory_and_at_most_four_a_year(
     texts = " ".join(visible(m) for m in greetings)
     assert greetings, "a celebratory day of the partner gets a greeting idea"
     assert not re.search(r"Good Friday|Memorial|Remembrance|observed|estimated", texts)
+    # named as the partner's country's public holiday, never as their faith, and one greeting per holiday
+    assert not re.search(r"celebrat", texts, re.I)
+    from bot.content.holidays import catalogue
+    for who, partner_country, country in (("UAISHA", "US", "the United States"), ("USAM", "GB", "the United Kingdom")):
+        mine = [visible(s.message) for s in fake.to(who) if s.message.meta.get("holiday")]
+        assert all(f"public holiday in {country}" in t for t in mine), mine
+        for name in {d.name for d in catalogue().countries[partner_country].days}:
+            said = [t for t in mine if re.search(rf"\b{re.escape(name)}\b", t)]
+            assert len(said) <= 1, (who, name, said)
 
 
 async def test_momentum_word_in_the_digest_never_numbers(lite: Momentum) -> None:

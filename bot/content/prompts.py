@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import chat_words
 from bot.content.calendar import calendar_links
-from bot.content.holidays import Holiday, greetable, when_label
+from bot.content.holidays import Holiday, country_name, greetable, when_label
 from bot.content.journey import Journey, Line, builtin, rotate
 from bot.content.kinds import PromptKind
 from bot.content.slots import Availability, Slot, both_zones_label, propose_slots
@@ -204,6 +204,8 @@ def _names(ctx: PromptContext) -> dict[str, str]:
         "sponsoree": first_name(ctx.sponsoree.name),
         "program": ctx.program_name,
         "weeks": str(ctx.pair.length),
+        # holidays are named as the partner's country's public holidays, never as their faith
+        "partner_country": country_name(ctx.partner.country) or (ctx.partner.country or ""),
     }
 
 
