@@ -90,7 +90,7 @@ def test_report_matches_a_plain_computation_and_binds_few_parameters(db: Databas
     assert len(lines) == PAIRS + 1 and lines[0].startswith("program,kind,sponsor_name")
     text = reports.render(rep).as_plain_text()
     assert f"Stalled pairs (no contact for 21+ days): {want['stalled']}" in text
-    assert f"{want['forward']} participant(s) want to pay it forward" in text
+    assert f"{want['forward']} participant(s) want to sponsor or mentor in a next cohort" in text
 
 
 def test_report_for_one_program_counts_only_its_pairs(db: Database, clock: FakeClock) -> None:
