@@ -217,7 +217,7 @@ def test_every_country_is_named_as_a_sentence_says_it() -> None:
     assert country_name("KE") == "Kenya" and country_name("nl") == "the Netherlands"
     assert country_name("XX") is None and country_name(None) is None
     for code, rules in catalogue().countries.items():
-        assert rules.country and rules.country[0].isupper() or rules.country.startswith("the "), code
+        assert rules.country[:1].isupper() or rules.country.startswith("the "), code
 
 
 def test_one_greeting_per_holiday_and_per_day() -> None:
