@@ -266,6 +266,7 @@ async def test_a_digest_snooze_snoozes_the_digest_only(lite: Momentum, fake: Rec
 async def test_later_sets_a_reminder_and_paying_it_forward_reaches_the_admins(
         lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
     await setup_program(lite, [(SAM, AISHA)], extra="--weeks 6")
+    await command(lite, AISHA, "log meeting")  # a pair that met is invited to sponsor or mentor next time
     await _deliver_days(lite, clock, 5 * 7)
     review = next(s.message for s in fake.to("UAISHA") if s.message.kind == "review")
     r = await click(lite, AISHA, review, "review.later")
