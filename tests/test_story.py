@@ -126,3 +126,43 @@ async def test_the_wrapup_quotes_the_sponsors_real_tap_to_both_of_them(
     assert "You " + phrase.format(their="Aisha's", them="Aisha") + "." in to_sam, (key, to_sam)
     assert "Sam " + phrase.format(their="your", them="you") + "." in to_aisha, (key, to_aisha)
     assert "met once" in to_sam and "Thank you" in to_sam
+
+
+# --- reverse-mentoring: the leader learns from what the expert showed, not from the expert's career goals ----
+
+CAREER = "Move into a product lead role by next year"
+
+
+@pytest.mark.parametrize("stage", ["know", "explore", "apply"])
+def test_the_leaders_action_is_never_built_on_the_experts_career_goal(stage: str) -> None:
+    from bot.content.prompts import Digest
+
+    for week in range(2, 40):  # every line of every rotation the digest could pick
+        ctx = preview._ctx(PromptKind.NUDGE, stage, week, "senior", program_kind="reverse-mentoring",
+                           digest=Digest(goals=(CAREER,), new_goals=(CAREER,)))
+        msg = prompts.nudge(ctx)
+        action = msg.text  # the notification: "This week for Aisha: <action>"
+        assert "product lead role" not in action, action
+        assert not str(msg.meta["action"]).startswith("goal-"), msg.meta["action"]
+        assert msg.meta["grounded"] is False
+        assert "Next to explore" not in visible_text(msg)  # her goal is hers, not a lesson for the leader
+
+
+def test_the_leaders_action_quotes_what_the_expert_suggested_or_shared() -> None:
+    from bot.content.prompts import Digest
+
+    ask = Digest(ask="Try answering one support ticket yourself", new_goals=(CAREER,))
+    win = Digest(new_wins=("Our team moved the help desk to chat",), new_goals=(CAREER,))
+    for digest, quoted in ((ask, "support ticket"), (win, "help desk")):
+        ctx = preview._ctx(PromptKind.NUDGE, "explore", 8, "senior", program_kind="reverse-mentoring", digest=digest)
+        msg = prompts.nudge(ctx)
+        assert quoted in msg.text and msg.meta["grounded"] is True and CAREER not in msg.text
+
+
+def test_sponsorship_still_builds_the_sponsors_action_on_the_sponsorees_goal() -> None:
+    from bot.content.prompts import Digest
+
+    ctx = preview._ctx(PromptKind.NUDGE, "advocate", 8, "senior", digest=Digest(new_goals=(CAREER,)))
+    msg = prompts.nudge(ctx)
+    assert "product lead role" in msg.text and str(msg.meta["action"]).startswith("goal-")
+    assert builtin("sponsorship").digest_goals and not builtin("reverse-mentoring").digest_goals

@@ -86,6 +86,9 @@ class Journey(BaseModel):
     roles: Roles
     phases: tuple[Phase, ...] = Field(min_length=1)
     reviews: tuple[float, ...] = (0.5,)  # shares of the program's length (the final review is the wrap-up week - 1)
+    # whether the senior's digest action may be built on the junior's goals (reverse-mentoring: no; the
+    # leader learns from what the expert showed or suggested, never from the junior's career goals)
+    digest_goals: bool = True
     words: dict[str, tuple[Line, ...]]
 
     @field_validator("words", mode="before")

@@ -492,12 +492,14 @@ def _digest_ordinal(week: int) -> int:
 
 def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:
     """The ONE action: grounded in what is new (the ask, a win, a goal), restart when stalled,
-    asking for a goal when there is nothing to go on, else the phase's rotation."""
+    asking for a goal when there is nothing to go on, else the phase's rotation. A journey with
+    ``digest_goals: false`` (reverse-mentoring) never builds the action on the junior's goals: the
+    leader's action comes from what the expert suggested or shared, or from the phase (what to try)."""
     if d.ask:
         return pick(ctx, "digest.action.ask", _digest_ordinal(ctx.week)), {"ask": cut(d.ask)}, True
     if d.new_wins:
         return pick(ctx, "digest.action.win", _digest_ordinal(ctx.week)), {"win": cut(d.new_wins[0])}, True
-    if d.new_goals:
+    if d.new_goals and ctx.j.digest_goals:
         return pick(ctx, "digest.action.goal", _digest_ordinal(ctx.week)), {"goal": cut(d.new_goals[0])}, True
     if restarting(ctx):  # news from a quiet pair is the best restart of all; without news, a small step
         return pick(ctx, "digest.action.restart"), {}, False
