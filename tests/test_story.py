@@ -39,10 +39,10 @@ def test_the_wrapup_tells_each_reader_what_happened_in_their_own_person() -> Non
                 actions=("I passed it on", "I mentioned the win", "I shared it", "I gave them a slot"),
                 done=("win-forward", "win-mention", "win-channel", "adv-slot"))
     to_sam = visible_text(_wrapup("senior", h))
-    assert ("In 52 weeks you and Aisha met 23 times, and Aisha shared 6 wins. You passed on Aisha's wins 3 times "
+    assert ("You and Aisha met 23 times in 52 weeks, and Aisha shared 6 wins. You passed on Aisha's wins 3 times "
             "and gave Aisha one chance to be seen by leaders.") in to_sam
     to_aisha = visible_text(_wrapup("junior", h))
-    assert ("In 52 weeks you and Sam met 23 times, and you shared 6 wins. Sam passed on your wins 3 times "
+    assert ("You and Sam met 23 times in 52 weeks, and you shared 6 wins. Sam passed on your wins 3 times "
             "and gave you one chance to be seen by leaders.") in to_aisha
     for text in (to_sam, to_aisha):
         assert not FRAGMENT.search(text) and "them a slot" not in text
@@ -51,7 +51,7 @@ def test_the_wrapup_tells_each_reader_what_happened_in_their_own_person() -> Non
 def test_counts_read_as_words_and_the_rest_is_counted_not_dropped() -> None:
     h = History(meetings=1, wins=1, actions=("a",) * 5, done=("ask-act", "win-congrats", "adv-intro", "adv-meet", "x"))
     text = visible_text(_wrapup("senior", h))
-    assert "you and Aisha met once, and Aisha shared one win." in text
+    assert "You and Aisha met once in 52 weeks, and Aisha shared one win." in text
     # two kinds named (the most done first), then the rest counted: 2 + 1 + 2 = 5 actions, none invented
     assert "You made 2 introductions for Aisha, acted on one of Aisha's asks and took 2 other steps." in text
 
@@ -90,10 +90,12 @@ def test_a_pair_that_met_is_thanked_and_the_sponsoree_can_offer_to_help_next_tim
 
 
 def test_the_review_says_what_happened_so_far_in_sentences() -> None:
-    h = History(meetings=4, wins=2, actions=("I acted on it", "I replied"), done=("ask-act", "ask-reply"))
+    h = History(meetings=4, wins=2, actions=("I acted on it", "I replied", "I coached"),
+                done=("ask-act", "ask-reply", "coach-draft"))
     ctx = preview._ctx(PromptKind.REVIEW, "advocate", 26, "senior", payload={"review": "mid"}, history=h)
     text = visible_text(prompts.review(ctx))
-    assert "You have met 4 times so far. You acted on Aisha's asks 2 times." in text
+    # the main kind of action only, and nothing invented: a review leaves the full count to the wrap-up
+    assert "You have met 4 times so far. You acted on Aisha's asks 2 times.\n" in text
     assert not FRAGMENT.search(text)
     ctx = preview._ctx(PromptKind.REVIEW, "know", 26, "junior", payload={"review": "mid"}, history=History())
     assert "You and Sam have not met yet." in visible_text(prompts.review(ctx))

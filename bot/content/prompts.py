@@ -661,7 +661,7 @@ def review(ctx: PromptContext) -> Message:
         mb.add(Paragraph(w(ctx, "review.agreement", agreement=cut(ctx.pair.agreement, 20))))
     h = ctx.history
     if h is not None:  # what happened so far, in whole sentences, to this reader
-        mb.add(para(" ".join(x for x in (so_far(ctx, h), what_was_done(ctx, h, most=1)) if x)))
+        mb.add(para(" ".join(x for x in (so_far(ctx, h), what_was_done(ctx, h, most=1, rest=False)) if x)))
     mb.add(Buttons((
         Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"),
         Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),
@@ -707,10 +707,11 @@ def _did_slot(ctx: PromptContext, key: str) -> str:
 MAX_DONE_PHRASES = 2  # a recap names at most this many kinds of action, then counts the rest (60 words)
 
 
-def what_was_done(ctx: PromptContext, h: History, most: int = MAX_DONE_PHRASES) -> str:
+def what_was_done(ctx: PromptContext, h: History, most: int = MAX_DONE_PHRASES, rest: bool = True) -> str:
     """The sponsor's logged actions as one sentence to this reader, from the record: "You passed on
     Aisha's wins 3 times and gave Aisha one chance to present to leaders." to the sponsor, "Sam passed on
-    your wins 3 times ..." to the sponsoree. Empty when nothing was logged."""
+    your wins 3 times ..." to the sponsoree. Names the ``most`` kinds done most often, and counts the rest
+    (``rest``; a review names the main one only). Empty when nothing was logged."""
     if not h.actions:
         return ""
     keys = h.done if len(h.done) == len(h.actions) else ("",) * len(h.actions)
@@ -722,9 +723,9 @@ def what_was_done(ctx: PromptContext, h: History, most: int = MAX_DONE_PHRASES) 
     values = {**_names(ctx), **_reader_words(ctx)}
     items = [plain_fill(texts[0] if n == 1 else texts[-1], n=str(n), **values)
              for texts, n in ranked[:most]]
-    rest = sum(n for _, n in ranked[most:])
-    if rest:
-        items.append(_count(ctx, "story.more", rest))
+    others = sum(n for _, n in ranked[most:])
+    if others and rest:
+        items.append(_count(ctx, "story.more", others))
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + words().and_ + items[-1]
     return ws(ctx, f"story.actions.{'senior' if ctx.role == 'senior' else 'junior'}", list=listed)
 
