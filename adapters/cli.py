@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -29,7 +30,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
@@ -44,18 +45,30 @@ def demo(
     jsonl: Annotated[Path | None, typer.Option(
         help="Also write every delivered message and simulated tap as JSON lines to this file.")] = None,
     interactive: Annotated[bool, typer.Option(help="Answer Aisha's prompts yourself.")] = False,
-    db: Annotated[Path | None, typer.Option(help="SQLite file to use (default: a fresh temporary file).")] = None,
+    db: Annotated[Path | None, typer.Option(
+        help="SQLite file to use (default: a fresh temporary file); only a file an earlier demo made is replaced."
+    )] = None,
+    force: Annotated[bool, typer.Option(
+        help="With --db: replace the file even if the demo did not make it (or DATABASE_URL names it).")] = False,
 ) -> None:
     """Run a whole program on a fast-forwarded clock in the terminal (SQLite, no chat credentials)."""
-    from adapters.console.demo import DemoOptions, run_demo
+    import os
+
+    from adapters.console.demo import DemoOptions, db_problem, run_demo
 
     problem = DemoOptions(weeks=weeks, pairs=pairs, kind=kind, seed=seed).check()
     if problem:
         _fail(problem)
+    if db is not None and (problem := db_problem(db, force=force, database_url=os.environ.get("DATABASE_URL"))):
+        _fail(problem)  # before anything is opened, written or wiped
     path = db or Path(tempfile.mkdtemp(prefix="momentum-demo-")) / "momentum-demo.db"
     if jsonl is None:
         raise typer.Exit(run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed))
-    with jsonl.open("w", encoding="utf-8") as stream:
+    try:
+        stream = jsonl.open("w", encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--jsonl {jsonl}: cannot write it: {exc.strerror or exc}; pick a file in a folder you can write to")
+    with stream:
         code = run_demo(weeks, path, interactive, pairs=pairs, kind=kind, seed=seed, jsonl=stream)
     raise typer.Exit(code)
 
@@ -65,19 +78,14 @@ def _database(settings: Settings, statement_timeout_ms: int | None = None,  # ty
     """The database at DATABASE_URL, reachable; otherwise one line naming the variable (exit 2).
     With ``wait`` (serve, worker) a database that is down is waited for (``_wait_for_database``)."""
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
-    from storage.db import Database, normalise_url
+    from storage.db import BadDatabaseURL, Database, parse_url, scrub_password
 
     url = settings.database_url
     try:
-        backend = make_url(normalise_url(url)).get_backend_name()
-    except ArgumentError:
-        _fail("DATABASE_URL: not a database URL; use sqlite:///path/to/momentum.db or "
-              "postgresql://user:password@host:5432/dbname")
-    if backend not in ("sqlite", "postgresql"):
-        _fail(f"DATABASE_URL: unsupported database {backend!r}; use sqlite:/// or postgresql://")
+        parsed = parse_url(url)
+    except BadDatabaseURL as exc:
+        _fail(f"DATABASE_URL: {exc}")
     try:
         database = Database(url, connect_timeout_s=settings.db_connect_timeout_s,
                             statement_timeout_ms=settings.db_statement_timeout_ms if statement_timeout_ms is None
@@ -88,7 +96,7 @@ def _database(settings: Settings, statement_timeout_ms: int | None = None,  # ty
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # a configuration problem, said in one line
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        _fail(f"DATABASE_URL: cannot open the database: {reason}")
+        _fail(f"DATABASE_URL: cannot open the database: {scrub_password(reason, parsed)}")
     return database
 
 
@@ -123,14 +131,59 @@ def _wait_for_database(database) -> None:  # type: ignore[no-untyped-def]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema at DATABASE_URL (default: ./momentum.db)."""
-    from storage.migrate import upgrade
+    from storage.migrate import NotMigrated, upgrade
 
     s = _settings()
     # A migration may rightly run long (an index on a big table): no statement timeout; lock waits
     # and connecting keep theirs.
     database = _database(s, statement_timeout_ms=0)
-    upgrade(database.engine)
+    try:
+        upgrade(database.engine)
+    except NotMigrated as exc:  # a newer release migrated it
+        _fail(str(exc))
+    except Exception as exc:
+        _fail_on_database(exc, "db upgrade")
     typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@db_app.command("downgrade")
+def db_downgrade() -> None:
+    """Take the schema one migration back, to run the previous release (back the database up first)."""
+    from storage.migrate import CannotGoBack, NotMigrated, downgrade_one
+
+    database = _database(_settings(), statement_timeout_ms=0)
+    try:
+        was, now = downgrade_one(database.engine)
+    except (NotMigrated, CannotGoBack) as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail_on_database(exc, "db downgrade")
+    typer.echo(f"Database at {database.engine.url.render_as_string(hide_password=True)} went back from {was} "
+               f"to {now}: the previous release runs on it; `momentum db upgrade` comes forward again.")
+
+
+def _fail_on_database(exc: BaseException, what: str) -> NoReturn:
+    """A database that refuses the work (read-only, disk full, locked, gone): one line saying so; anything
+    else is a bug and keeps its traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.faults import classify
+
+    if not isinstance(exc, DBAPIError):
+        raise exc
+    fault = classify(exc)
+    if fault is None:
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0][:300]
+        _fail(f"{what}: the database refused it: {reason}")
+    _fail(f"{what}: the database refused it ({fault.describe()}): {_FIXES[fault.kind]}")
+
+
+_FIXES = {
+    "read_only": "make the database writable (for SQLite, the file and its folder) or point DATABASE_URL at a "
+                 "writable one, then run it again",
+    "disk_full": "free some disk space where the database lives, then run it again",
+    "unreachable": "check that the database is up and reachable from here, then run it again",
+}
 
 
 @db_app.command("check")
@@ -190,9 +243,13 @@ def serve(
     from adapters.server import Edges, build_app, settle_heap
 
     settings = _settings()
+    edges = _edges(settings)  # every setting is checked before the database is waited for
+    # The port is taken first: one that is in use is said in one line before anything starts (the
+    # scheduler, the database wait); connections are refused until the server listens on it.
+    sock = _bind(settings.host, settings.port if port is None else port)
+    where = f"http://{settings.host}:{sock.getsockname()[1]}"
     configure(settings.log_level)
     m = _momentum(settings, wait=True)
-    edges = _edges(settings)
     if edges.slack is None and edges.teams is None:
         _LOGGER.warning("no chat platform configured: set SLACK_* or MICROSOFT_APP_ID (see README); "
                         "serving /healthz and /metrics only")
@@ -204,6 +261,7 @@ def serve(
 
     async def settle(_: web.Application) -> None:
         settle_heap()  # last of the start-up steps
+        _LOGGER.info("listening on %s", where)
 
     application.on_cleanup.append(close_database)
     application.on_startup.append(settle)
@@ -215,19 +273,44 @@ def serve(
         async def both() -> None:
             runner = web.AppRunner(application)
             await runner.setup()
-            await web.TCPSite(runner, settings.host, port or settings.port).start()
+            await web.SockSite(runner, sock).start()
             try:
                 await run_socket_mode(m, edges.slack)  # type: ignore[arg-type]
             finally:
                 await runner.cleanup()
+                _LOGGER.info("stopped listening on %s", where)
 
         asyncio.run(both())
         return
     from adapters.server import HTTP_GRACE_S, exit_when_stuck
 
-    web.run_app(application, host=settings.host, port=port or settings.port, print=None,
-                shutdown_timeout=HTTP_GRACE_S)
+    web.run_app(application, sock=sock, print=None, shutdown_timeout=HTTP_GRACE_S)
+    _LOGGER.info("stopped listening on %s", where)
     exit_when_stuck()
+
+
+def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
+    """A socket bound to host:port (not yet listening: aiohttp listens once started), or one line."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        _fail(f"--port/PORT: {port} is not a port; use 1-65535 (0: any free port)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                              flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        _fail(f"HOST/PORT: cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"PORT: {port} is already in use on {host} (another `momentum serve`?); stop it, or pick another "
+                  "port with --port or PORT")
+        _fail(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sock
 
 
 @app.command()
@@ -240,9 +323,9 @@ def worker(
     from bot.outbox.faults import ride_out, watch_for
 
     settings = _settings()
+    edges = _edges(settings)  # every setting is checked before the database is waited for
     configure(settings.log_level)
     m = _momentum(settings, wait=True)
-    edges = _edges(settings)
     build_app(m, edges, scheduler=False)  # registers the platforms
     watch = watch_for(m.db)
     settle_heap()
@@ -263,14 +346,41 @@ def worker(
                     return
             await asyncio.sleep(settings.deliver_interval_s)
 
-    asyncio.run(loop())
+    if once:
+        asyncio.run(loop())
+        return
+    _say_when_stopped("worker stopped")
+    _LOGGER.info("worker started: delivering every %g s", settings.deliver_interval_s)
+    try:
+        asyncio.run(loop())
+    finally:  # Ctrl-C (SIGTERM is _say_when_stopped's)
+        _LOGGER.info("worker stopped")
+
+
+def _say_when_stopped(line: str) -> None:
+    """SIGTERM ends the process as it always did (at once: what it had leased returns when the lease runs
+    out), after one log line saying so."""
+    import os
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        _LOGGER.info(line)
+        logging.shutdown()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @app.command()
 def plan() -> None:
     """Plan due prompts once (the server does this on its own schedule)."""
     settings = _settings()
-    stats = _momentum(settings).plan()
+    m = _momentum(settings)
+    try:
+        stats = m.plan()
+    except Exception as exc:  # read-only, disk full, gone: one line (a bug keeps its traceback)
+        _fail_on_database(exc, "plan")
     typer.echo(f"Planned {stats.prompts} prompt(s) for {stats.pairs} pair(s).")
 
 
@@ -286,6 +396,8 @@ def export(
     from bot.domain.csvio import export as export_csv
     from storage.models import Workspace
 
+    if problem := _unwritable(out, "--out"):
+        _fail(problem)  # before the database is opened
     m = _momentum(_settings())
     with m.db.session() as s:
         q = select(Workspace)
@@ -297,8 +409,26 @@ def export(
         if len(found) != 1:
             names = ", ".join(f"{w.platform}:{w.external_id}" for w in found) or "none"
             _fail(f"--platform/--workspace must pick exactly one install (matching: {names})")
-        out.write_text(export_csv(s, found[0].id), encoding="utf-8")  # type: ignore[arg-type]
+        text = export_csv(s, found[0].id)  # type: ignore[arg-type]
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write it: {exc.strerror or exc}")
     typer.echo(f"Wrote {out}")
+
+
+def _unwritable(path: Path, option: str) -> str | None:
+    """Why ``path`` cannot be written as a new or replaced file, in one line naming ``option``; or None."""
+    import os
+
+    where = path.expanduser().resolve()
+    if where.is_dir():
+        return f"{option} {path}: that is a folder; give a file name, e.g. {option} {path / 'export.csv'}"
+    if not where.parent.is_dir():
+        return f"{option} {path}: the folder {where.parent} does not exist; create it or pick another place"
+    if not os.access(where.parent, os.W_OK) or (where.exists() and not os.access(where, os.W_OK)):
+        return f"{option} {path}: cannot write there (permission denied); pick a place you can write to"
+    return None
 
 
 @app.command("slack-manifest")
@@ -308,7 +438,18 @@ def slack_manifest(
     """Print the Slack app manifest with your host filled in."""
     from adapters.slack.manifest import render_manifest
 
-    typer.echo(render_manifest(url), nl=False)
+    typer.echo(render_manifest(_public_url(url)), nl=False)
+
+
+def _public_url(url: str) -> str:
+    """``--url`` as a base URL with its scheme (Slack and Teams need the full https:// address), or one line."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        hint = f"https://{url.strip().split('://')[-1].strip('/')}" if url.strip() else "https://momentum.example.com"
+        _fail(f"--url {url}: give the full public address with its scheme, e.g. --url {hint}")
+    return url.strip()
 
 
 @app.command("teams-package")
@@ -319,12 +460,19 @@ def teams_package(
     """Write the Teams app package (manifest.json, icons, zip) for upload to Teams."""
     from adapters.teams.package import write_package
     from adapters.teams.settings import load_package_settings
+    from bot.model.config import check_guid
 
     try:
         ts = load_package_settings()  # the app id and links only: packaging never needs the secret
+        if not ts.app_id:  # Teams refuses a package whose bot id is a placeholder
+            _fail("MICROSOFT_APP_ID: required to build the Teams package (the bot's Microsoft App ID, a GUID, "
+                  "from Azure Bot > Configuration)")
+        check_guid(ts.app_id, "the bot's Microsoft App ID (Azure Bot > Configuration)")
     except ConfigError as exc:
         _fail(str(exc))
-    zip_path = write_package(out, ts, url)
+    except ValueError as exc:
+        _fail(f"MICROSOFT_APP_ID: {exc}")
+    zip_path = write_package(out, ts, _public_url(url) if url is not None else None)
     typer.echo(f"Wrote {zip_path}")
 
 
@@ -370,7 +518,7 @@ def journey_check(file: Annotated[Path, typer.Argument(help="A journey file (YAM
     from bot.content.journey import JourneyError, check_text
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_bytes()  # check_text refuses what is not UTF-8, in one sentence
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror}")
     try:

@@ -35,6 +35,24 @@ class Redact(logging.Filter):
         return True
 
 
+class QuietExpected(logging.Filter):
+    """Drops library warnings that say only what Momentum means to happen:
+
+    - APScheduler's "Execution of job ... skipped: maximum number of running instances reached": each job
+      runs one at a time (``max_instances=1``, ``coalesce``), so a tick that finds the last run still going
+      (a long planning run, delivery waiting out an outage) is skipped by design, up to once per interval;
+    - Bolt's "`token` will be unused" / "will be ignored": Momentum hands Bolt its own client or an
+      installation store on purpose, and Bolt says so at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        if record.name.startswith("apscheduler"):
+            return "maximum number of running instances reached" not in msg
+        if record.name.startswith("slack_bolt"):
+            return not ("`token`" in msg and ("will be unused" in msg or "will be ignored" in msg))
+        return True
+
+
 def configure(level: str = "INFO", *, json_format: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_format:
@@ -42,6 +60,7 @@ def configure(level: str = "INFO", *, json_format: bool = True) -> None:
                                                       rename_fields={"levelname": "level", "asctime": "time"}))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(QuietExpected())
     handler.addFilter(Redact())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -261,6 +261,210 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
+# --- the truth table: does every sentence match what happened? ---------------------------------------
+
+READER_DAY = (8, 20)  # local hours (Mon-Fri) a partner-triggered message may arrive: the default quiet hours
+PARTNER_TRIGGERED = ("shared_note", "agenda", "ask_goal")
+TRUTH_UPDATES_KEPT = 0.98
+TRUTH_IDIOMS = 0.05
+QUIET_GRACE_S = 60  # a contact within a minute of the claimed last contact is that contact
+
+
+def _utc(local_time: str) -> datetime:
+    return datetime.fromisoformat(local_time).astimezone(ZoneInfo("UTC"))
+
+
+def _phases(kind: str) -> list[str]:
+    from bot.content.journey import builtin
+
+    return [p.key for p in builtin(kind).phases]
+
+
+def _idioms(text: str) -> list[str]:
+    try:
+        from bot.content.idioms import banned_idioms  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return []
+    found: list[str] = banned_idioms(text)
+    return found
+
+
+def truth(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per program kind: updates that keep the original facts; "nothing new" and "no contact" claims the
+    record contradicts; alerts for pairs in touch; phase regressions; promises kept; partner-triggered
+    messages outside the reader's day; messages with a banned idiom."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_kind[str(r.get("program_kind") or "unknown")].append(r)
+    return {kind: _truth(recs, kind) for kind, recs in sorted(by_kind.items())}
+
+
+def _truth(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    contact: dict[str, list[datetime]] = defaultdict(list)  # pair -> when contact happened
+    news: dict[str, list[datetime]] = defaultdict(list)  # pair -> when news for the sponsor happened
+    for r in records:
+        pair, at = r.get("pair", ""), r.get("local_time")
+        if not pair or not at:
+            continue
+        if r["type"] == "tap" and r.get("action_id") == "checkin.status" and r.get("answer") in ("met", "light"):
+            contact[pair].append(_utc(at))
+            if r.get("answer") == "met":
+                news[pair].append(_utc(at))
+        elif r["type"] == "message" and r.get("contact") is True:
+            contact[pair].append(_utc(at))
+        elif r["type"] == "submit" and r.get("ok") and r.get("seat") == "junior" and (
+                r.get("form") == "goal.form" or (r.get("form") == "win.form"
+                                                  and str(r.get("fields", {}).get("share", "true")) != "false")):
+            news[pair].append(_utc(at))
+    updates = kept = 0
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
+    nothing_new_false = quiet_false = alerts_in_touch = alerts = 0
+    digest_before: dict[tuple[str, str], datetime] = {}
+    order = _phases(kind)
+    reached: dict[tuple[str, str], int] = {}
+    regressions = phased = 0
+    outside = partner_msgs = idiom_msgs = messages = kickoffs = kickoffs_outside = 0
+    examples: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        if r["type"] == "message":
+            messages += 1
+            key = (r.get("pair", ""), r.get("recipient", ""), r.get("prompt_kind", ""))
+            last[key] = r
+            at = _utc(r["local_time"])
+            pair = r.get("pair", "")
+            if _idioms(r.get("text", "")):
+                idiom_msgs += 1
+            if r.get("prompt_kind") == "nudge":
+                since = digest_before.get((pair, r["recipient"]))
+                if r.get("nothing_new") and any((since is None or t > since) and t <= at for t in news[pair]):
+                    nothing_new_false += 1
+                    examples["nothing new"].append(r.get("text", "")[:120])
+                digest_before[(pair, r["recipient"])] = at
+            q = r.get("quiet_since_at")
+            if q:
+                q_at = datetime.fromisoformat(q)
+                wrong = any((t - q_at).total_seconds() > QUIET_GRACE_S and t <= at for t in contact[pair])
+                quiet_false += wrong
+                if wrong:
+                    examples["no contact"].append(r.get("text", "")[:120])
+            if r.get("prompt_kind") == "stall_alert" and q:
+                alerts += 1
+                alerts_in_touch += any(0 <= (at - t).days < 21 for t in contact[pair])
+            if r.get("phase") in order and r.get("seat") in SEATS:
+                idx, who = order.index(r["phase"]), (pair, r["recipient"])
+                phased += 1
+                if idx < reached.get(who, 0):
+                    regressions += 1
+                reached[who] = max(idx, reached.get(who, 0))
+            if r.get("prompt_kind") in ("kickoff", "followup"):  # "at a good local time"
+                kickoffs += 1
+                local = datetime.fromisoformat(r["local_time"])
+                kickoffs_outside += local.weekday() >= 5 or not WORK_START <= local.hour < WORK_END
+            if r.get("prompt_kind") in PARTNER_TRIGGERED:
+                partner_msgs += 1
+                local = datetime.fromisoformat(r["local_time"])
+                if local.weekday() >= 5 or not READER_DAY[0] <= local.hour < READER_DAY[1]:
+                    outside += 1
+        elif r["type"] == "update":
+            m = last.get((r.get("pair", ""), r.get("recipient", ""), r.get("prompt_kind", "")))
+            if m is None:
+                continue
+            updates += 1
+            facts = m.get("facts") or [x for x in m.get("text", "").split("\n") if x]
+            if all(f in r.get("text", "") for f in facts):
+                kept += 1
+            else:
+                examples["update"].append(f"{m.get('text', '')[:80]!r} -> {r.get('text', '')[:80]!r}")
+    promised, kept_promises = _promises(records)
+    return {
+        "updates": updates, "updates_kept": kept,
+        "nothing_new_false": nothing_new_false, "no_contact_false": quiet_false,
+        "alerts": alerts, "alerts_in_touch": alerts_in_touch,
+        "phased": phased, "phase_regressions": regressions,
+        "promises": promised, "promises_kept": kept_promises,
+        "partner_messages": partner_msgs, "partner_outside_day": outside,
+        "kickoffs": kickoffs, "kickoffs_outside": kickoffs_outside,
+        "messages": messages, "idiom_messages": idiom_msgs,
+        "examples": {k: v[:3] for k, v in examples.items()},
+    }
+
+
+def _promises(records: list[dict[str, Any]]) -> tuple[int, int]:
+    """Promises made by a tap, kept by a later message: "remind me in 3 days" brings the review back to
+    that person 3 days later (within a day); a goal the sponsoree shares appears in the sponsor's next
+    digest."""
+    promised = kept = 0
+    msgs = [r for r in records if r["type"] == "message"]
+    for r in records:
+        if r["type"] == "tap" and r.get("action_id") == "review.later":
+            promised += 1
+            at = _utc(r["local_time"])
+            kept += any(m["recipient"] == r["person"] and m.get("prompt_kind") == "review"
+                        and 2 * 86400 <= (_utc(m["local_time"]) - at).total_seconds() <= 4 * 86400 for m in msgs)
+        elif r["type"] == "tap" and r.get("action_id") == "nudge.ask_goal":
+            # "Your next summary will show their goal, or say that they have not answered yet"
+            promised += 1
+            at = _utc(r["local_time"])
+            nxt = next((m for m in msgs if m.get("pair") == r.get("pair") and m["recipient"] == r["person"]
+                        and m.get("prompt_kind") == "nudge" and _utc(m["local_time"]) > at), None)
+            goals = [str(x.get("fields", {}).get("goal", "")) for x in records if x["type"] == "submit"
+                     and x.get("form") == "goal.form" and x.get("pair") == r.get("pair") and x.get("ok")
+                     and at < _utc(x["local_time"]) < (_utc(nxt["local_time"]) if nxt else at)]
+            kept += nxt is None or bool(nxt.get("ask_unanswered")) or any(
+                " ".join(g.split()[:3]) in nxt.get("text", "") for g in goals if g)
+        elif r["type"] == "submit" and r.get("form") == "goal.form" and r.get("ok"):
+            goal = str(r.get("fields", {}).get("goal", ""))
+            if not goal:
+                continue
+            promised += 1
+            at = _utc(r["local_time"])
+            nxt = next((m for m in msgs if m.get("pair") == r.get("pair") and m.get("prompt_kind") == "nudge"
+                        and _utc(m["local_time"]) > at), None)
+            head = " ".join(goal.split()[:3])
+            kept += nxt is not None and head in nxt.get("text", "")
+    return promised, kept
+
+
+def truth_rows(t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    def v(ok: bool | None) -> str:
+        return "" if ok is None else ("PASS" if ok else "FAIL")
+
+    kept = t["updates_kept"] / t["updates"] if t["updates"] else None
+    idioms = t["idiom_messages"] / t["messages"] if t["messages"] else 0.0
+    return [
+        ("updates that keep the original facts", f"{_pct(kept)} of {t['updates']}",
+         f">= {TRUTH_UPDATES_KEPT:.0%}", v(None if kept is None else kept >= TRUTH_UPDATES_KEPT)),
+        ('"nothing new" claims the record contradicts', str(t["nothing_new_false"]), "0",
+         v(t["nothing_new_false"] == 0)),
+        ('"no contact since" claims the record contradicts', str(t["no_contact_false"]), "0",
+         v(t["no_contact_false"] == 0)),
+        ("silence alerts for pairs in touch (21 days)", f"{t['alerts_in_touch']} of {t['alerts']}", "0",
+         v(t["alerts_in_touch"] == 0)),
+        ("phase regressions (of phased messages)", f"{t['phase_regressions']} of {t['phased']}", "0",
+         v(t["phase_regressions"] == 0)),
+        ("promises kept (reminders, goals in the next digest)", f"{t['promises_kept']} of {t['promises']}",
+         "all", v(t["promises_kept"] == t["promises"])),
+        ("partner-triggered messages outside the reader's day",
+         f"{t['partner_outside_day']} of {t['partner_messages']}", "0", v(t["partner_outside_day"] == 0)),
+        ("kickoffs and follow-ups outside the reader's working day",
+         f"{t.get('kickoffs_outside', 0)} of {t.get('kickoffs', 0)}", "0", v(t.get("kickoffs_outside", 0) == 0)),
+        ("messages with a banned idiom", f"{_pct(idioms)} of {t['messages']}", f"<= {TRUTH_IDIOMS:.0%}",
+         v(idioms <= TRUTH_IDIOMS)),
+    ]
+
+
+def render_truth(result: dict[str, Any]) -> tuple[str, bool]:
+    lines: list[str] = []
+    ok = True
+    for kind, t in result.items():
+        lines.append(f"\n{kind}: the truth table")
+        lines.append(f"  {'check':52} {'figure':>16}  {'target':>8}  result")
+        for name, figure, target, verdict in truth_rows(t):
+            lines.append(f"  {name:52} {figure:>16}  {target:>8}  {verdict}".rstrip())
+            ok = ok and verdict != "FAIL"
+    return "\n".join(lines), ok
+
+
 def machine() -> str:
     from benchmarks._seed import machine as described  # one machine line for every benchmark
 
@@ -314,6 +518,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             records.extend(read([path]))
     table, ok = render(compute(records))
     print(table)
+    truth_table, truthful = render_truth(truth(records))
+    print(truth_table)
+    ok = ok and truthful
     print(f"\nelapsed: {time.perf_counter() - t0:.1f} s; {'all targets pass' if ok else 'some targets FAIL'}")
     return 1 if args.strict and not ok else 0
 

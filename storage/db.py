@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,8 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 from storage.faults import watch_engine
@@ -52,6 +54,66 @@ def normalise_url(url: str | None) -> str:
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+class BadDatabaseURL(ValueError):
+    """DATABASE_URL cannot work; the message says what to fix and shows the URL with its password masked."""
+
+
+# scheme://user:password@rest. The password runs to the LAST "@" (an unescaped "@" in it is the commonest
+# mistake), so it is masked whole; rest (host, port, path) holds no "@".
+_PARTS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?:(?P<user>[^:/@]*)(?P<pw>:.*)?@)?(?P<rest>[^@]*)$",
+                    re.DOTALL)
+# host:port at the start of rest; a "port" that is not a number is probably a password in the wrong place
+_HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:/?#]*):(?P<port>[^/?#]*)")
+_URL_SHAPE = "postgresql://user:password@host:5432/dbname"
+
+
+def mask_url(url: str) -> str:
+    """``url`` fit to print: the password (and anything in the port's place that is not a number) as ***.
+    SQLAlchemy renders what it parses cleanly; anything else is masked by pattern."""
+    try:
+        parsed = make_url(url)
+        if "@" not in (parsed.host or "") and "@" not in (parsed.username or ""):
+            return parsed.render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        pass
+    m = _PARTS.match(url.strip())
+    if m is None:
+        return "***"  # it does not read as a URL: it may be a password pasted in the wrong place
+    rest = _HOST_PORT.sub(lambda hp: hp[0] if hp["port"].isdigit() or not hp["port"] else f"{hp['host']}:***",
+                          m["rest"], count=1)
+    who = "" if m["user"] is None else m["user"] + (":***" if m["pw"] is not None else "") + "@"
+    return f"{m['scheme']}{who}{rest}"
+
+
+def parse_url(url: str | None) -> URL:
+    """DATABASE_URL parsed (``normalise_url`` applied), or ``BadDatabaseURL`` saying what to fix in one line
+    (never the password)."""
+    raw = (url or DEFAULT_URL).strip()
+    shown = mask_url(raw)
+    try:
+        parsed = make_url(normalise_url(raw))
+    except ArgumentError:
+        # not shown at all: what does not read as a URL may be a password pasted in the wrong place
+        raise BadDatabaseURL(f"not a database URL; use sqlite:///path/to/momentum.db or {_URL_SHAPE}") from None
+    except ValueError:  # SQLAlchemy's int(port)
+        raise BadDatabaseURL(
+            f"the port must be a number ({shown}); the shape is {_URL_SHAPE}, with any @ : / in the password "
+            "written %40 %3A %2F") from None
+    if "@" in (parsed.host or ""):
+        raise BadDatabaseURL(f"the password or user name has an @ in it ({shown}): write it as %40")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise BadDatabaseURL(f"the port must be between 1 and 65535 ({shown})")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise BadDatabaseURL(f"unsupported database {backend!r} ({shown}); use sqlite:/// or postgresql://")
+    return parsed
+
+
+def scrub_password(text: str, url: URL) -> str:
+    """``text`` (a driver's error message) without the URL's password, should a driver ever repeat it."""
+    return text.replace(url.password, "***") if isinstance(url.password, str) and url.password else text
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -37,6 +37,7 @@ class Person(SQLModel, table=True):
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     external_id: str = Field(max_length=128)
     name: str = Field(default="", max_length=200)
+    given_name: str | None = Field(default=None, max_length=200)  # how they are addressed (bot.model.names)
     email: str | None = Field(default=None, max_length=320)
     tz: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, max_length=32)

@@ -13,7 +13,7 @@ from bot.model.ports import Delivered, FailureScope, PlatformError, Recipient, W
 from bot.model.signing import answer_of
 
 WS = "T1"
-ADMIN = Profile("UADMIN", "Ada Admin", "admin@example.com", "Europe/London")
+ADMIN = Profile("UADMIN", "Ada Admin", "admin@example.com", "Europe/London", given_name="Ada")
 
 
 @dataclass
@@ -70,7 +70,9 @@ def gone(reason: str = "account_inactive", scope: FailureScope = FailureScope.PE
 
 def person(uid: str, name: str, tz: str = "Europe/London", email: str | None = None,
            country: str | None = None) -> Profile:
-    return Profile(uid, name, email or f"{uid.lower()}@example.com", tz, "en-GB", False, country)
+    # as Slack's profile would say (first_name): the tests' people go by their first word
+    return Profile(uid, name, email or f"{uid.lower()}@example.com", tz, "en-GB", False, country,
+                   given_name=name.split()[0] if name else None)
 
 
 async def act(m: Momentum, who: Profile, kind: InteractionKind = InteractionKind.COMMAND, platform: str = "test",
@@ -105,3 +107,13 @@ async def setup_program(m: Momentum, pairs: list[tuple[Profile, Profile]], name:
         await act(m, sponsoree, InteractionKind.COMMAND, text="help")
         r = await command(m, ADMIN, f"pair <@{sponsor.external_id}> <@{sponsoree.external_id}> {name}")
         assert r.reply and "Paired" in r.reply.text, r.reply.text if r.reply else r
+
+
+async def deliver_within(m: Momentum, clock: Any, hours: int = 30) -> None:
+    """Deliver hour by hour for ``hours``: words one partner sends the other wait for the reader's day."""
+    from datetime import timedelta
+
+    for _ in range(hours):
+        await m.deliver_due()
+        clock.advance(timedelta(hours=1))
+    await m.deliver_due()

@@ -117,8 +117,8 @@ def test_every_teams_card_renders_without_literal_markup_in_the_official_rendere
     recorded = shown["checkin-answered-met"]
     assert "Recorded:" in recorded["strongTexts"] and "Recorded: We met" in recorded["text"].replace("\n", " ")
     report = shown["report"]["text"]  # this renderer knows no Teams chart element: each chart's fallback shows
-    assert "Pilot 2026: weekly engagement (%)" in report and "Momentum (1-5)" in report
-    assert "Check-ins answered" in report and any(bar in report for bar in "▁▂▃▄▅▆▇█")
+    assert "Pilot 2026: each week (%)" in report and "Average (1-5)" in report
+    assert "Answered that week" in report and any(bar in report for bar in "▁▂▃▄▅▆▇█")
     page.screenshot(path=str(tmp_path / "cards.png"), full_page=True)
 
 

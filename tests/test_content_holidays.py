@@ -261,5 +261,5 @@ def test_a_holiday_is_worded_as_the_countrys_public_holiday_never_as_faith() -> 
         assert len(tips) >= 8, "the greeting keeps its variety"
         digest = prompts.nudge(preview._ctx(PromptKind.NUDGE, "know", 6, "senior", program_kind=kind,
                                             digest=Digest(), **people))
-        assert ("Eid al-Fitr is a public holiday in Kenya on Fri 20 Mar. Greet Kevin if they mark it."
+        assert ("Eid al-Fitr is a public holiday in Kenya on Fri 20 Mar. Greet Kevin Otieno if they mark it."
                 in visible_text(digest)), visible_text(digest)

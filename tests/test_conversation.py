@@ -12,7 +12,7 @@ from bot.model.clock import FakeClock
 from bot.model.interactions import InteractionKind
 from bot.model.signing import unsigned
 from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Win
-from tests.fakes import ADMIN, RecordingPlatform, act, button, click, command, person, setup_program
+from tests.fakes import ADMIN, RecordingPlatform, act, button, click, command, deliver_within, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
 AISHA = person("UAISHA", "Aisha Khan", "Europe/London", country="GB")
@@ -72,7 +72,7 @@ async def test_momentum_first_then_status_counts_one_answered_checkin(lite: Mome
     assert len(checkins) == 1 and checkins[0].status == "met" and checkins[0].momentum == 3
     assert pair.checkins_answered == 1 and pair.unanswered_checkins == 0
     report = (await command(lite, ADMIN, "report")).reply
-    assert report is not None and "(1/1, 8 weeks)" in report.as_plain_text()
+    assert report is not None and "Check-ins answered (last 8 weeks): 100% (1 of 1)" in report.as_plain_text()
 
 
 async def test_not_yet_gets_a_reframe_and_a_next_step_in_partners_time(lite: Momentum, fake: RecordingPlatform,
@@ -130,7 +130,7 @@ async def test_shared_note_reaches_the_partner(lite: Momentum, fake: RecordingPl
     assert r.form is not None
     await act(lite, AISHA, InteractionKind.SUBMIT, action_id=r.form.form_id, value=r.form.state,
               fields={"note": "Great chat, deck by Friday", "share": "true"})
-    await lite.deliver_due()
+    await deliver_within(lite, clock)  # it waits for Sam's day
     shared = [s for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
     assert len(shared) == 1 and "deck by Friday" in shared[0].message.as_plain_text()
 
@@ -363,7 +363,7 @@ async def test_report_shows_health_and_stalled_pairs(lite: Momentum, fake: Recor
     await command(lite, AISHA, "log light")
     r = await command(lite, ADMIN, "report")
     text = r.reply.as_plain_text() if r.reply else ""
-    assert "Active pairs: 2" in text and "Engagement: 50%" in text
+    assert "Active pairs: 2" in text and "In contact (last 14 days): 50% of active pairs" in text
     assert "Stalled pairs" in text and "Lee Chen" in text
 
 
@@ -385,12 +385,12 @@ async def test_unsharing_or_editing_a_note_before_delivery_sends_only_the_latest
     assert not [s for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"], "withdrawn in time"
     await save("final words", "true")
     await save("final words, edited", "true")
-    await lite.deliver_due()
+    await deliver_within(lite, clock)
     got = [s.message.as_plain_text() for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
     assert len(got) == 1 and "final words, edited" in got[0]
     await save("final words, edited", "true")  # saving the same words again sends nothing new
     await save("a later addition", "true")  # new words after delivery go out as a new copy
-    await lite.deliver_due()
+    await deliver_within(lite, clock)
     got = [s.message.as_plain_text() for s in fake.to(SAM.external_id) if s.message.kind == "shared_note"]
     assert len(got) == 2 and "a later addition" in got[1]
 

@@ -53,12 +53,17 @@ class Proxy:
             self.port = s.getsockname()[1]
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.outages = 0  # how many times ``stop`` ran
+        self.up = False
 
     async def start(self) -> None:
+        self.up = True
         self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port, reuse_address=True)
 
     async def stop(self) -> None:
         assert self.server is not None
+        self.outages += 1
+        self.up = False
         self.server.close()
         for w in list(self.writers):
             w.transport.abort()
@@ -67,10 +72,20 @@ class Proxy:
         self.server = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        outages = self.outages
+        if not self.up:  # accepted, then stopped before this ran
+            writer.transport.abort()
+            return
         try:
             up_r, up_w = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
+            return
+        if not self.up or self.outages != outages:
+            # Accepted just before ``stop``: the outage cuts it too (a connection that outlived the
+            # outage would keep the worker's transaction, and its locks, alive through it).
+            writer.transport.abort()
+            up_w.transport.abort()
             return
         self.writers |= {writer, up_w}
 
@@ -131,7 +146,7 @@ async def test_the_worker_rides_out_postgresql_going_away(pg_url: str, tmp_path:
     env.update({
         "DATABASE_URL": pg_url.replace(PG_HOSTPORT, f"127.0.0.1:{proxy.port}"),
         "MOMENTUM_DB_CONNECT_TIMEOUT": "1", "MOMENTUM_DELIVER_INTERVAL": "0.2", "LOG_LEVEL": "INFO",
-        "SLACK_SIGNING_SECRET": "s" * 32, "SLACK_BOT_TOKEN": "xoxb-1-2-worker", "SLACK_API_URL": fake.api_url,
+        "SLACK_SIGNING_SECRET": "5" * 32, "SLACK_BOT_TOKEN": "xoxb-1-2-worker", "SLACK_API_URL": fake.api_url,
         **{f"SLACK_RATE_{f}_PER_MIN": "60000" for f in ("POST", "OPEN", "UPDATE", "USERS", "VIEWS", "FILES")},
     })
     assert PG_HOSTPORT in pg_url
@@ -151,7 +166,10 @@ async def test_the_worker_rides_out_postgresql_going_away(pg_url: str, tmp_path:
 
         # 2. PostgreSQL goes away mid-run; prompts fall due meanwhile; it comes back.
         await proxy.stop()
-        seed_due_prompts(engine, seeded, datetime.now(UTC), week=5)
+        # Off the loop: this INSERT checks its pairs' foreign keys, so it waits for any lock the worker
+        # still holds on them until PostgreSQL notices the cut connection; on the loop, it would stop
+        # the proxy that carries that connection, and wait forever.
+        await asyncio.to_thread(seed_due_prompts, engine, seeded, datetime.now(UTC), week=5)
         await until("the mid-run outage line", lambda: logs.count("database unreachable: ") == 2, proc, logs)
         await asyncio.sleep(4)
         assert logs.count("database unreachable: ") == 2 and posts() == 2 * PAIRS

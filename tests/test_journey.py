@@ -24,7 +24,7 @@ from bot.model.clock import FakeClock
 from bot.model.interactions import InteractionKind as IK
 from bot.model.messages import Buttons, Link, Message, Paragraph
 from storage.models import AuditLog, CheckIn, Goal, Pair, Person, Program, Prompt
-from tests.fakes import ADMIN, RecordingPlatform, act, click, command, person, setup_program
+from tests.fakes import ADMIN, RecordingPlatform, act, click, command, deliver_within, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
 AISHA = person("UAISHA", "Aisha Khan", "Europe/London", country="GB")
@@ -404,6 +404,6 @@ async def test_the_kickoff_agreement_sets_the_rhythm_the_first_goal_and_reaches_
         assert pair.meet_time == "15:00" and pair.agreement_lead == "A team lead role by Q4"
         goals = s.exec(select(Goal)).all()
         assert [g.text for g in goals] == ["A team lead role by Q4"]
-    await lite.deliver_due()
+    await deliver_within(lite, clock)  # shared words wait for Sam's day
     shared = [s.message for s in fake.to("USAM") if s.message.kind == "shared_note"]
     assert shared and "A team lead role by Q4" in visible(shared[0])

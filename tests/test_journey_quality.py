@@ -163,13 +163,13 @@ def test_demo_jsonl_carries_every_field_and_one_seed_is_byte_identical(tmp_path:
     for r in messages:
         for key, typ in REQUIRED.items():
             assert isinstance(r[key], typ), (key, r)
-        admin = r["prompt_kind"] in ("stall_alert", "forward_alert")  # the program team's alerts
+        admin = r["prompt_kind"] in ("stall_alert", "forward_alert", "admin_digest")  # the program team
         assert r["program_kind"] == "mentoring" and r["seat"] in (("admin",) if admin else ("senior", "junior"))
         assert r["role"] == role_for("mentoring", r["seat"]) and r["text"]
     for r in taps:
         for key, typ in TAP.items():
             assert isinstance(r[key], typ), (key, r)
-    assert {r["pair"] for r in messages} == {"p1", "p2"}
+    assert {r["pair"] for r in messages if r["prompt_kind"] != "admin_digest"} == {"p1", "p2"}  # a digest: no pair
     assert {"checkin", "kickoff"} <= {r["prompt_kind"] for r in messages}
     run = momentum("demo", "--pairs", "2", "--seed", "2", "--jsonl", str(tmp_path / "c.jsonl"), "--weeks", "6",
                    "--kind", "mentoring", cwd=tmp_path)
@@ -182,3 +182,47 @@ def test_demo_jsonl_carries_every_field_and_one_seed_is_byte_identical(tmp_path:
 def test_demo_refuses_bad_options_in_one_line(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
     run = momentum("demo", *args, cwd=tmp_path)
     assert run.returncode == 2 and needle in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_truth_table_counts_each_kind_of_false_sentence() -> None:
+    """Hand-made journals: each contradiction the truth table looks for is counted, and a true journal
+    counts none."""
+    from benchmarks.journey_quality import truth
+
+    def msg(at: str, kind: str, text: str, seat: str = "senior", **meta: object) -> dict[str, object]:
+        return {"type": "message", "program_kind": "sponsorship", "pair": "p1", "recipient": "US" if seat == "senior"
+                else "UE", "seat": seat, "local_time": at, "prompt_kind": kind, "text": text, **meta}
+
+    def tap(at: str, action: str, answer: str = "", person: str = "UE") -> dict[str, object]:
+        return {"type": "tap", "program_kind": "sponsorship", "pair": "p1", "person": person, "seat": "junior",
+                "action_id": action, "answer": answer, "local_time": at}
+
+    false = [
+        msg("2026-01-05T09:00:00+00:00", "nudge", "A\nYou met 1x", phase="coach", facts=["You met 1x"]),
+        {"type": "update", "program_kind": "sponsorship", "pair": "p1", "recipient": "US", "prompt_kind": "nudge",
+         "text": "A\nNothing new", "local_time": "2026-01-05T10:00:00+00:00"},
+        tap("2026-01-06T09:00:00+00:00", "checkin.status", "met"),
+        msg("2026-01-19T09:00:00+00:00", "nudge", "Nothing new", phase="know", nothing_new=True,
+            quiet_since_at="2026-01-01T00:00:00+00:00"),
+        msg("2026-01-20T09:00:00+00:00", "stall_alert", "quiet", seat="admin",
+            quiet_since_at="2026-01-01T00:00:00+00:00"),
+        msg("2026-01-21T23:30:00+00:00", "shared_note", "a note", seat="senior"),
+        tap("2026-01-22T09:00:00+00:00", "review.later", person="US"),
+    ]
+    t = truth(false)["sponsorship"]
+    assert (t["updates"], t["updates_kept"]) == (1, 0)
+    assert t["nothing_new_false"] == 1 and t["no_contact_false"] == 2 and t["alerts_in_touch"] == 1
+    assert t["phase_regressions"] == 1 and t["partner_outside_day"] == 1
+    assert (t["promises"], t["promises_kept"]) == (1, 0)
+    true = [
+        msg("2026-01-05T09:00:00+00:00", "nudge", "A\nYou met 1x", phase="coach", facts=["You met 1x"]),
+        {"type": "update", "program_kind": "sponsorship", "pair": "p1", "recipient": "US", "prompt_kind": "nudge",
+         "text": "A\nYou met 1x\n\u2713 Done", "local_time": "2026-01-05T10:00:00+00:00"},
+        msg("2026-01-19T09:00:00+00:00", "nudge", "quiet", phase="coach", quiet_since_at="2026-01-05T09:00:00+00:00"),
+        msg("2026-01-21T10:30:00+00:00", "shared_note", "a note", seat="senior"),
+        tap("2026-01-22T09:00:00+00:00", "review.later", person="US"),
+        msg("2026-01-25T09:00:00+00:00", "review", "again", phase="coach"),
+    ]
+    t = truth(true)["sponsorship"]
+    assert t["updates_kept"] == t["updates"] == 1 and t["nothing_new_false"] == t["no_contact_false"] == 0
+    assert t["phase_regressions"] == 0 and t["partner_outside_day"] == 0 and t["promises_kept"] == t["promises"] == 1

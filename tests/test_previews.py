@@ -171,3 +171,24 @@ def test_text_a_person_wrote_shows_exactly_as_typed_on_teams(typed: str, shown: 
     assert html.unescape(_TAG.sub("", rendered)).strip() == shown
     if not re.search(r"[*_\[\]\\<-]|\d\.", typed) or typed.startswith(("snake", "quarter")):
         assert raw == typed  # nothing markdown would read: no escaping at all
+
+
+def test_every_preview_message_and_a_report_with_charts_survive_the_wire() -> None:
+    """The inbox keeps answers as JSON (bot.model.wire): every message the bot can send, charts included, comes
+    back equal (a report with charts once could not be read back, so its retry failed five times)."""
+    from bot.chat.preview import sample_messages
+    from bot.content.journey import KINDS
+    from bot.model import wire
+    from bot.model.charts import chart
+    from bot.model.interactions import Response
+    from bot.model.messages import MessageBuilder, para
+
+    messages = dict(sample_messages(tuple(KINDS)))
+    messages["report with charts"] = MessageBuilder(kind="report").add(
+        para("Program health"), chart("line", "Pilot: each week (%)", (("In contact that week", (("Jan 5", 50.0),)),),
+                                      unit="%")).build()
+    assert len(messages) > 20
+    for name, msg in messages.items():
+        back = wire.load(wire.dump(Response(reply=msg, update=msg)))
+        assert back.reply == msg and back.update == msg, name
+        assert wire.load_message(wire.dump(msg)) == msg, name

@@ -90,6 +90,10 @@ def test_report_matches_a_plain_computation_and_binds_few_parameters(db: Databas
     assert len(lines) == PAIRS + 1 and lines[0].startswith("program,kind,sponsor_name")
     text = reports.render(rep).as_plain_text()
     assert f"Stalled pairs (no contact for 21+ days): {want['stalled']}" in text
+    listed = text.count(" \u2194 ")  # each stalled pair named: "Sam \u2194 Aisha"
+    assert listed == min(want["stalled"], reports.STALLED_LISTED)
+    if want["stalled"] > reports.STALLED_LISTED:  # the count and the list add up, and say where the rest are
+        assert f"({reports.STALLED_LISTED} shown; all in the console)" in text
     assert f"{want['forward']} participant(s) want to sponsor or mentor in a next cohort" in text
 
 

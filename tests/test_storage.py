@@ -13,7 +13,17 @@ from sqlmodel import Session
 
 from storage.crypto import DecryptionError, SecretBox
 from storage.db import Database, normalise_url
-from storage.migrate import NotMigrated, alembic_config, check_migrated, db_heads, script_heads, upgrade
+from storage.migrate import (
+    CannotGoBack,
+    NewerThanCode,
+    NotMigrated,
+    alembic_config,
+    check_migrated,
+    db_heads,
+    downgrade_one,
+    script_heads,
+    upgrade,
+)
 from storage.models import Pair, Person, Program, Prompt, Workspace
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
@@ -55,6 +65,62 @@ def test_series_indexes_go_down_and_up_again(db: Database) -> None:
     upgrade(db.engine)
     assert _indexes(db) == after
     check_migrated(db.engine)
+
+
+def _schema(db: Database) -> dict[str, tuple[list[str], list[str]]]:
+    """Every table's columns and index names (what a downgrade must take back and an upgrade restore)."""
+    seen = inspect(db.engine)
+    return {t: (sorted(c["name"] for c in seen.get_columns(t)), sorted(str(i["name"]) for i in seen.get_indexes(t)))
+            for t in seen.get_table_names()}
+
+
+def test_every_migration_goes_down_one_step_and_up_again(db: Database) -> None:
+    """`db downgrade` undoes one migration at a time: the main line newest first, then the Slack branch,
+    and stops at the first schema (it would drop every table) without changing anything. Every step's
+    downgrade runs on the backend; `db upgrade` then brings back exactly the schema there was."""
+    full = _schema(db)
+    steps = []
+    while True:
+        try:
+            steps.append(downgrade_one(db.engine))
+        except CannotGoBack as exc:
+            assert "first schema" in str(exc)
+            break
+    assert steps == [("0010", "0009"), ("0009", "0008"), ("0008", "0007"), ("0007", "0006"),
+                     ("0006", "0005_report_indexes"), ("0005_report_indexes", "0004"), ("0004", "0003"),
+                     ("0003", "0001"), ("0002_slack", "0001")]
+    assert db_heads(db.engine) == {"0001"}
+    first = _schema(db)
+    assert {"inbox", "appsecret", "slack_bots"}.isdisjoint(first) and {"pair", "prompt", "person"} <= set(first)
+    with pytest.raises(CannotGoBack):
+        downgrade_one(db.engine)
+    assert _schema(db) == first  # the refusal changed nothing
+    upgrade(db.engine)
+    check_migrated(db.engine)
+    assert _schema(db) == full
+
+
+def test_one_step_back_is_what_the_previous_release_runs_on(db: Database) -> None:
+    downgrade_one(db.engine)
+    assert db_heads(db.engine) == {"0002_slack", "0009"}
+    with pytest.raises(NotMigrated, match="momentum db upgrade"):
+        check_migrated(db.engine)
+    upgrade(db.engine)
+    check_migrated(db.engine)
+
+
+def test_a_database_newer_than_the_code_is_refused_and_left_alone(db: Database) -> None:
+    """A newer release migrated it (revision 0011): starting, upgrading and downgrading all refuse with the
+    same words, and the database stays at 0011."""
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = '0011' WHERE version_num = '0010'"))
+    words = r"^this release is older than the database \(0011 > 0010\): run the newer release or restore a " \
+            r"backup; nothing was changed"
+    before = _schema(db)
+    for attempt in (check_migrated, upgrade, downgrade_one):
+        with pytest.raises(NewerThanCode, match=words):
+            attempt(db.engine)
+    assert db_heads(db.engine) == {"0002_slack", "0011"} and _schema(db) == before
 
 
 def test_unmigrated_database_is_refused_naming_the_command(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import os
 import random
 import sys
 import time
@@ -32,7 +33,7 @@ from adapters.console.platform import ConsolePlatform, Sent
 from bot.app import Momentum
 from bot.content.kinds import PROGRAM_KINDS
 from bot.model.clock import FakeClock
-from bot.model.config import Settings
+from bot.model.config import given_settings
 from bot.model.interactions import Interaction, InteractionKind, Profile, Response
 from bot.model.messages import Button, Message
 from bot.model.signing import SEP
@@ -118,8 +119,10 @@ class Demo:
         self.clock = FakeClock(START)
         db = Database(f"sqlite:///{db_path}")
         upgrade(db.engine)
+        mark_as_demo(db)
         self.db = db
-        settings = Settings(MOMENTUM_ADMINS=ADMIN.email, MOMENTUM_SECRET_KEY="demo-only-key")
+        # the demo runs the same whatever this machine's environment configures
+        settings = given_settings(MOMENTUM_ADMINS=ADMIN.email, MOMENTUM_SECRET_KEY="demo-only-key")
         rng = random.Random(opts.seed)
         drawn = draw_pairs(opts.pairs, rng)
         scenarios = draw_scenarios(opts.pairs, rng)
@@ -176,6 +179,7 @@ class Demo:
         self.out(f"Momentum demo: one {self.opts.kind} program, {len(self.pairs)} pair(s) across {zones} time "
                  f"zone(s), {self.weeks} weeks on a fast-forwarded clock (seed {self.opts.seed}).\n")
         await self.command(ADMIN.external_id, f"program create {PROGRAM} {self.opts.kind} --weeks {max(4, self.weeks)}")
+        await self.command(ADMIN.external_id, "digest on")  # the program manager reads the weekly admin digest
         for info in self.pairs:
             await self.command(ADMIN.external_id, f"pair <@{info.sponsor.external_id}> "
                                                   f"<@{info.sponsoree.external_id}> {PROGRAM}")
@@ -263,7 +267,8 @@ class Demo:
         tz = prof.tz or "UTC"
         self.journal.write(message_record(
             d.sent.message, week=d.week, program_kind=self.opts.kind, pair=d.pair.label if d.pair else "",
-            recipient=user, seat=d.pair.seat(user) if d.pair else "", tz=tz,
+            recipient=user, seat=d.pair.seat(user) if d.pair else ("admin" if user == ADMIN.external_id else ""),
+            tz=tz,
             local_time=local(d.sent.at, tz).isoformat(), prompt_kind=d.prompt_kind, phase=d.phase))
 
     def schedule_answer(self, d: Delivery, user: str) -> None:
@@ -392,6 +397,67 @@ class Demo:
             self.out(resp.reply.as_plain_text())
         self.out(f"\nDemo finished: {self.delivered} messages delivered, {self.taps} taps, {self.weeks} weeks.")
         return 0
+
+
+# SQLite's header field for "which application made this file" (PRAGMA application_id): the demo marks its
+# databases with it, so that `demo --db FILE` only ever replaces a file an earlier demo made.
+DEMO_APPLICATION_ID = 0x4D6D4431  # "MmD1"
+
+
+def mark_as_demo(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+    with db.engine.connect() as conn:  # the header page into the file itself now, not only in the WAL
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def made_by_demo(path: Path) -> bool:
+    """Whether ``path`` is a SQLite database an earlier demo made: its header's application id, read from the
+    file's first 100 bytes (opening it with SQLite would create -wal and -shm files beside it)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(100)
+    except OSError:
+        return False
+    return head[:16] == b"SQLite format 3\x00" and int.from_bytes(head[68:72], "big") == DEMO_APPLICATION_ID
+
+
+def configured_sqlite_file(database_url: str | None) -> Path | None:
+    """The SQLite file ``DATABASE_URL`` (default ./momentum.db) points to, if it points to one."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalise_url
+
+    try:
+        url = make_url(normalise_url(database_url))
+    except ValueError:  # ArgumentError included: not a URL, so not this file either
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve()
+
+
+def db_problem(db_path: Path, *, force: bool = False, database_url: str | None = None) -> str | None:
+    """A one-line reason the demo must not use ``db_path`` (it wipes the file), or None.
+
+    The demo replaces only what an earlier demo made (or an empty file), never the database ``DATABASE_URL``
+    names, unless ``force``; and the folder must be one it can write in."""
+    where = db_path.resolve()
+    if where.is_dir():
+        return f"--db {db_path}: that is a folder; give a file name, e.g. --db {db_path / 'demo.db'}"
+    if not where.parent.is_dir():
+        return f"--db {db_path}: the folder {where.parent} does not exist; create it or pick another file"
+    if not os.access(where.parent, os.W_OK) or (where.exists() and not os.access(where, os.W_OK)):
+        return f"--db {db_path}: cannot write there (permission denied); pick a file in a folder you can write to"
+    if force:
+        return None
+    if where == configured_sqlite_file(database_url):
+        return (f"--db {db_path}: that is the database DATABASE_URL names (by default ./momentum.db), and the demo "
+                "wipes what it uses; pick another file, or add --force to replace it")
+    if where.exists() and where.stat().st_size > 0 and not made_by_demo(where):
+        return (f"--db {db_path}: this file was not made by `momentum demo` and the demo wipes what it uses; "
+                "pick a new file, or add --force to replace it")
+    return None
 
 
 def fresh(db_path: Path) -> None:

@@ -15,7 +15,8 @@ from bot.model.messages import Buttons, Fields, Footnote, Heading, Inline, Link,
 from bot.model.messages import Choice as ChoiceBlock
 
 META_KEYS = ("action", "holiday", "slots", "grounded", "groundable", "facts", "nothing_new", "quiet_since_at",
-             "silent", "meetings_since", "promise", "contact")
+             "silent", "meetings_since", "promise", "contact",
+             "ask_unanswered")
 SEATS = ("senior", "junior")
 
 

@@ -53,7 +53,12 @@ PLACES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("NZ", "Pacific/Auckland", "en-NZ", ("Aroha Ngata", "James Walker", "Ruby Thompson", "Manaia Tane")),
 )
 
-ADMIN = Profile("U_PRIYA", "Priya Patel", "priya@example.com", "Europe/London", "en-GB", True, "GB")
+ADMIN = Profile("U_PRIYA", "Priya Patel", "priya@example.com", "Europe/London", "en-GB", True, "GB",
+                given_name="Priya")
+# The name each person goes by, as their profile's given name says (Slack's first_name): for most of the
+# cast the first word, but not for these (family name first, or a given name of two words).
+GIVEN = {"Li Na Wang": "Li Na", "Wei Ling Tan": "Wei Ling", "Jun Hao Lim": "Jun Hao", "Chen Jie": "Jie",
+         "Zhang Wei": "Wei", "Liu Yang": "Yang"}
 FIRST_SPONSOR, FIRST_SPONSOREE = "U_SAM", "U_AISHA"
 MAX_PAIRS = 50
 
@@ -70,7 +75,8 @@ def _profile(name: str, country: str, tz: str, locale: str, taken: set[str]) -> 
         ident += "_" + "".join(ch for ch in parts[-1] if ch.isalnum()).upper()
     taken.add(ident)
     email = ".".join("".join(ch for ch in p if ch.isalnum()) for p in (parts[0], parts[-1])).lower()
-    return Profile(ident, name, f"{email}@example.com", tz, locale, False, country)
+    return Profile(ident, name, f"{email}@example.com", tz, locale, False, country,
+                   given_name=GIVEN.get(name, name.split()[0]))
 
 
 def _build() -> tuple[Profile, ...]:

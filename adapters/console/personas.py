@@ -143,11 +143,18 @@ class Persona:
         for prefix in ("kickoff.", "reframe."):
             if with_prefix(avail, prefix):
                 return primary(with_prefix(avail, prefix))
+        restart = with_prefix(avail, "restart.")
+        if restart:  # the kind offer after a stall, or a silent spell: every path gets used
+            wanted = "restart.keep" if r < 0.6 else ("restart.pause" if r < 0.85 else "restart.rematch")
+            return next((b for b in restart if b.action_id == wanted), primary(restart))
         digest = with_prefix(avail, "nudge.", "digest.")
         if digest:
             if r < 0.7:
                 return primary(digest)
-            return secondary(digest) if r < 0.9 else None
+            if r < 0.87:
+                return secondary(digest)
+            snooze = [b for b in digest if b.action_id.startswith("nudge.snooze")]
+            return snooze[0] if snooze and r < 0.92 else None
         forms = with_prefix(avail, "prep.", "review.", "wrapup.")
         if forms:
             if r < self.form_p:

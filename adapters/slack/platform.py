@@ -36,6 +36,7 @@ def profile_from_user(user: Mapping[str, Any]) -> Profile:
     return Profile(
         external_id=str(user.get("id", "")),
         name=name,
+        given_name=prof.get("first_name") or None,
         email=prof.get("email") or None,
         tz=user.get("tz") or None,
         locale=user.get("locale") or None,

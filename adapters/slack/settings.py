@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from bot.model.config import ConfigError, explain
+from bot.model.config import ConfigError, explain, pasted_cleanly
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 # Slack's response_urls all start here (https://api.slack.com/interactivity/handling#message_responses).
 DEFAULT_RESPONSE_URL_BASE = "https://hooks.slack.com/"
+# Slack's signing secrets are 32 lowercase hex digits (Basic Information > App Credentials > Signing Secret).
+SIGNING_SECRET_SHAPE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 class SlackSettings(BaseSettings):
@@ -79,6 +82,22 @@ class SlackSettings(BaseSettings):
         if not v.startswith(("http://", "https://")) or "@" in v:
             raise ValueError("expected an http(s) URL prefix, e.g. https://hooks.slack.com/")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("signing_secret", "bot_token", "client_id", "client_secret", "app_token")
+    @classmethod
+    def _pasted_cleanly(cls, v: SecretStr | str | None) -> SecretStr | str | None:
+        value = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if value:
+            pasted_cleanly(value)  # never repeats the value: these are secrets
+        return v
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _signing_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value() and not SIGNING_SECRET_SHAPE.match(v.get_secret_value()):
+            raise ValueError("expected 32 hexadecimal characters (Slack app > Basic Information > App Credentials "
+                             "> Signing Secret); with any other value every request from Slack is refused")
+        return v
 
     @field_validator("bot_token")
     @classmethod
@@ -163,5 +182,5 @@ def load_slack_settings(secret_key_set: bool | None = None, **overrides: Any) ->
         if missing:
             problems.append(f"SLACK_SCOPES: missing scopes the app uses: {', '.join(missing)}")
     if problems:
-        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
+        raise ConfigError("\n".join(problems))  # one line per variable, each naming it
     return s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 
@@ -81,6 +82,10 @@ def _program(turn: Turn, args: list[str], raw: str) -> Response:
         kind = "sponsorship"
         if len(pos) > 1 and pos[-1].lower() in PROGRAM_KINDS:
             kind = pos.pop().lower()
+        elif len(pos) > 1 and (meant := difflib.get_close_matches(pos[-1].lower(), PROGRAM_KINDS, n=1, cutoff=0.7)):
+            # "Autumn 2027 mentorship" is a typo for a kind far more often than a name; a quoted name
+            # ("...") is one token and never gets here
+            raise UserError(t("admin.program.unknown_kind", word=pos[-1], kind=meant[0], name=" ".join(pos[:-1])))
         name = " ".join(pos)[:100]
         if turn.session.exec(select(Program).where(
             Program.workspace_id == turn.workspace.id,
@@ -154,25 +159,41 @@ def _pair(turn: Turn, args: list[str], raw: str) -> Response:
 
 
 def _target_pair(turn: Turn, args: list[str], command: str) -> Pair:
+    """The pair ``args`` names: one or two people (mentions or emails), then optionally the program
+    (needed when the people are paired in more than one)."""
     if not args:
         raise UserError(t("admin.target.usage", command=command))
-    people = turn.resolve_all([a for a in args[:2] if a.startswith("<@") or "@" in a])
+    tokens = [a for a in args[:2] if a.startswith("<@") or "@" in a]
+    people = turn.resolve_all(tokens)
     if not people:
         raise UserError(t("admin.target.usage", command=command))
-    q = select(Pair).where(Pair.status.in_(("active", "paused")))  # type: ignore[attr-defined]
+    rest = [a for a in args if a not in tokens]
+    prog = turn.program(" ".join(rest)) if rest else None
+    progs = {p.id: p for p in turn.session.exec(select(Program).where(Program.workspace_id == turn.workspace.id)).all()}
+    q = select(Pair).where(Pair.status.in_(("active", "paused")), col(Pair.program_id).in_(  # type: ignore[attr-defined]
+        [prog.id] if prog is not None else sorted(progs)))
     for p in people:
         q = q.where(or_(col(Pair.sponsor_id) == p.id, col(Pair.sponsoree_id) == p.id))
-    pairs = [p for p in turn.session.exec(q).all() if turn.session.get(Program,  # type: ignore[union-attr]
-                                                                       p.program_id).workspace_id == turn.workspace.id]
+    pairs = list(turn.session.exec(q.order_by(col(Pair.id))).all())
+    names = t("admin.target.and").join(p.name for p in people)
     if not pairs:
-        raise UserError(t("admin.target.one_not_paired" if len(people) == 1 else "admin.target.not_paired",
-                          people=t("admin.target.and").join(p.name for p in people)))
+        one = len(people) == 1
+        if prog is not None:
+            raise UserError(t("admin.target.one_not_paired_in" if one else "admin.target.not_paired_in",
+                              people=names, program=prog.name))
+        raise UserError(t("admin.target.one_not_paired" if one else "admin.target.not_paired", people=names))
     if len(pairs) > 1:
-        raise UserError(t("admin.target.several", person=people[0].name, count=len(pairs), command=command))
+        in_progs = list(dict.fromkeys(progs[p.program_id].name for p in pairs))
+        listed = t("turn.list_separator").join(in_progs)
+        if len(people) == 2:  # both named: only the program can tell the pairs apart
+            raise UserError(t("admin.target.several_programs", people=names, count=len(in_progs), programs=listed,
+                              command=command, program=in_progs[0]))
+        raise UserError(t("admin.target.several", person=people[0].name, count=len(pairs), programs=listed,
+                          command=command, program=in_progs[0]))
     return pairs[0]
 
 
-@command("unpair", "unpair @person", admin=True)
+@command("unpair", "unpair @person [@partner] [program]", admin=True)
 def _unpair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("unpair")
     pair = _target_pair(turn, args, "unpair")
@@ -180,7 +201,7 @@ def _unpair(turn: Turn, args: list[str], raw: str) -> Response:
     return reply(t("admin.unpair.done", sponsor=sp.name, sponsoree=se.name))
 
 
-@command("pause-pair", "pause-pair @person [resume]", admin=True, aliases=("pausepair",))
+@command("pause-pair", "pause-pair @person [@partner] [program] [resume]", admin=True, aliases=("pausepair",))
 def _pause_pair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("pause-pair")
     resume_it = bool(args) and args[-1].lower() == "resume"
@@ -201,7 +222,7 @@ def _pause_pair(turn: Turn, args: list[str], raw: str) -> Response:
     return reply(msg)
 
 
-@command("end-pair", "end-pair @person", admin=True, aliases=("endpair",))
+@command("end-pair", "end-pair @person [@partner] [program]", admin=True, aliases=("endpair",))
 def _end_pair(turn: Turn, args: list[str], raw: str) -> Response:
     turn.require_admin("end-pair")
     pair = _target_pair(turn, args, "end-pair")
@@ -268,8 +289,20 @@ def import_csv(turn: Turn, text: str) -> Response:
         return Response(reply=say(t("admin.import.failed_with", error=str(exc))), errors={"csv": str(exc)[:1900]})
     turn.touched_pairs.extend(done.created)
     created, existing, warnings = len(done.created), done.existing, done.warnings
-    turn.audit("pairs.import", detail={"created": created, "unchanged": existing})
+    turn.session.flush()  # the new people have ids: their attributes can follow
+    kept = console.import_attributes(turn.session, turn.workspace.id, text, turn.me.id, turn.now)  # type: ignore[arg-type]
+    turn.audit("pairs.import", detail={"created": created, "unchanged": existing, "units": len(done.units)})
     lines = [t("admin.import.done", created=created, existing=existing)]
+    if done.units:
+        none = t("admin.import.unit_none")
+        changes = t("turn.list_separator").join(
+            t("admin.import.unit_change", person=who, old=old or none, new=new) for who, old, new in done.units[:10])
+        lines.append(t("admin.import.units", count=len(done.units), changes=changes))
+    columns = console.attribute_columns(text)
+    if columns:
+        lines.append(t("admin.import.attributes", columns=t("turn.list_separator").join(columns), count=kept))
+    if done.swapped:
+        lines.append(t("admin.import.swapped_intro") + " ".join(done.swapped[:10]))
     if warnings:
         lines.append(t("admin.import.same_unit_intro") + " ".join(warnings[:10]))
     return Response(reply=say(*lines))
@@ -380,9 +413,9 @@ def _forget(turn: Turn, args: list[str], raw: str) -> Response:
     if not args:
         raise UserError(t("admin.forget.usage"))
     who = turn.resolve(args[0])
-    ext = who.external_id
+    ext, name = who.external_id, who.name  # the name, for the admin's answer only: erased below
     counts = privacy.forget(turn.session, who, turn.now)
     turn.audit("person.forget", ext, detail=counts)
     turn.session.commit()
     turn.deps.db.scrub()  # no erased byte left behind in the database files (SQLite: WAL checkpoint)
-    return reply(t("admin.forget.done", person=ext, records=sum(counts.values())))
+    return reply(t("admin.forget.done", person=name, records=sum(counts.values())))

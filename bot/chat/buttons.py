@@ -18,7 +18,7 @@ from bot.content import prompts
 from bot.content.chat_words import t
 from bot.content.kinds import PromptKind
 from bot.content.prompts import Actions, PromptContext
-from bot.content.timing import parse_when, week_index, zone
+from bot.content.timing import next_allowed, parse_when, week_index, zone
 from bot.domain import reports
 from bot.model import metrics
 from bot.model.errors import UserError
@@ -27,6 +27,7 @@ from bot.model.messages import (
     Form,
     Message,
 )
+from bot.model.names import addressed
 from bot.outbox.admin import is_admin as admin_rule
 from storage.models import (
     Agenda,
@@ -165,6 +166,9 @@ def share_with_partner(turn: Turn, pair: Pair, kind: PromptKind, key: str, paylo
     queue(turn, pair, partner, kind, key if not copies else f"{key}-v{len(copies) + 1}", payload)
 
 
+READER_DAY_KINDS = frozenset({PromptKind.SHARED_NOTE, PromptKind.AGENDA, PromptKind.ASK_GOAL})
+
+
 def queue(turn: Turn, pair: Pair, recipient: int, kind: PromptKind, period: str, payload: dict[str, Any] | None,
           due: datetime | None = None) -> None:
     """One message to ``recipient`` now (or at ``due``), outside the weekly plan."""
@@ -172,6 +176,11 @@ def queue(turn: Turn, pair: Pair, recipient: int, kind: PromptKind, period: str,
     prog = turn.session.get(Program, pair.program_id)
     assert prog is not None
     at = due or turn.now
+    if due is None and kind in READER_DAY_KINDS:
+        # words one partner sends the other wait for the reader's day (their working days, outside quiet
+        # hours, in their own time zone): a note written at 23:00 arrives the next morning
+        s = turn.deps.settings
+        at = next_allowed(at, turn.person(recipient).tz or turn.workspace.default_tz, s.working_weekdays, s.quiet)
     turn.session.add(Prompt(pair_id=pair.id, recipient_id=recipient, workspace_id=turn.workspace.id, kind=kind,  # type: ignore[arg-type]
                    phase="", period=period[:40], week=week, variant=0, due_at=at, next_attempt_at=at,
                    payload=payload, created_at=turn.now))
@@ -367,7 +376,8 @@ def _kickoff(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Response
     pair.booked_at = pair.booked_at or turn.now
     turn.session.add(pair)
     mark_answered(turn, p, "booked")
-    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=turn.me.name.split()[0])))
+    me = addressed(turn.me.name, turn.me.given_name)
+    return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.booked", me=me)))
 
 
 @action(Actions.KICKOFF_AGREE, kinds={PromptKind.KICKOFF})
@@ -424,6 +434,9 @@ def _review_later(turn: Turn, p: Prompt, ctx: PromptContext, answer: str) -> Res
     """"Later" sets a reminder: the same review comes back in three days (once)."""
     pair = turn.session.get(Pair, p.pair_id)
     assert pair is not None
+    if p.period.endswith("-later"):  # this is the reminder: no second one is promised, or sent
+        mark_answered(turn, p, "later")
+        return Response(update=prompts.answered(ctx, prompts.reply_text(ctx, "reply.later_once")))
     period = f"{p.period}-later"[:40]
     if not p.period.endswith("-later") and not turn.session.exec(select(Prompt).where(
             Prompt.pair_id == pair.id, Prompt.recipient_id == turn.me.id, Prompt.kind == PromptKind.REVIEW,

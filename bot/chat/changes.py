@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, or_, select
 
 from bot.chat.turn import Turn
 from bot.content.chat_words import t
 from bot.content.kinds import TWO_WAY
 from bot.content.timing import monday_of, zone
+from bot.domain import people as directory
 from bot.model.errors import UserError
 from bot.outbox.planner import replan_person
 from storage.models import (
@@ -105,7 +106,7 @@ def opt_out(turn: Turn) -> None:
 
 def create_pair(turn: Turn, sponsor: Person, sponsoree: Person, prog: Program,
                       sponsor_unit: str | None = None, sponsoree_unit: str | None = None) -> tuple[Pair | None, str]:
-    """Pair two people; returns (pair or None if it already existed, a warning or '')."""
+    """Pair two people; returns (pair or None if it already existed, warnings or '')."""
     if sponsor.id == sponsoree.id:
         raise UserError(t("changes.self_pair"))
     existing = turn.session.exec(select(Pair).where(Pair.program_id == prog.id, Pair.sponsoree_id == sponsoree.id,
@@ -120,14 +121,36 @@ def create_pair(turn: Turn, sponsor: Person, sponsoree: Person, prog: Program,
     if sponsoree_unit:
         sponsoree.unit = sponsoree_unit
     same = bool(sponsor.unit and sponsoree.unit and sponsor.unit.lower() == sponsoree.unit.lower())
+    warnings = _role_warnings(turn, sponsor, sponsoree, prog)  # read before the new pair is added
     pair = Pair(program_id=prog.id, sponsor_id=sponsor.id, sponsoree_id=sponsoree.id,  # type: ignore[arg-type]
                 start_date=monday_of(turn.now.astimezone(zone(prog.default_tz)).date()), created_at=turn.now,
                 same_unit=same, last_touch_at=None)
     turn.session.add(pair)
     turn.session.flush()
     turn.touched_pairs.append(pair.id)  # type: ignore[arg-type]
-    warn = t("changes.same_unit", sponsor=sponsor.name, sponsoree=sponsoree.name, unit=sponsor.unit) if same else ""
-    return pair, warn
+    if same:
+        warnings.insert(0, t("changes.same_unit", sponsor=sponsor.name, sponsoree=sponsoree.name, unit=sponsor.unit))
+    return pair, " ".join(warnings)
+
+
+def _role_warnings(turn: Turn, sponsor: Person, sponsoree: Person, prog: Program) -> list[str]:
+    """What is probably a slip: the two already in the program the other way round, a sponsor paired
+    as a sponsoree (two sponsors), an admin (who sees the program's reports) in a pair."""
+    live = turn.session.exec(select(Pair).where(
+        Pair.program_id == prog.id, col(Pair.status).in_(("active", "paused")),
+        or_(col(Pair.sponsor_id).in_([sponsor.id, sponsoree.id]),
+            col(Pair.sponsoree_id).in_([sponsor.id, sponsoree.id])))).all()
+    sponsor_is_sponsoree = any(p.sponsoree_id == sponsor.id for p in live)
+    sponsoree_is_sponsor = any(p.sponsor_id == sponsoree.id for p in live)
+    out: list[str] = []
+    if sponsor_is_sponsoree and sponsoree_is_sponsor:
+        out.append(t("changes.swapped", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name))
+    elif sponsoree_is_sponsor:
+        out.append(t("changes.two_sponsors", sponsor=sponsor.name, sponsoree=sponsoree.name, program=prog.name))
+    for who in (sponsor, sponsoree):
+        if directory.is_admin(who, turn.deps.settings.admin_emails):
+            out.append(t("changes.admin", person=who.name, program=prog.name))
+    return out
 
 
 def drop_pending(turn: Turn, pair: Pair, keep_kinds: tuple[str, ...] = ()) -> None:

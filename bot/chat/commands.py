@@ -27,6 +27,7 @@ from bot.model.interactions import Response
 from bot.model.messages import (
     Attachment,
 )
+from bot.model.names import addressed
 from storage.models import (
     Goal,
     Win,
@@ -101,7 +102,7 @@ def _goal(turn: Turn, args: list[str], raw: str) -> Response:
         turn.session.add(g)
         return reply(t("commands.goal.done", text=g.text))
     turn.session.add(Goal(pair_id=pair.id, author_id=turn.me.id, text=raw[:500], created_at=turn.now))  # type: ignore[arg-type]
-    return reply(t("commands.goal.saved", partner=partner.name.split()[0]))
+    return reply(t("commands.goal.saved", partner=addressed(partner.name, partner.given_name)))
 
 
 @command("meet", "meet <weekday> <HH:MM> [weekly|2w|monthly]")

@@ -51,11 +51,18 @@ def app_home(deps: Deps, platform: str, workspace: str, user: str) -> Message:
                 for ci in recent)))
         if turn.is_admin:
             rep = reports.build(s, ws.id, now)  # type: ignore[arg-type]
-            mb.add(Heading(t("home.health.heading")), Fields((
+            c = rep.closing
+            figures = ((  # every program has ended: what happened, not live figures
+                (t("reports.closed.met"), t("reports.closed.met_value", met=c["met"], pairs=c["pairs"])),
+                (t("reports.closed.meetings"), str(c["meetings"])),
+                (t("reports.closed.wins"), str(c["wins"])),
+            ) if rep.closed_on is not None else (
                 (t("home.health.active"), str(rep.active_pairs)),
                 (t("home.health.engagement"), t("home.health.percent", value=rep.engagement)),
                 (t("home.health.response_rate"), t("home.health.percent", value=rep.response_rate)),
                 (t("home.health.stalled"), str(rep.stalled_count)),
-            )), Buttons((Button(Actions.HOME_REPORT, t("home.health.report"), "report"),
-                         Button(Actions.HOME_EXPORT, t("home.health.export"), "export"))))
+            ))
+            mb.add(Heading(t("home.health.heading")), Fields(figures), Buttons((
+                Button(Actions.HOME_REPORT, t("home.health.report"), "report"),
+                Button(Actions.HOME_EXPORT, t("home.health.export"), "export"))))
         return mb.build(text=t("home.summary"))

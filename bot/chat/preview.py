@@ -16,8 +16,8 @@ from bot.domain.reports import Report, StalledPair, render
 from bot.model.messages import Form, Message
 
 SAMPLE_NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-SAM = PersonView("Sam Rivera", "U0SPONSOR", "America/New_York", "US", "sam@example.com")
-AISHA = PersonView("Aisha Khan", "U0SPONSEE", "Europe/London", "GB", "aisha@example.com")
+SAM = PersonView("Sam Rivera", "U0SPONSOR", "America/New_York", "US", "sam@example.com", "Sam")
+AISHA = PersonView("Aisha Khan", "U0SPONSEE", "Europe/London", "GB", "aisha@example.com", "Aisha")
 DIGEST = Digest(goals=("Lead the Q3 platform migration", "Present at the all-hands"),
                 new_goals=("Lead the Q3 platform migration",),
                 wins=("Shipped the onboarding revamp two weeks early",),

@@ -25,6 +25,7 @@ from bot.model.messages import (
     foot,
     para,
 )
+from bot.model.names import addressed
 from bot.outbox.loader import load_context
 from storage.models import (
     Pair,
@@ -64,7 +65,7 @@ def me_message(turn: Turn) -> Message:
         phase = j.phase(phase_for(j, week, prog.length_weeks, Evidence(
             meetings=pair.meetings, agreed=pair.agreed_at is not None, checkins=pair.checkins_answered)))
         rhythm = t(f"rhythm.{pair.meet_every}") if pair.meet_every in (1, 2, 4) else t("rhythm.unset")
-        first = partner.name.split()[0] if partner.name else t("views.me.your_partner")
+        first = addressed(partner.name, partner.given_name) or t("views.me.your_partner")
         mb.add(Heading(t("views.me.heading", program=prog.name, partner=partner.name)))
         mb.add(Fields((
             (t("views.me.role"), j.role("senior" if senior else "junior")),

@@ -47,6 +47,7 @@ class DigestWords(_Strict):
     stalled_line: str
     stalled_days: str
     stalled_never: str
+    closed: str  # a program that has ended: one line of what happened, not live figures
     forward_line: str
     forward_none: str
     names_joiner: str

@@ -11,16 +11,28 @@ walked by an ordinal, so the same text never comes twice within a full turn of t
 
 from __future__ import annotations
 
+import difflib
 import random
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.content.chat_words import t
 
 KINDS = ("sponsorship", "mentoring", "reverse-mentoring")
 Seat = Literal["senior", "junior"]
@@ -35,6 +47,62 @@ REQUIRED: dict[str, int] = {
 }
 # Per phase: the sponsoree's weekly tip and the sponsor's one action.
 PHASE_SLOTS: dict[str, int] = {"checkin.tip": 8, "digest.action": 8}
+
+# The placeholders a text may use: the names every composer passes (``prompts._names``) and, per
+# slot, what that slot's composer passes besides (the keyword arguments of its ``w``/``ws``/``fill``
+# call in ``bot.content.prompts`` and ``reply_text`` in ``bot.chat.buttons``; tests/test_journey.py
+# reads those calls and holds this table to them). Anything else would reach people as "{typo}".
+NAMES = frozenset({"me", "partner", "sponsor", "sponsoree", "program", "weeks", "partner_country"})
+_ALERT = frozenset({"days", "since", "checkins", "answered", "digests", "sponsor_full", "sponsoree_full"})
+EXTRAS: dict[str, frozenset[str]] = {
+    "checkin.holiday": frozenset({"holiday", "when"}),
+    "prep.opener": frozenset({"when"}),
+    "strategy.quiet": frozenset({"days"}),
+    "digest.action.ask": frozenset({"ask"}),
+    "digest.action.win": frozenset({"win"}),
+    "digest.action.goal": frozenset({"goal"}),
+    "digest.new.goal": frozenset({"goal"}),
+    "digest.new.ask": frozenset({"ask"}),
+    "digest.new.win": frozenset({"win"}),
+    "digest.new.meetings": frozenset({"n"}),
+    "digest.new.quiet": frozenset({"days", "since"}),
+    "digest.new.nothing": frozenset({"since"}),
+    "digest.new.silent": frozenset({"days", "since"}),
+    "digest.new.holiday": frozenset({"holiday", "when"}),
+    "digest.momentum": frozenset({"word"}),
+    "review.agreement": frozenset({"agreement"}),
+    "wrapup.recap.senior": frozenset({"met", "wins"}),
+    "wrapup.recap.junior": frozenset({"met", "wins"}),
+    "review.so_far": frozenset({"met"}),
+    "story.actions.senior": frozenset({"list"}),
+    "story.actions.junior": frozenset({"list"}),
+    "story.more": frozenset({"n"}),
+    "count.times": frozenset({"n"}),
+    "count.wins": frozenset({"n"}),
+    "stall.admin": _ALERT,
+    "payforward.admin": _ALERT,
+    "rematch.admin": _ALERT | {"asker"},
+    "reply.agenda_shared_later": frozenset({"until"}),
+    "reply.done": frozenset({"done"}),
+    "reply.booked": frozenset({"me"}),
+    "reply.agreement": frozenset({"rhythm"}),
+}
+# A logged action's words, by its key or its key's family ("story.did.win-forward", "story.did.win"): any
+# kind may word its own actions (``prompts.what_was_done`` fills the count and how the reader is named).
+DID = "story.did."
+DID_EXTRAS = frozenset({"n", "their", "them"})
+PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as ``prompts.fill`` reads them
+
+# Checking is bounded: a file at most this big, nested at most this deep, and the first problems shown.
+MAX_CHARS = 1_000_000
+MAX_DEPTH = 12
+MAX_PROBLEMS = 50
+
+
+def allowed_placeholders(slot: str) -> frozenset[str]:
+    if slot.startswith(DID):
+        return NAMES | DID_EXTRAS
+    return NAMES | EXTRAS.get(slot, frozenset())
 
 
 class Line(BaseModel):
@@ -101,41 +169,53 @@ class Journey(BaseModel):
             if isinstance(items, str):
                 items = [items]
             if not isinstance(items, list):
-                raise ValueError(f"{slot}: expected a list of texts")
+                out[slot] = items  # not a list: pydantic says so, at its place
+                continue
             lines = []
             for i, item in enumerate(items):
-                line = {"text": item} if isinstance(item, str) else dict(item)
-                line.setdefault("key", f"{slot}#{i}")
-                lines.append(line)
+                if isinstance(item, str | Mapping):
+                    line = {"text": item} if isinstance(item, str) else dict(item)
+                    line.setdefault("key", f"{slot}#{i}")
+                    lines.append(line)
+                else:
+                    lines.append(item)  # neither text nor a mapping: pydantic says so, at its place
             out[slot] = lines
         return out
 
     @model_validator(mode="after")
-    def _complete(self) -> Journey:
-        problems: list[str] = []
+    def _complete(self, info: ValidationInfo) -> Journey:
+        gaps = self.gaps()
+        if gaps and isinstance(info.context, dict) and isinstance(info.context.get("gaps"), list):
+            info.context["gaps"].extend(gaps)  # check_text places each at its line
+        elif gaps:
+            raise ValueError("; ".join(msg for _slot, msg in gaps))
+        return self
+
+    def gaps(self) -> list[tuple[str, str]]:
+        """What the file lacks, as (slot or "", problem): slots without enough texts, repeated keys."""
+        problems: list[tuple[str, str]] = []
         keys = [p.key for p in self.phases]
         if len(set(keys)) != len(keys):
-            problems.append("phase keys must be unique")
+            problems.append(("", t("journey.phase_keys")))
         for slot, least in REQUIRED.items():
             n = len(self.words.get(slot, ()))
             if n < least:
-                problems.append(f"words.{slot}: needs at least {least} text(s), has {n}")
+                problems.append((slot, t("journey.needs", slot=slot, least=least, has=n)))
         for base, least in PHASE_SLOTS.items():
             for i, ph in enumerate(self.phases):
                 need = 12 if (base == "digest.action" and i == len(self.phases) - 1
                               and self.kind == "sponsorship") else least
-                n = len(self.words.get(f"{base}.{ph.key}", ()))
+                slot = f"{base}.{ph.key}"
+                n = len(self.words.get(slot, ()))
                 if n < need:
-                    problems.append(f"words.{base}.{ph.key}: needs at least {need} texts, has {n}")
+                    problems.append((slot, t("journey.needs", slot=slot, least=need, has=n)))
         for slot, lines in self.words.items():
             seen = [ln.key for ln in lines]
             if len(set(seen)) != len(seen):
-                problems.append(f"words.{slot}: keys must be unique")
+                problems.append((slot, t("journey.keys_unique", slot=slot)))
             if slot.startswith("digest.action") and any(not ln.done for ln in lines):
-                problems.append(f"words.{slot}: every sponsor action needs a 'done' button label")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+                problems.append((slot, t("journey.needs_done", slot=slot)))
+        return problems
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -208,6 +288,10 @@ def _resource(name: str) -> str:
     return resources.files("bot.content").joinpath("journeys", name).read_text(encoding="utf-8")
 
 
+# libyaml's loader when PyYAML was built with it (about ten times faster than the pure-Python one).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def _base() -> dict[str, Any]:
     data = yaml.safe_load(_resource("_base.yml"))
@@ -222,44 +306,219 @@ def merge(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (a pydantic error location), or the nearest parent's."""
-    line: int | None = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
+class _Problems:
+    """Problems found in a file, each at its line: kept up to ``MAX_PROBLEMS`` (the earliest lines),
+    counted beyond. Adding one is O(1) and finding lines never rescans the file (linear in its size)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found: list[tuple[int, int, str | Callable[[], str]]] = []  # (line, order, problem)
+
+    def add(self, line: int | None, problem: str | Callable[[], str]) -> None:
+        """A problem at ``line``; a callable (a did-you-mean, dear to compute) is called only if shown."""
+        self.found.append((line or 0, len(self.found), problem))
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def error(self) -> JourneyError:
+        import heapq
+
+        first = heapq.nsmallest(MAX_PROBLEMS, self.found, key=lambda f: f[:2])  # O(n log 50), no full sort
+        lines = []
+        for line, _order, p in first:
+            problem = p if isinstance(p, str) else p()
+            lines.append(t("journey.at", file=self.name, line=line, problem=problem) if line
+                         else t("journey.whole", file=self.name, problem=problem))
+        if len(self.found) > MAX_PROBLEMS:
+            lines.append(t("journey.more", count=f"{len(self.found) - MAX_PROBLEMS:,}"))
+        return JourneyError("\n".join(lines))
+
+
+class _Index:
+    """The file's YAML nodes by their path, each mapping indexed once, on first use (so placing
+    every problem is linear in the file, however many problems there are)."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+        self._maps: dict[int, dict[str, yaml.Node]] = {}
+
+    def child(self, node: yaml.Node | None, part: Any) -> yaml.Node | None:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            nxt = node.value[part]
-        else:
-            nxt = None
-        if nxt is None:
-            break
-        node, line = nxt, nxt.start_mark.line + 1
-    return line
+            index = self._maps.get(id(node))
+            if index is None:
+                index = self._maps[id(node)] = {}
+                for k, v in node.value:
+                    index[str(getattr(k, "value", ""))] = v  # the last wins, as when constructed
+            return index.get(str(part))
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            return node.value[part]
+        return None
+
+    def line(self, loc: tuple[Any, ...]) -> int | None:
+        """The 1-based line of the node at ``loc`` (a pydantic error location), or the nearest parent's."""
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in loc:
+            nxt = self.child(node, part)
+            if nxt is None:
+                break
+            node, line = nxt, nxt.start_mark.line + 1
+        return line
 
 
-def check_text(text: str, name: str = "journey") -> Journey:
-    """Validate a journey file's text; ``JourneyError`` lists every problem with its line."""
+def _suggest(word: str, choices: Any) -> str | None:
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
+def _decode(text: str | bytes, name: str) -> str:
+    if isinstance(text, str):
+        return text
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return text.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JourneyError(t("journey.not_utf8", file=name, byte=exc.start + 1)) from None
+
+
+def _depth_guard(text: str, name: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` from the event stream (flat: no recursion), before
+    anything builds a tree of it."""
+    depth = 0
+    loader = _LOADER(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise JourneyError(t("journey.too_deep", file=name, line=mark.line + 1 if mark else 1,
+                                         depth=MAX_DEPTH))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any]:
+    """The file's node tree (for lines) and its data, from one parse."""
+    try:
+        _depth_guard(text, name)
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}: " if mark is not None else ""
-        raise JourneyError(f"{name}: {at}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit, met while scanning ahead
+            raise JourneyError(t("journey.too_deep", file=name, line=mark.line + 1 if mark else 1,
+                                 depth=MAX_DEPTH)) from None
+        where = t("journey.not_yaml_line", line=mark.line + 1) if mark is not None else ""
+        raise JourneyError(t("journey.not_yaml", file=name, where=where,
+                             problem=str(getattr(exc, "problem", None) or exc))) from None
+    return node, data
+
+
+def _texts(items: yaml.Node) -> Iterator[tuple[yaml.ScalarNode, bool]]:
+    """Each text of a slot (and each ``done`` label, flagged True), as its scalar node."""
+    for item in items.value if isinstance(items, yaml.SequenceNode) else [items]:
+        if isinstance(item, yaml.ScalarNode):
+            yield item, False
+        elif isinstance(item, yaml.MappingNode):
+            for k, v in item.value:
+                if isinstance(v, yaml.ScalarNode) and getattr(k, "value", None) in ("text", "done"):
+                    yield v, k.value == "done"
+
+
+def _placeholder_problem(slot: str, name: str, ok: frozenset[str]) -> Callable[[], str]:
+    def problem() -> str:
+        best = _suggest(name, ok)
+        if best:
+            return t("journey.unknown_placeholder", slot=slot, name=name, suggestion=best)
+        return t("journey.unknown_placeholder_no_match", slot=slot, name=name,
+                 allowed=", ".join(f"{{{a}}}" for a in sorted(ok)))
+    return problem
+
+
+def _lint(index: _Index, data: dict[str, Any], problems: _Problems) -> set[str]:
+    """What pydantic cannot know: the kind, the slots and the placeholders, each at its line.
+    Returns the slots that a misspelled slot stands for (their "missing" problem is not repeated)."""
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind not in KINDS:
+        best = _suggest(kind, KINDS)
+        kinds = ", ".join(KINDS)
+        problems.add(index.line(("kind",)), t("journey.unknown_kind", kind=kind, suggestion=best, kinds=kinds)
+                     if best else t("journey.unknown_kind_no_match", kind=kind, kinds=kinds))
+    phases = data.get("phases")
+    keys = [p["key"] for p in phases if isinstance(p, Mapping) and isinstance(p.get("key"), str)] \
+        if isinstance(phases, list) else []
+    known = set(_base().get("words", {})) | set(REQUIRED) | {f"{b}.{k}" for b in PHASE_SLOTS for k in keys}
+    words_node = index.child(index.root, "words")
+    meant: set[str] = set()
+    tried = 0
+    if not isinstance(words_node, yaml.MappingNode):
+        return meant
+    for key_node, items in words_node.value:
+        slot = str(getattr(key_node, "value", ""))
+        line = key_node.start_mark.line + 1
+        if slot not in known and not slot.startswith(DID):
+            # did-you-mean is dear (difflib): worked out for the first slots only, the ones shown
+            tried += 1
+            best = _suggest(slot, known) if tried <= MAX_PROBLEMS else None
+            if best:
+                meant.add(best)
+            show = kind if isinstance(kind, str) and kind in KINDS else KINDS[0]
+            problems.add(line, t("journey.unknown_slot", slot=slot, suggestion=best) if best
+                         else t("journey.unknown_slot_no_match", slot=slot, kind=show))
+            continue
+        allowed = allowed_placeholders(slot)
+        for scalar, is_done in _texts(items):
+            if not isinstance(scalar.value, str):
+                continue
+            ok = NAMES if is_done else allowed
+            for m in PLACEHOLDER.finditer(scalar.value):
+                name = m.group(1)
+                if name in ok:
+                    continue
+                problems.add(scalar.start_mark.line + 1, _placeholder_problem(slot, name, ok))
+    return meant
+
+
+def check_text(text: str | bytes, name: str = "journey") -> Journey:
+    """Validate a journey file (text, or bytes that must be UTF-8); ``JourneyError`` lists the first
+    problems, each at its line, then how many more. Bounded: a file over ``MAX_CHARS`` or nested over
+    ``MAX_DEPTH`` is refused in one sentence, and the work is linear in the file's size."""
+    text = _decode(text, name)
+    if len(text) > MAX_CHARS:
+        raise JourneyError(t("journey.too_big", file=name, limit=MAX_CHARS // 1000))
+    node, data = _compose(text, name)
     if not isinstance(data, dict):
-        raise JourneyError(f"{name}: line 1: expected a mapping with kind, title, phases and words")
+        raise JourneyError(t("journey.not_mapping", file=name))
+    index = _Index(node)
+    problems = _Problems(name)
+    meant = _lint(index, data, problems)
+    gaps: list[tuple[str, str]] = []
+    journey: Journey | None = None
     try:
-        return Journey.model_validate(merge(data))
+        journey = Journey.model_validate(merge(data), context={"gaps": gaps})
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
+        for err in exc.errors(include_url=False, include_context=False, include_input=False):
             loc = tuple(err["loc"])
-            where = _line_of(node, loc)
             path = ".".join(str(p) for p in loc) or "(file)"
             msg = str(err["msg"]).removeprefix("Value error, ")
-            lines.append(f"{name}: " + (f"line {where}: " if where else "") + f"{path}: {msg}")
-        raise JourneyError("\n".join(lines)) from None
+            problems.add(index.line(loc), f"{path}: {msg}")
+    words_at = index.line(("words",))
+    for slot, msg in gaps:
+        if slot in meant:
+            continue  # said already: "unknown slot ..., did you mean <slot>?"
+        here = index.child(index.child(index.root, "words"), slot) if slot else index.child(index.root, "phases")
+        problems.add(here.start_mark.line + 1 if here is not None else words_at, msg)
+    if problems or journey is None:
+        raise problems.error()
+    return journey
 
 
 @cache

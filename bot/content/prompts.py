@@ -45,6 +45,7 @@ from bot.model.messages import (
     para,
     plain,
 )
+from bot.model.names import addressed
 
 
 class Actions:
@@ -104,6 +105,12 @@ class PersonView:
     tz: str = "UTC"
     country: str | None = None
     email: str | None = None
+    given: str | None = None
+
+    @property
+    def short(self) -> str:
+        """How this person is addressed (bot.model.names): the name they go by, or the full name."""
+        return addressed(self.name, self.given)
 
 
 @dataclass(frozen=True)
@@ -119,10 +126,11 @@ class Digest:
     last_contact: datetime | None = None
     since: datetime | None = None
     trend: tuple[int, ...] = ()  # recent momentum answers, oldest first
+    ask_unanswered: bool = False  # the sponsor asked for the current goal since the last digest: no answer
 
     @property
     def anything_new(self) -> bool:
-        return bool(self.new_goals or self.new_wins or self.ask or self.meetings_since)
+        return bool(self.new_goals or self.new_wins or self.ask or self.meetings_since or self.ask_unanswered)
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class PairState:
     senior_slowed: bool = False
     junior_offers: int = 0
     senior_offers: int = 0
+    checkins_sent: int = 0  # check-ins the sponsoree had before this one
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def first_name(name: str) -> str:
-    return name.split()[0] if name.strip() else name
+    """Kept for words that only know a full name: the full name (no first word is ever guessed)."""
+    return addressed(name)
 
 
 def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
@@ -202,10 +212,10 @@ def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
 
 def _names(ctx: PromptContext) -> dict[str, str]:
     return {
-        "me": first_name(ctx.me.name),
-        "partner": first_name(ctx.partner.name),
-        "sponsor": first_name(ctx.sponsor.name),
-        "sponsoree": first_name(ctx.sponsoree.name),
+        "me": ctx.me.short,
+        "partner": ctx.partner.short,
+        "sponsor": ctx.sponsor.short,
+        "sponsoree": ctx.sponsoree.short,
         "program": ctx.program_name,
         "weeks": str(ctx.pair.length),
         # holidays are named as the partner's country's public holidays, never as their faith
@@ -291,7 +301,7 @@ def slot_lines(ctx: PromptContext, subject: str, count: int = 2) -> tuple[list[P
     for s in slots:
         links = calendar_links(s, subject, emails)
         out.append(Paragraph((
-            Text("\u2192 " + both_zones_label(s, me, partner, first_name(ctx.partner.name)) + "  "),
+            Text("\u2192 " + both_zones_label(s, me, partner, ctx.partner.short) + "  "),
             Link(links["teams"], chat_words.t("prompts.calendar.teams")), Text(" \u00b7 "),
             Link(links["outlook"], chat_words.t("prompts.calendar.outlook")), Text(" \u00b7 "),
             Link(links["google"], chat_words.t("prompts.calendar.google")),
@@ -353,13 +363,16 @@ def _tip(ctx: PromptContext) -> tuple[str, Line, dict[str, Any], list[Paragraph]
         text = plain_fill(line.text, holiday=hol.name, when=when_label(hol.day, today), **_names(ctx))
         return ws(ctx, "strategy.holiday"), line.model_copy(update={"text": text}), {"holiday": True}, []
     if not ctx.pair.rhythm and ctx.week in BOOK_WEEKS:
-        lines, starts = slot_lines(ctx, f"{first_name(ctx.sponsor.name)} / {first_name(ctx.sponsoree.name)}")
+        lines, starts = slot_lines(ctx, f"{ctx.sponsor.short} / {ctx.sponsoree.short}")
         return ws(ctx, "strategy.book"), pick(ctx, "checkin.book", ctx.week // 4), {"slots": starts}, lines
+    # Rotations walk by the check-ins this person has had (one step each), so a switch between weekly
+    # and alternate-week tips never lands on a line used a few weeks before.
+    n = ctx.pair.checkins_sent
     long_quiet = ctx.pair.quiet_days >= 49  # past the restart window: light touches and tips take turns
-    if 14 <= ctx.pair.quiet_days < 21 or (long_quiet and ctx.week % 2 == 0):
-        line = pick(ctx, "checkin.light", ctx.week // 2 if long_quiet else ctx.week)
+    if 14 <= ctx.pair.quiet_days < 21 or (long_quiet and n % 2 == 0):
+        line = pick(ctx, "checkin.light", n)
         return ws(ctx, "strategy.quiet", days=str(ctx.pair.quiet_days)), line, {}, []
-    line = pick(ctx, f"checkin.tip.{ctx.stage}", ctx.week // 2 if long_quiet else ctx.week)
+    line = pick(ctx, f"checkin.tip.{ctx.stage}", n)
     return ws(ctx, f"strategy.{line.strategy or 1}"), line, {}, []
 
 
@@ -452,15 +465,17 @@ def _meeting_when(ctx: PromptContext) -> str:
 
 
 def prep(ctx: PromptContext) -> Message:
-    line = pick(ctx, "prep.opener", ctx.week // 2)
+    """Before each meeting of the rhythm the pair chose: a reminder to write an agenda. It repeats with the
+    rhythm by design, so it names no rotated suggestion ("action"); its opener still varies."""
+    line = pick(ctx, "prep.opener", ctx.week // max(1, ctx.pair.rhythm))
     return MessageBuilder(kind=PromptKind.PREP).add(
         Paragraph(fill(line.text, when=_meeting_when(ctx), **_names(ctx))),
         Buttons((
             Button(Actions.PREP_OPEN, label(ctx, "agenda"), _v(ctx, "open"), "primary"),
             Button(Actions.PREP_SKIP, label(ctx, "skip"), _v(ctx, "skip")),
         )),
-        foot(chat_words.t("prompts.prep_footer", partner=first_name(ctx.partner.name))),
-    ).build(meta={"action": line.key, "phase": ctx.stage})
+        foot(chat_words.t("prompts.prep_footer", partner=ctx.partner.short)),
+    ).build(meta={"reminder": line.key, "phase": ctx.stage})
 
 
 def prep_form(prompt_id: int, partner: str) -> Form:
@@ -538,24 +553,27 @@ def _silent_digest(ctx: PromptContext, n: dict[str, str]) -> Message:
 
 def nudge(ctx: PromptContext) -> Message:
     n = _names(ctx)
-    if silent(ctx):
-        return _silent_digest(ctx, n)
     d = ctx.digest or Digest()
+    if silent(ctx) and not d.anything_new:  # news from a quiet partner gets the usual digest
+        return _silent_digest(ctx, n)
     line, quoted, grounded = _digest_action(ctx, d)
     # What is new, leading; the item the action quotes is not repeated; at most two lines.
     news: list[Paragraph] = []
+    for goal in d.new_goals[:1]:  # first: "it will be in their next summary" is a promise
+        if "goal" not in quoted:
+            news.append(Paragraph(w(ctx, "digest.new.goal", goal=cut(goal))))
     if d.ask and "ask" not in quoted:
         news.append(Paragraph(w(ctx, "digest.new.ask", ask=cut(d.ask))))
     for win in d.new_wins[:1]:
         if "win" not in quoted:
             news.append(Paragraph(w(ctx, "digest.new.win", win=cut(win))))
-    for goal in d.new_goals[:1]:
-        if "goal" not in quoted:
-            news.append(Paragraph(w(ctx, "digest.new.goal", goal=cut(goal))))
     if d.meetings_since:
         news.append(para(ws(ctx, "digest.new.meetings", n=str(d.meetings_since))))
     news = news[:1 if ctx.slowed else 2]
     meta: dict[str, Any] = {"phase": ctx.stage}
+    if d.ask_unanswered and not d.new_goals:  # the sponsor asked; the promise was "or say so"
+        news.append(para(ws(ctx, "digest.new.ask_unanswered")))
+        meta["ask_unanswered"] = True
     if ctx.pair.stalled_days:  # named for what it is: quiet since a date (the phase stays where it was)
         since = _date(ctx.last_contact, ctx.me.tz)
         news.append(para(ws(ctx, "digest.new.quiet", days=str(ctx.pair.stalled_days), since=since)))
@@ -662,10 +680,10 @@ def review(ctx: PromptContext) -> Message:
     h = ctx.history
     if h is not None:  # what happened so far, in whole sentences, to this reader
         mb.add(para(" ".join(x for x in (so_far(ctx, h), what_was_done(ctx, h, most=1, rest=False)) if x)))
-    mb.add(Buttons((
-        Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"),
-        Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),
-    )), foot(chat_words.t("prompts.review_footer")))
+    later = () if ctx.period.endswith("-later") else (  # the reminder promises no second reminder
+        Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),)
+    mb.add(Buttons((Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"), *later)),
+           foot(chat_words.t("prompts.review_footer")))
     return mb.build(meta={"phase": ctx.stage})
 
 

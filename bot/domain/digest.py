@@ -73,6 +73,11 @@ def program_section(s: Session, workspace_id: int, prog: Program, now: datetime)
     if series and series[-1].start == analytics.monday(now.date()):
         series = series[:-1]  # the week that just started: nothing to say about it yet
     rep = reports.build(s, workspace_id, now, prog.name, stalled_limit=0)
+    if rep.closed_on is not None:  # ended: what happened, not live figures that read as a collapse
+        c, d = rep.closing, rep.closed_on
+        return [Heading(dw.heading.format(program=prog.name)), para(dw.closed.format(
+            program=prog.name, date=f"{d:%a} {d.day} {d:%b}", met=c["met"], pairs=c["pairs"],
+            meetings=c["meetings"], wins=c["wins"]))], rep
     blocks: list[Block] = [
         Heading(dw.heading.format(program=prog.name)),
         Fields((

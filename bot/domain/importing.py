@@ -60,6 +60,9 @@ class Imported:
     created: list[int] = field(default_factory=list)  # the new pairs' ids
     existing: int = 0
     warnings: list[str] = field(default_factory=list)
+    swapped: list[str] = field(default_factory=list)  # rows pairing two people already paired the other way
+    units: list[tuple[str, str | None, str]] = field(default_factory=list)  # (person, old unit, new unit)
+    kept: list[tuple[Row, New, New, Pair]] = field(default_factory=list)  # rows whose pair exists already
 
 
 def _chunks(values: Sequence[T]) -> list[Sequence[T]]:
@@ -81,6 +84,7 @@ def import_pairs(s: Session, now: datetime, workspace_id: int, rows: Sequence[Ro
         if row.unit:
             sponsoree.unit = row.unit
         same_unit.append(bool(sponsor.unit and sponsoree.unit and sponsor.unit.lower() == sponsoree.unit.lower()))
+    _update_units(out)
     # Everything is prepared: from here on, writes only.
     new = list({p.values["external_id"]: p for p in people.values() if p.values is not None}.values())
     persons = Person.__table__  # type: ignore[attr-defined]
@@ -104,6 +108,18 @@ def import_pairs(s: Session, now: datetime, workspace_id: int, rows: Sequence[Ro
         stmt = insert(pairs).returning(pairs.c.id, sort_by_parameter_order=True)
         out.created.extend(pid for (pid,) in s.execute(stmt, list(rows_chunk)))
     return out
+
+
+def _update_units(out: Imported) -> None:
+    """Rows whose pair exists already still bring their units: a changed unit is taken (and the pair's
+    same-unit flag follows), and listed for the admin, so a re-import never keeps old values silently."""
+    for row, sponsor, sponsoree, pair in out.kept:
+        for who, unit in ((sponsor, row.sponsor_unit), (sponsoree, row.unit)):
+            if unit and unit != who.unit:
+                out.units.append((who.name, who.unit, unit))
+                who.unit = unit
+        same = bool(sponsor.unit and sponsoree.unit and sponsor.unit.lower() == sponsoree.unit.lower())
+        pair.same_unit = same  # a stored pair: written with the import's unit of work
 
 
 def _people(s: Session, now: datetime, workspace_id: int, found: Mapping[str, Person],
@@ -161,10 +177,15 @@ def _checked(s: Session, rows: Sequence[Row], progs: Mapping[str, Program], peop
             if existing is not None:
                 if existing.sponsor_id == sponsor.id:
                     out.existing += 1
+                    out.kept.append((row, sponsor, sponsoree, existing))
                     continue
                 other = s.get(Person, existing.sponsor_id)
                 raise UserError(t("admin.import.line_error", line=row.line, error=t(
                     "changes.already_paired", sponsoree=sponsoree.name,
                     other=other.name if other else t("admin.import.someone"), program=prog.name)))
+            reverse = current.get((prog.id, sponsor.id)) if sponsor.id is not None else None  # type: ignore[arg-type]
+            if reverse is not None and reverse.sponsor_id == sponsoree.id:
+                out.swapped.append(t("admin.import.swapped", line=row.line, sponsor=sponsor.name,
+                                     sponsoree=sponsoree.name, program=prog.name))
             todo.append((row, sponsor, sponsoree, prog))
     return todo

@@ -117,6 +117,8 @@ def upsert_person(
         p.forgotten = False
     if profile.name:
         p.name = profile.name
+    if profile.given_name:
+        p.given_name = profile.given_name.strip()[:200]
     if profile.email:
         p.email = profile.email.strip().lower()
     tz = valid_tz(profile.tz)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy.orm import aliased
@@ -13,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.content.chat_words import t
 from bot.model import facts
 from bot.model.messages import Fields, Heading, Message, MessageBuilder, foot, para
-from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt
+from storage.models import AuditLog, CheckIn, Pair, Person, Program, Prompt, Touchpoint, Win
 
 ENGAGED_DAYS = facts.ENGAGED_WITHIN.days  # bot.model.facts: one definition each
 STALLED_DAYS = facts.STALLED_AFTER.days
@@ -45,6 +46,8 @@ class Report:
     dead: dict[str, int] = field(default_factory=dict)
     unreachable: dict[str, int] = field(default_factory=dict)
     pay_it_forward: int = 0
+    closed_on: date | None = None  # every program in the report has ended: a closing summary, not live figures
+    closing: dict[str, int] = field(default_factory=dict)
 
     @property
     def engagement(self) -> float:
@@ -92,6 +95,10 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     if not names:
         return rep
     pair_ids = select(col(Pair.id)).where(col(Pair.program_id).in_(progs))
+    ends = [p.start_date + timedelta(weeks=p.length_weeks) for p in s.exec(
+        select(Program).where(col(Program.id).in_(progs))).all()]
+    if ends and max(ends) <= now.date():
+        return _closing(s, rep, progs, pair_ids, max(ends))
     active = and_(col(Pair.program_id).in_(progs), col(Pair.status) == "active")
     active_ids = select(col(Pair.id)).where(active)
     engaged_since = now - timedelta(days=ENGAGED_DAYS)
@@ -158,22 +165,54 @@ def build(s: Session, workspace_id: int, now: datetime, program: str | None = No
     return rep
 
 
+def _closing(s: Session, rep: Report, progs: Any, pair_ids: Any, ended: date) -> Report:
+    """After the program ends: what happened in it (pairs, who met, meetings, wins shared, the sponsors'
+    actions, pairs that never met), instead of live figures that would read as a collapse."""
+    pairs, met, meetings = s.exec(select(func.count(), _count(col(Pair.meetings) > 0),
+                                         func.coalesce(func.sum(col(Pair.meetings)), 0))
+                                  .where(col(Pair.program_id).in_(progs))).one()
+    wins = s.exec(select(func.count()).select_from(Win).where(col(Win.pair_id).in_(pair_ids),
+                                                               col(Win.shared).is_(True))).one()
+    actions = s.exec(select(func.count()).select_from(Touchpoint).where(
+        col(Touchpoint.pair_id).in_(pair_ids), Touchpoint.kind == "advocacy")).one()
+    rep.closed_on = ended
+    rep.closing = {"pairs": int(pairs), "met": int(met), "meetings": int(meetings), "wins": int(wins),
+                   "actions": int(actions), "never": int(pairs) - int(met)}
+    return rep
+
+
 def render(rep: Report) -> Message:
     mb = MessageBuilder(kind="report")
+    if rep.closed_on is not None:
+        c = rep.closing
+        when = f"{rep.closed_on:%a} {rep.closed_on.day} {rep.closed_on:%b %Y}"
+        mb.add(Heading(t("reports.closed.heading", program=rep.program, date=when)), Fields((
+            (t("reports.closed.pairs"), str(c["pairs"])),
+            (t("reports.closed.met"), t("reports.closed.met_value", met=c["met"], pairs=c["pairs"])),
+            (t("reports.closed.meetings"), str(c["meetings"])),
+            (t("reports.closed.wins"), str(c["wins"])),
+            (t("reports.closed.actions"), str(c["actions"])),
+        )))
+        if c["never"]:
+            mb.add(para(t("reports.closed.never", count=c["never"])))
+        mb.add(foot(t("reports.footnote")))
+        return mb.build(text=t("reports.closed.summary", program=rep.program, met=c["met"], pairs=c["pairs"]))
     active = (t("reports.active_paused", active=rep.active_pairs, paused=rep.paused_pairs) if rep.paused_pairs
               else t("reports.active_value", active=rep.active_pairs))
     mb.add(
         Heading(t("reports.heading", program=rep.program)),
         Fields((
             (t("reports.active"), active),
-            (t("reports.engagement"), t("reports.engagement_value", percent=rep.engagement, days=ENGAGED_DAYS)),
+            (t("reports.engagement", days=ENGAGED_DAYS), t("reports.engagement_value", percent=rep.engagement)),
             (t("reports.response"), t("reports.response_value", percent=rep.response_rate,
                                       answered=rep.checkins_answered, sent=rep.checkins_sent)),
             (t("reports.momentum"), rep.trend),
         )),
     )
     if rep.stalled_count:
-        mb.add(para(t("reports.stalled", days=STALLED_DAYS, count=rep.stalled_count)))
+        shown = min(len(rep.stalled), STALLED_LISTED)
+        mb.add(para(t("reports.stalled", days=STALLED_DAYS, count=rep.stalled_count) if rep.stalled_count <= shown
+                    else t("reports.stalled_more", days=STALLED_DAYS, count=rep.stalled_count, shown=shown)))
         mb.add(Fields(tuple(
             (t("reports.stalled_pair", sponsor=x.sponsor, sponsoree=x.sponsoree),
              t("reports.stalled_days", days=x.days, action=x.action) if x.days is not None

@@ -38,7 +38,7 @@ def trend_charts(program: str, weeks: list[analytics.Week]) -> tuple[Chart, ...]
     ), unit="%")
     momentum = chart("bar", tw.momentum_title.format(program=program), (
         (tw.momentum, zip(labels, (w.momentum for w in weeks), strict=True)),
-    ), unit="/5", decimals=1)
+    ), unit="/5", decimals=1, show_change=False)  # the report states momentum's one trend (4 weeks vs 4)
     return rates, momentum
 
 

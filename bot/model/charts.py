@@ -49,7 +49,8 @@ def change(values: Sequence[float | None], decimals: int) -> str:
     return f"{UP if delta > 0 else DOWN}{abs(delta):.{decimals}f}"
 
 
-def text_form(kind: ChartKind, title: str, series: Sequence[Series], unit: str, decimals: int) -> str:
+def text_form(kind: ChartKind, title: str, series: Sequence[Series], unit: str, decimals: int,
+              show_change: bool = True) -> str:
     lines = [title]
     if kind == "donut":
         points = [(label, v) for s in series[:1] for label, v in s.points if v]
@@ -64,15 +65,16 @@ def text_form(kind: ChartKind, title: str, series: Sequence[Series], unit: str, 
         parts = [s.name.ljust(width), sparkline(values)]
         if last is not None:
             parts.append(fmt(last, unit, decimals))
-        if tail := change(values, decimals):
+        if show_change and (tail := change(values, decimals)):
             parts.append(tail)
         lines.append("  " + "  ".join(parts))
     return "\n".join(lines)
 
 
 def chart(kind: ChartKind, title: str, series: Iterable[tuple[str, Iterable[tuple[str, float | None]]]],
-          unit: str = "", decimals: int = 0) -> Chart:
-    """A chart whose ``fallback`` is its text form; values are rounded to ``decimals``."""
+          unit: str = "", decimals: int = 0, show_change: bool = True) -> Chart:
+    """A chart whose ``fallback`` is its text form; values are rounded to ``decimals``. ``show_change=False``
+    leaves out the week-on-week arrow (where the message already states that figure's one trend)."""
     def num(v: float | None) -> float | None:
         if v is None:
             return None
@@ -80,4 +82,4 @@ def chart(kind: ChartKind, title: str, series: Iterable[tuple[str, Iterable[tupl
 
     built = tuple(Series(name, tuple((label, num(v)) for label, v in pts)) for name, pts in series)
     return Chart(kind=kind, title=title, series=built, unit=unit,
-                 fallback=text_form(kind, title, built, unit, decimals))
+                 fallback=text_form(kind, title, built, unit, decimals, show_change))

@@ -16,11 +16,32 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]+$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(ValueError):
     """Settings are missing or malformed; the message names the variable(s)."""
+
+
+def pasted_cleanly(value: str) -> str:
+    """``value`` as pasted into the environment, refused when it carries what a copy brings along: quotes
+    around it, or a space or line break at either end (the value is then not the one the platform issued,
+    and fails on every request). The message never repeats the value: it may be a secret."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        raise ValueError("has quotes around it; remove them (the environment needs no quotes)")
+    if value != value.strip():
+        raise ValueError("has a space or line break at the start or end; remove it")
+    return value
+
+
+def check_guid(value: str, what: str) -> str:
+    """``value`` when it is a GUID (11111111-2222-3333-4444-555555555555); otherwise a ValueError naming it."""
+    pasted_cleanly(value)
+    if not GUID.match(value):
+        raise ValueError(f"expected {what}: a GUID like 11111111-2222-3333-4444-555555555555")
+    return value
 
 
 def parse_hhmm(value: str) -> time:
@@ -85,6 +106,24 @@ class Settings(BaseSettings):
     # the web console: where sign-in links point, and the smallest group a breakdown shows
     public_url: str = Field(default="", validation_alias="MOMENTUM_PUBLIC_URL")
     min_group: int = Field(default=5, ge=3, le=10, validation_alias="MOMENTUM_MIN_GROUP")
+    # Read by the Teams adapter; checked here too, so that every command refuses an app id that can never
+    # authenticate (one that is not a GUID), not only the one that mounts Teams.
+    microsoft_app_id: str = Field(default="", validation_alias="MICROSOFT_APP_ID")
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, v: str) -> str:
+        bad = [e.strip() for e in v.split(",") if e.strip() and not EMAIL.match(e.strip())]
+        if bad:
+            shown = ", ".join(repr(b[:60]) for b in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            raise ValueError(f"expected comma-separated emails (ada@example.com,grace@example.com); not an email: "
+                             f"{shown}")
+        return v
+
+    @field_validator("microsoft_app_id")
+    @classmethod
+    def _app_id(cls, v: str) -> str:
+        return check_guid(v, "the bot's Microsoft App ID (Azure Bot > Configuration)") if v else v
 
     @field_validator("quiet_hours")
     @classmethod
@@ -146,7 +185,20 @@ def explain(exc: ValidationError, model: type[BaseSettings]) -> ConfigError:
             alias.choices[0] if isinstance(alias, AliasChoices) else field.upper())
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         lines.append(f"{name}: {msg}")
-    return ConfigError("Invalid configuration:\n  " + "\n  ".join(lines))
+    return ConfigError("\n".join(lines))  # one line per variable, each naming it
+
+
+class _Given(Settings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, env_settings: Any,
+                                   dotenv_settings: Any, file_secret_settings: Any) -> tuple[Any, ...]:
+        return (init_settings,)  # neither the environment nor a .env file
+
+
+def given_settings(**values: Any) -> Settings:
+    """Settings from ``values`` and the defaults only, never the environment: for what must run the same
+    whatever is configured (the demo)."""
+    return _Given(**values)
 
 
 def load_settings(**overrides: Any) -> Settings:

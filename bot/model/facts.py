@@ -8,6 +8,8 @@
   start when there was none. Both people therefore see the same day count on the same day.
 - **Quiet for N days**: whole days since the last contact. **Stalled**: quiet for ``STALLED_AFTER`` or more.
 - **Engaged**: in contact within ``ENGAGED_WITHIN`` (an active pair).
+- **Slowed summaries** (``sponsor_slowed``): the sponsor's digests slow down only when the pair is not
+  in touch; the digest then says so in its own words.
 - **Silence alerts**: the program team hears about a stalled pair as the silence grows, at each of
   ``ALERT_AT_DAYS``, once each.
 
@@ -64,3 +66,14 @@ def is_stalled(last_touch_at: datetime | None, created_at: datetime, now: dateti
 def alert_level(days: int) -> int:
     """How many of the silence thresholds ``days`` of quiet have passed (0: no alert due)."""
     return sum(1 for d in ALERT_AT_DAYS if days >= d)
+
+
+GHOST_AFTER = 3  # unanswered check-ins (or digests without a tap) in a row before that cadence slows
+
+
+def sponsor_slowed(ignored_digests: int, last_touch_at: datetime | None, created_at: datetime,
+                   now: datetime) -> bool:
+    """The sponsor's summaries slow to every four weeks: three summaries in a row without a tap while the
+    pair is not in touch, or about six silent weeks. A sponsor who meets but does not tap is in touch."""
+    quiet = quiet_days(last_touch_at, created_at, now)
+    return quiet >= SILENT_DAYS or (ignored_digests >= GHOST_AFTER and quiet >= STALLED_AFTER.days)

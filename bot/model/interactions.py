@@ -36,6 +36,7 @@ class Profile:
     is_admin: bool | None = None
     country: str | None = None
     deleted: bool = False
+    given_name: str | None = None  # the name they go by (Slack first_name, Teams givenName), when known
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ WIN_SHELF_LIFE = timedelta(weeks=8)  # wins older than this leave the digest
 
 
 def _view(name: str, ext: str, tz: str | None, default_tz: str, country: str | None = None,
-          email: str | None = None) -> PersonView:
+          email: str | None = None, given: str | None = None) -> PersonView:
     return PersonView(name=name or t("views.me.your_partner"), external_id=ext, tz=tz or default_tz or "UTC",
-                      country=country, email=email)
+                      country=country, email=email, given=given)
 
 
 def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
@@ -50,7 +50,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
                 "pair_created"), col(Pair.meetings), col(Pair.agreed_at), col(Pair.agreement_lead),
             col(Pair.last_two_way_at), col(Pair.meet_every), col(Pair.booked_at), col(Pair.ignored_digests),
             col(Pair.junior_offers), col(Pair.senior_offers), col(Pair.last_digest_at),
-            col(Pair.checkins_answered), col(Pair.phase_index),
+            col(Pair.checkins_answered), col(Pair.checkins_sent), col(Pair.phase_index),
             col(Program.name).label("program_name"), col(Program.kind).label("program_kind"),
             col(Program.default_tz), col(Program.status).label("program_status"),
             col(Program.length_weeks), col(Program.journey_yaml),
@@ -59,6 +59,7 @@ def load_rows(conn: Connection, prompt_ids: list[int]) -> list[Any]:
             col(SponsorP.name).label("sp_name"), col(SponsorP.external_id).label("sp_ext"),
             col(SponsorP.tz).label("sp_tz"), col(SponsorP.address).label("sp_address"),
             col(SponsorP.country).label("sp_country"), col(SponsorP.email).label("sp_email"),
+            col(SponsorP.given_name).label("sp_given"), col(SponsoreeP.given_name).label("se_given"),
             col(SponsoreeP.name).label("se_name"), col(SponsoreeP.external_id).label("se_ext"),
             col(SponsoreeP.tz).label("se_tz"), col(SponsoreeP.address).label("se_address"),
             col(SponsoreeP.country).label("se_country"), col(SponsoreeP.email).label("se_email"),
@@ -101,6 +102,8 @@ def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) 
     asks = _latest(conn, [A.c.ask, A.c.created_at], A, A.c.shared.is_(True) & (A.c.ask != ""), pairs, 1)
     trend = _latest(conn, [C.c.momentum], C, C.c.momentum.is_not(None), pairs, 4)
     meets = _latest(conn, [T.c.occurred_at], T, T.c.kind == "meeting", pairs, 6)
+    P = Prompt.__table__  # type: ignore[attr-defined]
+    asked = _latest(conn, [P.c.created_at, P.c.answered_at], P, P.c.kind == "ask_goal", pairs, 1)
     out: dict[int, Digest] = {}
     for r in nudges:
         when = now or r.due_at
@@ -115,6 +118,7 @@ def digests_for(conn: Connection, rows: list[Any], now: datetime | None = None) 
             meetings_since=sum(1 for (at,) in meets.get(r.pair_id, []) if at > since),
             last_contact=r.last_touch_at, since=since,
             trend=tuple(int(x) for (x,) in reversed(trend.get(r.pair_id, []))),
+            ask_unanswered=any(at >= since and answered is None for at, answered in asked.get(r.pair_id, [])),
         )
     return out
 
@@ -148,8 +152,10 @@ def effective_phase(j: Journey, week: int, length: int, ev: Evidence, reached: i
 def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: History | None = None
                      ) -> PromptContext:
     g = r._mapping
-    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"], g["sp_country"], g["sp_email"])
-    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"])
+    sponsor = _view(g["sp_name"], g["sp_ext"], g["sp_tz"], g["default_tz"], g["sp_country"], g["sp_email"],
+                    g.get("sp_given"))
+    sponsoree = _view(g["se_name"], g["se_ext"], g["se_tz"], g["default_tz"], g["se_country"], g["se_email"],
+                      g.get("se_given"))
     junior = g["recipient_id"] == g["sponsoree_id"]
     j = journey_for(g["program_kind"], g["journey_yaml"])
     quiet = facts.quiet_days(g["last_touch_at"], g["pair_created"], now)
@@ -161,8 +167,10 @@ def context_from_row(r: Any, now: datetime, dig: Digest | None = None, history: 
         meetings=ev.meetings, agreed=ev.agreed, agreement=g["agreement_lead"], booked=g["booked_at"] is not None,
         rhythm=int(g["meet_every"] or 0), stalled_days=quiet if stalled else 0,
         quiet_days=quiet, length=length,
-        junior_slowed=(g["unanswered_checkins"] or 0) >= 3, senior_slowed=(g["ignored_digests"] or 0) >= 3,
+        junior_slowed=(g["unanswered_checkins"] or 0) >= facts.GHOST_AFTER,
+        senior_slowed=facts.sponsor_slowed(int(g["ignored_digests"] or 0), g["last_touch_at"], g["pair_created"], now),
         junior_offers=int(g["junior_offers"] or 0), senior_offers=int(g["senior_offers"] or 0),
+        checkins_sent=int(g["checkins_sent"] or 0),
     )
     return PromptContext(
         prompt_id=g["id"], kind=g["kind"], program_name=g["program_name"], program_kind=g["program_kind"],

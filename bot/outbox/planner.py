@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Row
 from bot.content.holidays import is_public_holiday
 from bot.content.journey import builtin
 from bot.content.kinds import PromptKind, checkin_strategy, stage_for, variant_for
-from bot.content.timing import hhmm, local_due, next_allowed_for_all, week_index, week_monday, zone
+from bot.content.timing import hhmm, local_due, next_allowed, next_allowed_for_all, week_index, week_monday, zone
 from bot.model import facts
 from bot.model.config import Settings
 from bot.outbox.admin import plan_admin_digests
@@ -121,6 +121,7 @@ class Who:
     country: str | None
 
 
+KICKOFF_QUIET = (time(18, 0), time(9, 0))  # a kickoff goes between 09:00 and 18:00 for both, when days overlap
 _PA = Pair.__table__  # type: ignore[attr-defined]
 _P = Prompt.__table__  # type: ignore[attr-defined]
 _PR = Program.__table__  # type: ignore[attr-defined]
@@ -231,7 +232,9 @@ class PairPlanner:
         key = (created, tz1, tz2)
         hit = self._kick.get(key)
         if hit is None:
-            hit = self._kick[key] = next_allowed_for_all(created, [tz1, tz2], self.working, self.quiet)
+            # "a kickoff at a good local time": inside both people's working day (09:00-18:00), not merely
+            # outside quiet hours (19:00 is not quiet, but it is not a time to start a partnership)
+            hit = self._kick[key] = next_allowed_for_all(created, [tz1, tz2], self.working, KICKOFF_QUIET)
         return hit
 
     def rows(self, r: Row[Any], start: datetime, end: datetime) -> tuple[list[tuple[Any, ...]], datetime | None]:
@@ -258,10 +261,21 @@ class PairPlanner:
                         variant_for(pair_id, kind_, period), audience, due, due, "pending", 0, payload,
                         created_at))
 
+        def to_both(kind_: str, period: str, after: datetime, week: int, strategy: int) -> None:
+            """A message for both: together, at the first time inside both people's working day; when their
+            days never overlap, one to each, inside each reader's own day (never 23:00 for one of them)."""
+            together = self.kickoff(after, sponsoree.tz, sponsor.tz)
+            if all(next_allowed(together, tz, self.working, KICKOFF_QUIET) == together
+                   for tz in (sponsoree.tz, sponsor.tz)):
+                add(kind_, sponsoree, period, together, week, strategy, "pair")
+                return
+            for who in (sponsoree, sponsor):
+                add(kind_, who, period, next_allowed(after, who.tz, self.working, KICKOFF_QUIET), week, strategy)
+
         # Week 0: the kickoff, to both together, as soon as the sponsoree's day allows.
         created: datetime = g["created_at"]
         if not sponsor.blocked and created + KICKOFF_REACH >= start:
-            add(_KICKOFF, sponsoree, "kickoff", self.kickoff(created, sponsoree.tz, sponsor.tz), 0, 1, "pair")
+            to_both(_KICKOFF, "kickoff", created, 0, 1)
 
         first = max(0, week_index(pstart, start) - 1)
         last = min(length, week_index(pstart, end) + 1)
@@ -271,7 +285,8 @@ class PairPlanner:
         every = int(g["meet_every"] or 0)
         meet_wd = g["meet_weekday"] if g["meet_weekday"] is not None else g["meeting_weekday"]
         slowed = (g["unanswered_checkins"] or 0) >= GHOST_AFTER
-        sponsor_slowed = (g["ignored_digests"] or 0) >= GHOST_AFTER
+        sponsor_slowed = facts.sponsor_slowed(int(g["ignored_digests"] or 0), g["last_touch_at"], g["created_at"],
+                                              start)
         digest_snoozed: datetime | None = g["digest_snoozed_until"]
         reviews = review_weeks(length, kind)
         e_wd, e_at, e_tz = sponsoree.weekday, sponsoree.at, sponsoree.tz
@@ -287,8 +302,7 @@ class PairPlanner:
         # drops it when they booked, agreed or met in the meantime).
         if not sponsor.blocked and created + KICKOFF_REACH + timedelta(days=7) >= start:
             kick = self.kickoff(created, sponsoree.tz, sponsor.tz)
-            add(_FOLLOWUP, sponsoree, "followup", self.kickoff(kick + timedelta(days=7), sponsoree.tz, sponsor.tz),
-                1, 2, "pair")
+            to_both(_FOLLOWUP, "followup", kick + timedelta(days=7), 1, 2)
         for k in range(max(1, first), last + 1):
             monday = week_monday(pstart, k)
             if monday > too_late:

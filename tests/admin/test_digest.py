@@ -97,7 +97,7 @@ def test_report_trend_charts_come_from_the_console_series(core: Momentum, clock:
         assert [c.kind for c in charts] == ["line", "bar"]
         assert [label for label, _ in charts[0].series[0].points] == ["Jan 5", "Jan 12", "Jan 19", "Jan 26"]
         assert all(v is None for _, v in charts[0].series[0].points)  # no pairs yet: no data, no crash
-        assert charts[0].fallback.splitlines()[1].strip() == "Engagement          ····"
+        assert charts[0].fallback.splitlines()[1].strip() == "In contact that week  ····"
         assert int(s.exec(select(func.count()).select_from(Program)).one()) == 1
 
 

@@ -22,7 +22,7 @@ from bot.app import Momentum
 from bot.model.interactions import Interaction, Response
 from tests.slack.fake_slack import FakeSlack
 
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SIGNING_SECRET = "8f742231b10e8888abcd99a0b1c2d85a"  # the shape Slack issues: 32 hex digits
 BOT_TOKEN = "xoxb-1111-2222-testtokenvalue"
 
 

@@ -36,10 +36,10 @@ async def test_report_draws_the_weekly_trend_as_slack_charts(
     charts = _charts(body["blocks"])
     assert [c["chart"]["type"] for c in charts] == ["line", "bar"]
     rates, score = charts[0]["chart"], charts[1]["chart"]
-    assert charts[0]["title"] == "Pilot: weekly engagement (%)" and len(charts[0]["title"]) <= 50
+    assert charts[0]["title"] == "Pilot: each week (%)" and len(charts[0]["title"]) <= 50
     assert rates["axis_config"]["categories"] == ["Jan 5", "Jan 12", "Jan 19", "Jan 26", "Feb 2"]
     engagement, answered = rates["series"]
-    assert engagement["name"] == "Engagement" and answered["name"] == "Check-ins answered"
+    assert engagement["name"] == "In contact that week" and answered["name"] == "Answered that week"
     # met in weeks 1, 4 and 5; check-ins answered in all weeks but the third
     assert [p["value"] for p in engagement["data"]] == [100, 0, 0, 100, 100]
     assert [p["value"] for p in answered["data"]] == [100, 100, 0, 100, 100]
@@ -64,9 +64,10 @@ async def test_a_workspace_without_chart_blocks_gets_the_sparkline_text(
     final = posts[-1]
     assert not _charts(final["blocks"])  # ...then the same report with charts as text
     texts = [b["text"]["text"] for b in final["blocks"] if b["type"] == "section" and "text" in b]
-    trend = next(t for t in texts if t.startswith("*Pilot: weekly engagement (%)*"))
-    assert "Engagement          █▁▁██  100%  →" in trend  # the trend, the last value, the change
-    assert "Check-ins answered  ██▁██  100%  →" in trend
-    momentum_text = next(t for t in texts if t.startswith("*Pilot: average momentum*"))
-    assert "Momentum (1-5)  ▁▃·▆█  5.0/5  ↑1.0" in momentum_text
+    trend = next(t for t in texts if t.startswith("*Pilot: each week (%)*"))
+    assert "In contact that week  █▁▁██  100%  →" in trend  # the trend, the last value, the change
+    assert "Answered that week    ██▁██  100%  →" in trend
+    momentum_text = next(t for t in texts if t.startswith("*Pilot: momentum each week*"))
+    # no week-on-week arrow here: the report's figures state momentum's one trend (4 weeks against 4)
+    assert "Average (1-5)  ▁▃·▆█  5.0/5" in momentum_text and "↑1.0" not in momentum_text
     assert PLANTED not in json.dumps(final)

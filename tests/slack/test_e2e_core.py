@@ -38,7 +38,11 @@ async def _deliver_until_dm(server: SlackServer, momentum: Momentum, clock: Fake
         clock.advance(timedelta(hours=1))
         momentum.plan(clock.now())
         await momentum.deliver_due(clock.now())
-        posts = [p for p in server.fake.of("chat.postMessage") if p["channel"] == channel]
+        # New York and Tokyo have no working hours in common, so each gets the kickoff (and any follow-up) in
+        # a DM of their own: the prompt wanted here is the first DM that is not one of those
+        posts = [p for p in server.fake.of("chat.postMessage") if p["channel"] == channel
+                 and not any(str(e.get("action_id", "")).startswith("kickoff.") for b in p.get("blocks", [])
+                             if b.get("type") == "actions" for e in b.get("elements", []))]
         if posts:
             return posts[0]
     raise AssertionError("no prompt reached " + user)

@@ -17,6 +17,6 @@ def test_mount_refuses_an_unconfigured_slack(momentum: Momentum) -> None:
 
 
 async def test_socket_mode_needs_an_app_token(momentum: Momentum) -> None:
-    settings = SlackSettings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-1")
+    settings = SlackSettings(SLACK_SIGNING_SECRET="0" * 32, SLACK_BOT_TOKEN="xoxb-1")
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
         await run_socket_mode(momentum, settings)

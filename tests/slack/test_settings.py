@@ -7,6 +7,8 @@ import pytest
 from adapters.slack.settings import load_slack_settings
 from bot.model.config import ConfigError
 
+SECRET = "0123456789abcdef0123456789abcdef"  # a signing secret of the shape Slack issues (32 hex digits)
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +32,7 @@ def test_nothing_set_means_slack_off() -> None:
 
 
 def test_single_workspace_and_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
     s = load_slack_settings()
@@ -40,7 +42,7 @@ def test_single_workspace_and_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_oauth_needs_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "c")
     with pytest.raises(ConfigError, match="MOMENTUM_SECRET_KEY"):
@@ -53,26 +55,26 @@ def test_oauth_needs_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
-        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_SECRET": "c"}, "SLACK_CLIENT_ID"),
+        ({"SLACK_SIGNING_SECRET": SECRET, "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_SIGNING_SECRET": SECRET, "SLACK_CLIENT_SECRET": "c"}, "SLACK_CLIENT_ID"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
-        ({"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": SECRET}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
         (
-            {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
+            {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
             "SLACK_APP_TOKEN",
         ),
         (
-            {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "ftp://x"},
+            {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "ftp://x"},
             "SLACK_API_URL",
         ),
         (
-            {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SCOPES": "chat:write"},
+            {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SCOPES": "chat:write"},
             "SLACK_SCOPES",
         ),
         (
             {
-                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_BOT_TOKEN": "xoxb-1",
                 "SLACK_CLIENT_ID": "1",
                 "SLACK_CLIENT_SECRET": "2",
@@ -81,7 +83,7 @@ def test_oauth_needs_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
             "SLACK_BOT_TOKEN",
         ),
         (
-            {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_RATE_POST_PER_MIN": "0"},
+            {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_RATE_POST_PER_MIN": "0"},
             "SLACK_RATE_POST_PER_MIN",
         ),
     ],

@@ -31,11 +31,12 @@ async def test_report_draws_the_weekly_trend_as_teams_charts(
     charts = {b["type"]: b for b in card["body"] if b["type"].startswith("Chart.")}
     assert set(charts) == {"Chart.Line", "Chart.VerticalBar"}
     line, bars = charts["Chart.Line"], charts["Chart.VerticalBar"]
-    assert [d["legend"] for d in line["data"]] == ["Engagement", "Check-ins answered"]
+    assert [d["legend"] for d in line["data"]] == ["In contact that week", "Answered that week"]
     assert [v["y"] for v in line["data"][0]["values"]] == [100, 0, 0, 100, 100]
     assert [v["x"] for v in line["data"][0]["values"]] == ["Jan 5", "Jan 12", "Jan 19", "Jan 26", "Feb 2"]
     assert [(v["x"], v["y"]) for v in bars["data"]] == [("Jan 5", 2.0), ("Jan 12", 3.0), ("Jan 26", 4.0),
                                                          ("Feb 2", 5.0)]
     # the text fallback for hosts that cannot draw charts
-    assert "Momentum (1-5)  ▁▃·▆█  5.0/5  ↑1.0" in bars["fallback"]["items"][1]["text"]
+    # (no week-on-week arrow: the report states momentum's one trend, 4 weeks against the 4 before)
+    assert bars["fallback"]["items"][1]["text"].rstrip().endswith("Average (1-5)  ▁▃·▆█  5.0/5")
     assert PLANTED not in json.dumps(card)

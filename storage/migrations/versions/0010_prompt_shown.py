@@ -5,6 +5,9 @@ signed). A tap then answers with that same message, its buttons gone and one rec
 of composing it again from what is true at the tap (which told a sponsor "nothing new" about the very
 news the digest had just shown). NULL for messages sent before this release: those are composed again.
 
+``person.given_name``: the name a person goes by, from the platform (Slack's ``first_name``, Teams'
+``givenName``). Messages address people by it, or by their full name, never by a guessed first word.
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-08
@@ -24,8 +27,12 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table("prompt") as batch:
         batch.add_column(sa.Column("shown", sa.JSON(), nullable=True))
+    with op.batch_alter_table("person") as batch:
+        batch.add_column(sa.Column("given_name", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("person") as batch:
+        batch.drop_column("given_name")
     with op.batch_alter_table("prompt") as batch:
         batch.drop_column("shown")
