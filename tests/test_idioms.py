@@ -22,16 +22,21 @@ def _journey_words() -> Iterator[tuple[str, str]]:
 
 
 def _chat_words() -> Iterator[tuple[str, str]]:
-    text = resources.files("bot.content").joinpath("data", "chat.yml").read_text(encoding="utf-8")
+    """chat.yml, and the other word files people read (the admin's digest and report words, commands, faults)."""
+    for name in ("chat.yml", "admin.yml", "commands.yml", "faults.yml", "words.yml"):
+        text = resources.files("bot.content").joinpath("data", name).read_text(encoding="utf-8")
 
-    def walk(path: str, node: object) -> Iterator[tuple[str, str]]:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                yield from walk(f"{path}.{k}" if path else str(k), v)
-        else:
-            yield f"chat.yml:{path}", str(node)
+        def walk(path: str, node: object, name: str = name) -> Iterator[tuple[str, str]]:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    yield from walk(f"{path}.{k}" if path else str(k), v)
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    yield from walk(f"{path}[{i}]", v)
+            else:
+                yield f"{name}:{path}", str(node)
 
-    yield from walk("", yaml.safe_load(text))
+        yield from walk("", yaml.safe_load(text))
 
 
 def test_no_journey_word_nor_chat_word_uses_a_banned_idiom() -> None:
@@ -44,7 +49,7 @@ def test_the_words_checked_are_all_of_them() -> None:
     """The check reads every slot of every kind and every chat word (not an empty or partial walk)."""
     journey = dict(_journey_words())
     chat = dict(_chat_words())
-    assert len(chat) > 300 and "chat.yml:prompts.review_form.next" in chat
+    assert len(chat) > 300 and "chat.yml:prompts.review_form.next" in chat and "admin.yml:digest.forward_line" in chat
     for kind in KINDS:
         assert f"{kind}:checkin.opener:checkin.opener#0" in journey
         assert any(k.startswith(f"{kind}:label.forward") for k in journey)  # base words, per kind
