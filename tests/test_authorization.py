@@ -27,7 +27,7 @@ from bot.model.interactions import Interaction, InteractionKind, Profile, Respon
 from bot.model.messages import Buttons, Choice, Form, Message
 from bot.model.signing import SEP, unsigned
 from storage.db import Database
-from storage.models import AuditLog, Goal, Pair, Person, Prompt
+from storage.models import AuditLog, Goal, Pair, Person, Prompt, Touchpoint
 from tests.fakes import ADMIN, WS, RecordingPlatform, person, setup_program
 
 SAM = person("USAM", "Sam Rivera", "America/New_York", country="US")
@@ -108,6 +108,9 @@ async def seed(m: Momentum, fake: RecordingPlatform, plat: str, clock: FakeClock
         assert pair is not None
         pair.unanswered_checkins = 3  # the check-in carries the kind "pause or stop" offer
         s.add(pair)
+        # the pair met once, long ago: its wrap-up thanks them and offers "sponsor or mentor next time"
+        s.add(Touchpoint(pair_id=pair.id, author_id=pair.sponsoree_id, kind="meeting", source="log",  # type: ignore[arg-type]
+                         occurred_at=now - timedelta(days=60)))
         people = {"junior": pair.sponsoree_id, "senior": pair.sponsor_id, "pair": pair.sponsoree_id}
         ws_id = s.exec(select(Person.workspace_id)).first()
         for kind, seats in RECIPIENTS.items():

@@ -95,7 +95,7 @@ async def test_a_reimport_takes_new_units_and_attributes_and_says_so(lite: Momen
     assert "Imported 0 new pair(s); 2 already existed" in text
     assert "Updated the unit of 2 person(s) already paired: Person 1 (Sales \u2192 Marketing), " \
            "Person 2 (Finance \u2192 Ops)." in text, text
-    assert "Heads-up, same unit" not in text  # the same-unit heads-up is for new pairs
+    assert "Note, same unit" not in text  # the same-unit heads-up is for new pairs
     with lite.db.session() as s:
         units = {p.email: p.unit for p in s.exec(select(Person)).all()}
         assert units["p1@example.com"] == "Marketing" and units["p2@example.com"] == "Ops"
@@ -117,7 +117,7 @@ async def test_roles_the_other_way_round_warn_in_chat_and_in_an_import(lite: Mom
     assert r.reply is not None
     text = r.reply.as_plain_text()
     assert "Paired Aisha Khan" in text
-    assert ("Heads-up: in Pilot, Sam Rivera is already a sponsor and Aisha Khan a sponsoree, the other way round."
+    assert ("Note: in Pilot, Sam Rivera is already a sponsor and Aisha Khan a sponsoree, the other way round."
             in text), text
     people = [person(f"U{i}", f"Person {i}", email=f"p{i}@example.com") for i in range(2)]
     fake.people.update({p.external_id: p for p in people})
@@ -136,16 +136,16 @@ async def test_pairing_two_sponsors_or_an_admin_warns(lite: Momentum) -> None:
     assert r.reply is not None
     text = r.reply.as_plain_text()
     assert "Paired Lee Chen" in text
-    assert "Heads-up: Sam Rivera is already a sponsor in Pilot, so this pairs two sponsors." in text, text
+    assert "Note: Sam Rivera is already a sponsor in Pilot, so this pairs two sponsors." in text, text
     await command(lite, KIM, "help")
     r = await command(lite, ADMIN, f"pair {mention(ADMIN)} {mention(KIM)} Pilot")
     assert r.reply is not None
     text = r.reply.as_plain_text()
     assert "Paired Ada Admin" in text
-    assert "Heads-up: Ada Admin is a Momentum admin, so they see Pilot's reports and audit log" in text, text
+    assert "Note: Ada Admin is a Momentum admin, so they see Pilot's reports and audit log" in text, text
     assert "two sponsors" not in text
     r = await command(lite, ADMIN, f"pair {mention(SAM)} {mention(AISHA)} Pilot")  # the same pair again
-    assert r.reply and "already paired" in r.reply.text and "Heads-up" not in r.reply.text
+    assert r.reply and "already paired" in r.reply.text and "Note:" not in r.reply.text
 
 
 async def test_forget_names_the_person_not_their_platform_id(lite: Momentum) -> None:

@@ -15,6 +15,7 @@ from bot.content.holidays import (
     Holiday,
     catalogue,
     clean_name,
+    country_name,
     day_off_label,
     greetable,
     is_denied,
@@ -199,11 +200,66 @@ def test_when_label() -> None:
 def test_data_file_validation_rejects_denied_or_duplicate_entries() -> None:
     raw = load_yaml("holidays.yml")
     good_friday = {"match": "Good Friday", "name": "Easter", "priority": 1}
-    bad = {"deny": raw["deny"], "countries": {"GB": {"days": [good_friday]}}}
+    bad = {"deny": raw["deny"], "countries": {"GB": {"country": "the United Kingdom", "days": [good_friday]}}}
     with pytest.raises(ValidationError, match="deny pattern"):
         Catalogue.model_validate(bad)
-    dup = {"deny": [], "countries": {"GB": {"days": [{"match": "X", "name": "Y", "priority": 1}] * 2}}}
+    dup = {"deny": [], "countries": {"GB": {"country": "the United Kingdom",
+                                            "days": [{"match": "X", "name": "Y", "priority": 1}] * 2}}}
     with pytest.raises(ValidationError, match="duplicate"):
         Catalogue.model_validate(dup)
     with pytest.raises(ValidationError, match="alpha-2"):
-        Catalogue.model_validate({"deny": [], "countries": {"gbr": {"days": []}}})
+        Catalogue.model_validate({"deny": [], "countries": {"gbr": {"country": "Britain", "days": []}}})
+    with pytest.raises(ValidationError, match="country"):  # every allow-list names its country
+        Catalogue.model_validate({"deny": [], "countries": {"GB": {"days": []}}})
+
+
+def test_every_country_is_named_as_a_sentence_says_it() -> None:
+    assert country_name("KE") == "Kenya" and country_name("nl") == "the Netherlands"
+    assert country_name("XX") is None and country_name(None) is None
+    for code, rules in catalogue().countries.items():
+        assert rules.country[:1].isupper() or rules.country.startswith("the "), code
+
+
+def test_one_greeting_per_holiday_and_per_day() -> None:
+    """A country's calendar may list a holiday on several days, or two holidays on one day: one greeting each."""
+    for code in catalogue().countries:
+        for year in YEARS:
+            days = greetable(code, year, limit=50)
+            names = [d.name for d in days]
+            assert len(names) == len(set(names)), (code, year, names)
+            assert len({d.day for d in days}) == len(days), (code, year, days)
+
+
+def test_a_holiday_is_worded_as_the_countrys_public_holiday_never_as_faith() -> None:
+    """Kevin lives in Kenya: his partner hears that Eid al-Fitr is a public holiday in Kenya, and that a
+    short note is kind if Kevin marks it; never that Kevin celebrates it. Every line of the rotation."""
+    from datetime import UTC, datetime
+
+    from adapters.console.journal import visible_text
+    from bot.chat import preview
+    from bot.content import prompts
+    from bot.content.journey import KINDS
+    from bot.content.kinds import PromptKind
+    from bot.content.prompts import Digest, PersonView
+
+    kevin = PersonView("Kevin Otieno", "UKEVIN", "Africa/Nairobi", "KE")
+    hannah = PersonView("Hannah Schmidt", "UHANNAH", "Europe/Berlin", "DE")
+    monday = datetime(2026, 3, 16, 7, tzinfo=UTC)  # Eid al-Fitr is on Fri 20 Mar 2026 in Kenya
+    people = {"me": hannah, "partner": kevin, "sponsor": hannah, "sponsoree": kevin, "now": monday}
+    for kind in KINDS:
+        tips = set()
+        for week in range(3, 19):  # a full turn of the rotation (and BOOK_WEEKS skipped)
+            if week in prompts.BOOK_WEEKS:
+                continue
+            msg = prompts.checkin(preview._ctx(PromptKind.CHECKIN, "know", week, program_kind=kind, **people))
+            assert msg.meta.get("holiday"), (kind, week)
+            tip = visible_text(msg).split("\n", 1)[1]
+            assert re.search(r"Eid al-Fitr.*public holiday|public holiday.*Eid al-Fitr", tip), tip
+            assert "Kenya" in tip and "Kevin" in tip and "on Fri 20 Mar" in tip, tip
+            assert "celebrat" not in tip.lower()
+            tips.add(tip)
+        assert len(tips) >= 8, "the greeting keeps its variety"
+        digest = prompts.nudge(preview._ctx(PromptKind.NUDGE, "know", 6, "senior", program_kind=kind,
+                                            digest=Digest(), **people))
+        assert ("Eid al-Fitr is a public holiday in Kenya on Fri 20 Mar. Greet Kevin Otieno if they mark it."
+                in visible_text(digest)), visible_text(digest)

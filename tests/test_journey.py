@@ -266,6 +266,7 @@ async def test_a_digest_snooze_snoozes_the_digest_only(lite: Momentum, fake: Rec
 async def test_later_sets_a_reminder_and_paying_it_forward_reaches_the_admins(
         lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
     await setup_program(lite, [(SAM, AISHA)], extra="--weeks 6")
+    await command(lite, AISHA, "log meeting")  # a pair that met is invited to sponsor or mentor next time
     await _deliver_days(lite, clock, 5 * 7)
     review = next(s.message for s in fake.to("UAISHA") if s.message.kind == "review")
     r = await click(lite, AISHA, review, "review.later")
@@ -359,6 +360,15 @@ async def test_holiday_greetings_are_celebratory_and_at_most_four_a_year(
     texts = " ".join(visible(m) for m in greetings)
     assert greetings, "a celebratory day of the partner gets a greeting idea"
     assert not re.search(r"Good Friday|Memorial|Remembrance|observed|estimated", texts)
+    # named as the partner's country's public holiday, never as their faith, and one greeting per holiday
+    assert not re.search(r"celebrat", texts, re.I)
+    from bot.content.holidays import catalogue
+    for who, partner_country, country in (("UAISHA", "US", "the United States"), ("USAM", "GB", "the United Kingdom")):
+        mine = [visible(s.message) for s in fake.to(who) if s.message.meta.get("holiday")]
+        assert all(f"public holiday in {country}" in t for t in mine), mine
+        for name in {d.name for d in catalogue().countries[partner_country].days}:
+            said = [t for t in mine if re.search(rf"\b{re.escape(name)}\b", t)]
+            assert len(said) <= 1, (who, name, said)
 
 
 async def test_momentum_word_in_the_digest_never_numbers(lite: Momentum) -> None:

@@ -94,7 +94,7 @@ def test_report_matches_a_plain_computation_and_binds_few_parameters(db: Databas
     assert listed == min(want["stalled"], reports.STALLED_LISTED)
     if want["stalled"] > reports.STALLED_LISTED:  # the count and the list add up, and say where the rest are
         assert f"({reports.STALLED_LISTED} shown; all in the console)" in text
-    assert f"{want['forward']} participant(s) want to pay it forward" in text
+    assert f"{want['forward']} participant(s) want to sponsor or mentor in a next cohort" in text
 
 
 def test_report_for_one_program_counts_only_its_pairs(db: Database, clock: FakeClock) -> None:

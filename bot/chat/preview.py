@@ -77,7 +77,12 @@ def _kind_messages(pk: str) -> dict[str, Message]:
     out["prep"] = prompts.prep(_ctx(PromptKind.PREP, j.phases[1].key if len(j.phases) > 1 else first, 8,
                                     program_kind=pk, payload={"meeting": meeting}))
     out["ask_goal"] = prompts.ask_goal(_ctx(PromptKind.ASK_GOAL, first, 4, program_kind=pk))
-    hist = History(meetings=9, wins=3, actions=("I made the intro", "I mentioned the win"))
+    hist = History(meetings=9, wins=3, actions=("I made the intro", "I mentioned the win", "I passed it on",
+                                                "I asked", "I gave them a slot"),
+                   done={"mentoring": ("learn-feedback", "win-congrats", "win-why", "ask-advice", "learn-draft"),
+                         "reverse-mentoring": ("apply-credit", "win-thank", "win-try", "ask-try", "win-credit"),
+                         }.get(pk, ("adv-intro", "win-mention", "win-forward", "ask-check", "adv-slot")))
+    never = History(actions=("I sent two times",), done=("restart-times",))
     last = j.phases[-1].key
     for role, who in (("junior", "sponsoree"), ("senior", "sponsor")):
         out[f"review-mid-{who}"] = prompts.review(_ctx(PromptKind.REVIEW, last, 26, role, program_kind=pk,
@@ -85,6 +90,8 @@ def _kind_messages(pk: str) -> dict[str, Message]:
         out[f"review-final-{who}"] = prompts.review(_ctx(PromptKind.REVIEW, last, 51, role, program_kind=pk,
                                                          payload={"review": "final"}, history=hist))
         out[f"wrapup-{who}"] = prompts.wrapup(_ctx(PromptKind.WRAPUP, last, 52, role, program_kind=pk, history=hist))
+        out[f"wrapup-never-met-{who}"] = prompts.wrapup(_ctx(PromptKind.WRAPUP, first, 52, role, program_kind=pk,
+                                                             history=never, pair=PairState()))
     ci = _ctx(PromptKind.CHECKIN, first, 7, program_kind=pk)
     out["checkin-answered-met"] = prompts.checkin_answered(ci, "met", None, False, False)
     out["checkin-answered-done"] = prompts.checkin_answered(ci, "met", 4, True, False)

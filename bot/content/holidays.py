@@ -1,4 +1,9 @@
-"""Holidays: the celebratory days worth a greeting (curated allow-list) and people's public days off."""
+"""Holidays: the celebratory days worth a greeting (curated allow-list) and people's public days off.
+
+A greeting names a day as what the record knows it to be: a public holiday of the person's country
+(``country_name``), never the person's faith; one greeting per holiday (``greetable`` keeps the first
+day of a multi-day holiday and each display name once a year).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class DayRule(BaseModel):
 class CountryRules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    country: str = Field(min_length=1)  # as a sentence names it: "a public holiday in Kenya"
     categories: tuple[str, ...] = PUBLIC
     days: tuple[DayRule, ...]
 
@@ -97,6 +103,13 @@ def _deny_re() -> re.Pattern[str]:
 def is_denied(name: str) -> bool:
     """True when a holiday name hits a deny pattern (solemn, mourning, fasting, remembrance)."""
     return bool(_deny_re().search(name))
+
+
+def country_name(country: str | None) -> str | None:
+    """The country's name as a sentence says it ("Kenya", "the Netherlands"); None without an allow-list."""
+    code = _code(country)
+    rules = catalogue().countries.get(code) if code else None
+    return rules.country if rules else None
 
 
 def countries() -> tuple[str, ...]:
@@ -201,10 +214,15 @@ def _celebrations(code: str, year: int) -> tuple[tuple[int, Holiday], ...]:
                 continue
             previous = last_seen.get(rule.name)
             last_seen[rule.name] = day
-            if previous is not None and (day - previous).days <= 7:
-                continue  # a multi-day holiday: one greeting, on its first day
+            if previous is not None:
+                continue  # a multi-day holiday, or one listed twice: one greeting, on its first day
             found.append((rule.priority, Holiday(day, rule.name)))
-    return tuple(found)
+    # two allow-listed holidays on one day: one greeting, for the more important one
+    best: dict[date, tuple[int, Holiday]] = {}
+    for ph in found:
+        if ph[1].day not in best or ph[0] < best[ph[1].day][0]:
+            best[ph[1].day] = ph
+    return tuple(ph for ph in found if best[ph[1].day] is ph)
 
 
 def greetable(country: str | None, year: int, limit: int = 4) -> tuple[Holiday, ...]:

@@ -52,7 +52,7 @@ PHASE_SLOTS: dict[str, int] = {"checkin.tip": 8, "digest.action": 8}
 # slot, what that slot's composer passes besides (the keyword arguments of its ``w``/``ws``/``fill``
 # call in ``bot.content.prompts`` and ``reply_text`` in ``bot.chat.buttons``; tests/test_journey.py
 # reads those calls and holds this table to them). Anything else would reach people as "{typo}".
-NAMES = frozenset({"me", "partner", "sponsor", "sponsoree", "program", "weeks"})
+NAMES = frozenset({"me", "partner", "sponsor", "sponsoree", "program", "weeks", "partner_country"})
 _ALERT = frozenset({"days", "since", "checkins", "answered", "digests", "sponsor_full", "sponsoree_full"})
 EXTRAS: dict[str, frozenset[str]] = {
     "checkin.holiday": frozenset({"holiday", "when"}),
@@ -71,8 +71,14 @@ EXTRAS: dict[str, frozenset[str]] = {
     "digest.new.holiday": frozenset({"holiday", "when"}),
     "digest.momentum": frozenset({"word"}),
     "review.agreement": frozenset({"agreement"}),
-    "wrapup.actions": frozenset({"list"}),
-    "wrapup.recap": frozenset({"weeks", "meetings", "wins", "actions"}),
+    "wrapup.recap.senior": frozenset({"met", "wins"}),
+    "wrapup.recap.junior": frozenset({"met", "wins"}),
+    "review.so_far": frozenset({"met"}),
+    "story.actions.senior": frozenset({"list"}),
+    "story.actions.junior": frozenset({"list"}),
+    "story.more": frozenset({"n"}),
+    "count.times": frozenset({"n"}),
+    "count.wins": frozenset({"n"}),
     "stall.admin": _ALERT,
     "payforward.admin": _ALERT,
     "rematch.admin": _ALERT | {"asker"},
@@ -81,6 +87,10 @@ EXTRAS: dict[str, frozenset[str]] = {
     "reply.booked": frozenset({"me"}),
     "reply.agreement": frozenset({"rhythm"}),
 }
+# A logged action's words, by its key or its key's family ("story.did.win-forward", "story.did.win"): any
+# kind may word its own actions (``prompts.what_was_done`` fills the count and how the reader is named).
+DID = "story.did."
+DID_EXTRAS = frozenset({"n", "their", "them"})
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as ``prompts.fill`` reads them
 
 # Checking is bounded: a file at most this big, nested at most this deep, and the first problems shown.
@@ -90,6 +100,8 @@ MAX_PROBLEMS = 50
 
 
 def allowed_placeholders(slot: str) -> frozenset[str]:
+    if slot.startswith(DID):
+        return NAMES | DID_EXTRAS
     return NAMES | EXTRAS.get(slot, frozenset())
 
 
@@ -142,6 +154,9 @@ class Journey(BaseModel):
     roles: Roles
     phases: tuple[Phase, ...] = Field(min_length=1)
     reviews: tuple[float, ...] = (0.5,)  # shares of the program's length (the final review is the wrap-up week - 1)
+    # whether the senior's digest action may be built on the junior's goals (reverse-mentoring: no; the
+    # leader learns from what the expert showed or suggested, never from the junior's career goals)
+    digest_goals: bool = True
     words: dict[str, tuple[Line, ...]]
 
     @field_validator("words", mode="before")
@@ -449,7 +464,7 @@ def _lint(index: _Index, data: dict[str, Any], problems: _Problems) -> set[str]:
     for key_node, items in words_node.value:
         slot = str(getattr(key_node, "value", ""))
         line = key_node.start_mark.line + 1
-        if slot not in known:
+        if slot not in known and not slot.startswith(DID):
             # did-you-mean is dear (difflib): worked out for the first slots only, the ones shown
             tried += 1
             best = _suggest(slot, known) if tried <= MAX_PROBLEMS else None

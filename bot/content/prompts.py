@@ -15,8 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import chat_words
+from bot.content._data import words
 from bot.content.calendar import calendar_links
-from bot.content.holidays import Holiday, greetable, when_label
+from bot.content.holidays import Holiday, country_name, greetable, when_label
 from bot.content.journey import Journey, Line, builtin, rotate
 from bot.content.kinds import PromptKind
 from bot.content.slots import Availability, Slot, both_zones_label, propose_slots
@@ -153,9 +154,12 @@ class PairState:
 
 @dataclass(frozen=True)
 class History:
+    """What the record says the pair did, for reviews and the wrap-up."""
+
     meetings: int = 0
-    wins: int = 0
+    wins: int = 0  # wins the sponsoree shared
     actions: tuple[str, ...] = ()  # what the sponsor did ("I made the intro"), oldest first
+    done: tuple[str, ...] = ()  # the digest action behind each of ``actions`` ("win-forward"; "" unknown)
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ def _names(ctx: PromptContext) -> dict[str, str]:
         "sponsoree": ctx.sponsoree.short,
         "program": ctx.program_name,
         "weeks": str(ctx.pair.length),
+        # holidays are named as the partner's country's public holidays, never as their faith
+        "partner_country": country_name(ctx.partner.country) or (ctx.partner.country or ""),
     }
 
 
@@ -501,12 +507,14 @@ def _digest_ordinal(week: int) -> int:
 
 def _digest_action(ctx: PromptContext, d: Digest) -> tuple[Line, dict[str, str], bool]:
     """The ONE action: grounded in what is new (the ask, a win, a goal), restart when stalled,
-    asking for a goal when there is nothing to go on, else the phase's rotation."""
+    asking for a goal when there is nothing to go on, else the phase's rotation. A journey with
+    ``digest_goals: false`` (reverse-mentoring) never builds the action on the junior's goals: the
+    leader's action comes from what the expert suggested or shared, or from the phase (what to try)."""
     if d.ask:
         return pick(ctx, "digest.action.ask", _digest_ordinal(ctx.week)), {"ask": cut(d.ask)}, True
     if d.new_wins:
         return pick(ctx, "digest.action.win", _digest_ordinal(ctx.week)), {"win": cut(d.new_wins[0])}, True
-    if d.new_goals:
+    if d.new_goals and ctx.j.digest_goals:
         return pick(ctx, "digest.action.goal", _digest_ordinal(ctx.week)), {"goal": cut(d.new_goals[0])}, True
     if restarting(ctx):  # news from a quiet pair is the best restart of all; without news, a small step
         return pick(ctx, "digest.action.restart"), {}, False
@@ -670,8 +678,8 @@ def review(ctx: PromptContext) -> Message:
     if ctx.pair.agreement:
         mb.add(Paragraph(w(ctx, "review.agreement", agreement=cut(ctx.pair.agreement, 20))))
     h = ctx.history
-    if h is not None and h.actions:
-        mb.add(para(ws(ctx, "wrapup.actions", list=actions_list(h.actions))))
+    if h is not None:  # what happened so far, in whole sentences, to this reader
+        mb.add(para(" ".join(x for x in (so_far(ctx, h), what_was_done(ctx, h, most=1, rest=False)) if x)))
     later = () if ctx.period.endswith("-later") else (  # the reminder promises no second reminder
         Button(Actions.REVIEW_LATER, label(ctx, "later"), _v(ctx, "later")),)
     mb.add(Buttons((Button(Actions.REVIEW_OPEN, label(ctx, "review"), _v(ctx, "open"), "primary"), *later)),
@@ -693,29 +701,79 @@ def review_form(prompt_id: int, partner: str) -> Form:
     )
 
 
-def actions_list(actions: tuple[str, ...]) -> str:
-    """The sponsor's logged actions ("I made the intro") as a recap: "made the intro, we reviewed it"."""
-    out: list[str] = []
-    for a in reversed(actions):
-        item = a[2:] if a.startswith("I ") else a[:1].lower() + a[1:]
-        if item not in out:
-            out.append(item)
-    return ", ".join(reversed(out[:3]))
+def _count(ctx: PromptContext, slot: str, n: int) -> str:
+    """A count in words: the slot's texts are for 0, 1 and more ("no wins", "one win", "{n} wins")."""
+    lines = ctx.j.lines(slot)
+    return plain_fill(lines[min(n, len(lines) - 1)].text, n=str(n))
+
+
+def _reader_words(ctx: PromptContext) -> dict[str, str]:
+    """How the sponsoree is named to this reader: "Aisha's" / "Aisha" to the sponsor, "your" / "you" to her."""
+    seat = "senior" if ctx.role == "senior" else "junior"
+    return {"their": ws(ctx, f"story.their.{seat}"), "them": ws(ctx, f"story.them.{seat}")}
+
+
+def _did_slot(ctx: PromptContext, key: str) -> str:
+    """The words for a logged action: its own (``story.did.win-forward``), its family's (``story.did.win``),
+    else the plain count (``story.did.other``)."""
+    for slot in (f"story.did.{key}", f"story.did.{key.split('-')[0]}"):
+        if key and ctx.j.has(slot):
+            return slot
+    return "story.did.other"
+
+
+MAX_DONE_PHRASES = 2  # a recap names at most this many kinds of action, then counts the rest (60 words)
+
+
+def what_was_done(ctx: PromptContext, h: History, most: int = MAX_DONE_PHRASES, rest: bool = True) -> str:
+    """The sponsor's logged actions as one sentence to this reader, from the record: "You passed on
+    Aisha's wins 3 times and gave Aisha one chance to present to leaders." to the sponsor, "Sam passed on
+    your wins 3 times ..." to the sponsoree. Names the ``most`` kinds done most often, and counts the rest
+    (``rest``; a review names the main one only). Empty when nothing was logged."""
+    if not h.actions:
+        return ""
+    keys = h.done if len(h.done) == len(h.actions) else ("",) * len(h.actions)
+    counts: dict[tuple[str, ...], int] = {}
+    for key in keys:  # actions worded alike are counted together, in the order first done
+        texts = tuple(ln.text for ln in ctx.j.lines(_did_slot(ctx, key)))
+        counts[texts] = counts.get(texts, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    values = {**_names(ctx), **_reader_words(ctx)}
+    items = [plain_fill(texts[0] if n == 1 else texts[-1], n=str(n), **values)
+             for texts, n in ranked[:most]]
+    others = sum(n for _, n in ranked[most:])
+    if others and rest:
+        items.append(_count(ctx, "story.more", others))
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + words().and_ + items[-1]
+    return ws(ctx, f"story.actions.{'senior' if ctx.role == 'senior' else 'junior'}", list=listed)
+
+
+def so_far(ctx: PromptContext, h: History) -> str:
+    """A review's first fact: how often the pair met so far (or that they have not met yet)."""
+    if not h.meetings:
+        return ws(ctx, "review.none")
+    return ws(ctx, "review.so_far", met=_count(ctx, "count.times", h.meetings))
 
 
 def wrapup(ctx: PromptContext) -> Message:
+    """The end: what happened, in whole sentences to this reader, then thanks that match the record. A pair
+    that never met is told so, kindly, with one next step, and is not thanked for work it did not do."""
     n = _names(ctx)
     mb = MessageBuilder(kind=PromptKind.WRAPUP)
     h = ctx.history or History()
-    actions = (ws(ctx, "wrapup.actions", list=actions_list(h.actions)) if h.actions
-               else ws(ctx, "wrapup.no_actions"))
-    mb.add(para(ws(ctx, "wrapup.recap", weeks=str(ctx.pair.length), meetings=str(h.meetings), wins=str(h.wins),
-                   actions=actions)))
-    mb.add(Paragraph(fill(ctx.j.text(f"wrapup.{ctx.role}"), **n)))
+    seat = "senior" if ctx.role == "senior" else "junior"
+    met = h.meetings > 0
+    if met:
+        recap = ws(ctx, f"wrapup.recap.{seat}", met=_count(ctx, "count.times", h.meetings),
+                   wins=_count(ctx, "count.wins", h.wins))
+    else:
+        recap = ws(ctx, f"wrapup.none.{seat}")
+    mb.add(para(" ".join(x for x in (recap, what_was_done(ctx, h)) if x)))
+    mb.add(Paragraph(fill(ctx.j.text(f"wrapup.{ctx.role}" if met else f"wrapup.none.step.{seat}"), **n)))
     buttons = [Button(Actions.WRAPUP_REFLECT, label(ctx, "reflect"), _v(ctx, "reflect"), "primary")]
-    if ctx.role == "junior":
+    if ctx.role == "junior" and met:
         buttons.append(Button(Actions.WRAPUP_FORWARD, label(ctx, "forward"), _v(ctx, "forward")))
-    return mb.add(Buttons(tuple(buttons))).build(meta={"phase": ctx.stage})
+    return mb.add(Buttons(tuple(buttons))).build(meta={"phase": ctx.stage, "met": h.meetings})
 
 
 def wrapup_form(prompt_id: int, partner: str) -> Form:

@@ -129,9 +129,15 @@ def history_for(conn: Connection, pair_id: int) -> History:
                                                                         T.c.kind == "meeting")).scalar_one()
     wins = conn.execute(select(func.count()).select_from(Wi).where(Wi.c.pair_id == pair_id,
                                                                      Wi.c.shared.is_(True))).scalar_one()
-    actions = [n for (n,) in conn.execute(select(T.c.note).where(T.c.pair_id == pair_id, T.c.kind == "advocacy",
-                                                                   T.c.note.is_not(None)).order_by(T.c.id))]
-    return History(meetings=int(meetings), wins=int(wins), actions=tuple(actions))
+    rows = conn.execute(select(T.c.note, T.c.source_key).where(T.c.pair_id == pair_id, T.c.kind == "advocacy",
+                                                                 T.c.note.is_not(None)).order_by(T.c.id)).all()
+    # which digest action each was ("win-forward"): the digest prompt it answered keeps its action key
+    pids = {k: int(k.split(":")[1]) for _, k in rows if k and k.startswith("prompt:") and k.split(":")[1].isdigit()}
+    P = Prompt.__table__  # type: ignore[attr-defined]
+    keys = {pid: str((pl or {}).get("action") or "") for pid, pl in conn.execute(
+        select(P.c.id, P.c.payload).where(P.c.id.in_(set(pids.values()))))} if pids else {}
+    return History(meetings=int(meetings), wins=int(wins), actions=tuple(n for n, _ in rows),
+                   done=tuple(keys.get(pids.get(k or "", -1), "") for _, k in rows))
 
 
 def effective_phase(j: Journey, week: int, length: int, ev: Evidence, reached: int) -> str:

@@ -80,7 +80,7 @@ async def test_digest_on_delivers_once_a_week_in_the_admins_morning_and_off_stop
     assert any("Momentum" in t and "4.0/5 → 5.0/5" in t for t in texts)  # what changed since last week
     assert any("Pairs that need a human (1)" in t for t in texts)
     assert "Kim ↔ Sam" in body  # sponsor and sponsoree, with the suggested action
-    assert "Want to pay it forward: Sam" in body
+    assert "Want to sponsor or mentor next time: Sam" in body
     assert digest["text"].startswith("Your weekly Momentum digest: Pilot")
 
     await _run_hours(momentum, clock, 24 * 2)  # planning and delivering again changes nothing
