@@ -602,7 +602,8 @@ def nudge(ctx: PromptContext) -> Message:
             Button(Actions.GHOST_PAUSE, label(ctx, "pause"), _v(ctx, "pause")),
             Button(Actions.GHOST_STOP, label(ctx, "stop"), _v(ctx, "stop"), "danger"),
         ))]
-    meta.update(action=line.key, grounded=grounded, groundable=bool(d.ask or d.new_wins or d.new_goals),
+    groundable = bool(d.ask or d.new_wins or (d.new_goals and ctx.j.digest_goals))  # what the action may quote
+    meta.update(action=line.key, grounded=grounded, groundable=groundable,
                 meetings_since=d.meetings_since, facts=[plain(p.spans) for p in news])
     return MessageBuilder(kind=PromptKind.NUDGE).add(
         Heading(plain_fill(pick(ctx, "digest.heading", _digest_ordinal(ctx.week)).text, **n)),
