@@ -228,3 +228,17 @@ async def test_after_the_program_ends_the_admin_digest_and_home_say_what_happene
     assert msg is not None
     text = visible_text(msg)
     assert "Pilot ended on" in text and "1 of 1 pairs met" in text and "Active pairs" not in text
+
+
+async def test_the_console_names_an_ended_program_instead_of_its_live_health(
+        lite: Momentum, fake: RecordingPlatform, clock: FakeClock) -> None:
+    from bot.domain import analytics
+
+    await setup_program(lite, [(SAM, AISHA)], extra="--weeks 4")
+    with lite.db.session() as s:
+        (live,) = analytics.overview(s, 1, clock.now())
+    assert live.ended_on is None and live.health != "ended"
+    await run_days(lite, clock, 6 * 7, answer="met", fake=fake)
+    with lite.db.session() as s:
+        (done,) = analytics.overview(s, 1, clock.now())
+    assert done.health == "ended" and done.ended_on == done.start_date + timedelta(weeks=4)

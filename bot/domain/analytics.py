@@ -144,6 +144,7 @@ class ProgramHealth(_Rates):
     checkins_sent: int = 0
     checkins_answered: int = 0
     momentum: float | None = None
+    ended_on: date | None = None  # the program's span is over: no live health (report gives its closing summary)
 
     @property
     def pairs(self) -> int:
@@ -151,7 +152,10 @@ class ProgramHealth(_Rates):
 
     @property
     def health(self) -> str:
-        """ok | watch | at risk: engagement and response both at least 60% / either under 30%."""
+        """ok | watch | at risk: engagement and response both at least 60% / either under 30%; ended after
+        the program's span (its live figures would read as a collapse)."""
+        if self.ended_on is not None:
+            return "ended"
         if not self.active:
             return "no active pairs"
         e, r = self.engagement or 0.0, self.response_rate or 0.0
@@ -169,6 +173,9 @@ def overview(s: Session, workspace_id: int, now: datetime, program_id: int | Non
     for p in s.exec(select(Program).where(col(Program.id).in_(progs)).order_by(col(Program.id))).all():
         assert p.id is not None
         out[p.id] = ProgramHealth(p.id, p.name, p.kind, p.status, p.start_date, p.length_weeks)
+        end = p.start_date + timedelta(weeks=p.length_weeks)
+        if end <= now.date():
+            out[p.id].ended_on = end
     if not out:
         return []
     is_active = col(Pair.status) == "active"
