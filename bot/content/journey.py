@@ -12,6 +12,7 @@ walked by an ordinal, so the same text never comes twice within a full turn of t
 from __future__ import annotations
 
 import difflib
+import heapq
 import random
 import re
 import zlib
@@ -322,8 +323,6 @@ class _Problems:
         return bool(self.found)
 
     def error(self) -> JourneyError:
-        import heapq
-
         first = heapq.nsmallest(MAX_PROBLEMS, self.found, key=lambda f: f[:2])  # O(n log 50), no full sort
         lines = []
         for line, _order, p in first:
