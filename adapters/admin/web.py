@@ -553,7 +553,7 @@ async def pairs_page(request: web.Request) -> web.StreamResponse:
                   pair_status=status, program_id=pid, programs=progs, statuses=analytics.PAIR_STATUSES)
 
 
-async def _form_text(request: web.Request, field: str, upload: str) -> str:
+async def _form_text(request: web.Request, field: str, upload: str, what: str = "CSV (UTF-8)") -> str:
     """A pasted text field, or the uploaded file in its place (UTF-8)."""
     form = request[FORM]
     f = form.get(upload)
@@ -564,7 +564,7 @@ async def _form_text(request: web.Request, field: str, upload: str) -> str:
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValueError("That file isn't UTF-8 text; save it as CSV (UTF-8).") from None
+            raise ValueError(f"That file isn't UTF-8 text; save it as {what}.") from None
     v = form.get(field, "")
     return v if isinstance(v, str) else ""
 
@@ -615,16 +615,9 @@ async def import_commit(request: web.Request) -> web.StreamResponse:
     resp = await as_command(request, "import\n" + text)
     if resp is None or resp.reply is None:
         return problem(request, 409, "Can't import", "Your admin account isn't in this workspace.")
-    ok = not resp.errors
-    if ok:
-        signed: Signed = request[SIGNED]
-        await run(request, _attributes, signed.admin, ws_id(request), text, request.app[KEY].m.now())
+    ok = not resp.errors  # the chat import also keeps the extra columns as attributes (once)
     return render(request, "import.html", status=200 if ok else 422, lines=None, csv="" if ok else text,
                   result=message_html(resp.reply), imported=ok)
-
-
-def _attributes(s: Session, admin: console.Admin, ws: int, text: str, now: datetime) -> int:
-    return console.import_attributes(s, ws, text, actor(s, admin, ws), now)
 
 
 def _export(s: Session, admin: console.Admin, ws: int, now: datetime) -> str:
@@ -705,7 +698,7 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
     what = form.get("what", "cadence")
     if what == "journey":
         try:
-            body = await _form_text(request, "journey", "journey_file")
+            body = await _form_text(request, "journey", "journey_file", "UTF-8 text (a YAML journey file)")
         except ValueError as exc:
             body, problems = "", [str(exc)]
         else:

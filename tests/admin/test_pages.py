@@ -262,4 +262,8 @@ async def test_extra_import_columns_become_attributes_for_breakdowns(world: Worl
         assert status == 200 and '<option value="level" selected>' in program
     with world.m.db.session() as s:
         got = sorted((a.name, a.value) for a in s.exec(select(PersonAttribute)).all())
+        from storage.models import AuditLog
+
+        kept = s.exec(select(AuditLog).where(AuditLog.action == "people.attributes")).all()
     assert got == [("level", "manager"), ("level", "manager")]
+    assert len(kept) == 1  # stored once, by the import itself (the console no longer stores them again)
