@@ -327,8 +327,7 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[SIGNED] = Signed(admin, sid, names)
         request[WS] = (int(ws), names[int(ws)])
     if request.method == "POST":
-        origin = request.headers.get("Origin")
-        if origin and origin != "null" and URL(origin).host != request.url.host:
+        if _cross_site(request):
             return problem(request, 403, "Refused", "That form came from another site. Nothing was changed.")
         form = await request.post()
         request[FORM] = form
@@ -394,8 +393,14 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 def _cross_site(request: web.Request) -> bool:
+    """A form posted from another site: its Origin (when the browser sends one) is neither this request's host
+    nor ``MOMENTUM_PUBLIC_URL``'s (behind a proxy that rewrites Host, the public URL is what the browser saw)."""
     origin = request.headers.get("Origin")
-    return bool(origin and origin != "null" and URL(origin).host != request.url.host)
+    if not origin or origin == "null":
+        return False
+    public = request.app[KEY].m.settings.public_url
+    ours = {request.url.host, URL(public).host if public else None} - {None}
+    return URL(origin).host not in ours
 
 
 async def login(request: web.Request) -> web.StreamResponse:

@@ -190,7 +190,8 @@ async def test_cookies_follow_the_public_url_not_the_host_header(sqlite_db: Data
             nonce = login_cookie.split(";")[0].split("=", 1)[1]
             csrf = body.split('name="login_csrf" value="')[1].split('"')[0]
             async with http.post(f"{base}/admin/login", data={"token": token, "login_csrf": csrf},
-                                 headers={"Host": "localhost", "Cookie": f"__Host-momentum_login={nonce}"},
+                                 headers={"Host": "localhost", "Cookie": f"__Host-momentum_login={nonce}",
+                                          "Origin": "https://console.example.com"},  # what the browser saw
                                  allow_redirects=False) as r:
                 assert r.status == 303
                 (session,) = [c for c in r.headers.getall("Set-Cookie") if "momentum_console_w" in c]
