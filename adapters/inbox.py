@@ -318,12 +318,14 @@ class InboxPool:
                 self._retries.task_done()
 
     async def drain(self, timeout: float = 30.0) -> None:
-        """Wait until no row is ready and no worker is busy (tests, benchmarks)."""
+        """Wait until every row is finished (none open, none waiting to be retried) and no worker is busy
+        (tests, benchmarks)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             idle = not self._busy and (self._queue is None or self._queue.empty()) and (
                 self._retries is None or self._retries.empty())
-            if idle and await self.m.db.run(inbox.ready, self.m.db) == 0:
+            # not just the rows ready now: a row waiting out a retry's backoff is not processed yet either
+            if idle and await self.m.db.run(inbox.unfinished, self.m.db) == 0:
                 await asyncio.sleep(0.01)
                 if not self._busy and (self._queue is None or self._queue.empty()):
                     return

@@ -286,6 +286,13 @@ def prune(db: Database, keep: timedelta = KEEP_DONE) -> int:
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def unfinished(db: Database) -> int:
+    """Rows not yet finished, whatever their lease: open, or waiting out a retry's backoff."""
+    with Session(db.engine) as s:
+        return int(s.execute(select(func.count()).select_from(T).where(
+            T.c.state.in_((*OPEN, RETRY)))).scalar_one())
+
+
 def ready(db: Database) -> int:
     """Rows waiting to be taken now (open or due for a retry, lease run out)."""
     with Session(db.engine) as s:
