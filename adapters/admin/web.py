@@ -420,7 +420,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     # a link can only be for one workspace, but which one is known after the look-up: end the browser's
     # earlier session there, whatever it was
     cookies = session_cookies(request)
-    result = await m.db.run(_unit, m, _redeem, token, m.now(), m.settings.admin_emails, cookies)
+    result = await m.db.run(_unit, m, console.redeem, token, m.now(), m.settings.admin_emails, cookies)
     if result.session_id is None or result.workspace_id is None:
         text = {
             "expired": "This sign-in link has expired (links work for 10 minutes).",
@@ -434,12 +434,6 @@ async def login(request: web.Request) -> web.StreamResponse:
     del_cookie(m, resp, LOGIN_COOKIE)
     set_cookie(m, resp, f"{COOKIE}{result.workspace_id}", result.session_id)
     return resp
-
-
-def _redeem(s: Session, token: str, now: datetime, emails: frozenset[str],
-            cookies: dict[int, str]) -> console.SignIn:
-    link_ws = console.link_workspace(s, token)
-    return console.redeem(s, token, now, emails, cookies.get(link_ws) if link_ws is not None else None)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

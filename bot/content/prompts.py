@@ -199,11 +199,6 @@ class PromptContext:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def first_name(name: str) -> str:
-    """Kept for words that only know a full name: the full name (no first word is ever guessed)."""
-    return addressed(name)
-
-
 def cut(text: str, words: int = MAX_QUOTE_WORDS) -> str:
     """A person's words, shortened for a digest line: at most ``words`` words, with an ellipsis."""
     parts = text.split()

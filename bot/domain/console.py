@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime, timedelta
@@ -77,20 +78,11 @@ def may_open(person: Person | None, admin_emails: frozenset[str]) -> bool:
     return person is not None and not person.forgotten and directory.is_admin(person, admin_emails)
 
 
-def link_workspace(s: Session, token: str) -> int | None:
-    """The workspace a sign-in link opens (its person's), without spending it; None for no such link."""
-    if not token:
-        return None
-    row = s.exec(select(Person.workspace_id).join(ConsoleLink, col(ConsoleLink.person_id) == col(Person.id))
-                 .where(ConsoleLink.token_hash == digest(token))).first()
-    return int(row) if row is not None else None
-
-
 def redeem(s: Session, token: str, now: datetime, admin_emails: frozenset[str],
-           old_session: str | None = None) -> SignIn:
+           old_sessions: Mapping[int, str] | None = None) -> SignIn:
     """Use a link once: a fresh session for its admin in their own workspace (a new id every time: no
-    fixation; ``old_session``, the browser's earlier session for that workspace, ends). Whatever the
-    outcome the link is spent, and the attempt is audited."""
+    fixation; the browser's earlier session for that workspace, in ``old_sessions`` by workspace id, ends).
+    Whatever the outcome the link is spent, and the attempt is audited."""
     link = s.exec(select(ConsoleLink).where(ConsoleLink.token_hash == digest(token))).first() if token else None
     if link is None:
         return SignIn(None, "unknown")
@@ -100,6 +92,7 @@ def redeem(s: Session, token: str, now: datetime, admin_emails: frozenset[str],
     person = s.get(Person, link.person_id)
     reason = ("used" if not spent else "expired" if link.expires_at <= now
               else "not_admin" if not may_open(person, admin_emails) else "ok")
+    old_session = (old_sessions or {}).get(person.workspace_id) if person is not None else None
     if old_session:
         end(s, old_session)
     if person is not None:

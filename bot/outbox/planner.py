@@ -37,7 +37,7 @@ REPLAN_BEFORE = timedelta(days=1)  # re-plan a pair when its horizon is this clo
 GRACE = timedelta(hours=12)  # a prompt whose time passed less than this ago is still sent
 CHUNK = 5000  # pairs per transaction (and per INSERT on PostgreSQL)
 PG_WRITERS = 2  # chunks written concurrently on PostgreSQL
-GHOST_AFTER = 3  # unanswered check-ins in a row before the cadence slows down
+GHOST_AFTER = facts.GHOST_AFTER  # unanswered check-ins in a row before the cadence slows down (one definition)
 # next_allowed_for_all() lands at most a week and a day or two (non-working days, quiet hours,
 # time zones) after its start: a pair created longer ago than this cannot have a kickoff to plan.
 KICKOFF_REACH = timedelta(days=10)
@@ -67,7 +67,7 @@ def alert_stalled(conn: Connection, settings: Settings, now: datetime) -> int:
     ``facts.ALERT_AT_DAYS`` days without contact, once each (``stall_reported_at`` remembers the last
     alert; contact clears it). Each alert names how long, and what Momentum already tried."""
     pa, pe = _PA.c, Person.__table__.c  # type: ignore[attr-defined]
-    since = func.coalesce(pa.last_touch_at, pa.created_at)  # facts.last_contact_sql, on the table
+    since = facts.last_contact_sql()
     candidates = conn.execute(
         select(pa.id, _PR.c.workspace_id, pa.start_date, since.label("since"), pa.stall_reported_at,
                pa.unanswered_checkins, pa.ignored_digests)
